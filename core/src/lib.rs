@@ -1,0 +1,22 @@
+//! sglci-core: what the runner and the publisher share.
+//!
+//! - [`tag`]: validated newtypes [`ImageTag`], [`Hardware`], [`RunId`].
+//! - [`records`]: typed history rows and the column schema of every table.
+//! - [`parse`]: pure parsers for every file kind the predecessor published (text or bytes in,
+//!   value or typed error out; they never panic).
+//! - [`failure`]: the F14 failure taxonomy and the evidence-line classifier.
+//! - [`status`]: F32 task-status rules over parsed files.
+//! - [`text`]: byte clean-up (NULs, ANSI escapes, `\r` progress bars) shared by the parsers.
+//!
+//! Nothing in this crate touches the disk, the network or the clock.
+
+pub mod error;
+pub mod failure;
+pub mod parse;
+pub mod records;
+pub mod status;
+pub mod tag;
+pub mod text;
+
+pub use error::{ParseError, ValueError};
+pub use tag::{Hardware, ImageTag, RunId};

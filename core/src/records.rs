@@ -1,0 +1,647 @@
+//! Typed history records: one struct per table row, and the column schema of every table.
+//!
+//! The serialized field order of each row type is its column order; the pinned leading columns of
+//! `../shared/spec/README.md` section 3 come first. `tests::schemas_match_rows` keeps the schema
+//! constants and the structs in step.
+
+use serde::{Deserialize, Serialize};
+
+/// How a serving sweep is loaded: GROK by request rate, DeepSeek by concurrency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadKind {
+    RequestRate,
+    Concurrency,
+}
+
+impl LoadKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RequestRate => "request_rate",
+            Self::Concurrency => "concurrency",
+        }
+    }
+}
+
+/// The three per-load latencies the predecessor published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    E2e,
+    Ttft,
+    Itl,
+}
+
+/// The state of a task on a night (F32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TaskState {
+    #[serde(rename = "pass")]
+    Pass,
+    #[serde(rename = "fail")]
+    Fail,
+    #[serde(rename = "not run")]
+    NotRun,
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::NotRun => "not run",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// A column's storage type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Str,
+    Int,
+    Float,
+    Bool,
+}
+
+/// A table's name and columns, in order.
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, ColumnType)],
+}
+
+use ColumnType::{Bool, Float, Int, Str};
+
+/// One run of anything (online, sanity, PD, unit test), keyed by its folder or file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    pub run_id: String,
+    pub run_dir: String,
+    pub kind: String,
+    pub hardware: String,
+    pub docker_tag: String,
+    pub date: String,
+    pub model: Option<String>,
+    pub variant: Option<String>,
+    pub host: Option<String>,
+    pub started_at: Option<String>,
+    pub files: i64,
+    pub note: Option<String>,
+}
+
+pub const RUNS: Schema = Schema {
+    name: "runs",
+    columns: &[
+        ("run_id", Str),
+        ("run_dir", Str),
+        ("kind", Str),
+        ("hardware", Str),
+        ("docker_tag", Str),
+        ("date", Str),
+        ("model", Str),
+        ("variant", Str),
+        ("host", Str),
+        ("started_at", Str),
+        ("files", Int),
+        ("note", Str),
+    ],
+};
+
+/// One load of one online run: the best-of-runs client log's numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServingRow {
+    pub hardware: String,
+    pub model: String,
+    pub run_dir: String,
+    pub docker_tag: String,
+    pub date: String,
+    pub variant: String,
+    pub load_kind: String,
+    pub load: i64,
+    pub e2e_ms: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    pub itl_ms: Option<f64>,
+    pub gsm8k_accuracy: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    pub output_throughput: Option<f64>,
+    pub request_throughput: Option<f64>,
+    pub input_throughput: Option<f64>,
+    pub total_throughput: Option<f64>,
+    pub mean_e2e_ms: Option<f64>,
+    pub p99_ttft_ms: Option<f64>,
+    pub p99_itl_ms: Option<f64>,
+    pub completed: Option<i64>,
+    pub requested: Option<i64>,
+    pub partial: bool,
+    /// Client logs seen for this load, and how many held a result block.
+    pub runs: i64,
+    pub runs_with_result: i64,
+    /// `client_log` (best of runs) or `csv` (no client log held a result).
+    pub source: String,
+    pub best_log: Option<String>,
+    pub host: Option<String>,
+    pub sglang_version: String,
+    pub rocm: String,
+    pub kv_cache_tokens: Option<i64>,
+    pub kv_cache_gb: Option<f64>,
+}
+
+pub const SERVING: Schema = Schema {
+    name: "serving",
+    columns: &[
+        ("hardware", Str),
+        ("model", Str),
+        ("run_dir", Str),
+        ("docker_tag", Str),
+        ("date", Str),
+        ("variant", Str),
+        ("load_kind", Str),
+        ("load", Int),
+        ("e2e_ms", Float),
+        ("ttft_ms", Float),
+        ("itl_ms", Float),
+        ("gsm8k_accuracy", Float),
+        ("tpot_ms", Float),
+        ("output_throughput", Float),
+        ("request_throughput", Float),
+        ("input_throughput", Float),
+        ("total_throughput", Float),
+        ("mean_e2e_ms", Float),
+        ("p99_ttft_ms", Float),
+        ("p99_itl_ms", Float),
+        ("completed", Int),
+        ("requested", Int),
+        ("partial", Bool),
+        ("runs", Int),
+        ("runs_with_result", Int),
+        ("source", Str),
+        ("best_log", Str),
+        ("host", Str),
+        ("sglang_version", Str),
+        ("rocm", Str),
+        ("kv_cache_tokens", Int),
+        ("kv_cache_gb", Float),
+    ],
+};
+
+/// GSM8K accuracy of one online run, with its individual runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccuracyRow {
+    pub hardware: String,
+    pub model: String,
+    pub run_dir: String,
+    pub docker_tag: String,
+    pub date: String,
+    pub variant: String,
+    pub accuracy: Option<f64>,
+    /// `gsm8k_log` (its last final line) or `timing_summary` (`GSM8K accuracy:`).
+    pub source: Option<String>,
+    /// `average` or `early_exit`.
+    pub final_kind: Option<String>,
+    /// Individual runs, `;`-separated, `x` marking an excluded run (e.g. `0.813;0.000x`).
+    pub runs: String,
+    pub valid_runs: i64,
+    pub total_runs: i64,
+    pub sessions: i64,
+    pub threshold: f64,
+    pub passed: Option<bool>,
+}
+
+pub const ACCURACY: Schema = Schema {
+    name: "accuracy",
+    columns: &[
+        ("hardware", Str),
+        ("model", Str),
+        ("run_dir", Str),
+        ("docker_tag", Str),
+        ("date", Str),
+        ("variant", Str),
+        ("accuracy", Float),
+        ("source", Str),
+        ("final_kind", Str),
+        ("runs", Str),
+        ("valid_runs", Int),
+        ("total_runs", Int),
+        ("sessions", Int),
+        ("threshold", Float),
+        ("passed", Bool),
+    ],
+};
+
+/// One offline (`bench_one_batch`) cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfflineResultRow {
+    pub hardware: String,
+    pub model: String,
+    pub run_dir: String,
+    pub docker_tag: String,
+    pub date: String,
+    pub mode: String,
+    pub tp: i64,
+    pub batch_size: i64,
+    pub input_len: i64,
+    pub output_len: i64,
+    pub backend: Option<String>,
+    pub prefill_latency_s: Option<f64>,
+    pub decode_median_latency_s: Option<f64>,
+    pub e2e_latency_s: Option<f64>,
+    pub prefill_throughput: Option<f64>,
+    pub decode_median_throughput: Option<f64>,
+    pub e2e_throughput: Option<f64>,
+}
+
+pub const OFFLINE: Schema = Schema {
+    name: "offline",
+    columns: &[
+        ("hardware", Str),
+        ("model", Str),
+        ("run_dir", Str),
+        ("docker_tag", Str),
+        ("date", Str),
+        ("mode", Str),
+        ("tp", Int),
+        ("batch_size", Int),
+        ("input_len", Int),
+        ("output_len", Int),
+        ("backend", Str),
+        ("prefill_latency_s", Float),
+        ("decode_median_latency_s", Float),
+        ("e2e_latency_s", Float),
+        ("prefill_throughput", Float),
+        ("decode_median_throughput", Float),
+        ("e2e_throughput", Float),
+    ],
+};
+
+/// One sanity client or warm-up log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SanityTrialRow {
+    pub hardware: String,
+    pub docker_tag: String,
+    pub model: String,
+    /// `1`, `2`, `3`, … or `warmup`.
+    pub trial: String,
+    pub accuracy: Option<f64>,
+    pub date: String,
+    pub run_dir: String,
+    pub file: String,
+    pub error: Option<String>,
+}
+
+pub const SANITY: Schema = Schema {
+    name: "sanity",
+    columns: &[
+        ("hardware", Str),
+        ("docker_tag", Str),
+        ("model", Str),
+        ("trial", Str),
+        ("accuracy", Float),
+        ("date", Str),
+        ("run_dir", Str),
+        ("file", Str),
+        ("error", Str),
+    ],
+};
+
+/// One model's verdict in a sanity run (the last attempt in the newest timing summary).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SanityModelRow {
+    pub hardware: String,
+    pub docker_tag: String,
+    pub model: String,
+    pub date: String,
+    pub run_dir: String,
+    /// `pass`, `fail` or `skipped`.
+    pub status: String,
+    /// The published headline: highest, average, or the early-exit trial.
+    pub accuracy: Option<f64>,
+    pub accuracy_kind: Option<String>,
+    pub required: Option<f64>,
+    pub trials: String,
+    pub attempts: i64,
+    pub startup_failed: bool,
+    pub failure_class: Option<String>,
+    pub error: Option<String>,
+    pub timing_file: String,
+}
+
+pub const SANITY_MODELS: Schema = Schema {
+    name: "sanity_models",
+    columns: &[
+        ("hardware", Str),
+        ("docker_tag", Str),
+        ("model", Str),
+        ("date", Str),
+        ("run_dir", Str),
+        ("status", Str),
+        ("accuracy", Float),
+        ("accuracy_kind", Str),
+        ("required", Float),
+        ("trials", Str),
+        ("attempts", Int),
+        ("startup_failed", Bool),
+        ("failure_class", Str),
+        ("error", Str),
+        ("timing_file", Str),
+    ],
+};
+
+/// One PD disaggregation run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PdRow {
+    pub hardware: String,
+    pub docker_tag: String,
+    pub date: String,
+    pub model: Option<String>,
+    pub run_dir: String,
+    pub status: String,
+    pub gsm8k_accuracy: Option<f64>,
+    pub gsm8k_verdict: Option<String>,
+    pub tests_passed: i64,
+    pub tests_total: i64,
+    pub tests_pending: i64,
+    pub health_wait_s: Option<i64>,
+    pub total_s: Option<i64>,
+    pub gsm8k_questions: Option<i64>,
+    pub gsm8k_correct: Option<i64>,
+    pub failure_class: Option<String>,
+    pub evidence: Option<String>,
+}
+
+pub const PD: Schema = Schema {
+    name: "pd",
+    columns: &[
+        ("hardware", Str),
+        ("docker_tag", Str),
+        ("date", Str),
+        ("model", Str),
+        ("run_dir", Str),
+        ("status", Str),
+        ("gsm8k_accuracy", Float),
+        ("gsm8k_verdict", Str),
+        ("tests_passed", Int),
+        ("tests_total", Int),
+        ("tests_pending", Int),
+        ("health_wait_s", Int),
+        ("total_s", Int),
+        ("gsm8k_questions", Int),
+        ("gsm8k_correct", Int),
+        ("failure_class", Str),
+        ("evidence", Str),
+    ],
+};
+
+/// One unit-test log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitRow {
+    pub hardware: String,
+    pub docker_tag: String,
+    pub date: String,
+    pub test: Option<String>,
+    pub status: String,
+    pub exit_code: Option<i64>,
+    pub tests_ran: Option<i64>,
+    pub duration_s: Option<f64>,
+    pub machine: Option<String>,
+    pub failure_class: Option<String>,
+    pub evidence: Option<String>,
+    pub file: String,
+}
+
+pub const UNIT: Schema = Schema {
+    name: "unit",
+    columns: &[
+        ("hardware", Str),
+        ("docker_tag", Str),
+        ("date", Str),
+        ("test", Str),
+        ("status", Str),
+        ("exit_code", Int),
+        ("tests_ran", Int),
+        ("duration_s", Float),
+        ("machine", Str),
+        ("failure_class", Str),
+        ("evidence", Str),
+        ("file", Str),
+    ],
+};
+
+/// One nightly image-availability check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageCheckRow {
+    pub date: String,
+    pub hardware: String,
+    pub status: String,
+    pub missing_required: Option<i64>,
+    pub missing_optional: Option<i64>,
+    pub images: String,
+    pub file: String,
+}
+
+pub const IMAGE_CHECK: Schema = Schema {
+    name: "image_check",
+    columns: &[
+        ("date", Str),
+        ("hardware", Str),
+        ("status", Str),
+        ("missing_required", Int),
+        ("missing_optional", Int),
+        ("images", Str),
+        ("file", Str),
+    ],
+};
+
+/// One row of an upstream CI coverage report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoverageRowRecord {
+    pub date: String,
+    pub section: Option<String>,
+    pub category: String,
+    pub amd: i64,
+    pub nvidia: i64,
+    pub coverage_pct: Option<f64>,
+    pub file: String,
+}
+
+pub const UPSTREAM_COVERAGE: Schema = Schema {
+    name: "upstream_coverage",
+    columns: &[
+        ("date", Str),
+        ("section", Str),
+        ("category", Str),
+        ("amd", Int),
+        ("nvidia", Int),
+        ("coverage_pct", Float),
+        ("file", Str),
+    ],
+};
+
+/// The status of one task on one night on one hardware (F32).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub date: String,
+    pub hardware: String,
+    pub task: String,
+    pub task_name: String,
+    pub status: TaskState,
+    pub reason: String,
+    pub failure_class: Option<String>,
+    pub evidence: Option<String>,
+    pub docker_tag: Option<String>,
+    pub gsm8k_accuracy: Option<f64>,
+    pub runtime_minutes: Option<f64>,
+    pub source: Option<String>,
+}
+
+pub const TASKS: Schema = Schema {
+    name: "tasks",
+    columns: &[
+        ("date", Str),
+        ("hardware", Str),
+        ("task", Str),
+        ("task_name", Str),
+        ("status", Str),
+        ("reason", Str),
+        ("failure_class", Str),
+        ("evidence", Str),
+        ("docker_tag", Str),
+        ("gsm8k_accuracy", Float),
+        ("runtime_minutes", Float),
+        ("source", Str),
+    ],
+};
+
+/// A file that could not be interpreted, and why. Never dropped silently.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarantineRow {
+    pub file: String,
+    pub kind: String,
+    pub reason: String,
+    pub bytes: i64,
+}
+
+pub const QUARANTINE: Schema = Schema {
+    name: "quarantine",
+    columns: &[
+        ("file", Str),
+        ("kind", Str),
+        ("reason", Str),
+        ("bytes", Int),
+    ],
+};
+
+/// Every history table, in export order.
+pub const ALL_SCHEMAS: &[Schema] = &[
+    SERVING,
+    ACCURACY,
+    OFFLINE,
+    SANITY,
+    SANITY_MODELS,
+    PD,
+    UNIT,
+    IMAGE_CHECK,
+    UPSTREAM_COVERAGE,
+    TASKS,
+    RUNS,
+    QUARANTINE,
+];
+
+/// Looks a table up by name, accepting the short aliases of the CLI (`pd`, `unit`, `tasks`).
+pub fn schema(name: &str) -> Option<Schema> {
+    ALL_SCHEMAS.iter().copied().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys<T: Serialize>(row: &T) -> Vec<String> {
+        match serde_json::to_value(row).expect("serializable") {
+            serde_json::Value::Object(m) => m.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn names(s: Schema) -> Vec<String> {
+        let mut v: Vec<String> = s.columns.iter().map(|(n, _)| (*n).to_owned()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn schemas_match_rows() {
+        let serving = ServingRow {
+            hardware: String::new(),
+            model: String::new(),
+            run_dir: String::new(),
+            docker_tag: String::new(),
+            date: String::new(),
+            variant: String::new(),
+            load_kind: String::new(),
+            load: 0,
+            e2e_ms: None,
+            ttft_ms: None,
+            itl_ms: None,
+            gsm8k_accuracy: None,
+            tpot_ms: None,
+            output_throughput: None,
+            request_throughput: None,
+            input_throughput: None,
+            total_throughput: None,
+            mean_e2e_ms: None,
+            p99_ttft_ms: None,
+            p99_itl_ms: None,
+            completed: None,
+            requested: None,
+            partial: false,
+            runs: 0,
+            runs_with_result: 0,
+            source: String::new(),
+            best_log: None,
+            host: None,
+            sglang_version: String::new(),
+            rocm: String::new(),
+            kv_cache_tokens: None,
+            kv_cache_gb: None,
+        };
+        // serde_json's map is sorted; compare as sets of names.
+        assert_eq!(keys(&serving), names(SERVING));
+        let task = TaskRow {
+            date: String::new(),
+            hardware: String::new(),
+            task: String::new(),
+            task_name: String::new(),
+            status: TaskState::Unknown,
+            reason: String::new(),
+            failure_class: None,
+            evidence: None,
+            docker_tag: None,
+            gsm8k_accuracy: None,
+            runtime_minutes: None,
+            source: None,
+        };
+        assert_eq!(keys(&task), names(TASKS));
+        let trial = SanityTrialRow {
+            hardware: String::new(),
+            docker_tag: String::new(),
+            model: String::new(),
+            trial: String::new(),
+            accuracy: None,
+            date: String::new(),
+            run_dir: String::new(),
+            file: String::new(),
+            error: None,
+        };
+        assert_eq!(keys(&trial), names(SANITY));
+    }
+
+    #[test]
+    fn pinned_leading_columns() {
+        let lead: Vec<&str> = SERVING.columns.iter().take(12).map(|(n, _)| *n).collect();
+        assert_eq!(lead.join(","), "hardware,model,run_dir,docker_tag,date,variant,load_kind,load,e2e_ms,ttft_ms,itl_ms,gsm8k_accuracy");
+        let lead: Vec<&str> = SANITY.columns.iter().take(5).map(|(n, _)| *n).collect();
+        assert_eq!(lead.join(","), "hardware,docker_tag,model,trial,accuracy");
+    }
+}

@@ -1,0 +1,124 @@
+//! Byte-level clean-up shared by every log parser.
+//!
+//! Real logs carry NUL runs (a file truncated while a writer still held its offset), ANSI colour
+//! escapes, carriage-return progress bars and invalid UTF-8. Parsers see a cleaned `String` and
+//! split it into logical lines where `\r`, `\r\n` and `\n` all end a line.
+
+use std::borrow::Cow;
+
+/// Drops NUL bytes, decodes UTF-8 lossily and strips ANSI escape sequences.
+///
+/// Borrows when the input is already clean, which is the common case.
+pub fn clean(bytes: &[u8]) -> Cow<'_, str> {
+    let has_nul = memchr::memchr(0, bytes).is_some();
+    let has_esc = memchr::memchr(0x1b, bytes).is_some();
+    if !has_nul && !has_esc {
+        return String::from_utf8_lossy(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == 0 {
+            i += 1;
+        } else if b == 0x1b {
+            i = skip_escape(bytes, i);
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Returns the index just past the escape sequence starting at `start` (which holds ESC).
+fn skip_escape(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    match bytes.get(i) {
+        // CSI: ESC [ parameters intermediates final-byte(0x40..=0x7e)
+        Some(b'[') => {
+            i += 1;
+            while let Some(&c) = bytes.get(i) {
+                i += 1;
+                if (0x40..=0x7e).contains(&c) {
+                    break;
+                }
+            }
+            i
+        }
+        // OSC: ESC ] ... BEL or ESC \
+        Some(b']') => {
+            i += 1;
+            while let Some(&c) = bytes.get(i) {
+                if c == 0x07 {
+                    return i + 1;
+                }
+                if c == 0x1b && bytes.get(i + 1) == Some(&b'\\') {
+                    return i + 2;
+                }
+                i += 1;
+            }
+            i
+        }
+        Some(_) => i + 1,
+        None => i,
+    }
+}
+
+/// Logical lines: `\r`, `\r\n` and `\n` all terminate a line (tqdm rewrites one physical line
+/// with `\r`, so every progress update becomes a line of its own).
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split(['\n', '\r'])
+}
+
+/// Parses the first whitespace-separated token of `s` as a float.
+pub fn leading_f64(s: &str) -> Option<f64> {
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Parses the first whitespace-separated token of `s` as an unsigned integer.
+pub fn leading_u64(s: &str) -> Option<u64> {
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// The value after `label` (a line prefix) on the line, trimmed.
+pub fn after<'a>(line: &'a str, label: &str) -> Option<&'a str> {
+    line.strip_prefix(label).map(str::trim)
+}
+
+/// The text following `needle` anywhere in `line`.
+pub fn after_substr<'a>(line: &'a str, needle: &str) -> Option<&'a str> {
+    line.find(needle).map(|i| &line[i + needle.len()..])
+}
+
+/// Cuts a line to at most `max` characters for use as evidence in reports.
+pub fn evidence(line: &str, max: usize) -> String {
+    let line = line.trim();
+    match line.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_strips_nul_and_ansi() {
+        let raw = b"\x1b[36m(pid=1)\x1b[0m ok\0\0\0 done\xff";
+        assert_eq!(clean(raw), "(pid=1) ok done\u{fffd}");
+    }
+
+    #[test]
+    fn lines_split_on_every_break() {
+        let got: Vec<_> = lines("a\rb\r\nc\nd").collect();
+        assert_eq!(got, ["a", "b", "", "c", "d"]);
+    }
+
+    #[test]
+    fn evidence_is_bounded() {
+        assert_eq!(evidence("  abcdef ", 3), "abc…");
+        assert_eq!(evidence("ab", 3), "ab");
+    }
+}

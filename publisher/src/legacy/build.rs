@@ -1,0 +1,1101 @@
+//! Pure: parsed files → history rows. Groups files into runs, applies the best-of-runs rule,
+//! and derives task status per (night, hardware, task).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sglci_core::failure::FailureClass;
+use sglci_core::parse::bench_serving::ClientLog;
+use sglci_core::parse::cron::{self, CronLog};
+use sglci_core::parse::gsm8k::{FinalKind, Gsm8kLog};
+use sglci_core::parse::online_csv::OnlineCsv;
+use sglci_core::parse::server_log::ServerLog;
+use sglci_core::parse::timing::OnlineTiming;
+use sglci_core::records::*;
+use sglci_core::status::{self, OnlineEvidence, Verdict, TASKS};
+use sglci_core::ImageTag;
+
+use super::classify::{FileKind, Place};
+use super::parse_file::{FileResult, Parsed};
+
+/// Every table the backfill produces, plus counts for the report.
+#[derive(Debug, Default)]
+pub struct Backfill {
+    pub runs: Vec<RunRow>,
+    pub serving: Vec<ServingRow>,
+    pub accuracy: Vec<AccuracyRow>,
+    pub offline: Vec<OfflineResultRow>,
+    pub sanity: Vec<SanityTrialRow>,
+    pub sanity_models: Vec<SanityModelRow>,
+    pub pd: Vec<PdRow>,
+    pub unit: Vec<UnitRow>,
+    pub image_check: Vec<ImageCheckRow>,
+    pub upstream_coverage: Vec<CoverageRowRecord>,
+    pub tasks: Vec<TaskRow>,
+    pub quarantine: Vec<QuarantineRow>,
+    /// Files per kind: (interpreted, quarantined).
+    pub kinds: BTreeMap<&'static str, (usize, usize)>,
+}
+
+struct OnlineRun<'a> {
+    run_dir: &'a str,
+    model: &'a str,
+    tag: &'a ImageTag,
+    variant: &'a str,
+    files: Vec<&'a FileResult>,
+}
+
+/// One row per (night, hardware, task) candidate with how strong it is.
+type TaskKey = (String, String, &'static str);
+
+fn verdict_rank(v: &Verdict) -> u8 {
+    match v.state {
+        TaskState::Pass => 3,
+        TaskState::Fail => 2,
+        TaskState::NotRun => 1,
+        TaskState::Unknown => 0,
+    }
+}
+
+struct TaskCandidate {
+    verdict: Verdict,
+    docker_tag: Option<String>,
+    accuracy: Option<f64>,
+    runtime_minutes: Option<f64>,
+    source: String,
+}
+
+#[derive(Default)]
+struct TaskBoard {
+    /// Evidence from run folders and result files (decides).
+    runs: BTreeMap<TaskKey, Vec<TaskCandidate>>,
+    /// Evidence from cron logs (used when no run evidence exists).
+    cron: BTreeMap<TaskKey, Vec<TaskCandidate>>,
+    /// Nights with a cron folder per hardware.
+    cron_days: BTreeSet<(String, String)>,
+}
+
+impl TaskBoard {
+    fn add_run(&mut self, date: &str, hw: &str, task: &'static str, c: TaskCandidate) {
+        self.runs
+            .entry((date.to_owned(), hw.to_owned(), task))
+            .or_default()
+            .push(c);
+    }
+}
+
+/// Builds every table from the parsed files. Deterministic: rows come out sorted.
+pub fn build(files: &[FileResult]) -> Backfill {
+    let mut out = Backfill::default();
+    for f in files {
+        let entry = out.kinds.entry(f.kind.as_str()).or_default();
+        match &f.outcome {
+            Ok(_) => entry.0 += 1,
+            Err(reason) => {
+                entry.1 += 1;
+                out.quarantine.push(QuarantineRow {
+                    file: f.rel.clone(),
+                    kind: f.kind.as_str().to_owned(),
+                    reason: reason.clone(),
+                    bytes: f.bytes as i64,
+                });
+            }
+        }
+    }
+    let mut board = TaskBoard::default();
+    online_runs(files, &mut out, &mut board);
+    sanity_runs(files, &mut out, &mut board);
+    pd_runs(files, &mut out, &mut board);
+    unit_logs(files, &mut out, &mut board);
+    cron_logs(files, &mut out, &mut board);
+    upstream(files, &mut out);
+    out.tasks = task_table(board);
+    sort_all(&mut out);
+    out
+}
+
+fn sort_all(out: &mut Backfill) {
+    out.runs.sort_by(|a, b| {
+        (&a.hardware, &a.date, &a.run_dir).cmp(&(&b.hardware, &b.date, &b.run_dir))
+    });
+    out.serving.sort_by(|a, b| {
+        (&a.hardware, &a.model, &a.date, &a.run_dir, a.load).cmp(&(
+            &b.hardware,
+            &b.model,
+            &b.date,
+            &b.run_dir,
+            b.load,
+        ))
+    });
+    out.accuracy.sort_by(|a, b| {
+        (&a.hardware, &a.model, &a.date, &a.run_dir).cmp(&(
+            &b.hardware,
+            &b.model,
+            &b.date,
+            &b.run_dir,
+        ))
+    });
+    out.sanity.sort_by(|a, b| {
+        (&a.hardware, &a.date, &a.run_dir, &a.model, &a.trial).cmp(&(
+            &b.hardware,
+            &b.date,
+            &b.run_dir,
+            &b.model,
+            &b.trial,
+        ))
+    });
+    out.sanity_models.sort_by(|a, b| {
+        (&a.hardware, &a.date, &a.run_dir, &a.model).cmp(&(
+            &b.hardware,
+            &b.date,
+            &b.run_dir,
+            &b.model,
+        ))
+    });
+    out.pd.sort_by(|a, b| {
+        (&a.hardware, &a.date, &a.run_dir).cmp(&(&b.hardware, &b.date, &b.run_dir))
+    });
+    out.unit
+        .sort_by(|a, b| (&a.hardware, &a.date, &a.file).cmp(&(&b.hardware, &b.date, &b.file)));
+    out.image_check
+        .sort_by(|a, b| (&a.hardware, &a.date, &a.file).cmp(&(&b.hardware, &b.date, &b.file)));
+    out.upstream_coverage
+        .sort_by(|a, b| (&a.date, &a.file).cmp(&(&b.date, &b.file)));
+    out.quarantine.sort_by(|a, b| a.file.cmp(&b.file));
+}
+
+fn group<'a, K: Ord + Clone>(
+    files: &'a [FileResult],
+    key: impl Fn(&'a FileResult) -> Option<K>,
+) -> BTreeMap<K, Vec<&'a FileResult>> {
+    let mut map: BTreeMap<K, Vec<&FileResult>> = BTreeMap::new();
+    for f in files {
+        if let Some(k) = key(f) {
+            map.entry(k).or_default().push(f);
+        }
+    }
+    map
+}
+
+/// Timing summaries are named `timing_summary_<YYYYMMDD_HHMMSS>.log`; the newest is the last
+/// in name order (one summary per restart).
+fn newest<'a, T>(
+    files: &[&'a FileResult],
+    kind: FileKind,
+    pick: impl Fn(&'a Parsed) -> Option<&'a T>,
+) -> Option<(&'a str, &'a T)> {
+    files
+        .iter()
+        .filter(|f| f.kind == kind)
+        .filter_map(|f| {
+            f.outcome
+                .as_ref()
+                .ok()
+                .and_then(&pick)
+                .map(|v| (f.rel.as_str(), v))
+        })
+        .max_by(|a, b| a.0.cmp(b.0))
+}
+
+fn online_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
+    let runs = group(files, |f| match &f.place {
+        Place::Online { run_dir, .. } => Some(run_dir.clone()),
+        _ => None,
+    });
+    for (_, fs) in runs {
+        let Place::Online {
+            run_dir,
+            model,
+            tag,
+            variant,
+            ..
+        } = &fs[0].place
+        else {
+            continue;
+        };
+        let run = OnlineRun {
+            run_dir,
+            model,
+            tag,
+            variant,
+            files: fs.clone(),
+        };
+        online_run(&run, out, board);
+    }
+}
+
+fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
+    let parsed = |kind: FileKind| {
+        run.files
+            .iter()
+            .filter(move |f| f.kind == kind)
+            .filter_map(|f| f.outcome.as_ref().ok().map(|p| (*f, p)))
+    };
+    let timing: Option<&OnlineTiming> = newest(&run.files, FileKind::OnlineTiming, |p| match p {
+        Parsed::OnlineTiming(t) => Some(t),
+        _ => None,
+    })
+    .map(|(_, t)| t);
+    let gsm8k: Option<&Gsm8kLog> = parsed(FileKind::Gsm8kLog).find_map(|(_, p)| match p {
+        Parsed::Gsm8k(g) => Some(g),
+        _ => None,
+    });
+    let server: Option<&ServerLog> = parsed(FileKind::ServerLog).find_map(|(_, p)| match p {
+        Parsed::Server(s) => Some(s),
+        _ => None,
+    });
+    let csv: Option<&OnlineCsv> = parsed(FileKind::OnlineCsv).find_map(|(_, p)| match p {
+        Parsed::OnlineCsv(c) => Some(c),
+        _ => None,
+    });
+    let clients: Vec<(&FileResult, &ClientLog)> = parsed(FileKind::ClientLog)
+        .filter_map(|(f, p)| match p {
+            Parsed::Client(c) => Some((f, c)),
+            _ => None,
+        })
+        .collect();
+    // Client logs that exist but failed to parse (empty) still count as attempts.
+    let attempted_files: Vec<&FileResult> = run
+        .files
+        .iter()
+        .copied()
+        .filter(|f| f.kind == FileKind::ClientLog)
+        .collect();
+    let hardware = run.tag.hardware().as_str().to_owned();
+    let date = run.tag.date().to_owned();
+    let host = timing
+        .and_then(|t| t.hostname.clone())
+        .or_else(|| csv.and_then(|c| c.host().map(str::to_owned)));
+    let load_kind = csv.and_then(|c| c.load_kind).or_else(|| {
+        attempted_files.first().map(|f| {
+            if f.rel.contains("_concurrency_") {
+                LoadKind::Concurrency
+            } else {
+                LoadKind::RequestRate
+            }
+        })
+    });
+
+    // Accuracy: the GSM8K log's last final line, else the timing summary's anchor.
+    let threshold = status::gsm8k_threshold(run.model);
+    let (accuracy, acc_source) = match gsm8k.and_then(|g| g.final_accuracy) {
+        Some(a) => (Some(a), Some("gsm8k_log")),
+        None => match timing.and_then(|t| t.gsm8k_accuracy) {
+            Some(a) => (Some(a), Some("timing_summary")),
+            None => (None, None),
+        },
+    };
+    let has_gsm8k_file = run.files.iter().any(|f| f.kind == FileKind::Gsm8kLog);
+    if has_gsm8k_file || accuracy.is_some() {
+        let runs = gsm8k.map(|g| g.runs.clone()).unwrap_or_default();
+        out.accuracy.push(AccuracyRow {
+            hardware: hardware.clone(),
+            model: run.model.to_owned(),
+            run_dir: run.run_dir.to_owned(),
+            docker_tag: run.tag.to_string(),
+            date: date.clone(),
+            variant: run.variant.to_owned(),
+            accuracy,
+            source: acc_source.map(str::to_owned),
+            final_kind: gsm8k.and_then(|g| g.final_kind).map(|k| match k {
+                FinalKind::Average { .. } => "average".to_owned(),
+                FinalKind::EarlyExit => "early_exit".to_owned(),
+            }),
+            runs: runs
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}{}",
+                        r.accuracy.map_or("none".to_owned(), |a| format!("{a}")),
+                        if r.excluded { "x" } else { "" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(";"),
+            valid_runs: runs.iter().filter(|r| !r.excluded).count() as i64,
+            total_runs: runs.len() as i64,
+            sessions: gsm8k.map_or(0, |g| i64::from(g.sessions)),
+            threshold,
+            passed: accuracy.map(|a| a >= threshold),
+        });
+    }
+
+    // Serving rows: loads from client logs and non-empty CSV cells.
+    let mut loads: BTreeSet<u32> = BTreeSet::new();
+    for f in &attempted_files {
+        if let Place::Online { load: Some(l), .. } = f.place {
+            loads.insert(l);
+        }
+    }
+    if let Some(c) = csv {
+        for r in c.rows.iter().filter(|r| r.value.is_some()) {
+            loads.insert(r.load);
+        }
+    }
+    let mut with_result = 0;
+    for &load in &loads {
+        let at_load: Vec<&(&FileResult, &ClientLog)> = clients
+            .iter()
+            .filter(|(f, _)| matches!(f.place, Place::Online { load: Some(l), .. } if l == load))
+            .collect();
+        let runs_seen = attempted_files
+            .iter()
+            .filter(|f| matches!(f.place, Place::Online { load: Some(l), .. } if l == load))
+            .count();
+        // Best of runs: the smallest median E2E; TTFT and ITL from that same log.
+        let best = at_load
+            .iter()
+            .filter_map(|(f, c)| {
+                c.result
+                    .as_ref()
+                    .and_then(|r| r.median_e2e_ms.map(|e| (e, *f, *c)))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.rel.cmp(&b.1.rel)));
+        let runs_with_result = at_load
+            .iter()
+            .filter(|(_, c)| c.result.as_ref().is_some_and(|r| r.median_e2e_ms.is_some()))
+            .count();
+        let load_kind = load_kind.unwrap_or(LoadKind::RequestRate);
+        let mut row = ServingRow {
+            hardware: hardware.clone(),
+            model: run.model.to_owned(),
+            run_dir: run.run_dir.to_owned(),
+            docker_tag: run.tag.to_string(),
+            date: date.clone(),
+            variant: run.variant.to_owned(),
+            load_kind: load_kind.as_str().to_owned(),
+            load: i64::from(load),
+            e2e_ms: None,
+            ttft_ms: None,
+            itl_ms: None,
+            gsm8k_accuracy: accuracy,
+            tpot_ms: None,
+            output_throughput: None,
+            request_throughput: None,
+            input_throughput: None,
+            total_throughput: None,
+            mean_e2e_ms: None,
+            p99_ttft_ms: None,
+            p99_itl_ms: None,
+            completed: None,
+            requested: None,
+            partial: false,
+            runs: runs_seen as i64,
+            runs_with_result: runs_with_result as i64,
+            source: "none".to_owned(),
+            best_log: None,
+            host: host.clone(),
+            sglang_version: run.tag.version().to_owned(),
+            rocm: run.tag.rocm().to_owned(),
+            kv_cache_tokens: server
+                .and_then(|s| s.kv_cache.as_ref())
+                .map(|k| k.tokens as i64),
+            kv_cache_gb: server.and_then(|s| s.kv_cache.as_ref()).map(|k| k.size_gb),
+        };
+        if let Some((_, f, c)) = best {
+            let m = c.result.as_ref().expect("best has a result");
+            row.e2e_ms = m.median_e2e_ms;
+            row.ttft_ms = m.median_ttft_ms;
+            row.itl_ms = m.median_itl_ms;
+            row.tpot_ms = m.median_tpot_ms;
+            row.output_throughput = m.output_throughput;
+            row.request_throughput = m.request_throughput;
+            row.input_throughput = m.input_throughput;
+            row.total_throughput = m.total_throughput;
+            row.mean_e2e_ms = m.mean_e2e_ms;
+            row.p99_ttft_ms = m.p99_ttft_ms;
+            row.p99_itl_ms = m.p99_itl_ms;
+            row.completed = m.successful_requests.map(|v| v as i64);
+            row.requested = c.requested_prompts.map(|v| v as i64);
+            row.partial = c.partial();
+            row.source = "client_log".to_owned();
+            row.best_log = f.rel.rsplit('/').next().map(str::to_owned);
+            with_result += 1;
+        } else if let Some(c) = csv {
+            let (e, t, i) = (
+                c.value(Metric::E2e, load),
+                c.value(Metric::Ttft, load),
+                c.value(Metric::Itl, load),
+            );
+            if e.is_some() || t.is_some() || i.is_some() {
+                (row.e2e_ms, row.ttft_ms, row.itl_ms) = (e, t, i);
+                row.source = "csv".to_owned();
+                with_result += 1;
+            }
+            row.requested = at_load
+                .iter()
+                .find_map(|(_, c)| c.requested_prompts)
+                .map(|v| v as i64);
+        }
+        out.serving.push(row);
+    }
+
+    out.runs.push(RunRow {
+        run_id: run
+            .run_dir
+            .rsplit('/')
+            .next()
+            .unwrap_or(run.run_dir)
+            .to_owned(),
+        run_dir: run.run_dir.to_owned(),
+        kind: "online".to_owned(),
+        hardware: hardware.clone(),
+        docker_tag: run.tag.to_string(),
+        date: date.clone(),
+        model: Some(run.model.to_owned()),
+        variant: Some(run.variant.to_owned()),
+        host: host.clone(),
+        started_at: timing.and_then(|t| t.started_at.clone()),
+        files: run.files.len() as i64,
+        note: run
+            .variant
+            .starts_with(".backup")
+            .then(|| "backup copy of a run folder".to_owned()),
+    });
+
+    // Task status.
+    let Some(task) = status::online_task(run.model, run.variant) else {
+        return;
+    };
+    let only_plots = run.files.iter().all(|f| f.kind == FileKind::PlotsLog);
+    let client_error = clients.iter().find_map(|(_, c)| c.first_error.as_deref());
+    let evidence = OnlineEvidence {
+        model: run.model,
+        timing,
+        gsm8k,
+        server,
+        loads_with_result: with_result,
+        loads_attempted: loads.len(),
+        expects_serving: run.variant.is_empty() || !loads.is_empty(),
+        client_error,
+        only_plots_log: only_plots,
+    };
+    let verdict = status::online_verdict(&evidence);
+    board.add_run(
+        &date,
+        &hardware,
+        task.id,
+        TaskCandidate {
+            verdict,
+            docker_tag: Some(run.tag.to_string()),
+            accuracy: status::run_accuracy(&evidence),
+            runtime_minutes: timing
+                .and_then(|t| t.total_execution_s)
+                .map(|s| (s as f64 / 60.0 * 10.0).round() / 10.0),
+            source: run.run_dir.to_owned(),
+        },
+    );
+}
+
+fn sanity_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
+    let runs = group(files, |f| match &f.place {
+        Place::Sanity { run_dir, .. } => Some(run_dir.clone()),
+        _ => None,
+    });
+    for (run_dir, fs) in runs {
+        let Place::Sanity { tag, .. } = &fs[0].place else {
+            continue;
+        };
+        let hardware = tag.hardware().as_str().to_owned();
+        let date = tag.date().to_owned();
+        for f in &fs {
+            let Place::Sanity {
+                model: Some(model),
+                trial: Some(trial),
+                ..
+            } = &f.place
+            else {
+                continue;
+            };
+            let (accuracy, error) = match &f.outcome {
+                Ok(Parsed::SanityTrial(t)) => (t.accuracy, t.error.clone()),
+                Ok(_) => continue,
+                Err(e) => (None, Some(e.clone())),
+            };
+            out.sanity.push(SanityTrialRow {
+                hardware: hardware.clone(),
+                docker_tag: tag.to_string(),
+                model: model.clone(),
+                trial: trial.clone(),
+                accuracy,
+                date: date.clone(),
+                run_dir: run_dir.clone(),
+                file: f.rel.rsplit('/').next().unwrap_or(&f.rel).to_owned(),
+                error,
+            });
+        }
+        let timing = newest(&fs, FileKind::SanityTiming, |p| match p {
+            Parsed::SanityTiming(t) => Some(t),
+            _ => None,
+        });
+        let mut failed_models = Vec::new();
+        let mut first_fail: Option<(FailureClass, String)> = None;
+        let mut tested = 0;
+        if let Some((timing_file, t)) = timing {
+            let mut seen = BTreeSet::new();
+            for sec in t.final_sections() {
+                seen.insert(sec.model.clone());
+                let attempts = t.sections.iter().filter(|s| s.model == sec.model).count() as i64;
+                let overall = t.overall_status(&sec.model);
+                let status = if sec.skipped.is_some() || overall == Some("SKIPPED") {
+                    "skipped"
+                } else if sec.final_pass == Some(true)
+                    || (sec.final_pass.is_none() && overall == Some("PASS"))
+                {
+                    "pass"
+                } else {
+                    "fail"
+                };
+                // W-14: report the published headline; without one, the best trial.
+                let accuracy = sec
+                    .headline
+                    .or_else(|| {
+                        sec.trials
+                            .iter()
+                            .filter_map(|t| t.accuracy)
+                            .reduce(f64::max)
+                    })
+                    .or(sec.warmup_accuracy);
+                let failure = (status == "fail").then(|| {
+                    let line = sec.error.clone().unwrap_or_else(|| {
+                        if sec.startup_failed {
+                            "Server startup: FAILED".to_owned()
+                        } else {
+                            format!(
+                                "accuracy {} below {}",
+                                accuracy.map_or("none".into(), |a| a.to_string()),
+                                sec.required.map_or("threshold".into(), |r| r.to_string())
+                            )
+                        }
+                    });
+                    let class = sglci_core::failure::classify_line(&line).unwrap_or(
+                        if sec.startup_failed {
+                            FailureClass::ServerStartTimeout
+                        } else if accuracy.is_some() {
+                            FailureClass::AccuracyBelowThreshold
+                        } else {
+                            FailureClass::Unclassified
+                        },
+                    );
+                    (class, line)
+                });
+                if status != "skipped" {
+                    tested += 1;
+                }
+                if let Some((class, line)) = &failure {
+                    failed_models.push(sec.model.clone());
+                    first_fail.get_or_insert((*class, format!("{}: {line}", sec.model)));
+                }
+                out.sanity_models.push(SanityModelRow {
+                    hardware: hardware.clone(),
+                    docker_tag: tag.to_string(),
+                    model: sec.model.clone(),
+                    date: date.clone(),
+                    run_dir: run_dir.clone(),
+                    status: status.to_owned(),
+                    accuracy,
+                    accuracy_kind: sec
+                        .headline_kind
+                        .map(|k| format!("{k:?}").to_lowercase())
+                        .or_else(|| accuracy.map(|_| "best_trial".to_owned())),
+                    required: sec.required,
+                    trials: sec
+                        .trials
+                        .iter()
+                        .map(|t| t.accuracy.map_or("none".to_owned(), |a| a.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                    attempts,
+                    startup_failed: sec.startup_failed,
+                    failure_class: failure.as_ref().map(|(c, _)| c.to_string()),
+                    error: sec.error.clone(),
+                    timing_file: timing_file
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(timing_file)
+                        .to_owned(),
+                });
+            }
+            // Models only named in the OVERALL SUMMARY.
+            for (model, st) in &t.overall {
+                if seen.insert(model.clone()) {
+                    let status = st.to_lowercase();
+                    if status == "fail" {
+                        failed_models.push(model.clone());
+                        first_fail
+                            .get_or_insert((FailureClass::Unclassified, format!("{model}: FAIL")));
+                    }
+                    if status != "skipped" {
+                        tested += 1;
+                    }
+                    out.sanity_models.push(SanityModelRow {
+                        hardware: hardware.clone(),
+                        docker_tag: tag.to_string(),
+                        model: model.clone(),
+                        date: date.clone(),
+                        run_dir: run_dir.clone(),
+                        status,
+                        accuracy: None,
+                        accuracy_kind: None,
+                        required: None,
+                        trials: String::new(),
+                        attempts: 0,
+                        startup_failed: false,
+                        failure_class: None,
+                        error: None,
+                        timing_file: timing_file
+                            .rsplit('/')
+                            .next()
+                            .unwrap_or(timing_file)
+                            .to_owned(),
+                    });
+                }
+            }
+        }
+        out.runs.push(RunRow {
+            run_id: tag.to_string(),
+            run_dir: run_dir.clone(),
+            kind: "sanity".to_owned(),
+            hardware: hardware.clone(),
+            docker_tag: tag.to_string(),
+            date: date.clone(),
+            model: None,
+            variant: None,
+            host: timing.and_then(|(_, t)| t.machine.clone()),
+            started_at: timing.and_then(|(_, t)| t.started_at.clone()),
+            files: fs.len() as i64,
+            note: None,
+        });
+        let verdict = match (timing, first_fail) {
+            (None, _) => Verdict::unknown("no sanity timing summary"),
+            (Some(_), Some((class, line))) => Verdict::fail(
+                format!(
+                    "{} of {tested} models failed: {}",
+                    failed_models.len(),
+                    failed_models.join(", ")
+                ),
+                class,
+                Some(line),
+            ),
+            (Some((_, t)), None) if tested > 0 && t.finished => {
+                Verdict::pass(format!("{tested} models passed"))
+            }
+            (Some(_), None) if tested > 0 => Verdict::fail(
+                "sanity run stopped before its OVERALL SUMMARY",
+                FailureClass::Unclassified,
+                None,
+            ),
+            (Some(_), None) => Verdict::unknown("no model was tested"),
+        };
+        board.add_run(
+            &date,
+            &hardware,
+            "sanity",
+            TaskCandidate {
+                verdict,
+                docker_tag: Some(tag.to_string()),
+                accuracy: None,
+                runtime_minutes: None,
+                source: run_dir.clone(),
+            },
+        );
+    }
+}
+
+fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
+    let runs = group(files, |f| match &f.place {
+        Place::Pd { run_dir, .. } => Some(run_dir.clone()),
+        _ => None,
+    });
+    for (run_dir, fs) in runs {
+        let Place::Pd { tag, .. } = &fs[0].place else {
+            continue;
+        };
+        let hardware = tag.hardware().as_str().to_owned();
+        let date = tag.date().to_owned();
+        let summary = fs.iter().find_map(|f| match &f.outcome {
+            Ok(Parsed::PdSummary(s)) => Some(s),
+            _ => None,
+        });
+        let g = fs.iter().find_map(|f| match &f.outcome {
+            Ok(Parsed::PdGsm8k(g)) => Some(g),
+            _ => None,
+        });
+        let server_failure = fs
+            .iter()
+            .filter(|f| f.kind == FileKind::PdServer || f.kind == FileKind::PdRouter)
+            .find_map(|f| match &f.outcome {
+                Ok(Parsed::Server(s)) => s.failure.clone(),
+                _ => None,
+            });
+        let verdict = match summary {
+            None => Verdict::unknown("no test_summary.txt"),
+            Some(s) if s.passed() => Verdict::pass(format!(
+                "all {} tests passed, GSM8K {}",
+                s.tests.len(),
+                s.gsm8k_accuracy.unwrap_or_default()
+            )),
+            Some(s) if s.pending() => {
+                let wait = s
+                    .steps
+                    .iter()
+                    .find(|(n, _)| n.contains("Health Check"))
+                    .and_then(|(_, v)| *v);
+                let (class, line) = server_failure.clone().map_or(
+                    (
+                        FailureClass::ServerStartTimeout,
+                        format!(
+                            "tests PENDING after a {}s health-check wait",
+                            wait.unwrap_or(0)
+                        ),
+                    ),
+                    |e| (e.class, e.line),
+                );
+                Verdict::fail("tests never ran (servers not healthy)", class, Some(line))
+            }
+            Some(s) => {
+                let failed: Vec<String> = s
+                    .tests
+                    .iter()
+                    .filter(|t| t.status != "PASS")
+                    .map(|t| t.name.clone())
+                    .collect();
+                let line = g
+                    .and_then(|g| g.first_error.clone())
+                    .or_else(|| server_failure.as_ref().map(|e| e.line.clone()));
+                let class = if failed.is_empty() || failed.iter().all(|n| n.contains("GSM8K")) {
+                    if s.gsm8k_accuracy.is_some_and(|a| a > 0.001) {
+                        FailureClass::AccuracyBelowThreshold
+                    } else {
+                        server_failure
+                            .as_ref()
+                            .map_or(FailureClass::ClientErrors, |e| e.class)
+                    }
+                } else {
+                    server_failure
+                        .as_ref()
+                        .map_or(FailureClass::Unclassified, |e| e.class)
+                };
+                let what = if failed.is_empty() {
+                    format!("GSM8K accuracy {}", s.gsm8k_accuracy.unwrap_or_default())
+                } else {
+                    format!("failed: {}", failed.join(", "))
+                };
+                Verdict::fail(what, class, line)
+            }
+        };
+        out.pd.push(PdRow {
+            hardware: hardware.clone(),
+            docker_tag: tag.to_string(),
+            date: date.clone(),
+            model: summary.and_then(|s| s.model.clone()),
+            run_dir: run_dir.clone(),
+            status: verdict.state.as_str().to_owned(),
+            gsm8k_accuracy: summary
+                .and_then(|s| s.gsm8k_accuracy)
+                .or_else(|| g.and_then(|g| g.accuracy)),
+            gsm8k_verdict: summary.and_then(|s| s.gsm8k_verdict.clone()),
+            tests_passed: summary.map_or(0, |s| {
+                s.tests.iter().filter(|t| t.status == "PASS").count() as i64
+            }),
+            tests_total: summary.map_or(0, |s| s.tests.len() as i64),
+            tests_pending: summary.map_or(0, |s| {
+                s.tests.iter().filter(|t| t.status == "PENDING").count() as i64
+            }),
+            health_wait_s: summary.and_then(|s| {
+                s.steps
+                    .iter()
+                    .find(|(n, _)| n.contains("Health Check"))
+                    .and_then(|(_, v)| v.map(|v| v as i64))
+            }),
+            total_s: summary.and_then(|s| s.total_s.map(|v| v as i64)),
+            gsm8k_questions: g.and_then(|g| g.total_questions.map(|v| v as i64)),
+            gsm8k_correct: g.and_then(|g| g.correct.map(|v| v as i64)),
+            failure_class: verdict.class.map(|c| c.to_string()),
+            evidence: verdict.evidence.clone(),
+        });
+        out.runs.push(RunRow {
+            run_id: run_dir.rsplit('/').next().unwrap_or(&run_dir).to_owned(),
+            run_dir: run_dir.clone(),
+            kind: "pd".to_owned(),
+            hardware: hardware.clone(),
+            docker_tag: tag.to_string(),
+            date: date.clone(),
+            model: summary.and_then(|s| s.model.clone()),
+            variant: run_dir
+                .rsplit('/')
+                .next()
+                .and_then(|d| d.split_once('_'))
+                .map(|(_, v)| v.to_owned()),
+            host: summary.and_then(|s| s.hostname.clone()),
+            started_at: None,
+            files: fs.len() as i64,
+            note: None,
+        });
+        board.add_run(
+            &date,
+            &hardware,
+            "pd",
+            TaskCandidate {
+                verdict,
+                docker_tag: Some(tag.to_string()),
+                accuracy: summary.and_then(|s| s.gsm8k_accuracy),
+                runtime_minutes: None,
+                source: run_dir.clone(),
+            },
+        );
+    }
+}
+
+fn unit_logs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
+    for f in files {
+        let (Place::Unit { tag }, Ok(Parsed::Unit(u))) = (&f.place, &f.outcome) else {
+            continue;
+        };
+        let hardware = tag.hardware().as_str().to_owned();
+        let verdict = match u.passed() {
+            Some(true) => Verdict::pass(
+                u.unittest_verdict
+                    .clone()
+                    .unwrap_or_else(|| "Result: PASSED".into()),
+            ),
+            Some(false) => {
+                let (class, line) = u.failure.clone().map_or(
+                    (
+                        FailureClass::Unclassified,
+                        format!("Exit code: {}", u.exit_code.unwrap_or(-1)),
+                    ),
+                    |e| (e.class, e.line),
+                );
+                Verdict::fail(
+                    format!(
+                        "unit test failed (exit code {})",
+                        u.exit_code.map_or("?".into(), |c| c.to_string())
+                    ),
+                    class,
+                    Some(line),
+                )
+            }
+            None => Verdict::fail(
+                "the log ends before the result footer",
+                FailureClass::Unclassified,
+                None,
+            ),
+        };
+        out.unit.push(UnitRow {
+            hardware: hardware.clone(),
+            docker_tag: tag.to_string(),
+            date: tag.date().to_owned(),
+            test: u.test.clone(),
+            status: verdict.state.as_str().to_owned(),
+            exit_code: u.exit_code.map(i64::from),
+            tests_ran: u.tests_ran.map(i64::from),
+            duration_s: u.duration_s,
+            machine: u.machine.clone(),
+            failure_class: verdict.class.map(|c| c.to_string()),
+            evidence: verdict.evidence.clone(),
+            file: f.rel.clone(),
+        });
+        board.add_run(
+            tag.date(),
+            &hardware,
+            "unit_test",
+            TaskCandidate {
+                verdict,
+                docker_tag: Some(tag.to_string()),
+                accuracy: None,
+                runtime_minutes: None,
+                source: f.rel.clone(),
+            },
+        );
+    }
+}
+
+fn cron_logs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
+    for f in files {
+        let (
+            Place::Cron {
+                hardware,
+                date,
+                file,
+            },
+            Ok(Parsed::Cron(c)),
+        ) = (&f.place, &f.outcome)
+        else {
+            continue;
+        };
+        board.cron_days.insert((date.clone(), hardware.clone()));
+        let Some(name) = cron::parse_name(file) else {
+            continue;
+        };
+        if name.job == "docker_image_check" {
+            out.image_check
+                .push(image_check_row(date, hardware, c, &f.rel));
+        }
+        let Some(task) = TASKS
+            .iter()
+            .find(|t| t.cron_jobs.contains(&name.job.as_str()))
+        else {
+            continue;
+        };
+        let verdict = status::cron_verdict(task, c);
+        board
+            .cron
+            .entry((date.clone(), hardware.clone(), task.id))
+            .or_default()
+            .push(TaskCandidate {
+                verdict,
+                docker_tag: c
+                    .images
+                    .iter()
+                    .find_map(|i| ImageTag::from_image(i).ok())
+                    .map(|t| t.to_string()),
+                accuracy: c.gsm8k_accuracy,
+                runtime_minutes: None,
+                source: f.rel.clone(),
+            });
+    }
+}
+
+fn image_check_row(date: &str, hardware: &str, c: &CronLog, rel: &str) -> ImageCheckRow {
+    let task = status::task("image_check").expect("image_check is a task");
+    let v = status::cron_verdict(task, c);
+    ImageCheckRow {
+        date: date.to_owned(),
+        hardware: hardware.to_owned(),
+        status: v.state.as_str().to_owned(),
+        missing_required: c.missing_required_images.map(i64::from),
+        missing_optional: c.missing_optional_images.map(i64::from),
+        images: c
+            .images
+            .iter()
+            .map(|i| i.rsplit(':').next().unwrap_or(i))
+            .collect::<Vec<_>>()
+            .join(";"),
+        file: rel.to_owned(),
+    }
+}
+
+fn upstream(files: &[FileResult], out: &mut Backfill) {
+    for f in files {
+        let (Place::Upstream { date }, Ok(Parsed::Upstream(r))) = (&f.place, &f.outcome) else {
+            continue;
+        };
+        for row in &r.rows {
+            out.upstream_coverage.push(CoverageRowRecord {
+                date: date.clone(),
+                section: row.section.clone(),
+                category: row.category.clone(),
+                amd: i64::from(row.amd),
+                nvidia: i64::from(row.nvidia),
+                coverage_pct: row.coverage_pct,
+                file: f.rel.clone(),
+            });
+        }
+    }
+}
+
+fn pick(cands: Vec<TaskCandidate>) -> Option<(TaskCandidate, usize)> {
+    let n = cands.len();
+    cands
+        .into_iter()
+        .max_by(|a, b| {
+            verdict_rank(&a.verdict)
+                .cmp(&verdict_rank(&b.verdict))
+                .then_with(|| b.source.cmp(&a.source))
+        })
+        .map(|c| (c, n))
+}
+
+fn task_table(mut board: TaskBoard) -> Vec<TaskRow> {
+    let mut nights: BTreeSet<(String, String)> = board.cron_days.clone();
+    nights.extend(board.runs.keys().map(|(d, h, _)| (d.clone(), h.clone())));
+    nights.extend(board.cron.keys().map(|(d, h, _)| (d.clone(), h.clone())));
+    let mut rows = Vec::new();
+    for (date, hw) in nights {
+        for task in TASKS {
+            if !task.only_on.is_empty() && !task.only_on.contains(&hw.as_str()) {
+                continue;
+            }
+            let key = (date.clone(), hw.clone(), task.id);
+            let from_runs = board.runs.remove(&key).and_then(pick);
+            let from_cron = board.cron.remove(&key).and_then(pick);
+            let chosen = match (from_runs, from_cron) {
+                (Some((c, n)), _) => Some((c, n, "run")),
+                (None, Some((c, n))) => Some((c, n, "cron")),
+                (None, None) => None,
+            };
+            let row = match chosen {
+                Some((c, n, origin)) => {
+                    let mut reason = c.verdict.reason.clone();
+                    if n > 1 {
+                        reason.push_str(&format!(" (best of {n} {origin} records)"));
+                    }
+                    TaskRow {
+                        date: date.clone(),
+                        hardware: hw.clone(),
+                        task: task.id.to_owned(),
+                        task_name: task.name.to_owned(),
+                        status: c.verdict.state,
+                        reason,
+                        failure_class: c.verdict.class.map(|c| c.to_string()),
+                        evidence: c.verdict.evidence,
+                        docker_tag: c.docker_tag,
+                        gsm8k_accuracy: c.accuracy,
+                        runtime_minutes: c.runtime_minutes,
+                        source: Some(c.source),
+                    }
+                }
+                None => {
+                    let cron_day = board.cron_days.contains(&(date.clone(), hw.clone()));
+                    let (status, reason) = if cron_day {
+                        (
+                            TaskState::NotRun,
+                            "no run folder and no cron log for this job that night".to_owned(),
+                        )
+                    } else {
+                        (
+                            TaskState::Unknown,
+                            "no file for this task that night in the published tree".to_owned(),
+                        )
+                    };
+                    TaskRow {
+                        date: date.clone(),
+                        hardware: hw.clone(),
+                        task: task.id.to_owned(),
+                        task_name: task.name.to_owned(),
+                        status,
+                        reason,
+                        failure_class: None,
+                        evidence: None,
+                        docker_tag: None,
+                        gsm8k_accuracy: None,
+                        runtime_minutes: None,
+                        source: None,
+                    }
+                }
+            };
+            rows.push(row);
+        }
+    }
+    // Runs on hardware-task pairs outside the schedule (leftovers) are still reported.
+    for ((date, hw, id), cands) in board.runs.into_iter().chain(board.cron) {
+        if let (Some((c, _)), Some(task)) = (pick(cands), status::task(id)) {
+            rows.push(TaskRow {
+                date,
+                hardware: hw,
+                task: id.to_owned(),
+                task_name: task.name.to_owned(),
+                status: c.verdict.state,
+                reason: c.verdict.reason,
+                failure_class: c.verdict.class.map(|c| c.to_string()),
+                evidence: c.verdict.evidence,
+                docker_tag: c.docker_tag,
+                gsm8k_accuracy: c.accuracy,
+                runtime_minutes: c.runtime_minutes,
+                source: Some(c.source),
+            });
+        }
+    }
+    rows.sort_by(|a, b| (&a.hardware, &a.date, &a.task).cmp(&(&b.hardware, &b.date, &b.task)));
+    rows
+}

@@ -1,0 +1,14 @@
+//! sglci-publisher: turns benchmark files into a consolidated, queryable history.
+//!
+//! - [`legacy`]: backfill of the predecessor's log tree (pure classification, parsing and run
+//!   grouping; a thin parallel directory scan).
+//! - [`table`]: typed tables ↔ polars frames, CSV and JSON.
+//! - [`history`]: the Parquet history on the directory store.
+//! - [`app`]: the commands (`ingest`, `export`, `tables`) over those pieces.
+//! - [`config`]: where the store lives (`--store`, `SGLCI_STORE`).
+
+pub mod app;
+pub mod config;
+pub mod history;
+pub mod legacy;
+pub mod table;

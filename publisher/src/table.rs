@@ -1,0 +1,184 @@
+//! A history table as typed columns: rows come in as serializable records, go out as a polars
+//! `DataFrame` (for Parquet), CSV or JSON. Column order and types come from
+//! [`sglci_core::records::Schema`].
+
+use std::io::Write;
+
+use polars::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use sglci_core::records::{ColumnType, Schema};
+
+/// Rows of one table, each a JSON object keyed by column name.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub schema: Schema,
+    pub rows: Vec<serde_json::Map<String, Value>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("table {table}: column `{column}` is missing from the stored data (hint: the history was written by another schema version; rebuild it with `ingest`)")]
+    MissingColumn {
+        table: &'static str,
+        column: &'static str,
+    },
+    #[error("table {table}: {source}")]
+    Polars {
+        table: &'static str,
+        source: PolarsError,
+    },
+    #[error("table {table}: a row does not serialize: {source}")]
+    Serialize {
+        table: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+impl Table {
+    pub fn from_rows<T: Serialize>(schema: Schema, rows: &[T]) -> Result<Self, TableError> {
+        let rows = rows
+            .iter()
+            .map(|r| match serde_json::to_value(r) {
+                Ok(Value::Object(m)) => Ok(m),
+                Ok(_) => Ok(serde_json::Map::new()),
+                Err(source) => Err(TableError::Serialize {
+                    table: schema.name,
+                    source,
+                }),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { schema, rows })
+    }
+
+    pub fn to_dataframe(&self) -> Result<DataFrame, TableError> {
+        let name = self.schema.name;
+        let mut columns: Vec<Column> = Vec::with_capacity(self.schema.columns.len());
+        for &(col, ty) in self.schema.columns {
+            let cells = self.rows.iter().map(|r| r.get(col).unwrap_or(&Value::Null));
+            let series = match ty {
+                ColumnType::Str => Series::new(
+                    col.into(),
+                    cells
+                        .map(|v| v.as_str().map(str::to_owned))
+                        .collect::<Vec<Option<String>>>(),
+                ),
+                ColumnType::Int => Series::new(
+                    col.into(),
+                    cells.map(Value::as_i64).collect::<Vec<Option<i64>>>(),
+                ),
+                ColumnType::Float => Series::new(
+                    col.into(),
+                    cells.map(Value::as_f64).collect::<Vec<Option<f64>>>(),
+                ),
+                ColumnType::Bool => Series::new(
+                    col.into(),
+                    cells.map(Value::as_bool).collect::<Vec<Option<bool>>>(),
+                ),
+            };
+            columns.push(series.into());
+        }
+        DataFrame::new(self.rows.len(), columns).map_err(|source| TableError::Polars {
+            table: name,
+            source,
+        })
+    }
+
+    pub fn from_dataframe(schema: Schema, df: &DataFrame) -> Result<Self, TableError> {
+        let name = schema.name;
+        let mut rows = vec![serde_json::Map::new(); df.height()];
+        for &(col, ty) in schema.columns {
+            let c = df.column(col).map_err(|_| TableError::MissingColumn {
+                table: name,
+                column: col,
+            })?;
+            let s = c.as_materialized_series();
+            let err = |source| TableError::Polars {
+                table: name,
+                source,
+            };
+            match ty {
+                ColumnType::Str => {
+                    for (row, v) in rows.iter_mut().zip(s.str().map_err(err)?.iter()) {
+                        row.insert(
+                            col.to_owned(),
+                            v.map_or(Value::Null, |v| Value::String(v.to_owned())),
+                        );
+                    }
+                }
+                ColumnType::Int => {
+                    for (row, v) in rows.iter_mut().zip(s.i64().map_err(err)?.iter()) {
+                        row.insert(col.to_owned(), v.map_or(Value::Null, Value::from));
+                    }
+                }
+                ColumnType::Float => {
+                    for (row, v) in rows.iter_mut().zip(s.f64().map_err(err)?.iter()) {
+                        row.insert(col.to_owned(), v.map_or(Value::Null, float_value));
+                    }
+                }
+                ColumnType::Bool => {
+                    for (row, v) in rows.iter_mut().zip(s.bool().map_err(err)?.iter()) {
+                        row.insert(col.to_owned(), v.map_or(Value::Null, Value::Bool));
+                    }
+                }
+            }
+        }
+        Ok(Self { schema, rows })
+    }
+
+    /// Writes CSV with a header row; empty cells for missing values; RFC 4180 quoting.
+    pub fn write_csv(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let header: Vec<&str> = self.schema.columns.iter().map(|(n, _)| *n).collect();
+        writeln!(w, "{}", header.join(","))?;
+        for row in &self.rows {
+            let cells: Vec<String> = self
+                .schema
+                .columns
+                .iter()
+                .map(|(n, _)| csv_cell(row.get(*n).unwrap_or(&Value::Null)))
+                .collect();
+            writeln!(w, "{}", cells.join(","))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a JSON array of objects with keys in column order.
+    pub fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
+        write!(w, "[")?;
+        for (i, row) in self.rows.iter().enumerate() {
+            write!(w, "{}\n  {{", if i == 0 { "" } else { "," })?;
+            for (j, (name, _)) in self.schema.columns.iter().enumerate() {
+                let v = row.get(*name).unwrap_or(&Value::Null);
+                write!(
+                    w,
+                    "{}{}:{}",
+                    if j == 0 { "" } else { "," },
+                    Value::String((*name).to_owned()),
+                    v
+                )?;
+            }
+            write!(w, "}}")?;
+        }
+        writeln!(w, "{}]", if self.rows.is_empty() { "" } else { "\n" })
+    }
+}
+
+/// Non-finite floats (bench_serving's `Infinity`) have no JSON number; keep them as strings.
+fn float_value(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or_else(|| Value::String(v.to_string()), Value::Number)
+}
+
+fn csv_cell(v: &Value) -> String {
+    let raw = match v {
+        Value::Null => return String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    };
+    if raw.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", raw.replace('"', "\"\""))
+    } else {
+        raw
+    }
+}

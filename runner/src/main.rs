@@ -1,0 +1,87 @@
+//! `sglci-runner`: the thin binary started on GPU hosts. Exit codes: 0 ok, 1 the task failed,
+//! 2 usage or configuration error, 3 infrastructure error.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use sglci_core::parse::{
+    alert, bench_serving, cron, gsm8k, offline, online_csv, pd, sanity, server_log, timing,
+    unit_test, upstream,
+};
+use sglci_core::ImageTag;
+
+use cli::{Cli, CliCommand, CliKind};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUNNER_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match run(Cli::parse()) {
+        Ok(json) => {
+            #[expect(clippy::print_stdout, reason = "stdout carries the command's data")]
+            {
+                println!("{json}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err((code, err)) => {
+            tracing::error!("{err:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize, E: std::fmt::Display>(
+    r: Result<T, E>,
+    what: &str,
+) -> Result<String, (u8, anyhow::Error)> {
+    let v = r.map_err(|e| (2, anyhow::anyhow!("{what}: {e}")))?;
+    serde_json::to_string_pretty(&v).map_err(|e| (3, e.into()))
+}
+
+fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
+    match cli.command {
+        CliCommand::Tag { image } => {
+            let tag = ImageTag::from_image(&image).map_err(|e| (2, e.into()))?;
+            Ok(serde_json::json!({
+                "tag": tag.as_str(),
+                "version": tag.version(),
+                "rocm": tag.rocm(),
+                "hardware": tag.hardware().as_str(),
+                "date": tag.date(),
+                "release_candidate": tag.is_release_candidate(),
+            })
+            .to_string())
+        }
+        CliCommand::Parse { kind, file } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| (3, anyhow::anyhow!("reading {}: {e}", file.display())))?;
+            let name = file.display().to_string();
+            let text = || sglci_core::text::clean(&bytes).into_owned();
+            match kind {
+                CliKind::ClientLog => to_json(bench_serving::parse_client_log(&bytes), &name),
+                CliKind::BenchJsonl => to_json(bench_serving::parse_jsonl(&text()), &name),
+                CliKind::Gsm8k => to_json(gsm8k::parse_log(&bytes), &name),
+                CliKind::BenchSglang => to_json(gsm8k::parse_bench_sglang(&bytes), &name),
+                CliKind::ServerLog => to_json(Ok::<_, String>(server_log::parse(&bytes)), &name),
+                CliKind::Timing => to_json(timing::parse(&bytes), &name),
+                CliKind::SanityTiming => to_json(sanity::parse(&bytes), &name),
+                CliKind::OnlineCsv => to_json(online_csv::parse(&text()), &name),
+                CliKind::OfflineCsv => to_json(offline::parse_csv(&text()), &name),
+                CliKind::OneBatch => to_json(offline::parse_one_batch(&bytes), &name),
+                CliKind::PdSummary => to_json(pd::parse_summary(&bytes), &name),
+                CliKind::PdGsm8k => to_json(pd::parse_gsm8k(&bytes), &name),
+                CliKind::UnitTest => to_json(unit_test::parse(&bytes), &name),
+                CliKind::Cron => to_json(Ok::<_, String>(cron::parse(&bytes)), &name),
+                CliKind::Upstream => to_json(upstream::parse(&text()), &name),
+                CliKind::Alert => to_json(alert::parse(&text()), &name),
+            }
+        }
+    }
+}

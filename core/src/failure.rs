@@ -98,6 +98,7 @@ const MARKERS: &[(&str, FailureClass)] = &[
     ("OutOfMemoryError", FailureClass::GpuOutOfMemory),
     ("CUDA out of memory", FailureClass::GpuOutOfMemory),
     ("HIP out of memory", FailureClass::GpuOutOfMemory),
+    ("HIP error: out of memory", FailureClass::GpuOutOfMemory),
     ("Error: Out of memory", FailureClass::GpuOutOfMemory),
     ("Kernel compilation deadlock", FailureClass::JitDeadlock),
     ("Aiter JIT builder hung", FailureClass::JitDeadlock),
@@ -131,7 +132,8 @@ const MARKERS: &[(&str, FailureClass)] = &[
         FailureClass::ImageMissing,
     ),
     ("No image found for today", FailureClass::ImageMissing),
-    ("GPU is busy", FailureClass::GpuBusy),
+    // "GPU is busy" alone is not a failure: the predecessor printed it and carried on.
+    ("GPU still busy after", FailureClass::GpuBusy),
     (
         "server failed to start in time",
         FailureClass::ServerStartTimeout,

@@ -216,10 +216,10 @@ pub fn parse_client_log(bytes: &[u8]) -> Result<ClientLog, ParseError> {
                     .and_then(text::leading_u64)
                     .map(|c| c as u32);
             }
-        } else if line.starts_with("benchmark_args=Namespace(") || line.starts_with("Namespace(") {
-            if log.requested_prompts.is_none() {
-                log.requested_prompts = arg_after(line, "num_prompts=");
-            }
+        } else if (line.starts_with("benchmark_args=Namespace(") || line.starts_with("Namespace("))
+            && log.requested_prompts.is_none()
+        {
+            log.requested_prompts = arg_after(line, "num_prompts=");
         }
     }
     let _ = blocks_seen;

@@ -19,7 +19,7 @@ pub struct CronName {
 /// Splits `grok_nightly_rerun2.log` into job and qualifier.
 pub fn parse_name(file: &str) -> Option<CronName> {
     let (stem, failed) = match file.split_once(".log") {
-        Some((stem, rest)) if rest.is_empty() => (stem, None),
+        Some((stem, "")) => (stem, None),
         Some((stem, rest)) => (stem, Some(rest.trim_start_matches('.').to_owned())),
         None => return None,
     };

@@ -141,13 +141,12 @@ pub fn parse_log(bytes: &[u8]) -> Result<Gsm8kLog, ParseError> {
             log.threshold = text::after_substr(line, "threshold (")
                 .and_then(|r| r.split(')').next()?.trim().parse().ok())
                 .or(log.threshold);
-        } else if line.contains("Error")
+        } else if (line.contains("Error")
             || line.contains("Traceback")
-            || line.contains("not responding")
+            || line.contains("not responding"))
+            && log.errors.len() < 20
         {
-            if log.errors.len() < 20 {
-                log.errors.push(text::evidence(line, 240));
-            }
+            log.errors.push(text::evidence(line, 240));
         }
     }
     // A file without the `Starting GSM8K` banner (DeepSeek truncates with `>`) is one session.

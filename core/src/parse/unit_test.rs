@@ -85,10 +85,10 @@ pub fn parse(bytes: &[u8]) -> Result<UnitTestLog, ParseError> {
                 .and_then(|d| text::leading_f64(d.trim_end_matches('s')));
         } else if line == "OK" || line.starts_with("OK (") || line.starts_with("FAILED (") {
             u.unittest_verdict = Some(line.to_owned());
-        } else if failure::classify_line(line).is_some() || line.contains("Error:") {
-            if candidates.len() < 200 {
-                candidates.push(line.to_owned());
-            }
+        } else if (failure::classify_line(line).is_some() || line.contains("Error:"))
+            && candidates.len() < 200
+        {
+            candidates.push(line.to_owned());
         }
     }
     if !header {

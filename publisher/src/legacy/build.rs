@@ -249,7 +249,7 @@ fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
     });
     let clients: Vec<(&FileResult, &ClientLog)> = parsed(FileKind::ClientLog)
         .filter_map(|(f, p)| match p {
-            Parsed::Client(c) => Some((f, c)),
+            Parsed::Client(c) => Some((f, c.as_ref())),
             _ => None,
         })
         .collect();
@@ -759,21 +759,27 @@ fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
                     .filter(|t| t.status != "PASS")
                     .map(|t| t.name.clone())
                     .collect();
-                let line = g
-                    .and_then(|g| g.first_error.clone())
-                    .or_else(|| server_failure.as_ref().map(|e| e.line.clone()));
-                let class = if failed.is_empty() || failed.iter().all(|n| n.contains("GSM8K")) {
-                    if s.gsm8k_accuracy.is_some_and(|a| a > 0.001) {
-                        FailureClass::AccuracyBelowThreshold
-                    } else {
-                        server_failure
-                            .as_ref()
-                            .map_or(FailureClass::ClientErrors, |e| e.class)
-                    }
+                // The class and its evidence line always come from the same source.
+                let only_gsm8k = failed.is_empty() || failed.iter().all(|n| n.contains("GSM8K"));
+                let client = g.and_then(|g| g.first_error.clone());
+                let (class, line) = if only_gsm8k && s.gsm8k_accuracy.is_some_and(|a| a > 0.001) {
+                    (
+                        FailureClass::AccuracyBelowThreshold,
+                        Some(format!(
+                            "GSM8K accuracy {}",
+                            s.gsm8k_accuracy.unwrap_or_default()
+                        )),
+                    )
+                } else if let Some(e) = &server_failure {
+                    (e.class, Some(e.line.clone()))
+                } else if let Some(client) = client {
+                    let class = sglci_core::failure::classify_line(&client)
+                        .unwrap_or(FailureClass::ClientErrors);
+                    (class, Some(client))
+                } else if only_gsm8k {
+                    (FailureClass::ClientErrors, None)
                 } else {
-                    server_failure
-                        .as_ref()
-                        .map_or(FailureClass::Unclassified, |e| e.class)
+                    (FailureClass::Unclassified, None)
                 };
                 let what = if failed.is_empty() {
                     format!("GSM8K accuracy {}", s.gsm8k_accuracy.unwrap_or_default())

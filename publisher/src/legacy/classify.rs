@@ -152,7 +152,7 @@ fn client_load(file: &str) -> Option<(u32, u32)> {
     } else {
         let rest = stem.strip_prefix("sglang_client_log_")?;
         let i = rest.find("_aiter_").or_else(|| rest.find("_triton_"))?;
-        &rest[i + 1..].split_once('_')?.1
+        rest[i + 1..].split_once('_')?.1
     };
     let mut parts = body.split('_');
     let load = parts.next()?.parse().ok()?;

@@ -8,11 +8,11 @@ use sglci_core::ParseError;
 
 use super::classify::{classify, FileKind, Place};
 
-/// A parsed file of any kind.
+/// A parsed file of any kind. Large values are boxed so that a vector of files stays compact.
 #[derive(Debug, Clone)]
 pub enum Parsed {
     OnlineCsv(online_csv::OnlineCsv),
-    Client(bench_serving::ClientLog),
+    Client(Box<bench_serving::ClientLog>),
     Jsonl(Vec<bench_serving::JsonlRecord>),
     Gsm8k(gsm8k::Gsm8kLog),
     Server(server_log::ServerLog),
@@ -77,7 +77,7 @@ fn parse_kind(kind: FileKind, bytes: &[u8]) -> Result<Parsed, String> {
                 .map_err(reason)
         }
         FileKind::ClientLog => bench_serving::parse_client_log(bytes)
-            .map(Parsed::Client)
+            .map(|c| Parsed::Client(Box::new(c)))
             .map_err(reason),
         FileKind::BenchJsonl => bench_serving::parse_jsonl(&text(bytes))
             .map(Parsed::Jsonl)

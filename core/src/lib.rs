@@ -6,6 +6,7 @@
 //!   value or typed error out; they never panic).
 //! - [`failure`]: the F14 failure taxonomy and the evidence-line classifier.
 //! - [`status`]: F32 task-status rules over parsed files.
+//! - [`redact`]: F15 secret redaction applied to every evidence line we keep.
 //! - [`text`]: byte clean-up (NULs, ANSI escapes, `\r` progress bars) shared by the parsers.
 //!
 //! Nothing in this crate touches the disk, the network or the clock.
@@ -14,6 +15,7 @@ pub mod error;
 pub mod failure;
 pub mod parse;
 pub mod records;
+pub mod redact;
 pub mod status;
 pub mod tag;
 pub mod text;

@@ -91,9 +91,11 @@ pub fn after_substr<'a>(line: &'a str, needle: &str) -> Option<&'a str> {
     line.find(needle).map(|i| &line[i + needle.len()..])
 }
 
-/// Cuts a line to at most `max` characters for use as evidence in reports.
+/// Cuts a line to at most `max` characters for use as evidence in reports, with secrets
+/// redacted (evidence lines end up in tables, pages and alerts).
 pub fn evidence(line: &str, max: usize) -> String {
-    let line = line.trim();
+    let redacted = crate::redact::redact(line);
+    let line = redacted.trim();
     match line.char_indices().nth(max) {
         Some((i, _)) => format!("{}…", &line[..i]),
         None => line.to_owned(),

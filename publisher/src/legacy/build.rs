@@ -103,6 +103,7 @@ pub fn build(files: &[FileResult]) -> Backfill {
     }
     let mut board = TaskBoard::default();
     online_runs(files, &mut out, &mut board);
+    offline_runs(files, &mut out);
     sanity_runs(files, &mut out, &mut board);
     pd_runs(files, &mut out, &mut board);
     unit_logs(files, &mut out, &mut board);
@@ -133,6 +134,24 @@ fn sort_all(out: &mut Backfill) {
             &b.date,
             &b.run_dir,
         ))
+    });
+    out.offline.sort_by(|a, b| {
+        (
+            &a.hardware,
+            &a.model,
+            &a.date,
+            &a.run_dir,
+            a.batch_size,
+            a.input_len,
+        )
+            .cmp(&(
+                &b.hardware,
+                &b.model,
+                &b.date,
+                &b.run_dir,
+                b.batch_size,
+                b.input_len,
+            ))
     });
     out.sanity.sort_by(|a, b| {
         (&a.hardware, &a.date, &a.run_dir, &a.model, &a.trial).cmp(&(
@@ -484,6 +503,44 @@ fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
             source: run.run_dir.to_owned(),
         },
     );
+}
+
+fn offline_runs(files: &[FileResult], out: &mut Backfill) {
+    for f in files {
+        let (
+            Place::Offline {
+                run_dir,
+                model,
+                tag,
+                mode,
+            },
+            Ok(Parsed::OfflineCsv(rows)),
+        ) = (&f.place, &f.outcome)
+        else {
+            continue;
+        };
+        for r in rows {
+            out.offline.push(OfflineResultRow {
+                hardware: tag.hardware().as_str().to_owned(),
+                model: model.clone(),
+                run_dir: run_dir.clone(),
+                docker_tag: tag.to_string(),
+                date: tag.date().to_owned(),
+                mode: mode.clone(),
+                tp: i64::from(r.tp),
+                batch_size: i64::from(r.batch_size),
+                input_len: i64::from(r.input_len),
+                output_len: i64::from(r.output_len),
+                backend: r.backend.clone(),
+                prefill_latency_s: r.prefill_latency_s,
+                decode_median_latency_s: r.decode_median_latency_s,
+                e2e_latency_s: r.e2e_latency_s,
+                prefill_throughput: r.prefill_throughput,
+                decode_median_throughput: r.decode_median_throughput,
+                e2e_throughput: r.e2e_throughput,
+            });
+        }
+    }
 }
 
 fn sanity_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {

@@ -14,6 +14,7 @@ use sglci_core::ImageTag;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FileKind {
     OnlineCsv,
+    OfflineCsv,
     ClientLog,
     BenchJsonl,
     Gsm8kLog,
@@ -44,6 +45,7 @@ impl FileKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OnlineCsv => "online_csv",
+            Self::OfflineCsv => "offline_csv",
             Self::ClientLog => "client_log",
             Self::BenchJsonl => "bench_jsonl",
             Self::Gsm8kLog => "gsm8k_log",
@@ -82,6 +84,12 @@ pub enum Place {
         variant: String,
         load: Option<u32>,
         run: Option<u32>,
+    },
+    Offline {
+        run_dir: String,
+        model: String,
+        tag: ImageTag,
+        mode: String,
     },
     Sanity {
         run_dir: String,
@@ -158,6 +166,47 @@ fn client_load(file: &str) -> Option<(u32, u32)> {
     let load = parts.next()?.parse().ok()?;
     let run = parts.next()?.strip_prefix("run")?.parse().ok()?;
     Some((load, run))
+}
+
+/// `<tag>_<MODEL>_<QUANT>_offline[_long_context|_dummy]` → the tag and the mode.
+pub fn parse_offline_dir(name: &str) -> Option<(ImageTag, String)> {
+    let (tag, rest) = ImageTag::parse_prefix(name).ok()?;
+    let at = rest.rfind("_offline")?;
+    let mode = match &rest[at + "_offline".len()..] {
+        "" => "normal",
+        "_long_context" => "long_context",
+        "_dummy" => "dummy",
+        _ => return None,
+    };
+    Some((tag, mode.to_owned()))
+}
+
+fn offline(parts: &[&str]) -> Classified {
+    // offline_benchmark_log / hwfolder / MODEL / run dir / file (the predecessor's local
+    // `offline/MODEL/dir/file` layout is accepted too).
+    let n = parts.len();
+    if n < 4 {
+        return reject(
+            FileKind::Unrecognized,
+            "expected `offline_benchmark_log/<hw>/<MODEL>/<run dir>/<file>`",
+        );
+    }
+    let (model, dir, file) = (parts[n - 3], parts[n - 2], parts[n - 1]);
+    let Some((tag, mode)) = parse_offline_dir(dir) else {
+        return reject(FileKind::Unrecognized, format!("folder `{dir}` is not an offline run folder `<tag>_<MODEL>_<QUANT>_offline[_long_context|_dummy]`"));
+    };
+    if !file.ends_with(".csv") || file.contains("summary") {
+        return reject(FileKind::NotData, format!("`{file}` is not an offline result CSV (logs and config are kept with the run, not parsed)"));
+    }
+    ok(
+        FileKind::OfflineCsv,
+        Place::Offline {
+            run_dir: parts[..n - 1].join("/"),
+            model: model.to_owned(),
+            tag,
+            mode,
+        },
+    )
 }
 
 fn online(parts: &[&str]) -> Classified {
@@ -330,6 +379,7 @@ pub fn classify(rel: &str) -> Classified {
     let parts: Vec<&str> = rel.split('/').collect();
     match parts.as_slice() {
         ["online_benchmark_log", ..] => online(&parts),
+        ["offline_benchmark_log", _, _, _, _] | ["offline", _, _, _] => offline(&parts),
         ["test", "sanity_check_log", ..] => sanity(&parts),
         ["test", "pd", ..] => pd(&parts),
         ["test", t, ..] if t.starts_with("unit-test-") => unit(&parts),
@@ -407,6 +457,20 @@ mod tests {
         .expect("dir");
         assert_eq!(v, ".backup_20251102_231834");
         assert!(parse_run_dir("bench_results").is_none());
+    }
+
+    #[test]
+    fn offline_folders() {
+        let c = classify("offline_benchmark_log/mi30x/GROK1/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline_long_context/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline_long_context.csv");
+        assert_eq!(c.kind, FileKind::OfflineCsv);
+        assert!(matches!(c.place, Place::Offline { ref mode, .. } if mode == "long_context"));
+        assert_eq!(
+            classify(
+                "offline/GROK1/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline/config.json"
+            )
+            .kind,
+            FileKind::NotData
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Pure: one file's bytes → its parsed value, or the reason it is quarantined.
 
 use sglci_core::parse::{
-    alert, bench_serving, cron, gsm8k, online_csv, pd, plots_log, sanity, server_log, timing,
-    unit_test, upstream,
+    alert, bench_serving, cron, gsm8k, offline, online_csv, pd, plots_log, sanity, server_log,
+    timing, unit_test, upstream,
 };
 use sglci_core::ParseError;
 
@@ -12,6 +12,7 @@ use super::classify::{classify, FileKind, Place};
 #[derive(Debug, Clone)]
 pub enum Parsed {
     OnlineCsv(online_csv::OnlineCsv),
+    OfflineCsv(Vec<offline::OfflineRow>),
     Client(Box<bench_serving::ClientLog>),
     Jsonl(Vec<bench_serving::JsonlRecord>),
     Gsm8k(gsm8k::Gsm8kLog),
@@ -76,6 +77,9 @@ fn parse_kind(kind: FileKind, bytes: &[u8]) -> Result<Parsed, String> {
                 .map(Parsed::OnlineCsv)
                 .map_err(reason)
         }
+        FileKind::OfflineCsv => offline::parse_csv(&text(bytes))
+            .map(Parsed::OfflineCsv)
+            .map_err(reason),
         FileKind::ClientLog => bench_serving::parse_client_log(bytes)
             .map(|c| Parsed::Client(Box::new(c)))
             .map_err(reason),

@@ -1,0 +1,200 @@
+//! Pure backfill scenarios built in memory: run grouping, best of runs, CSV fallback, hardware
+//! from the tag, accuracy sources, offline cells and task status.
+
+use sglci_core::records::TaskState;
+use sglci_publisher::legacy::{build, parse_file, Backfill};
+
+fn client_log(rate: u32, run: u32, e2e: f64, ttft: f64, itl: f64) -> String {
+    format!(
+        "Running benchmark with request rate: {rate} (Run {run}) for mode aiter\n\
+Run started at: 2025-10-14 06:05:35 PDT\n\
+Executing: python3 -m sglang.bench_serving --backend sglang --dataset-name random --num-prompts {n} --request-rate {rate}\n\
+ 10%|#  | 30/300 [00:10<01:30,  3.00it/s]\r 100%|###| 300/300 [01:40<00:00,  3.00it/s]\n\
+============ Serving Benchmark Result ============\n\
+Backend:                                 sglang    \n\
+Successful requests:                     {n}       \n\
+Output token throughput (tok/s):         1000.00   \n\
+----------------End-to-End Latency----------------\n\
+Median E2E Latency (ms):                 {e2e:.2}  \n\
+---------------Time to First Token----------------\n\
+Median TTFT (ms):                        {ttft:.2}  \n\
+---------------Inter-Token Latency----------------\n\
+Median ITL (ms):                         {itl:.2}  \n\
+==================================================\n\
+Run completed at: 2025-10-14 06:10:35 PDT\n",
+        n = 300 * rate
+    )
+}
+
+const GROK_DIR: &str =
+    "online_benchmark_log/unknown/GROK1/v0.5.5-rocm700-mi35x-20251110_GROK1_MOE-I4F8_online";
+
+fn run(files: &[(String, Vec<u8>)]) -> Backfill {
+    let parsed: Vec<_> = files.iter().map(|(p, b)| parse_file(p, b)).collect();
+    build(&parsed)
+}
+
+fn timing(accuracy: &str) -> Vec<u8> {
+    format!(
+        "TIMING SUMMARY LOG\n==================\nScript started at: 2025-11-11 06:00:00 PST\nHostname: smci355-ccs-aus-m12-33\n\
+GSM8K Test Results:\n  GSM8K accuracy: {accuracy}\n\nServer Error Check:\n  RuntimeError count: 0\n  Server error status: PASS\n\
+========================================\nOVERALL SCRIPT SUMMARY\n========================================\nScript ended at: 2025-11-11 07:00:00 PST\nTotal execution time: 3600 seconds (60 minutes)\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn best_of_runs_takes_every_metric_from_the_same_log() {
+    let files = vec![
+        (format!("{GROK_DIR}/sglang_client_log_GROK1_aiter_1_run1_20251111_060000.log"), client_log(1, 1, 9900.0, 80.0, 40.0).into_bytes()),
+        (format!("{GROK_DIR}/sglang_client_log_GROK1_aiter_1_run2_20251111_060000.log"), client_log(1, 2, 9815.01, 93.86, 41.5).into_bytes()),
+        (format!("{GROK_DIR}/sglang_client_log_GROK1_aiter_1_run3_20251111_060000.log"), b"Run started at: x\n 10%|# | 3/300\r".to_vec()),
+        (format!("{GROK_DIR}/sglang_client_log_GROK1_gsm8k_aiter.log"), b"Starting GSM8K accuracy test at: x\nRun 1: Accuracy: 0.812\nAverage Accuracy over 1 runs for mode aiter: 0.812\n".to_vec()),
+        (format!("{GROK_DIR}/timing_summary_20251111_060000.log"), timing("0.812")),
+        // The CSV holds rate 2, for which no client log exists: the fallback.
+        (
+            format!("{GROK_DIR}/v0.5.5-rocm700-mi35x-20251110_GROK1_MOE-I4F8_online.csv"),
+            b"Online mode - GROK1 (v0.5.5-rocm700-mi35x-20251110)\n\nMedian E2E Latency (ms, lower better)\nrequest rate\t1\t2\t4\t8\t16\nMI300x-aiter, smci355-ccs-aus-m12-33\t9815.01\t12000.00\t\t\t\n".to_vec(),
+        ),
+    ];
+    let b = run(&files);
+    assert!(b.quarantine.is_empty(), "{:?}", b.quarantine);
+    let rows: Vec<_> = b
+        .serving
+        .iter()
+        .map(|r| {
+            (
+                r.load,
+                r.e2e_ms,
+                r.ttft_ms,
+                r.itl_ms,
+                r.source.as_str(),
+                r.runs,
+                r.runs_with_result,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                1,
+                Some(9815.01),
+                Some(93.86),
+                Some(41.5),
+                "client_log",
+                3,
+                2
+            ),
+            (2, Some(12000.0), None, None, "csv", 0, 0)
+        ]
+    );
+    let r = &b.serving[0];
+    assert_eq!(
+        (
+            r.hardware.as_str(),
+            r.date.as_str(),
+            r.variant.as_str(),
+            r.load_kind.as_str()
+        ),
+        ("mi35x", "20251110", "", "request_rate")
+    );
+    assert_eq!(r.gsm8k_accuracy, Some(0.812));
+    assert_eq!(
+        (r.completed, r.requested, r.partial),
+        (Some(300), Some(300), false)
+    );
+    assert_eq!(r.host.as_deref(), Some("smci355-ccs-aus-m12-33"));
+    let task = b
+        .tasks
+        .iter()
+        .find(|t| t.task == "grok_online")
+        .expect("task");
+    assert_eq!(
+        (task.hardware.as_str(), task.date.as_str(), task.status),
+        ("mi35x", "20251110", TaskState::Pass)
+    );
+}
+
+#[test]
+fn accuracy_below_the_gate_fails_the_task_and_empty_logs_fall_back_to_the_timing_summary() {
+    let dir = "online_benchmark_log/mi30x/DeepSeek-V3-0324/v0.5.6-rocm700-mi30x-20251204_DeepSeek-V3-0324_FP8_online_torch_compile";
+    let files = vec![
+        (
+            format!("{dir}/sglang_client_log_DeepSeek-V3-0324_gsm8k.log"),
+            Vec::new(),
+        ),
+        (
+            format!("{dir}/timing_summary_20251204_100000.log"),
+            timing("0.912"),
+        ),
+    ];
+    let b = run(&files);
+    assert_eq!(b.quarantine.len(), 1, "the empty GSM8K log is listed");
+    let acc = &b.accuracy[0];
+    assert_eq!(
+        (
+            acc.accuracy,
+            acc.source.as_deref(),
+            acc.threshold,
+            acc.passed
+        ),
+        (Some(0.912), Some("timing_summary"), 0.93, Some(false))
+    );
+    let task = b
+        .tasks
+        .iter()
+        .find(|t| t.task == "deepseek_torch_compile")
+        .expect("task");
+    assert_eq!(task.status, TaskState::Fail);
+    assert_eq!(
+        task.failure_class.as_deref(),
+        Some("accuracy_below_threshold")
+    );
+    // Other tasks of that night are reported too: nothing was published for them.
+    let grok = b
+        .tasks
+        .iter()
+        .find(|t| t.task == "grok_online" && t.date == "20251204")
+        .expect("row");
+    assert_eq!(grok.status, TaskState::Unknown);
+}
+
+#[test]
+fn offline_cells() {
+    let dir =
+        "offline_benchmark_log/mi30x/GROK1/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline";
+    let csv = "TP,batch_size,IL,OL,Backend,Prefill_latency(s),Median_decode_latency(s),E2E_Latency(s),Prefill_Throughput(token/s),Median_Decode_Throughput(token/s),E2E_Throughput(token/s)\n8,1,1024,128,aiter,0.0912,0.0101,1.3792,11228.07,99.01,835.36\n8,256,1024,128,aiter,NA,NA,NA,NA,NA,NA\n";
+    let b = run(&[(
+        format!("{dir}/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline.csv"),
+        csv.as_bytes().to_vec(),
+    )]);
+    assert_eq!(b.offline.len(), 2);
+    assert_eq!(
+        (b.offline[0].mode.as_str(), b.offline[0].e2e_throughput),
+        ("normal", Some(835.36))
+    );
+    assert_eq!(b.offline[1].e2e_latency_s, None, "NA is missing, not zero");
+}
+
+#[test]
+fn unrecognised_paths_are_quarantined_with_a_reason() {
+    let b = run(&[
+        (
+            "online_benchmark_log/mi30x/GROK1/bench_results/notes.txt".to_owned(),
+            b"x".to_vec(),
+        ),
+        ("somewhere/else.bin".to_owned(), b"x".to_vec()),
+        (
+            "test/unit-test-backend-8-gpu-CAR-amd/mi30x/latest.log".to_owned(),
+            b"SGL Unit Test Log\n".to_vec(),
+        ),
+    ]);
+    assert_eq!(b.quarantine.len(), 3);
+    assert!(b.quarantine.iter().all(|q| !q.reason.is_empty()));
+    assert!(
+        b.quarantine[0].reason.contains("not a run folder"),
+        "{:?}",
+        b.quarantine[0]
+    );
+}

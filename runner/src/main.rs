@@ -17,6 +17,7 @@ use cli::{Cli, CliCommand, CliKind};
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RUNNER_LOG")
                 .unwrap_or_else(|_| "info".into()),

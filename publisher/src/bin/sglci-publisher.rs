@@ -18,6 +18,7 @@ use cli::{Cli, CliCommand, CliFormat};
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PUBLISHER_LOG")
                 .unwrap_or_else(|_| "info".into()),

@@ -68,7 +68,12 @@ fn child(op: &str, dir: &Path) {
 
 fn measure(op: &str, dir: &Path) -> (f64, u64, u64, f64) {
     let started = Instant::now();
-    let out = Command::new(std::env::current_exe().expect("exe"))
+    let (op, threads) = op.split_once('@').map_or((op, None), |(o, t)| (o, Some(t)));
+    let mut cmd = Command::new(std::env::current_exe().expect("exe"));
+    if let Some(t) = threads {
+        cmd.env("RAYON_NUM_THREADS", t);
+    }
+    let out = cmd
         .env("SGLCI_BENCH_CHILD", op)
         .env("SGLCI_CORPUS", dir)
         .output()
@@ -111,7 +116,8 @@ fn main() {
         .unwrap_or(7);
     // Warm the page cache once so both operations read from memory.
     let _ = measure("read", &dir);
-    let (mut read_s, mut ingest_s, mut ingest_wall) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut read_s, mut ingest_s, mut ingest_wall, mut single_s) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut read_peak, mut ingest_peak, mut bytes) = (0, 0, 0);
     for _ in 0..rounds {
         let (s, b, p, _) = measure("read", &dir);
@@ -122,12 +128,14 @@ fn main() {
         ingest_s.push(s);
         ingest_wall.push(w);
         ingest_peak = ingest_peak.max(p);
+        single_s.push(measure("ingest@1", &dir).0);
     }
     let (r, i, w) = (
         median(read_s.clone()),
         median(ingest_s.clone()),
         median(ingest_wall),
     );
+    let one = median(single_s.clone());
     let mb = bytes as f64 / 1e6;
     let files = sglci_publisher::legacy::list_files(&dir)
         .map(|f| f.len())
@@ -156,8 +164,10 @@ peak memory is the child's `VmHWM`. Machine: {cores} cores.\n\n\
 | operation | median time (s) | MB/s | peak memory (MB) | rounds (s) |\n\
 |---|---:|---:|---:|---|\n\
 | read bytes only | {r:.3} | {rmbs:.0} | {rp:.1} | {rr} |\n\
-| ingest --legacy | {i:.3} ({w:.3}) | {imbs:.0} | {ip:.1} | {ir} |\n\n\
-Ingest costs {ratio:.1}x the time of merely reading the bytes. Target: under 2 s on 2 cores.\n",
+| ingest --legacy | {i:.3} ({w:.3}) | {imbs:.0} | {ip:.1} | {ir} |\n\
+| ingest --legacy, 1 thread | {one:.3} | {ombs:.0} | | {or} |\n\n\
+Ingest costs {ratio:.1}x the time of merely reading the bytes; {cores} threads are {speedup:.2}x faster\n\
+than one. Target: under 2 s on 2 cores.\n",
         corpus = dir.canonicalize().unwrap_or(dir.clone()).display(),
         rmbs = mb / r,
         imbs = mb / i,
@@ -166,6 +176,9 @@ Ingest costs {ratio:.1}x the time of merely reading the bytes. Target: under 2 s
         rr = fmt(&read_s),
         ir = fmt(&ingest_s),
         ratio = i / r,
+        ombs = mb / one,
+        or = fmt(&single_s),
+        speedup = one / i,
     );
     print!("{report}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");

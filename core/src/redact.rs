@@ -149,19 +149,32 @@ pub fn redact(text: &str) -> String {
 mod tests {
     use super::*;
 
+    // Fake secrets are assembled at run time so that no secret-shaped literal is tracked.
+    fn fake(prefix: &str) -> String {
+        format!("{prefix}{}", "0123456789abcdefghijklmnopqrstuvwxyz")
+    }
+
     #[test]
     fn secrets_are_replaced() {
+        let gh = fake("ghp_");
+        let hf = fake("hf_");
+        let aws = format!("AKIA{}", "ABCDEFGHIJKLMNOP");
+        let owned = [
+            (format!("GITHUB_TOKEN={gh}"), "GITHUB_TOKEN=<redacted>"),
+            (format!("token {gh} used"), "token <redacted> used"),
+            (format!("HF_TOKEN={hf}"), "HF_TOKEN=<redacted>"),
+            (format!("AWS key {aws}"), "AWS key <redacted>"),
+        ];
+        for (input, want) in &owned {
+            assert_eq!(redact(input), *want, "{input}");
+        }
         let cases = [
             (
                 "--teams-webhook-url=https://prod-99.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=AbCdEf123",
                 "--teams-webhook-url=<redacted>",
             ),
             ("post to https://x.environment.api.powerplatform.com/powerautomate/a?sig=zz now", "post to <redacted-url> now"),
-            ("GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz", "GITHUB_TOKEN=<redacted>"),
-            ("token ghp_0123456789abcdefghijklmnopqrstuvwxyz used", "token <redacted> used"),
             ("git clone https://user:pw@github.com/o/r.git", "git clone <redacted-url>"),
-            ("HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz0123", "HF_TOKEN=<redacted>"),
-            ("AWS key AKIAABCDEFGHIJKLMNOP", "AWS key <redacted>"),
         ];
         for (input, want) in cases {
             assert_eq!(redact(input), want, "{input}");
@@ -180,7 +193,7 @@ mod tests {
         ] {
             assert_eq!(redact(s), s);
         }
-        let once = redact("GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyz");
+        let once = redact(&format!("GITHUB_TOKEN={}", fake("ghp_")));
         assert_eq!(redact(&once), once);
     }
 }

@@ -195,6 +195,23 @@ fn group<'a, K: Ord + Clone>(
     map
 }
 
+/// Files grouped by run folder, for places matching `pred`, with the run's image tag.
+fn runs_where(
+    files: &[FileResult],
+    pred: impl Fn(&Place) -> bool,
+) -> BTreeMap<String, (&ImageTag, Vec<&FileResult>)> {
+    let mut map: BTreeMap<String, (&ImageTag, Vec<&FileResult>)> = BTreeMap::new();
+    for f in files.iter().filter(|f| pred(&f.place)) {
+        if let (Some(dir), Some(tag)) = (f.place.run_dir(), f.place.tag()) {
+            map.entry(dir.to_owned())
+                .or_insert_with(|| (tag, Vec::new()))
+                .1
+                .push(f);
+        }
+    }
+    map
+}
+
 /// Timing summaries are named `timing_summary_<YYYYMMDD_HHMMSS>.log`; the newest is the last
 /// in name order (one summary per restart).
 fn newest<'a, T>(
@@ -544,14 +561,7 @@ fn offline_runs(files: &[FileResult], out: &mut Backfill) {
 }
 
 fn sanity_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
-    let runs = group(files, |f| match &f.place {
-        Place::Sanity { run_dir, .. } => Some(run_dir.clone()),
-        _ => None,
-    });
-    for (run_dir, fs) in runs {
-        let Place::Sanity { tag, .. } = &fs[0].place else {
-            continue;
-        };
+    for (run_dir, (tag, fs)) in runs_where(files, |p| matches!(p, Place::Sanity { .. })) {
         let hardware = tag.hardware().as_str().to_owned();
         let date = tag.date().to_owned();
         for f in &fs {
@@ -759,14 +769,7 @@ fn sanity_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) 
 }
 
 fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
-    let runs = group(files, |f| match &f.place {
-        Place::Pd { run_dir, .. } => Some(run_dir.clone()),
-        _ => None,
-    });
-    for (run_dir, fs) in runs {
-        let Place::Pd { tag, .. } = &fs[0].place else {
-            continue;
-        };
+    for (run_dir, (tag, fs)) in runs_where(files, |p| matches!(p, Place::Pd { .. })) {
         let hardware = tag.hardware().as_str().to_owned();
         let date = tag.date().to_owned();
         let summary = fs.iter().find_map(|f| match &f.outcome {

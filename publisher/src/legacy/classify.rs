@@ -117,6 +117,31 @@ pub enum Place {
     None,
 }
 
+impl Place {
+    /// The run folder a file belongs to, for kinds grouped by folder.
+    pub fn run_dir(&self) -> Option<&str> {
+        match self {
+            Place::Online { run_dir, .. }
+            | Place::Offline { run_dir, .. }
+            | Place::Sanity { run_dir, .. }
+            | Place::Pd { run_dir, .. } => Some(run_dir),
+            _ => None,
+        }
+    }
+
+    /// The image tag of the run, when the path names one.
+    pub fn tag(&self) -> Option<&ImageTag> {
+        match self {
+            Place::Online { tag, .. }
+            | Place::Offline { tag, .. }
+            | Place::Sanity { tag, .. }
+            | Place::Pd { tag, .. }
+            | Place::Unit { tag } => Some(tag),
+            _ => None,
+        }
+    }
+}
+
 /// The result of classifying a path: a kind and a place, or the reason it was not recognised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified {

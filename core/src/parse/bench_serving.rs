@@ -157,7 +157,6 @@ pub fn parse_client_log(bytes: &[u8]) -> Result<ClientLog, ParseError> {
         ends_with_newline: bytes.ends_with(b"\n"),
     };
     let mut in_block = false;
-    let mut blocks_seen = 0;
     for line in text::lines(&cleaned) {
         if line.contains("output.error=") {
             log.request_errors += 1;
@@ -181,7 +180,6 @@ pub fn parse_client_log(bytes: &[u8]) -> Result<ClientLog, ParseError> {
             continue;
         }
         if line.contains(RESULT_HEADER) {
-            blocks_seen += 1;
             // Exactly one block per file is expected; a second one (a re-run appended to the
             // same file) replaces the first so the values stay from one run.
             log.result = Some(ServingMetrics::default());
@@ -222,7 +220,6 @@ pub fn parse_client_log(bytes: &[u8]) -> Result<ClientLog, ParseError> {
             log.requested_prompts = arg_after(line, "num_prompts=");
         }
     }
-    let _ = blocks_seen;
     Ok(log)
 }
 

@@ -62,18 +62,10 @@ fn parse_required(line: &str) -> Option<(f64, f64)> {
     ))
 }
 
+/// The number in the first parentheses: `Average accuracy meets threshold (0.93).` → 0.93.
 fn threshold_in(line: &str) -> Option<f64> {
     let open = line.find('(')?;
-    text::leading_f64(
-        line[open + 1..]
-            .trim_end_matches(|c: char| c == ')' || c == '.' || c.is_alphabetic() || c == ' '),
-    )
-    .or_else(|| {
-        line[open + 1..]
-            .split(')')
-            .next()
-            .and_then(|s| s.trim().parse().ok())
-    })
+    line[open + 1..].split(')').next()?.trim().parse().ok()
 }
 
 pub fn parse_log(bytes: &[u8]) -> Result<Gsm8kLog, ParseError> {
@@ -138,8 +130,8 @@ pub fn parse_log(bytes: &[u8]) -> Result<Gsm8kLog, ParseError> {
             log.threshold = threshold_in(line).or(log.threshold);
         } else if line.contains("is below threshold") {
             log.threshold_met = Some(false);
-            log.threshold = text::after_substr(line, "threshold (")
-                .and_then(|r| r.split(')').next()?.trim().parse().ok())
+            log.threshold = text::after_substr(line, "threshold")
+                .and_then(threshold_in)
                 .or(log.threshold);
         } else if (line.contains("Error")
             || line.contains("Traceback")

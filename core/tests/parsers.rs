@@ -62,77 +62,55 @@ fn check(kind: &str, case: &str) -> Result<serde_json::Value, String> {
     parsed
 }
 
-#[test]
-fn every_scenario_matches_its_snapshot() {
-    let mut n = 0;
-    let mut kinds: Vec<_> = std::fs::read_dir(data_dir())
-        .expect("data")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    kinds.sort();
-    for kind_dir in kinds {
-        let kind = kind_dir
-            .file_name()
-            .and_then(|s| s.to_str())
-            .expect("utf-8")
-            .to_owned();
-        let mut cases: Vec<_> = std::fs::read_dir(&kind_dir)
-            .expect("kind")
+/// Every scenario file as (kind, scenario, path), sorted: each folder of `tests/data` is a kind.
+fn scenarios() -> Vec<(String, String, PathBuf)> {
+    let list = |dir: &Path| -> Vec<PathBuf> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .expect("readable")
             .filter_map(Result::ok)
             .map(|e| e.path())
             .collect();
-        cases.sort();
-        for case in cases {
-            let stem = case
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .expect("utf-8")
-                .to_owned();
-            let _ = check(&kind, &stem);
-            n += 1;
-        }
+        v.sort();
+        v
+    };
+    let name = |p: &Path, stem: bool| -> String {
+        let s = if stem { p.file_stem() } else { p.file_name() };
+        s.and_then(|s| s.to_str()).expect("utf-8").to_owned()
+    };
+    list(&data_dir())
+        .into_iter()
+        .flat_map(|kind_dir| {
+            let kind = name(&kind_dir, false);
+            list(&kind_dir)
+                .into_iter()
+                .map(move |case| (kind.clone(), name(&case, true), case))
+        })
+        .collect()
+}
+
+#[test]
+fn every_scenario_matches_its_snapshot() {
+    let all = scenarios();
+    for (kind, case, _) in &all {
+        let _ = check(kind, case);
     }
-    assert!(n >= 50, "only {n} scenarios found");
+    assert!(all.len() >= 50, "only {} scenarios found", all.len());
 }
 
 #[test]
 fn no_parser_panics_on_any_other_kinds_file() {
-    let kinds = [
-        "online_csv",
-        "client_log",
-        "bench_jsonl",
-        "gsm8k",
-        "bench_sglang",
-        "server_log",
-        "timing",
-        "sanity_timing",
-        "pd_summary",
-        "pd_gsm8k",
-        "unit_test",
-        "cron",
-        "upstream",
-        "alert",
-        "offline_csv",
-        "one_batch",
-    ];
-    for dir in std::fs::read_dir(data_dir())
-        .expect("data")
-        .filter_map(Result::ok)
-    {
-        for file in std::fs::read_dir(dir.path())
-            .expect("kind")
-            .filter_map(Result::ok)
-        {
-            let bytes = std::fs::read(file.path()).expect("readable");
-            for kind in kinds {
-                let _ = parse_any(kind, &bytes);
-                // Cut files anywhere: truncation must not panic either.
-                let _ = parse_any(kind, &bytes[..bytes.len() / 3]);
-            }
+    let all = scenarios();
+    let mut kinds: Vec<&str> = all.iter().map(|(k, _, _)| k.as_str()).collect();
+    kinds.dedup();
+    for (_, _, path) in &all {
+        let bytes = std::fs::read(path).expect("readable");
+        for kind in &kinds {
+            let _ = parse_any(kind, &bytes);
+            // Cut files anywhere: truncation must not panic either.
+            let _ = parse_any(kind, &bytes[..bytes.len() / 3]);
         }
     }
-    for kind in kinds {
+    for kind in &kinds {
         let _ = parse_any(kind, b"\0\0\0\r\r\n\x1b[31m\xff\xfe");
     }
 }

@@ -182,19 +182,6 @@ fn sort_all(out: &mut Backfill) {
     out.quarantine.sort_by(|a, b| a.file.cmp(&b.file));
 }
 
-fn group<'a, K: Ord + Clone>(
-    files: &'a [FileResult],
-    key: impl Fn(&'a FileResult) -> Option<K>,
-) -> BTreeMap<K, Vec<&'a FileResult>> {
-    let mut map: BTreeMap<K, Vec<&FileResult>> = BTreeMap::new();
-    for f in files {
-        if let Some(k) = key(f) {
-            map.entry(k).or_default().push(f);
-        }
-    }
-    map
-}
-
 /// Files grouped by run folder, for places matching `pred`, with the run's image tag.
 fn runs_where(
     files: &[FileResult],
@@ -233,11 +220,7 @@ fn newest<'a, T>(
 }
 
 fn online_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
-    let runs = group(files, |f| match &f.place {
-        Place::Online { run_dir, .. } => Some(run_dir.clone()),
-        _ => None,
-    });
-    for (_, fs) in runs {
+    for (_, (_, fs)) in runs_where(files, |p| matches!(p, Place::Online { .. })) {
         let Place::Online {
             run_dir,
             model,

@@ -532,6 +532,32 @@ pub const QUARANTINE: Schema = Schema {
     ],
 };
 
+/// One source file of the history (a raw log, CSV or report), so that every page can link to the
+/// files it was computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRow {
+    pub file: String,
+    pub kind: String,
+    pub run_dir: Option<String>,
+    pub hardware: Option<String>,
+    pub date: Option<String>,
+    pub bytes: i64,
+    pub quarantined: bool,
+}
+
+pub const FILES: Schema = Schema {
+    name: "files",
+    columns: &[
+        ("file", Str),
+        ("kind", Str),
+        ("run_dir", Str),
+        ("hardware", Str),
+        ("date", Str),
+        ("bytes", Int),
+        ("quarantined", Bool),
+    ],
+};
+
 /// Every history table, in export order.
 pub const ALL_SCHEMAS: &[Schema] = &[
     SERVING,
@@ -546,6 +572,7 @@ pub const ALL_SCHEMAS: &[Schema] = &[
     TASKS,
     RUNS,
     QUARANTINE,
+    FILES,
 ];
 
 /// Looks a table up by name, accepting the short aliases of the CLI (`pd`, `unit`, `tasks`).

@@ -25,6 +25,24 @@ pub struct Task {
     pub only_on: &'static [&'static str],
 }
 
+/// The dashboard group a task belongs to (the predecessor's three groups, plus sanity).
+pub fn task_group(id: &str) -> &'static str {
+    match id {
+        "grok_online" | "grok2_online" | "deepseek_online" => "Performance Benchmarks",
+        "unit_test" | "pd" | "image_check" => "Validation & Checks",
+        "sanity" => "Sanity Check",
+        _ => "Integration Tests",
+    }
+}
+
+/// Group names in display order.
+pub const TASK_GROUPS: &[&str] = &[
+    "Performance Benchmarks",
+    "Integration Tests",
+    "Validation & Checks",
+    "Sanity Check",
+];
+
 pub const TASKS: &[Task] = &[
     Task {
         id: "grok_online",

@@ -9,6 +9,9 @@ use sglci_core::records::{self, Schema};
 
 use crate::history::{self, DirHistory, HistoryError};
 use crate::legacy::{self, Backfill, ScanError};
+use crate::site::data::{day_number, DataError, SiteData};
+use crate::site::templates::{TemplateError, Templates};
+use crate::site::{self, RenderedSite, Scope, SiteError, SiteOptions, Touched};
 use crate::table::{Table, TableError};
 
 /// Partition written by the legacy backfill.
@@ -28,13 +31,32 @@ pub enum AppError {
     Output(#[from] std::io::Error),
     #[error("encoding Parquet: {0}")]
     Parquet(polars::prelude::PolarsError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("{0}")]
+    NoSuchNight(String),
+    #[error("refusing to write the site into {0}: it is not empty and was not made by sglci (hint: choose an empty or new directory)")]
+    NotASiteDir(std::path::PathBuf),
+    #[error("{op} {path}: {source}")]
+    SiteIo {
+        op: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl AppError {
     /// Exit code: 2 for usage errors, 3 for infrastructure (store, disk).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::UnknownTable(..) => 2,
+            Self::UnknownTable(..)
+            | Self::NotASiteDir(_)
+            | Self::Template(_)
+            | Self::NoSuchNight(_) => 2,
             Self::Scan(ScanError::NotADir { .. }) => 2,
             _ => 3,
         }
@@ -69,6 +91,7 @@ pub fn backfill_tables(b: &Backfill) -> Result<Vec<Table>, TableError> {
         Table::from_rows(records::TASKS, &b.tasks)?,
         Table::from_rows(records::RUNS, &b.runs)?,
         Table::from_rows(records::QUARANTINE, &b.quarantine)?,
+        Table::from_rows(records::FILES, &b.files)?,
     ])
 }
 
@@ -175,4 +198,169 @@ pub fn export(
     }
     w.flush()?;
     Ok(())
+}
+
+/// Marker file of a directory the site was rendered into; only such directories are replaced.
+pub const SITE_MARKER: &str = ".sglci-site";
+
+/// Loads the history for the site: every table, or only the given months.
+pub fn load_site_data(
+    hist: &DirHistory,
+    months: Option<&std::collections::BTreeSet<String>>,
+) -> Result<SiteData, AppError> {
+    let mut tables = Vec::new();
+    let mut years = std::collections::BTreeSet::new();
+    for schema in records::ALL_SCHEMAS {
+        for m in hist.months(*schema)? {
+            if m.len() == 7 && m[..4].bytes().all(|b| b.is_ascii_digit()) {
+                years.insert(m[..4].to_owned());
+            }
+        }
+        tables.push(match months {
+            Some(ms) => hist.read_months(*schema, ms)?,
+            None => hist.read(*schema)?,
+        });
+    }
+    let mut data = SiteData::from_tables(&tables)?;
+    data.years = years;
+    data.add_row_years();
+    Ok(data)
+}
+
+/// The months an update has to read: the trend window before the newest month, every month of
+/// the touched years (per-year pages and downloads), and the undated rows.
+pub fn update_months(
+    hist: &DirHistory,
+    touched: &Touched,
+    window_days: i64,
+) -> Result<std::collections::BTreeSet<String>, AppError> {
+    let mut all = std::collections::BTreeSet::new();
+    for schema in records::ALL_SCHEMAS {
+        all.extend(hist.months(*schema)?);
+    }
+    let newest = all
+        .iter()
+        .filter_map(|m| {
+            day_number(&format!(
+                "{}{}28",
+                &m[..4.min(m.len())],
+                m.get(5..7).unwrap_or("")
+            ))
+        })
+        .max()
+        .unwrap_or(0);
+    // A month is needed when any of its days is inside the window; one month of slack.
+    let from = newest - window_days - 62;
+    Ok(all
+        .into_iter()
+        .filter(|m| {
+            m == history::UNDATED
+                || touched.years.iter().any(|y| m.starts_with(y.as_str()))
+                || day_number(&format!(
+                    "{}{}28",
+                    &m[..4.min(m.len())],
+                    m.get(5..7).unwrap_or("")
+                ))
+                .is_some_and(|d| d >= from)
+        })
+        .collect())
+}
+
+/// Renders the whole site from the history.
+pub fn render_full(
+    store: &Path,
+    templates: &Templates,
+    opts: &SiteOptions,
+) -> Result<RenderedSite, AppError> {
+    let data = load_site_data(&DirHistory::new(store), None)?;
+    Ok(site::render_site(&data, templates, opts, &Scope::All)?)
+}
+
+/// Renders only the pages a new run touches, reading only the recent months of the history.
+pub fn render_update(
+    store: &Path,
+    templates: &Templates,
+    opts: &SiteOptions,
+    touched: &Touched,
+) -> Result<RenderedSite, AppError> {
+    let hist = DirHistory::new(store);
+    let months = update_months(&hist, touched, opts.window_days)?;
+    let data = load_site_data(&hist, Some(&months))?;
+    Ok(site::render_site(
+        &data,
+        templates,
+        opts,
+        &Scope::Only(touched.clone()),
+    )?)
+}
+
+/// Writes a rendered site into `out`. With `replace`, the directory is emptied first, and only
+/// when it is new, empty or an earlier sglci site (it carries [`SITE_MARKER`]).
+pub fn write_site(out: &Path, site: &RenderedSite, replace: bool) -> Result<(), AppError> {
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_owned();
+        move |source| AppError::SiteIo { op, path, source }
+    };
+    if replace && out.exists() {
+        let marker = out.join(SITE_MARKER).exists();
+        let empty = std::fs::read_dir(out)
+            .map_err(io("list", out))?
+            .next()
+            .is_none();
+        if !marker && !empty {
+            return Err(AppError::NotASiteDir(out.to_owned()));
+        }
+        if marker {
+            std::fs::remove_dir_all(out).map_err(io("remove", out))?;
+        }
+    }
+    std::fs::create_dir_all(out).map_err(io("create", out))?;
+    std::fs::write(out.join(SITE_MARKER), b"rendered by sglci-publisher site\n")
+        .map_err(io("write", out))?;
+    for (rel, bytes) in site {
+        let path = out.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        }
+        std::fs::write(&path, bytes).map_err(io("write", &path))?;
+    }
+    Ok(())
+}
+
+/// The daily summary of a night (the latest with data when `date` is `None`) as markdown.
+pub fn daily_summary(
+    store: &Path,
+    templates: &Templates,
+    hardware: &str,
+    date: Option<&str>,
+    logs_base: &str,
+) -> Result<String, AppError> {
+    let data = load_site_data(&DirHistory::new(store), None)?;
+    let nights = crate::site::views::nights_by_hardware(&data);
+    let Some(known) = nights.get(hardware) else {
+        return Err(AppError::NoSuchNight(format!(
+            "no night recorded for hardware `{hardware}` (hint: one of {})",
+            nights.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    };
+    let date = match date {
+        Some(d) if known.iter().any(|k| k == d) => d.to_owned(),
+        Some(d) => {
+            return Err(AppError::NoSuchNight(format!(
+                "no night {d} on {hardware} (hint: dates are YYYYMMDD; the latest is {})",
+                known.last().map_or("none", String::as_str)
+            )))
+        }
+        None => known.last().cloned().unwrap_or_default(),
+    };
+    let ctx = site::daily_summary_context(&data, hardware, &date, logs_base, "");
+    templates
+        .tera
+        .render("daily_summary.md", &ctx)
+        .map_err(|e| {
+            AppError::Site(SiteError::Render {
+                page: "daily summary".to_owned(),
+                reason: crate::site::templates::chain(&e),
+            })
+        })
 }

@@ -29,6 +29,58 @@ pub enum CliCommand {
     Export(CliExport),
     /// List the history tables with their row counts.
     Tables,
+    /// Render the static site (dashboard, trend charts, run pages, downloads) into a directory.
+    Site(CliSite),
+    /// Preview a rendered site on http://127.0.0.1:PORT/ (Ctrl-C stops it).
+    Serve(CliServe),
+    /// Print the daily summary (markdown) of a night on one hardware.
+    Summary(CliSummary),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliSite {
+    /// Output directory (replaced if it holds an earlier site; refused if it holds anything else).
+    #[arg(long, value_name = "DIR", default_value = "./sglci-site")]
+    pub out: PathBuf,
+    /// Read templates from this directory instead of the embedded copy of site-templates/.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Days of nights shown by trend charts and heatmaps.
+    #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(i64).range(1..=36500))]
+    pub window_days: i64,
+    /// Prefix of links to raw log files: a URL of the log repository
+    /// (https://github.com/ORG/REPO/blob/log/) or a site-relative path (`serve --logs` serves `logs/`).
+    #[arg(long, value_name = "URL", default_value = "logs/")]
+    pub logs_url: String,
+    /// Skip the PNG figures (SVG only).
+    #[arg(long)]
+    pub no_png: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliServe {
+    /// The rendered site.
+    #[arg(long, value_name = "DIR", default_value = "./sglci-site")]
+    pub dir: PathBuf,
+    /// A raw log tree to serve under /logs/ (for example the ingested legacy directory).
+    #[arg(long, value_name = "DIR")]
+    pub logs: Option<PathBuf>,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliSummary {
+    /// Hardware (mi30x, mi35x, ...).
+    #[arg(long)]
+    pub hardware: String,
+    /// Night YYYYMMDD; the latest night with data when omitted.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Prefix of links to raw log files.
+    #[arg(long, value_name = "URL", default_value = "logs/")]
+    pub logs_url: String,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,9 +1,16 @@
-//! The history store on the local default backend: Parquet tables under
-//! `<store>/history/v<SCHEMA_VERSION>/<table>/<partition>.parquet`.
+//! The history store on the local default backend: Parquet files under
+//! `<store>/history/v<SCHEMA_VERSION>/<table>/<YYYY-MM>/<partition>.parquet`.
 //!
-//! A partition is rewritten whole (write to a temporary file, then rename), so re-ingesting the
-//! same source replaces it: running `ingest` twice gives the same history.
+//! Rows are split by the month of their image date (`undated` for rows without one) and written
+//! per source: one partition per run (its run id) or `legacy` for the backfill of a predecessor
+//! tree. Adding a run therefore writes a few small files whatever the history's length, and a
+//! reader that only needs recent months lists and opens only those.
+//!
+//! A partition is rewritten whole (write to a temporary file, then rename) and a re-write removes
+//! the same partition from months it no longer covers, so writing the same source twice gives the
+//! same history.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -11,6 +18,19 @@ use sglci_core::records::Schema;
 use thiserror::Error;
 
 use crate::table::{Table, TableError};
+
+/// The month directory for rows without a date.
+pub const UNDATED: &str = "undated";
+
+/// `20251209` → `2025-12`; anything else → [`UNDATED`].
+pub fn month_of(date: Option<&str>) -> String {
+    match date {
+        Some(d) if d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{}-{}", &d[..4], &d[4..6])
+        }
+        _ => UNDATED.to_owned(),
+    }
+}
 
 /// Bumped whenever a table's columns change; old versions stay readable side by side.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -52,16 +72,59 @@ impl DirHistory {
         self.root.join(schema.name)
     }
 
-    /// Replaces one partition of a table.
-    pub fn write_partition(&self, table: &Table, partition: &str) -> Result<PathBuf, HistoryError> {
+    /// Replaces one source's partition of a table: its rows split by month, one file per month,
+    /// and the partition's files in other months removed.
+    pub fn write_partition(
+        &self,
+        table: &Table,
+        partition: &str,
+    ) -> Result<Vec<PathBuf>, HistoryError> {
+        let mut by_month: BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>> =
+            BTreeMap::new();
+        for row in &table.rows {
+            by_month
+                .entry(month_of(row.get("date").and_then(|v| v.as_str())))
+                .or_default()
+                .push(row.clone());
+        }
         let dir = self.table_dir(table.schema);
-        std::fs::create_dir_all(&dir).map_err(|source| HistoryError::Io {
+        let file_name = format!("{partition}.parquet");
+        // Months that hold this partition from an earlier write but not from this one.
+        for month in self.months(table.schema)? {
+            if !by_month.contains_key(&month) {
+                let stale = dir.join(&month).join(&file_name);
+                match std::fs::remove_file(&stale) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => {
+                        return Err(HistoryError::Io {
+                            op: "remove",
+                            path: stale,
+                            source,
+                        })
+                    }
+                }
+            }
+        }
+        let mut written = Vec::new();
+        for (month, rows) in by_month {
+            let part = Table {
+                schema: table.schema,
+                rows,
+            };
+            written.push(self.write_file(&part, &dir.join(month), &file_name)?);
+        }
+        Ok(written)
+    }
+
+    fn write_file(&self, table: &Table, dir: &Path, name: &str) -> Result<PathBuf, HistoryError> {
+        std::fs::create_dir_all(dir).map_err(|source| HistoryError::Io {
             op: "create",
-            path: dir.clone(),
+            path: dir.to_owned(),
             source,
         })?;
-        let path = dir.join(format!("{partition}.parquet"));
-        let tmp = dir.join(format!(".{partition}.parquet.tmp"));
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
         let mut df = table.to_dataframe()?;
         let bytes = to_parquet(&mut df).map_err(|source| HistoryError::Parquet {
             path: path.clone(),
@@ -80,44 +143,73 @@ impl DirHistory {
         Ok(path)
     }
 
-    /// Every partition of a table, in name order, concatenated. A table never written is empty.
-    pub fn read(&self, schema: Schema) -> Result<Table, HistoryError> {
+    /// The months a table has rows in (`YYYY-MM`, and `undated`), sorted.
+    pub fn months(&self, schema: Schema) -> Result<Vec<String>, HistoryError> {
         let dir = self.table_dir(schema);
-        let mut parts: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(source) => {
-                return Err(HistoryError::Io {
-                    op: "list",
-                    path: dir,
-                    source,
-                })
-            }
-        };
-        parts.sort();
+        let mut months: Vec<String> = list_dir(&dir)?
+            .into_iter()
+            .filter(|p| p.is_dir())
+            .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        months.sort();
+        Ok(months)
+    }
+
+    /// Every partition of a table, in (month, name) order, concatenated. A table never written is
+    /// empty.
+    pub fn read(&self, schema: Schema) -> Result<Table, HistoryError> {
+        let months: BTreeSet<String> = self.months(schema)?.into_iter().collect();
+        self.read_months(schema, &months)
+    }
+
+    /// The partitions of the given months only.
+    pub fn read_months(
+        &self,
+        schema: Schema,
+        months: &BTreeSet<String>,
+    ) -> Result<Table, HistoryError> {
+        let dir = self.table_dir(schema);
         let mut table = Table {
             schema,
             rows: Vec::new(),
         };
-        for path in parts {
-            let file = std::fs::File::open(&path).map_err(|source| HistoryError::Io {
-                op: "open",
-                path: path.clone(),
-                source,
-            })?;
-            let df = ParquetReader::new(file)
-                .finish()
-                .map_err(|source| HistoryError::Parquet {
+        for month in months {
+            let mut parts: Vec<PathBuf> = list_dir(&dir.join(month))?
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+                .collect();
+            parts.sort();
+            for path in parts {
+                let file = std::fs::File::open(&path).map_err(|source| HistoryError::Io {
+                    op: "open",
                     path: path.clone(),
                     source,
                 })?;
-            table.rows.extend(Table::from_dataframe(schema, &df)?.rows);
+                let df =
+                    ParquetReader::new(file)
+                        .finish()
+                        .map_err(|source| HistoryError::Parquet {
+                            path: path.clone(),
+                            source,
+                        })?;
+                table.rows.extend(Table::from_dataframe(schema, &df)?.rows);
+            }
         }
         Ok(table)
+    }
+}
+
+/// Entries of a directory; a missing directory has none.
+fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, HistoryError> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => Ok(entries.filter_map(Result::ok).map(|e| e.path()).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(HistoryError::Io {
+            op: "list",
+            path: dir.to_owned(),
+            source,
+        }),
     }
 }
 

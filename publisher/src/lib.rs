@@ -11,4 +11,6 @@ pub mod app;
 pub mod config;
 pub mod history;
 pub mod legacy;
+pub mod serve;
+pub mod site;
 pub mod table;

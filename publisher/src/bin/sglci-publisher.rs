@@ -14,6 +14,9 @@ use sglci_publisher::config::{parse_store, StoreLocation};
 use sglci_publisher::history::DirHistory;
 
 use cli::{Cli, CliCommand, CliFormat};
+use sglci_publisher::serve::{serve, ServeConfig};
+use sglci_publisher::site::templates::Templates;
+use sglci_publisher::site::SiteOptions;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -39,6 +42,22 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// The wall clock, for the "generated at" line only (the site is otherwise a pure function).
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let day = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let date = sglci_publisher::site::data::date_of_day(day);
+    format!(
+        "{} {:02}:{:02} UTC",
+        sglci_publisher::site::data::iso(&date),
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
@@ -68,6 +87,64 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                 CliFormat::Parquet => Format::Parquet,
             };
             app::export(&store, table, format, &mut out).map_err(|e| (e.exit_code(), e.into()))
+        }
+        CliCommand::Site(args) => {
+            let started = std::time::Instant::now();
+            let templates = match &args.templates {
+                Some(dir) => Templates::from_dir(dir),
+                None => Templates::embedded(),
+            }
+            .map_err(|e| (2, e.into()))?;
+            let opts = SiteOptions {
+                generated_at: now_utc(),
+                window_days: args.window_days,
+                logs_base: args.logs_url.clone(),
+                png: !args.no_png,
+            };
+            let site = app::render_full(&store, &templates, &opts)
+                .map_err(|e| (e.exit_code(), e.into()))?;
+            app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
+            let bytes: usize = site.values().map(Vec::len).sum();
+            tracing::info!(files = site.len(), bytes, seconds = started.elapsed().as_secs_f64(), out = %args.out.display(), "site written");
+            writeln!(out, "{}", args.out.join("index.html").display()).map_err(|e| (3, e.into()))
+        }
+        CliCommand::Serve(args) => {
+            if !args.dir.join("index.html").is_file() {
+                return Err((
+                    2,
+                    anyhow::anyhow!(
+                        "{} has no index.html (hint: render it first with `sglci-publisher site --out {}`)",
+                        args.dir.display(),
+                        args.dir.display()
+                    ),
+                ));
+            }
+            let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
+                .map_err(|e| (3, anyhow::anyhow!("binding 127.0.0.1:{}: {e}", args.port)))?;
+            let addr = listener.local_addr().map_err(|e| (3, e.into()))?;
+            writeln!(out, "http://{addr}/").map_err(|e| (3, e.into()))?;
+            out.flush().map_err(|e| (3, e.into()))?;
+            tracing::info!(dir = %args.dir.display(), "serving on http://{addr}/ (Ctrl-C stops)");
+            serve(
+                listener,
+                ServeConfig {
+                    site: args.dir,
+                    logs: args.logs,
+                },
+            )
+            .map_err(|e| (3, e.into()))
+        }
+        CliCommand::Summary(args) => {
+            let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
+            let md = app::daily_summary(
+                &store,
+                &templates,
+                &args.hardware,
+                args.date.as_deref(),
+                &args.logs_url,
+            )
+            .map_err(|e| (e.exit_code(), e.into()))?;
+            out.write_all(md.as_bytes()).map_err(|e| (3, e.into()))
         }
         CliCommand::Tables => {
             let hist = DirHistory::new(&store);

@@ -32,6 +32,7 @@ pub struct Backfill {
     pub upstream_coverage: Vec<CoverageRowRecord>,
     pub tasks: Vec<TaskRow>,
     pub quarantine: Vec<QuarantineRow>,
+    pub files: Vec<FileRow>,
     /// Files per kind: (interpreted, quarantined).
     pub kinds: BTreeMap<&'static str, (usize, usize)>,
 }
@@ -87,6 +88,7 @@ impl TaskBoard {
 pub fn build(files: &[FileResult]) -> Backfill {
     let mut out = Backfill::default();
     for f in files {
+        out.files.push(file_row(f));
         let entry = out.kinds.entry(f.kind.as_str()).or_default();
         match &f.outcome {
             Ok(_) => entry.0 += 1,
@@ -114,7 +116,30 @@ pub fn build(files: &[FileResult]) -> Backfill {
     out
 }
 
+/// Where a file sits: its run folder, hardware and night, as far as the path says.
+fn file_row(f: &FileResult) -> FileRow {
+    let (hardware, date) = match (&f.place, f.place.tag()) {
+        (_, Some(tag)) => (
+            Some(tag.hardware().to_string()),
+            Some(tag.date().to_owned()),
+        ),
+        (Place::Cron { hardware, date, .. }, None) => (Some(hardware.clone()), Some(date.clone())),
+        (Place::Upstream { date }, None) => (None, Some(date.clone())),
+        _ => (None, None),
+    };
+    FileRow {
+        file: f.rel.clone(),
+        kind: f.kind.as_str().to_owned(),
+        run_dir: f.place.run_dir().map(str::to_owned),
+        hardware,
+        date,
+        bytes: f.bytes as i64,
+        quarantined: f.outcome.is_err(),
+    }
+}
+
 fn sort_all(out: &mut Backfill) {
+    out.files.sort_by(|a, b| a.file.cmp(&b.file));
     out.runs.sort_by(|a, b| {
         (&a.hardware, &a.date, &a.run_dir).cmp(&(&b.hardware, &b.date, &b.run_dir))
     });

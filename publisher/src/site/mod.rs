@@ -1,0 +1,1014 @@
+//! The static site and its markdown (F34, F35, F36): pure functions from the history's rows to
+//! a map of file path → bytes. Nothing here touches the disk or the clock: the caller passes the
+//! generation time and writes the files.
+//!
+//! - [`data`]: the history as typed rows; date arithmetic.
+//! - [`chart`]: chart specifications shared by static plots and interactive charts.
+//! - [`plot`]: plotters SVG/PNG rendering.
+//! - [`views`]: page view models.
+//! - [`templates`]: the embedded `site-templates/` (or an override directory).
+//! - [`paths`]: where each page lives.
+//!
+//! A [`Scope`] limits rendering to the pages one new run touches, so that publishing a run costs
+//! the same whatever the history's length: trend pages show a window of recent nights, and
+//! downloads are split per year.
+
+pub mod chart;
+pub mod data;
+pub mod paths;
+pub mod plot;
+pub mod templates;
+pub mod views;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::json;
+use sglci_core::records::{self, TaskRow};
+use tera::Context;
+
+use crate::table::Table;
+use chart::Chart;
+use data::{day_number, iso, SiteData};
+use templates::{chain, Templates};
+use views::*;
+
+/// The rendered site: path relative to the site root → content.
+pub type RenderedSite = BTreeMap<String, Vec<u8>>;
+
+#[derive(Debug, Clone)]
+pub struct SiteOptions {
+    /// Shown in the footer (a parameter: the site is a pure function of its inputs).
+    pub generated_at: String,
+    /// How many days of nights the trend pages and the heatmap show.
+    pub window_days: i64,
+    /// Prefix of raw log links: absolute (the log repository) or site-relative (`logs/`).
+    pub logs_base: String,
+    /// Write PNG figures beside the SVGs (for chat cards and PR comments).
+    pub png: bool,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        Self {
+            generated_at: String::new(),
+            window_days: 180,
+            logs_base: "logs/".to_owned(),
+            png: true,
+        }
+    }
+}
+
+/// Which pages to render.
+#[derive(Debug, Clone, Default)]
+pub enum Scope {
+    /// Every page.
+    #[default]
+    All,
+    /// Only the pages that show the given runs and nights (an incremental update).
+    Only(Touched),
+}
+
+/// What a new run touches.
+#[derive(Debug, Clone, Default)]
+pub struct Touched {
+    /// (hardware, date) nights.
+    pub nights: BTreeSet<(String, String)>,
+    /// Run folders.
+    pub runs: BTreeSet<String>,
+    /// (hardware, model).
+    pub models: BTreeSet<(String, String)>,
+    /// Years with new rows (downloads).
+    pub years: BTreeSet<String>,
+    /// Upstream coverage changed.
+    pub upstream: bool,
+}
+
+impl Touched {
+    /// The pages a set of runs and nights touch, taken from the rows of those runs.
+    pub fn from_rows(data: &SiteData) -> Self {
+        let mut t = Touched::default();
+        for r in &data.runs {
+            t.runs.insert(r.run_dir.clone());
+            t.nights.insert((r.hardware.clone(), r.date.clone()));
+            if let Some(m) = &r.model {
+                t.models.insert((r.hardware.clone(), m.clone()));
+            }
+        }
+        for r in &data.tasks {
+            t.nights.insert((r.hardware.clone(), r.date.clone()));
+        }
+        for r in &data.serving {
+            t.models.insert((r.hardware.clone(), r.model.clone()));
+        }
+        for r in &data.offline {
+            t.models.insert((r.hardware.clone(), r.model.clone()));
+        }
+        t.upstream = !data.upstream_coverage.is_empty();
+        for (_, d) in &t.nights {
+            t.years.insert(year_of(d));
+        }
+        t
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("rendering {page}: {reason}")]
+    Render { page: String, reason: String },
+    #[error(transparent)]
+    Plot(#[from] plot::PlotError),
+    #[error(transparent)]
+    Template(#[from] templates::TemplateError),
+    #[error("download {table}: {reason}")]
+    Download { table: String, reason: String },
+}
+
+fn year_of(date: &str) -> String {
+    if date.len() >= 4 && date[..4].bytes().all(|b| b.is_ascii_digit()) {
+        date[..4].to_owned()
+    } else {
+        "undated".to_owned()
+    }
+}
+
+/// JSON safe to embed in a `<script>` element.
+fn script_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v)
+        .unwrap_or_else(|_| "null".to_owned())
+        .replace("</", "<\\/")
+        .replace("<!--", "<\\!--")
+}
+
+/// A chart on a page: its static fallback and its data for the interactive version.
+#[derive(Debug, Clone, Serialize)]
+struct ChartView {
+    id: String,
+    title: String,
+    svg: String,
+    json: String,
+    series: usize,
+    points: usize,
+}
+
+struct Renderer<'a> {
+    data: &'a SiteData,
+    t: &'a Templates,
+    opts: &'a SiteOptions,
+    out: RenderedSite,
+    nights: BTreeMap<String, Vec<String>>,
+    run_dirs: BTreeSet<&'a str>,
+    from_day: i64,
+}
+
+/// Renders the site (or the part of it in `scope`).
+pub fn render_site(
+    data: &SiteData,
+    t: &Templates,
+    opts: &SiteOptions,
+    scope: &Scope,
+) -> Result<RenderedSite, SiteError> {
+    let mut r = Renderer {
+        data,
+        t,
+        opts,
+        out: RenderedSite::new(),
+        nights: nights_by_hardware(data)
+            .into_iter()
+            .filter(|(_, n)| {
+                n.last()
+                    .and_then(|d| day_number(d))
+                    .is_some_and(|d| d >= window_start(data, opts.window_days))
+            })
+            .collect(),
+        run_dirs: data.runs.iter().map(|r| r.run_dir.as_str()).collect(),
+        from_day: window_start(data, opts.window_days),
+    };
+    let all = matches!(scope, Scope::All);
+    let touched = match scope {
+        Scope::All => Touched::default(),
+        Scope::Only(t) => t.clone(),
+    };
+    for (name, bytes) in &t.assets {
+        r.out.insert(name.clone(), bytes.clone());
+    }
+    r.index()?;
+    let hardware: Vec<String> = r.nights.keys().cloned().collect();
+    for hw in &hardware {
+        let touched_hw = touched.nights.iter().any(|(h, _)| h == hw);
+        if all || touched_hw {
+            r.hardware_index(hw)?;
+            r.sanity_page(hw)?;
+        }
+        let nights = r.nights.get(hw).cloned().unwrap_or_default();
+        let mut years = BTreeSet::new();
+        for (i, date) in nights.iter().enumerate() {
+            // A night's neighbours link to it (previous/next), so they are re-rendered too.
+            let near = |j: Option<usize>| {
+                j.and_then(|j| nights.get(j))
+                    .is_some_and(|d| touched.nights.contains(&(hw.clone(), d.clone())))
+            };
+            if all || near(Some(i)) || near(i.checked_sub(1)) || near(Some(i + 1)) {
+                r.night_page(hw, date)?;
+                years.insert(year_of(date));
+            }
+        }
+        if all {
+            years.extend(data.years.iter().cloned());
+        }
+        for y in years {
+            r.year_page(hw, &y)?;
+        }
+    }
+    let models: BTreeSet<(String, String)> = data
+        .serving
+        .iter()
+        .map(|s| (s.hardware.clone(), s.model.clone()))
+        .chain(
+            data.accuracy
+                .iter()
+                .map(|s| (s.hardware.clone(), s.model.clone())),
+        )
+        .chain(
+            data.offline
+                .iter()
+                .map(|s| (s.hardware.clone(), s.model.clone())),
+        )
+        .collect();
+    for (hw, model) in &models {
+        if all || touched.models.contains(&(hw.clone(), model.clone())) {
+            r.model_page(hw, model)?;
+        }
+    }
+    for run in &data.runs {
+        if all || touched.runs.contains(&run.run_dir) {
+            r.run_page(run)?;
+        }
+    }
+    if all || touched.upstream {
+        r.upstream_page()?;
+    }
+    r.downloads(if all { None } else { Some(&touched.years) })?;
+    Ok(r.out)
+}
+
+impl<'a> Renderer<'a> {
+    fn linker(&self, page: &str) -> Linker<'a> {
+        Linker {
+            root: paths::root_of(page),
+            logs_base: &self.opts.logs_base,
+        }
+    }
+
+    fn base_context(&self, page: &str, title: &str) -> Context {
+        let link = self.linker(page);
+        let mut ctx = Context::new();
+        ctx.insert("root", &link.root);
+        ctx.insert("title", title);
+        ctx.insert("generated_at", &self.opts.generated_at);
+        let nav: Vec<Link> = self
+            .nights
+            .keys()
+            .map(|hw| Link {
+                text: hw.clone(),
+                href: link.page(&paths::hardware_index(hw)),
+            })
+            .collect();
+        ctx.insert("nav_hardware", &nav);
+        ctx
+    }
+
+    fn render(&mut self, template: &str, page: &str, ctx: &Context) -> Result<(), SiteError> {
+        let html = self
+            .t
+            .tera
+            .render(template, ctx)
+            .map_err(|e| SiteError::Render {
+                page: page.to_owned(),
+                reason: chain(&e),
+            })?;
+        self.out.insert(page.to_owned(), html.into_bytes());
+        Ok(())
+    }
+
+    fn tasks_of(&self, hw: &str, date: &str) -> Vec<&'a TaskRow> {
+        self.data
+            .tasks
+            .iter()
+            .filter(|t| t.hardware == hw && t.date == date)
+            .collect()
+    }
+
+    /// Static plots of a chart set, written beside the page, and their views.
+    fn charts(&mut self, dir: &str, charts: &[Chart]) -> Result<Vec<ChartView>, SiteError> {
+        let mut views = Vec::new();
+        for c in charts {
+            let stem = paths::plot(dir, &c.id);
+            let svg = plot::chart_svg(c, (900, 420))?;
+            self.out.insert(format!("{stem}.svg"), svg.into_bytes());
+            views.push(ChartView {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                svg: format!("{stem}.svg"),
+                json: script_json(c),
+                series: c.series.len(),
+                points: c.point_count(),
+            });
+        }
+        Ok(views)
+    }
+
+    fn index(&mut self) -> Result<(), SiteError> {
+        let page = "index.html";
+        let link = self.linker(page);
+        let mut hardware = Vec::new();
+        for (hw, nights) in &self.nights {
+            let Some(latest) = nights.last() else {
+                continue;
+            };
+            let tasks = self.tasks_of(hw, latest);
+            let before = nights
+                .len()
+                .checked_sub(2)
+                .map(|i| self.tasks_of(hw, &nights[i]))
+                .unwrap_or_default();
+            let views: Vec<TaskView> = tasks
+                .iter()
+                .map(|t| task_view(t, &self.run_dirs, &link))
+                .collect();
+            hardware.push(json!({
+                "name": hw,
+                "href": link.page(&paths::hardware_index(hw)),
+                "night": iso(latest),
+                "night_href": link.page(&paths::night_page(hw, latest)),
+                "summary_href": link.page(&paths::daily_summary(hw, latest)),
+                "image": night_image(&tasks),
+                "counts": counts(tasks.iter().map(|t| t.status)),
+                "tasks": views,
+                "changes": if before.is_empty() { Vec::new() } else { changes(&before, &tasks) },
+                "previous": nights.len().checked_sub(2).map(|i| iso(&nights[i])),
+                "sanity_href": link.page(&paths::sanity_page(hw)),
+            }));
+        }
+        let mut ctx = self.base_context(page, "sglci: nightly SGLang benchmarks");
+        ctx.insert("hardware", &hardware);
+        ctx.insert(
+            "upstream_href",
+            &(!self.data.upstream_coverage.is_empty()).then(|| link.page("upstream.html")),
+        );
+        self.render("index.html", page, &ctx)
+    }
+
+    fn hardware_index(&mut self, hw: &str) -> Result<(), SiteError> {
+        let Some(latest) = self.nights.get(hw).and_then(|n| n.last()).cloned() else {
+            return Ok(());
+        };
+        let page = paths::hardware_index(hw);
+        self.night_like(hw, &latest, &page, true)
+    }
+
+    fn night_page(&mut self, hw: &str, date: &str) -> Result<(), SiteError> {
+        let page = paths::night_page(hw, date);
+        self.night_like(hw, date, &page, false)?;
+        self.daily_summary(hw, date)
+    }
+
+    /// A night of one hardware: the task groups, sanity per model, tests and job logs.
+    fn night_like(
+        &mut self,
+        hw: &str,
+        date: &str,
+        page: &str,
+        is_index: bool,
+    ) -> Result<(), SiteError> {
+        let link = self.linker(page);
+        let tasks = self.tasks_of(hw, date);
+        let views: Vec<TaskView> = tasks
+            .iter()
+            .map(|t| task_view(t, &self.run_dirs, &link))
+            .collect();
+        let sanity: Vec<SanityView> = self
+            .data
+            .sanity_models
+            .iter()
+            .filter(|s| s.hardware == hw && s.date == date)
+            .map(|s| sanity_view(s, &link))
+            .collect();
+        let runs: Vec<Link> = self
+            .data
+            .runs
+            .iter()
+            .filter(|r| r.hardware == hw && r.date == date)
+            .map(|r| Link {
+                text: run_title(r),
+                href: link.page(&paths::run_page(&r.run_dir)),
+            })
+            .collect();
+        let unit: Vec<serde_json::Value> = self
+            .data
+            .unit
+            .iter()
+            .filter(|u| u.hardware == hw && u.date == date)
+            .map(|u| {
+                json!({"test": u.test, "status": u.status, "tests_ran": u.tests_ran,
+                       "duration": u.duration_s.map(|d| runtime(Some(d / 60.0))),
+                       "failure_class": u.failure_class, "evidence": u.evidence,
+                       "href": link.log(&u.file)})
+            })
+            .collect();
+        let cron: Vec<FileView> = self
+            .data
+            .files
+            .iter()
+            .filter(|f| {
+                f.kind == "cron"
+                    && f.hardware.as_deref() == Some(hw)
+                    && f.date.as_deref() == Some(date)
+            })
+            .map(|f| file_view(f, &format!("cron_log/{hw}/{date}"), &link))
+            .collect();
+        let nights = self.nights.get(hw).cloned().unwrap_or_default();
+        let picker: Vec<NightLink> = nights
+            .iter()
+            .rev()
+            .filter(|d| day_number(d).is_some_and(|n| n >= self.from_day))
+            .map(|d| night_link(hw, d, &link))
+            .collect();
+        let years: Vec<Link> = nights
+            .iter()
+            .map(|d| year_of(d))
+            .chain(self.data.years.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .rev()
+            .map(|y| Link {
+                href: link.page(&paths::year_page(hw, &y)),
+                text: y,
+            })
+            .collect();
+        let idx = nights.iter().position(|d| d == date);
+        let prev = idx
+            .and_then(|i| i.checked_sub(1))
+            .map(|i| night_link(hw, &nights[i], &link));
+        let next = idx
+            .and_then(|i| nights.get(i + 1))
+            .map(|d| night_link(hw, d, &link));
+        let timeline = if is_index {
+            Some(self.timeline(hw, page)?)
+        } else {
+            None
+        };
+        let mut ctx = self.base_context(page, &format!("{hw} · {}", iso(date)));
+        ctx.insert("hw", hw);
+        ctx.insert("date", &iso(date));
+        ctx.insert("date_raw", date);
+        ctx.insert("image", &night_image(&tasks));
+        ctx.insert("counts", &counts(tasks.iter().map(|t| t.status)));
+        ctx.insert("groups", &grouped(views));
+        ctx.insert("sanity", &sanity);
+        ctx.insert("runs", &runs);
+        ctx.insert("unit", &unit);
+        ctx.insert("cron", &cron);
+        ctx.insert("picker", &picker);
+        ctx.insert("years", &years);
+        ctx.insert("prev", &prev);
+        ctx.insert("next", &next);
+        ctx.insert("timeline", &timeline);
+        ctx.insert("summary_href", &link.page(&paths::daily_summary(hw, date)));
+        ctx.insert("sanity_href", &link.page(&paths::sanity_page(hw)));
+        ctx.insert("is_index", &is_index);
+        self.render("night.html", page, &ctx)
+    }
+
+    /// The task-status timeline of a hardware over the window (SVG), linked from its pages.
+    fn timeline(&mut self, hw: &str, page: &str) -> Result<String, SiteError> {
+        let mut rows: BTreeMap<(usize, String), Vec<(i64, String)>> = BTreeMap::new();
+        for t in &self.data.tasks {
+            if t.hardware != hw {
+                continue;
+            }
+            let Some(day) = day_number(&t.date).filter(|d| *d >= self.from_day) else {
+                continue;
+            };
+            let order = sglci_core::status::TASKS
+                .iter()
+                .position(|d| d.id == t.task)
+                .unwrap_or(usize::MAX);
+            rows.entry((order, t.task_name.clone()))
+                .or_default()
+                .push((day, t.status.as_str().to_owned()));
+        }
+        let rows: Vec<plot::TimelineRow> = rows
+            .into_iter()
+            .map(|((_, name), cells)| plot::TimelineRow { name, cells })
+            .collect();
+        let height = 90 + 26 * rows.len() as u32;
+        let svg = plot::timeline_svg(
+            &format!("tasks-{hw}"),
+            &format!("Task status per night on {hw}"),
+            &rows,
+            (1100, height),
+        )?;
+        let path = format!("{}.svg", paths::plot(hw, "tasks"));
+        self.out.insert(path.clone(), svg.into_bytes());
+        Ok(format!("{}{path}", paths::root_of(page)))
+    }
+
+    fn year_page(&mut self, hw: &str, year: &str) -> Result<(), SiteError> {
+        let page = paths::year_page(hw, year);
+        let link = self.linker(&page);
+        let nights: Vec<serde_json::Value> = self
+            .nights
+            .get(hw)
+            .into_iter()
+            .flatten()
+            .filter(|d| year_of(d) == year)
+            .rev()
+            .map(|d| {
+                let tasks = self.tasks_of(hw, d);
+                json!({"link": night_link(hw, d, &link), "image": night_image(&tasks),
+                       "counts": counts(tasks.iter().map(|t| t.status))})
+            })
+            .collect();
+        let mut ctx = self.base_context(&page, &format!("{hw} · nights of {year}"));
+        ctx.insert("hw", hw);
+        ctx.insert("year", year);
+        ctx.insert("nights", &nights);
+        self.render("year.html", &page, &ctx)
+    }
+
+    fn daily_summary(&mut self, hw: &str, date: &str) -> Result<(), SiteError> {
+        let path = paths::daily_summary(hw, date);
+        let root = paths::root_of(&path);
+        let ctx = daily_summary_context(self.data, hw, date, &self.opts.logs_base, &root);
+        let md = self
+            .t
+            .tera
+            .render("daily_summary.md", &ctx)
+            .map_err(|e| SiteError::Render {
+                page: path.clone(),
+                reason: chain(&e),
+            })?;
+        self.out.insert(path, md.into_bytes());
+        Ok(())
+    }
+
+    fn model_page(&mut self, hw: &str, model: &str) -> Result<(), SiteError> {
+        let page = paths::model_page(hw, model);
+        let link = self.linker(&page);
+        let variants: BTreeSet<&str> = self
+            .data
+            .serving
+            .iter()
+            .filter(|s| s.hardware == hw && s.model == model)
+            .map(|s| s.variant.as_str())
+            .chain(
+                self.data
+                    .accuracy
+                    .iter()
+                    .filter(|s| s.hardware == hw && s.model == model)
+                    .map(|s| s.variant.as_str()),
+            )
+            .collect();
+        let dir = format!("{hw}/{model}");
+        let mut sections = Vec::new();
+        for v in variants {
+            let charts = chart::model_charts(self.data, hw, model, v, self.from_day);
+            if charts.is_empty() {
+                continue;
+            }
+            let views = self.charts(&dir, &charts)?;
+            let label = if v.is_empty() { "standard" } else { v };
+            let figure = paths::plot(&dir, &format!("{model}-{label}-figure"));
+            if self.opts.png {
+                let png = plot::figure_png(
+                    Some(&format!("{model} {label} on {hw}")),
+                    &charts,
+                    2,
+                    (1400, 380 * charts.len().div_ceil(2) as u32 + 40),
+                )?;
+                self.out.insert(format!("{figure}.png"), png);
+            }
+            let runs: Vec<Link> = self
+                .data
+                .runs
+                .iter()
+                .rev()
+                .filter(|r| {
+                    r.hardware == hw
+                        && r.model.as_deref() == Some(model)
+                        && r.variant.as_deref().unwrap_or("") == v
+                        && day_number(&r.date).is_some_and(|d| d >= self.from_day)
+                })
+                .map(|r| Link {
+                    text: format!("{} · {}", iso(&r.date), r.docker_tag),
+                    href: link.page(&paths::run_page(&r.run_dir)),
+                })
+                .collect();
+            sections.push(json!({
+                "variant": label,
+                "charts": views,
+                "png": self.opts.png.then(|| link.page(&format!("{figure}.png"))),
+                "runs": runs,
+            }));
+        }
+        let modes: BTreeSet<&str> = self
+            .data
+            .offline
+            .iter()
+            .filter(|o| o.hardware == hw && o.model == model)
+            .map(|o| o.mode.as_str())
+            .collect();
+        let mut offline = Vec::new();
+        for mode in modes {
+            let charts = chart::offline_charts(self.data, hw, model, mode, self.from_day);
+            if charts.is_empty() {
+                continue;
+            }
+            let views = self.charts(&dir, &charts)?;
+            offline.push(json!({"mode": mode, "charts": views}));
+        }
+        let mut ctx = self.base_context(&page, &format!("{model} on {hw}"));
+        ctx.insert("hw", hw);
+        ctx.insert("model", model);
+        ctx.insert("sections", &sections);
+        ctx.insert("offline", &offline);
+        ctx.insert("window_days", &self.opts.window_days);
+        self.render("model.html", &page, &ctx)
+    }
+
+    fn run_page(&mut self, run: &records::RunRow) -> Result<(), SiteError> {
+        let page = paths::run_page(&run.run_dir);
+        let link = self.linker(&page);
+        let ctx_data = run_context(self.data, run, &link, &self.run_dirs);
+        let mut ctx = self.base_context(&page, &run_title(run));
+        ctx.insert("run", &ctx_data);
+        ctx.insert("report_href", &link.page(&paths::run_report(&run.run_dir)));
+        self.render("run.html", &page, &ctx)?;
+        // The report sits beside the page, so the same relative links hold.
+        let mut md = Context::new();
+        md.insert("run", &ctx_data);
+        let text = self
+            .t
+            .tera
+            .render("run_report.md", &md)
+            .map_err(|e| SiteError::Render {
+                page: paths::run_report(&run.run_dir),
+                reason: chain(&e),
+            })?;
+        self.out
+            .insert(paths::run_report(&run.run_dir), text.into_bytes());
+        Ok(())
+    }
+
+    fn sanity_page(&mut self, hw: &str) -> Result<(), SiteError> {
+        let page = paths::sanity_page(hw);
+        let link = self.linker(&page);
+        let rows: Vec<&records::SanityModelRow> = self
+            .data
+            .sanity_models
+            .iter()
+            .filter(|s| s.hardware == hw && day_number(&s.date).is_some_and(|d| d >= self.from_day))
+            .collect();
+        let dates: Vec<String> = rows
+            .iter()
+            .map(|r| r.date.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let models: BTreeSet<&str> = rows.iter().map(|r| r.model.as_str()).collect();
+        let by: BTreeMap<(&str, &str), &records::SanityModelRow> = rows
+            .iter()
+            .map(|r| ((r.model.as_str(), r.date.as_str()), *r))
+            .collect();
+        let heat: Vec<serde_json::Value> = models
+            .iter()
+            .map(|m| {
+                let cells: Vec<serde_json::Value> = dates
+                    .iter()
+                    .map(|d| match by.get(&(*m, d.as_str())) {
+                        Some(r) => json!({
+                            "status": r.status,
+                            "text": r.accuracy.map(|a| format!("{:.0}", a * 100.0)).unwrap_or_else(|| "–".to_owned()),
+                            "title": format!("{m} {}: {} (threshold {}) {}", iso(d), pct(r.accuracy), pct(r.required), r.status),
+                            "href": link.page(&paths::run_page(&r.run_dir)),
+                        }),
+                        None => json!({"status": "none", "text": "", "title": format!("{m} {}: not tested", iso(d)), "href": null}),
+                    })
+                    .collect();
+                json!({"model": m, "cells": cells})
+            })
+            .collect();
+        let chart = chart::sanity_chart(&rows, hw);
+        let charts = if chart.is_empty() {
+            Vec::new()
+        } else {
+            self.charts(hw, std::slice::from_ref(&chart))?
+        };
+        let mut ctx = self.base_context(&page, &format!("Sanity on {hw}"));
+        ctx.insert("hw", hw);
+        ctx.insert(
+            "dates",
+            &dates
+                .iter()
+                .map(|d| json!({"label": iso(d)[5..].to_owned(), "full": iso(d), "href": link.page(&paths::night_page(hw, d))}))
+                .collect::<Vec<_>>(),
+        );
+        ctx.insert("heat", &heat);
+        ctx.insert("charts", &charts);
+        self.render("sanity.html", &page, &ctx)
+    }
+
+    fn upstream_page(&mut self) -> Result<(), SiteError> {
+        let page = "upstream.html";
+        let link = self.linker(page);
+        let chart = chart::coverage_chart(self.data, self.from_day);
+        let charts = if chart.is_empty() {
+            Vec::new()
+        } else {
+            self.charts("upstream", std::slice::from_ref(&chart))?
+        };
+        let latest = self
+            .data
+            .upstream_coverage
+            .iter()
+            .map(|r| r.date.as_str())
+            .max()
+            .unwrap_or_default()
+            .to_owned();
+        let rows: Vec<serde_json::Value> = self
+            .data
+            .upstream_coverage
+            .iter()
+            .filter(|r| r.date == latest)
+            .map(|r| json!({"section": r.section, "category": r.category, "amd": r.amd, "nvidia": r.nvidia,
+                            "coverage": r.coverage_pct.map(|c| format!("{c:.0}%")), "href": link.log(&r.file)}))
+            .collect();
+        let mut ctx = self.base_context(page, "Upstream CI coverage");
+        ctx.insert("charts", &charts);
+        ctx.insert("latest", &iso(&latest));
+        ctx.insert("rows", &rows);
+        self.render("upstream.html", page, &ctx)
+    }
+
+    /// Per-year CSV, JSON and Parquet files of every table, and the page listing them.
+    fn downloads(&mut self, years_in_scope: Option<&BTreeSet<String>>) -> Result<(), SiteError> {
+        let page = "downloads.html";
+        let link = self.linker(page);
+        let tables = site_tables(self.data)
+            .map_err(|(table, reason)| SiteError::Download { table, reason })?;
+        let mut listing = Vec::new();
+        for table in tables {
+            let mut by_year: BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>> =
+                BTreeMap::new();
+            // Every year of the history gets a file of every table (maybe only a header), so
+            // that links never break, also after an update that did not load old years.
+            for y in &self.data.years {
+                by_year.entry(y.clone()).or_default();
+            }
+            for row in &table.rows {
+                let y = year_of(row.get("date").and_then(|v| v.as_str()).unwrap_or(""));
+                by_year.entry(y).or_default().push(row.clone());
+            }
+            let mut files = Vec::new();
+            for (year, rows) in by_year {
+                let stem = format!("data/{}/{year}", table.schema.name);
+                if years_in_scope.is_none_or(|ys| ys.contains(&year)) {
+                    let part = Table {
+                        schema: table.schema,
+                        rows,
+                    };
+                    let err = |reason: String| SiteError::Download {
+                        table: table.schema.name.to_owned(),
+                        reason,
+                    };
+                    let mut csv = Vec::new();
+                    part.write_csv(&mut csv).map_err(|e| err(e.to_string()))?;
+                    let mut js = Vec::new();
+                    part.write_json(&mut js).map_err(|e| err(e.to_string()))?;
+                    let mut df = part.to_dataframe().map_err(|e| err(e.to_string()))?;
+                    let pq = crate::history::to_parquet(&mut df).map_err(|e| err(e.to_string()))?;
+                    self.out.insert(format!("{stem}.csv"), csv);
+                    self.out.insert(format!("{stem}.json"), js);
+                    self.out.insert(format!("{stem}.parquet"), pq);
+                }
+                files.push(json!({"year": year,
+                    "csv": link.page(&format!("{stem}.csv")),
+                    "json": link.page(&format!("{stem}.json")),
+                    "parquet": link.page(&format!("{stem}.parquet"))}));
+            }
+            listing.push(json!({"name": table.schema.name, "files": files}));
+        }
+        let mut ctx = self.base_context(page, "Downloads");
+        ctx.insert("tables", &listing);
+        self.render("downloads.html", page, &ctx)
+    }
+}
+
+/// Every table of the data, typed rows turned back into table rows.
+fn site_tables(d: &SiteData) -> Result<Vec<Table>, (String, String)> {
+    let e = |e: crate::table::TableError| ("table".to_owned(), e.to_string());
+    Ok(vec![
+        Table::from_rows(records::SERVING, &d.serving).map_err(e)?,
+        Table::from_rows(records::ACCURACY, &d.accuracy).map_err(e)?,
+        Table::from_rows(records::OFFLINE, &d.offline).map_err(e)?,
+        Table::from_rows(records::SANITY, &d.sanity).map_err(e)?,
+        Table::from_rows(records::SANITY_MODELS, &d.sanity_models).map_err(e)?,
+        Table::from_rows(records::PD, &d.pd).map_err(e)?,
+        Table::from_rows(records::UNIT, &d.unit).map_err(e)?,
+        Table::from_rows(records::IMAGE_CHECK, &d.image_check).map_err(e)?,
+        Table::from_rows(records::UPSTREAM_COVERAGE, &d.upstream_coverage).map_err(e)?,
+        Table::from_rows(records::TASKS, &d.tasks).map_err(e)?,
+        Table::from_rows(records::RUNS, &d.runs).map_err(e)?,
+        Table::from_rows(records::QUARANTINE, &d.quarantine).map_err(e)?,
+        Table::from_rows(records::FILES, &d.files).map_err(e)?,
+    ])
+}
+
+fn run_title(r: &records::RunRow) -> String {
+    let what = match (&r.model, r.variant.as_deref()) {
+        (Some(m), Some(v)) if !v.is_empty() => format!("{m} {v}"),
+        (Some(m), _) => m.clone(),
+        (None, _) => r.kind.clone(),
+    };
+    format!("{} {what} · {}", r.kind, r.docker_tag)
+}
+
+/// Everything known about one run (the run page and the run report).
+fn run_context(
+    data: &SiteData,
+    run: &records::RunRow,
+    link: &Linker<'_>,
+    run_dirs: &BTreeSet<&str>,
+) -> serde_json::Value {
+    let dir = run.run_dir.as_str();
+    let serving: Vec<serde_json::Value> = data
+        .serving
+        .iter()
+        .filter(|s| s.run_dir == dir)
+        .map(|s| {
+            json!({
+                "load": chart::load_label("", &s.load_kind, s.load),
+                "e2e": num(s.e2e_ms), "ttft": num(s.ttft_ms), "itl": num(s.itl_ms),
+                "tpot": num(s.tpot_ms), "p99_ttft": num(s.p99_ttft_ms), "p99_itl": num(s.p99_itl_ms),
+                "output_throughput": num(s.output_throughput),
+                "request_throughput": num(s.request_throughput),
+                "completed": s.completed, "requested": s.requested, "partial": s.partial,
+                "runs": s.runs, "runs_with_result": s.runs_with_result, "source": s.source,
+                "best_log": s.best_log.as_deref().map(|f| link.log(f)),
+            })
+        })
+        .collect();
+    let first = data.serving.iter().find(|s| s.run_dir == dir);
+    let accuracy: Vec<serde_json::Value> = data
+        .accuracy
+        .iter()
+        .filter(|a| a.run_dir == dir)
+        .map(|a| {
+            json!({"accuracy": pct(a.accuracy), "threshold": pct(Some(a.threshold)),
+                   "passed": a.passed, "runs": a.runs, "valid_runs": a.valid_runs,
+                   "total_runs": a.total_runs, "sessions": a.sessions, "source": a.source,
+                   "final_kind": a.final_kind})
+        })
+        .collect();
+    let offline: Vec<serde_json::Value> = data
+        .offline
+        .iter()
+        .filter(|o| o.run_dir == dir)
+        .map(|o| {
+            json!({"tp": o.tp, "batch_size": o.batch_size, "input_len": o.input_len,
+                   "output_len": o.output_len, "e2e_latency": num(o.e2e_latency_s),
+                   "e2e_throughput": num(o.e2e_throughput),
+                   "prefill_latency": num(o.prefill_latency_s),
+                   "decode_latency": num(o.decode_median_latency_s)})
+        })
+        .collect();
+    let sanity: Vec<SanityView> = data
+        .sanity_models
+        .iter()
+        .filter(|s| s.run_dir == dir)
+        .map(|s| sanity_view(s, link))
+        .collect();
+    let trials: Vec<serde_json::Value> = data
+        .sanity
+        .iter()
+        .filter(|s| s.run_dir == dir)
+        .map(|s| {
+            json!({"model": s.model, "trial": s.trial, "accuracy": pct(s.accuracy),
+                   "error": s.error, "href": link.log(&s.file)})
+        })
+        .collect();
+    let pd: Vec<serde_json::Value> = data
+        .pd
+        .iter()
+        .filter(|p| p.run_dir == dir)
+        .map(|p| {
+            json!({"model": p.model, "status": p.status, "gsm8k": pct(p.gsm8k_accuracy),
+                   "verdict": p.gsm8k_verdict, "tests": format!("{}/{}", p.tests_passed, p.tests_total),
+                   "pending": p.tests_pending, "health_wait_s": p.health_wait_s, "total_s": p.total_s,
+                   "failure_class": p.failure_class, "evidence": p.evidence})
+        })
+        .collect();
+    let tasks: Vec<TaskView> = data
+        .tasks
+        .iter()
+        .filter(|t| t.source.as_deref() == Some(dir))
+        .map(|t| task_view(t, run_dirs, link))
+        .collect();
+    let files: Vec<FileView> = data
+        .files
+        .iter()
+        .filter(|f| f.run_dir.as_deref() == Some(dir))
+        .map(|f| file_view(f, dir, link))
+        .collect();
+    json!({
+        "title": run_title(run),
+        "kind": run.kind,
+        "run_id": run.run_id,
+        "run_dir": run.run_dir,
+        "hardware": run.hardware,
+        "image": run.docker_tag,
+        "date": iso(&run.date),
+        "model": run.model,
+        "variant": run.variant,
+        "host": run.host,
+        "started_at": run.started_at,
+        "note": run.note,
+        "sglang_version": first.map(|s| s.sglang_version.clone()),
+        "rocm": first.map(|s| s.rocm.clone()),
+        "kv_cache_tokens": first.and_then(|s| s.kv_cache_tokens),
+        "kv_cache_gb": first.and_then(|s| s.kv_cache_gb).map(|g| num(Some(g))),
+        "night_href": link.page(&paths::night_page(&run.hardware, &run.date)),
+        "model_href": run.model.as_deref().filter(|_| first.is_some()).map(|m| link.page(&paths::model_page(&run.hardware, m))),
+        "tasks": tasks,
+        "serving": serving,
+        "accuracy": accuracy,
+        "offline": offline,
+        "sanity": sanity,
+        "trials": trials,
+        "pd": pd,
+        "files": files,
+    })
+}
+
+/// The daily summary of predecessor.md 5.2 as a template context. Always produced, whatever the
+/// night's image: a missing image is stated, never a reason to drop the summary.
+pub fn daily_summary_context(
+    data: &SiteData,
+    hw: &str,
+    date: &str,
+    logs_base: &str,
+    root: &str,
+) -> Context {
+    let tasks: Vec<&TaskRow> = data
+        .tasks
+        .iter()
+        .filter(|t| t.hardware == hw && t.date == date)
+        .collect();
+    let link = Linker {
+        root: root.to_owned(),
+        logs_base,
+    };
+    let run_dirs: BTreeSet<&str> = data.runs.iter().map(|r| r.run_dir.as_str()).collect();
+    let sanity: Vec<SanityView> = data
+        .sanity_models
+        .iter()
+        .filter(|s| s.hardware == hw && s.date == date)
+        .map(|s| sanity_view(s, &link))
+        .collect();
+    // Sanity models count as individual tasks; the "Sanity Check" task itself does not.
+    let states = tasks
+        .iter()
+        .filter(|t| t.task != "sanity")
+        .map(|t| t.status)
+        .chain(sanity.iter().map(|s| match s.status.as_str() {
+            "pass" => records::TaskState::Pass,
+            "fail" => records::TaskState::Fail,
+            "not run" => records::TaskState::NotRun,
+            _ => records::TaskState::Unknown,
+        }));
+    let c = counts(states);
+    let total = c.pass + c.fail + c.not_run + c.unknown;
+    let views: Vec<TaskView> = tasks
+        .iter()
+        .filter(|t| t.task != "sanity")
+        .map(|t| task_view(t, &run_dirs, &link))
+        .collect();
+    let sanity_task = tasks
+        .iter()
+        .find(|t| t.task == "sanity")
+        .map(|t| task_view(t, &run_dirs, &link));
+    let mut ctx = Context::new();
+    ctx.insert("date", &iso(date));
+    ctx.insert("hw", hw);
+    ctx.insert("image", &night_image(&tasks));
+    ctx.insert("counts", &c);
+    ctx.insert("ran", &(c.pass + c.fail));
+    ctx.insert("total", &total);
+    ctx.insert("groups", &grouped(views));
+    ctx.insert("sanity", &sanity);
+    ctx.insert("sanity_task", &sanity_task);
+    ctx.insert("cron_href", &link.log(&format!("cron_log/{hw}/{date}")));
+    ctx
+}

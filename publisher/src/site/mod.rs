@@ -477,6 +477,7 @@ impl<'a> Renderer<'a> {
         ctx.insert("summary_href", &link.page(&paths::daily_summary(hw, date)));
         ctx.insert("sanity_href", &link.page(&paths::sanity_page(hw)));
         ctx.insert("is_index", &is_index);
+        ctx.insert("index_href", &link.page(&paths::hardware_index(hw)));
         self.render("night.html", page, &ctx)
     }
 

@@ -1,0 +1,311 @@
+//! The static site rendered in memory from the bundled sample history with a fixed clock:
+//! golden pages (the sorted file list and each page's main region), markdown, plot structure,
+//! and the incremental update after one new night against a full rebuild.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use sglci_publisher::app;
+use sglci_publisher::history::DirHistory;
+use sglci_publisher::legacy::{self, Backfill};
+use sglci_publisher::site::data::SiteData;
+use sglci_publisher::site::templates::Templates;
+use sglci_publisher::site::{render_site, RenderedSite, Scope, SiteOptions, Touched};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy")
+}
+
+fn backfill() -> Backfill {
+    legacy::build(&legacy::scan(&samples()).expect("samples scan"))
+}
+
+fn opts() -> SiteOptions {
+    SiteOptions {
+        generated_at: "2026-01-01 00:00 UTC".to_owned(),
+        ..SiteOptions::default()
+    }
+}
+
+fn sample_site() -> RenderedSite {
+    let data = SiteData::from_backfill(&backfill());
+    let t = Templates::embedded().expect("templates");
+    render_site(&data, &t, &opts(), &Scope::All).expect("site renders")
+}
+
+fn text(site: &RenderedSite, path: &str) -> String {
+    String::from_utf8(
+        site.get(path)
+            .unwrap_or_else(|| panic!("{path} missing"))
+            .clone(),
+    )
+    .expect("utf8")
+}
+
+/// The `<main>` region of a page, with chart data (checked by the plot tests) summarised.
+fn main_region(html: &str) -> String {
+    let start = html.find("<main").expect("<main>");
+    let end = html.find("</main>").expect("</main>") + "</main>".len();
+    let mut out = String::new();
+    let mut rest = &html[start..end];
+    const OPEN: &str = r#"<script type="application/json" class="chart-data">"#;
+    while let Some(i) = rest.find(OPEN) {
+        out.push_str(&rest[..i + OPEN.len()]);
+        let after = &rest[i + OPEN.len()..];
+        let j = after.find("</script>").expect("closed script");
+        let v: serde_json::Value = serde_json::from_str(&after[..j]).expect("chart JSON");
+        let series = v["series"].as_array().map_or(0, Vec::len);
+        let points: usize = v["series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s["points"].as_array().map_or(0, Vec::len))
+            .sum();
+        out.push_str(&format!("[{series} series, {points} points]"));
+        rest = &after[j..];
+    }
+    out.push_str(rest);
+    // One element per line keeps snapshot diffs readable.
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn golden_pages() {
+    let site = sample_site();
+    let files: Vec<&String> = site.keys().collect();
+    insta::assert_yaml_snapshot!("site_files", files);
+    // One snapshot per page kind, on representative pages.
+    let pick = |prefix: &str| -> String {
+        site.keys()
+            .filter(|k| k.starts_with(prefix) && k.ends_with(".html"))
+            .max_by_key(|k| site[*k].len())
+            .unwrap_or_else(|| panic!("no page under {prefix}"))
+            .clone()
+    };
+    let pages = [
+        ("index", "index.html".to_owned()),
+        ("hardware_index", "hw/mi30x/index.html".to_owned()),
+        ("night", pick("hw/mi30x/2025")),
+        ("year", pick("hw/mi30x/year-")),
+        ("model", pick("models/")),
+        ("run_online", pick("runs/online_benchmark_log")),
+        ("run_sanity", pick("runs/test--sanity")),
+        ("run_pd", pick("runs/test--pd")),
+        ("sanity", "sanity/mi30x.html".to_owned()),
+        ("upstream", "upstream.html".to_owned()),
+        ("downloads", "downloads.html".to_owned()),
+    ];
+    for (name, path) in pages {
+        let html = text(&site, &path);
+        insta::assert_snapshot!(format!("page_{name}"), main_region(&html), &path);
+    }
+}
+
+#[test]
+fn every_page_is_whole_and_escaped() {
+    let site = sample_site();
+    for (path, bytes) in &site {
+        if !path.ends_with(".html") {
+            continue;
+        }
+        let html = String::from_utf8(bytes.clone()).expect("utf8");
+        assert!(html.starts_with("<!doctype html>"), "{path}");
+        assert!(html.trim_end().ends_with("</html>"), "{path}");
+        // No external fetches: every src/href is relative or an in-page anchor.
+        for attr in ["src=\"", "href=\""] {
+            for (i, _) in html.match_indices(attr) {
+                let v = &html[i + attr.len()..];
+                let v = &v[..v.find('"').unwrap_or(0)];
+                let v = &v
+                    .replace("&#x2F;", "/")
+                    .replace("&#x27;", "'")
+                    .replace("&quot;", "\"")
+                    .replace("&amp;", "&");
+                assert!(
+                    !v.starts_with("http") && !v.starts_with("//"),
+                    "{path}: external {attr}{v}"
+                );
+                // Every relative link resolves to a file of the site (raw logs excepted).
+                if attr == "href=\"" && !v.starts_with('#') && !v.starts_with("data:") {
+                    let target = resolve(path, v);
+                    assert!(
+                        target.starts_with("logs/") || site.contains_key(&target),
+                        "{path}: broken link {v} → {target}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Resolves a relative link from a page to a site path.
+fn resolve(page: &str, href: &str) -> String {
+    let href = href.split(['#', '?']).next().unwrap_or("");
+    let mut parts: Vec<&str> = page.split('/').collect();
+    parts.pop();
+    for seg in href.split('/') {
+        match seg {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+#[test]
+fn hostile_strings_are_escaped() {
+    let mut b = backfill();
+    let evil = "<script>alert(1)</script> | *x* [y](javascript:z)";
+    for t in &mut b.tasks {
+        t.reason = evil.to_owned();
+        t.evidence = Some(evil.to_owned());
+    }
+    for r in &mut b.runs {
+        r.host = Some(evil.to_owned());
+    }
+    let data = SiteData::from_backfill(&b);
+    let t = Templates::embedded().expect("templates");
+    let site = render_site(&data, &t, &opts(), &Scope::All).expect("renders");
+    for (path, bytes) in &site {
+        let s = String::from_utf8_lossy(bytes);
+        if path.ends_with(".html") {
+            assert!(!s.contains("<script>alert"), "{path} has unescaped HTML");
+        }
+        if path.ends_with(".md") {
+            assert!(!s.contains("<script>"), "{path} has raw HTML");
+            assert!(!s.contains("[y](javascript"), "{path} has a live link");
+        }
+    }
+}
+
+#[test]
+fn daily_summary_and_run_report() {
+    let site = sample_site();
+    let summaries: Vec<&String> = site.keys().filter(|k| k.ends_with("-summary.md")).collect();
+    assert!(!summaries.is_empty());
+    // A night with a failure shows the error line; every summary has its header and counts.
+    for s in &summaries {
+        let md = text(&site, s);
+        assert!(md.starts_with("## "), "{s}");
+        assert!(md.contains("Daily CI Summary Report"), "{s}");
+        assert!(md.contains("**Overall status:** Tasks run: "), "{s}");
+    }
+    let failing = summaries
+        .iter()
+        .find(|s| text(&site, s).contains("- Error: "))
+        .expect("a night with a failed task in the samples");
+    insta::assert_snapshot!("daily_summary", text(&site, failing), failing);
+    let report = site
+        .keys()
+        .filter(|k| k.starts_with("runs/online") && k.ends_with(".md"))
+        .max_by_key(|k| site[*k].len())
+        .expect("an online run report");
+    insta::assert_snapshot!("run_report", text(&site, report), report);
+}
+
+/// Splits the sample history into everything before the newest night and that night, stores both
+/// as partitions, then checks that the incremental update renders exactly what a full rebuild
+/// renders for the pages it touches.
+#[test]
+fn update_after_one_night_matches_full_rebuild() {
+    let b = backfill();
+    let newest = b.runs.iter().map(|r| r.date.clone()).max().expect("runs");
+    let (old, new) = split_night(&b, &newest);
+    let store = tempfile::tempdir().expect("tmp");
+    let hist = DirHistory::new(store.path());
+    for t in app::backfill_tables(&old).expect("tables") {
+        hist.write_partition(&t, "legacy").expect("write");
+    }
+    let t = Templates::embedded().expect("templates");
+    let before = app::render_full(store.path(), &t, &opts()).expect("full");
+    for tb in app::backfill_tables(&new).expect("tables") {
+        hist.write_partition(&tb, &format!("night-{newest}"))
+            .expect("write");
+    }
+    let touched = Touched::from_rows(&SiteData::from_backfill(&new));
+    let update = app::render_update(store.path(), &t, &opts(), &touched).expect("update");
+    let full = app::render_full(store.path(), &t, &opts()).expect("full");
+    assert!(
+        update.len() < full.len() / 2,
+        "an update renders a small part of the site"
+    );
+    for (path, bytes) in &update {
+        assert_eq!(
+            Some(bytes),
+            full.get(path),
+            "{path} differs between the update and a full rebuild"
+        );
+    }
+    let night = format!("hw/mi30x/{newest}.html");
+    for must in ["index.html", "hw/mi30x/index.html", night.as_str()] {
+        assert!(update.contains_key(must), "update misses {must}");
+    }
+    for r in &new.runs {
+        let page = sglci_publisher::site::paths::run_page(&r.run_dir);
+        assert!(update.contains_key(&page), "update misses {page}");
+        assert!(
+            !before.contains_key(&page),
+            "{page} existed before the night"
+        );
+    }
+    // Applying the update over the earlier site gives the full rebuild's version of every file
+    // the night changed (other pages may only differ in their trend window).
+    let mut merged = before.clone();
+    merged.extend(update);
+    let changed: BTreeSet<&String> = full
+        .iter()
+        .filter(|(k, v)| before.get(*k) != Some(*v))
+        .map(|(k, _)| k)
+        .collect();
+    let stale: Vec<&&String> = changed
+        .iter()
+        .filter(|k| merged.get(**k) != full.get(**k))
+        .collect();
+    assert!(
+        stale.iter().all(|k| k.starts_with("plots/")
+            || k.starts_with("models/")
+            || k.starts_with("sanity/")),
+        "pages left stale by the update: {stale:?}"
+    );
+}
+
+fn split_night(b: &Backfill, date: &str) -> (Backfill, Backfill) {
+    fn part<T: Clone>(rows: &[T], keep: impl Fn(&T) -> bool) -> (Vec<T>, Vec<T>) {
+        rows.iter().cloned().partition(|r| !keep(r))
+    }
+    let d = |x: &str| x == date;
+    let mut old = Backfill::default();
+    let mut new = Backfill::default();
+    (old.runs, new.runs) = part(&b.runs, |r| d(&r.date));
+    (old.serving, new.serving) = part(&b.serving, |r| d(&r.date));
+    (old.accuracy, new.accuracy) = part(&b.accuracy, |r| d(&r.date));
+    (old.offline, new.offline) = part(&b.offline, |r| d(&r.date));
+    (old.sanity, new.sanity) = part(&b.sanity, |r| d(&r.date));
+    (old.sanity_models, new.sanity_models) = part(&b.sanity_models, |r| d(&r.date));
+    (old.pd, new.pd) = part(&b.pd, |r| d(&r.date));
+    (old.unit, new.unit) = part(&b.unit, |r| d(&r.date));
+    (old.image_check, new.image_check) = part(&b.image_check, |r| d(&r.date));
+    (old.upstream_coverage, new.upstream_coverage) = part(&b.upstream_coverage, |r| d(&r.date));
+    (old.tasks, new.tasks) = part(&b.tasks, |r| d(&r.date));
+    (old.files, new.files) = part(&b.files, |r| r.date.as_deref().is_some_and(d));
+    old.quarantine = b.quarantine.clone();
+    (old, new)
+}
+
+#[test]
+fn site_tree_counts() {
+    let site = sample_site();
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for k in site.keys() {
+        let top = k.split('/').next().unwrap_or("").to_owned();
+        *kinds.entry(top).or_default() += 1;
+    }
+    insta::assert_yaml_snapshot!("site_kinds", kinds);
+}

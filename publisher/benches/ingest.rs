@@ -150,10 +150,7 @@ fn main() {
             .join(", ")
     };
     let report = format!(
-        "# Benchmarks\n\n\
-Numbers are medians of interleaved rounds measured side by side in one run; the machines are\n\
-shared and noisy, so compare ratios within a run rather than absolute times across runs.\n\n\
-## `ingest --legacy` over the whole predecessor slice\n\n\
+        "## `ingest --legacy` over the whole predecessor slice\n\n\
 Method: `cargo bench -p sglci-publisher --bench ingest`. The corpus is `{corpus}` ({files} files,\n\
 {mb:.1} MB). Each round runs two fresh child processes: *read* lists the tree and reads every\n\
 file's bytes with the same parallel walk the backfill uses; *ingest* does the whole backfill\n\
@@ -182,6 +179,8 @@ than one. Target: under 2 s on 2 cores.\n",
     );
     print!("{report}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
-    std::fs::write(&out, report).expect("write BENCHMARKS.md");
+    let doc = std::fs::read_to_string(&out).unwrap_or_default();
+    let doc = sglci_publisher::benchmarks::replace_section(&doc, "ingest", &report);
+    std::fs::write(&out, doc).expect("write BENCHMARKS.md");
     eprintln!("wrote {}", out.display());
 }

@@ -1,6 +1,6 @@
 //! The publisher's commands over the pure core and the directory history.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -203,67 +203,100 @@ pub fn export(
 /// Marker file of a directory the site was rendered into; only such directories are replaced.
 pub const SITE_MARKER: &str = ".sglci-site";
 
-/// Loads the history for the site: every table, or only the given months.
+/// Loads the history for the site: every table whole, or per table only the months `select`
+/// names for it.
 pub fn load_site_data(
     hist: &DirHistory,
-    months: Option<&std::collections::BTreeSet<String>>,
+    select: Option<&dyn Fn(Schema) -> BTreeSet<String>>,
 ) -> Result<SiteData, AppError> {
     let mut tables = Vec::new();
-    let mut years = std::collections::BTreeSet::new();
+    let mut years = BTreeSet::new();
+    let mut all_months = BTreeSet::new();
     for schema in records::ALL_SCHEMAS {
         for m in hist.months(*schema)? {
             if m.len() == 7 && m[..4].bytes().all(|b| b.is_ascii_digit()) {
                 years.insert(m[..4].to_owned());
             }
+            all_months.insert(m);
         }
-        tables.push(match months {
-            Some(ms) => hist.read_months(*schema, ms)?,
+        tables.push(match select {
+            Some(f) => hist.read_months(*schema, &f(*schema))?,
             None => hist.read(*schema)?,
         });
     }
     let mut data = SiteData::from_tables(&tables)?;
     data.years = years;
+    data.months = all_months;
     data.add_row_years();
     Ok(data)
 }
 
-/// The months an update has to read: the trend window before the newest month, every month of
-/// the touched years (per-year pages and downloads), and the undated rows.
+/// The last day of a month directory (`YYYY-MM`) as a day number, or `None` for `undated`.
+fn month_end_day(month: &str) -> Option<i64> {
+    let (y, m) = month.split_once('-')?;
+    let (y, m): (i64, i64) = (y.parse().ok()?, m.parse().ok()?);
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    day_number(&format!("{ny:04}{nm:02}01")).map(|d| d - 1)
+}
+
+/// What an update reads, per table: the months that overlap the trend window (before the newest
+/// month of the history), the touched months and the undated rows; for the task table also every
+/// month of the touched years (the year's archive page counts its nights).
+#[derive(Debug, Clone)]
+pub struct UpdateMonths {
+    pub window: BTreeSet<String>,
+    pub touched_years: BTreeSet<String>,
+}
+
+impl UpdateMonths {
+    pub fn for_table(&self, schema: Schema) -> BTreeSet<String> {
+        if schema.name == records::TASKS.name {
+            self.window.union(&self.touched_years).cloned().collect()
+        } else {
+            self.window.clone()
+        }
+    }
+
+    /// Distinct months read over all tables.
+    pub fn count(&self) -> usize {
+        self.window.union(&self.touched_years).count()
+    }
+}
+
 pub fn update_months(
     hist: &DirHistory,
     touched: &Touched,
     window_days: i64,
-) -> Result<std::collections::BTreeSet<String>, AppError> {
-    let mut all = std::collections::BTreeSet::new();
+) -> Result<UpdateMonths, AppError> {
+    let mut all = BTreeSet::new();
     for schema in records::ALL_SCHEMAS {
         all.extend(hist.months(*schema)?);
     }
     let newest = all
         .iter()
-        .filter_map(|m| {
-            day_number(&format!(
-                "{}{}28",
-                &m[..4.min(m.len())],
-                m.get(5..7).unwrap_or("")
-            ))
-        })
+        .filter_map(|m| month_end_day(m))
         .max()
         .unwrap_or(0);
-    // A month is needed when any of its days is inside the window; one month of slack.
-    let from = newest - window_days - 62;
-    Ok(all
-        .into_iter()
+    // Nights are at most the newest month's end; a month matters when it ends inside the window.
+    let from = newest - window_days - 31;
+    let window = all
+        .iter()
         .filter(|m| {
-            m == history::UNDATED
-                || touched.years.iter().any(|y| m.starts_with(y.as_str()))
-                || day_number(&format!(
-                    "{}{}28",
-                    &m[..4.min(m.len())],
-                    m.get(5..7).unwrap_or("")
-                ))
-                .is_some_and(|d| d >= from)
+            *m == history::UNDATED
+                || touched.months.contains(*m)
+                || month_end_day(m).is_some_and(|d| d >= from)
         })
-        .collect())
+        .cloned()
+        .collect();
+    let touched_years = all
+        .iter()
+        .filter(|m| touched.years.iter().any(|y| m.starts_with(y.as_str())))
+        .cloned()
+        .collect();
+    Ok(UpdateMonths {
+        window,
+        touched_years,
+    })
 }
 
 /// Renders the whole site from the history.
@@ -285,7 +318,7 @@ pub fn render_update(
 ) -> Result<RenderedSite, AppError> {
     let hist = DirHistory::new(store);
     let months = update_months(&hist, touched, opts.window_days)?;
-    let data = load_site_data(&hist, Some(&months))?;
+    let data = load_site_data(&hist, Some(&|s| months.for_table(s)))?;
     Ok(site::render_site(
         &data,
         templates,

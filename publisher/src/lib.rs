@@ -5,12 +5,16 @@
 //! - [`table`]: typed tables ↔ polars frames, CSV and JSON.
 //! - [`history`]: the Parquet history on the directory store.
 //! - [`app`]: the commands (`ingest`, `export`, `tables`) over those pieces.
+//! - [`site`]: the static site, plots and markdown (pure), [`serve`]: the local preview server.
+//! - [`synth`]: synthetic histories for benchmarks.
 //! - [`config`]: where the store lives (`--store`, `SGLCI_STORE`).
 
 pub mod app;
+pub mod benchmarks;
 pub mod config;
 pub mod history;
 pub mod legacy;
 pub mod serve;
 pub mod site;
+pub mod synth;
 pub mod table;

@@ -40,6 +40,9 @@ fn help_on_every_subcommand() {
         vec!["ingest", "--help"],
         vec!["export", "--help"],
         vec!["tables", "--help"],
+        vec!["site", "--help"],
+        vec!["serve", "--help"],
+        vec!["summary", "--help"],
     ] {
         let out = bin().args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
@@ -178,4 +181,84 @@ fn errors_exit_with_meaningful_codes() {
     // An empty store exports a header and no rows.
     let csv = String::from_utf8(ok(store.path(), &["export", "pd"])).expect("utf8");
     assert_eq!(csv.lines().count(), 1);
+}
+
+#[test]
+fn site_summary_and_serve() {
+    let store = tempfile::tempdir().expect("tmp");
+    ok(
+        store.path(),
+        &["ingest", "--legacy", samples().to_str().expect("utf8")],
+    );
+    let out = store.path().join("site");
+    let printed = ok(
+        store.path(),
+        &["site", "--out", out.to_str().expect("utf8"), "--no-png"],
+    );
+    assert!(String::from_utf8_lossy(&printed)
+        .trim_end()
+        .ends_with("index.html"));
+    assert!(out.join("index.html").is_file() && out.join(".sglci-site").is_file());
+    assert!(out.join("static/chart.js").is_file());
+    // Rendering again replaces the earlier site.
+    std::fs::write(out.join("stale.html"), "old").expect("write");
+    ok(
+        store.path(),
+        &["site", "--out", out.to_str().expect("utf8")],
+    );
+    assert!(!out.join("stale.html").exists());
+    // A directory that is not an sglci site is never overwritten.
+    let foreign = store.path().join("foreign");
+    std::fs::create_dir_all(&foreign).expect("mkdir");
+    std::fs::write(foreign.join("keep.txt"), "mine").expect("write");
+    let res = run(
+        store.path(),
+        &["site", "--out", foreign.to_str().expect("utf8")],
+    );
+    assert_eq!(res.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("not made by sglci"));
+    assert!(foreign.join("keep.txt").is_file());
+
+    let md = ok(store.path(), &["summary", "--hardware", "mi30x"]);
+    let md = String::from_utf8_lossy(&md);
+    assert!(
+        md.starts_with("## 2025-12-19 Daily CI Summary Report · mi30x"),
+        "{md}"
+    );
+    let res = run(store.path(), &["summary", "--hardware", "mi99x"]);
+    assert_eq!(res.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("hint: one of mi30x"));
+
+    // serve: prints its URL, answers GET, refuses to leave the directory.
+    let mut child = bin()
+        .args(["--store", store.path().to_str().expect("utf8")])
+        .args(["serve", "--port", "0", "--dir", out.to_str().expect("utf8")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("url line");
+    let addr = line
+        .trim()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let get = |path: &str| -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read");
+        resp
+    };
+    let index = get("/");
+    child.kill().ok();
+    child.wait().ok();
+    assert!(index.starts_with("HTTP/1.1 200 OK"), "{index}");
+    assert!(index.contains("text/html") && index.contains("Nightly SGLang benchmarks"));
 }

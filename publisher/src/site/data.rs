@@ -26,6 +26,8 @@ pub struct SiteData {
     /// Years with data in the whole history (`YYYY`), also those whose rows were not loaded:
     /// pages link to every year.
     pub years: std::collections::BTreeSet<String>,
+    /// Months with data in the whole history (`YYYY-MM`, and `undated`), likewise.
+    pub months: std::collections::BTreeSet<String>,
 }
 
 /// A stored row that does not match its record type.
@@ -96,6 +98,7 @@ impl SiteData {
         for d in dates {
             if day_number(d).is_some() {
                 self.years.insert(d[..4].to_owned());
+                self.months.insert(format!("{}-{}", &d[..4], &d[4..6]));
             }
         }
     }
@@ -116,6 +119,7 @@ impl SiteData {
             quarantine: b.quarantine.clone(),
             files: b.files.clone(),
             years: std::collections::BTreeSet::new(),
+            months: std::collections::BTreeSet::new(),
         }
         .with_row_years()
     }

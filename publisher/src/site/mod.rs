@@ -27,6 +27,7 @@ use serde_json::json;
 use sglci_core::records::{self, TaskRow};
 use tera::Context;
 
+use crate::history::month_of;
 use crate::table::Table;
 use chart::Chart;
 use data::{day_number, iso, SiteData};
@@ -78,8 +79,10 @@ pub struct Touched {
     pub runs: BTreeSet<String>,
     /// (hardware, model).
     pub models: BTreeSet<(String, String)>,
-    /// Years with new rows (downloads).
+    /// Years with new rows (archive pages).
     pub years: BTreeSet<String>,
+    /// Months (`YYYY-MM`) with new rows (downloads).
+    pub months: BTreeSet<String>,
     /// Upstream coverage changed.
     pub upstream: bool,
 }
@@ -107,6 +110,7 @@ impl Touched {
         t.upstream = !data.upstream_coverage.is_empty();
         for (_, d) in &t.nights {
             t.years.insert(year_of(d));
+            t.months.insert(month_of(Some(d)));
         }
         t
     }
@@ -248,7 +252,7 @@ pub fn render_site(
     if all || touched.upstream {
         r.upstream_page()?;
     }
-    r.downloads(if all { None } else { Some(&touched.years) })?;
+    r.downloads(if all { None } else { Some(&touched) })?;
     Ok(r.out)
 }
 
@@ -753,57 +757,103 @@ impl<'a> Renderer<'a> {
         self.render("upstream.html", page, &ctx)
     }
 
-    /// Per-year CSV, JSON and Parquet files of every table, and the page listing them.
-    fn downloads(&mut self, years_in_scope: Option<&BTreeSet<String>>) -> Result<(), SiteError> {
-        let page = "downloads.html";
-        let link = self.linker(page);
+    /// Per-month CSV, JSON and Parquet files of every table; `downloads.html` lists the years,
+    /// one page per year lists its months. An update writes only its months and years.
+    fn downloads(&mut self, touched: Option<&Touched>) -> Result<(), SiteError> {
         let tables = site_tables(self.data)
             .map_err(|(table, reason)| SiteError::Download { table, reason })?;
-        let mut listing = Vec::new();
-        for table in tables {
-            let mut by_year: BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>> =
-                BTreeMap::new();
-            // Every year of the history gets a file of every table (maybe only a header), so
-            // that links never break, also after an update that did not load old years.
-            for y in &self.data.years {
-                by_year.entry(y.clone()).or_default();
-            }
+        // Every known month gets a file of every table (maybe only a header), so that links
+        // never break, also after an update that did not load old months.
+        let mut months: BTreeSet<String> = self.data.months.clone();
+        for table in &tables {
             for row in &table.rows {
-                let y = year_of(row.get("date").and_then(|v| v.as_str()).unwrap_or(""));
-                by_year.entry(y).or_default().push(row.clone());
+                months.insert(month_of(row.get("date").and_then(|v| v.as_str())));
             }
-            let mut files = Vec::new();
-            for (year, rows) in by_year {
-                let stem = format!("data/{}/{year}", table.schema.name);
-                if years_in_scope.is_none_or(|ys| ys.contains(&year)) {
-                    let part = Table {
-                        schema: table.schema,
-                        rows,
-                    };
-                    let err = |reason: String| SiteError::Download {
-                        table: table.schema.name.to_owned(),
-                        reason,
-                    };
-                    let mut csv = Vec::new();
-                    part.write_csv(&mut csv).map_err(|e| err(e.to_string()))?;
-                    let mut js = Vec::new();
-                    part.write_json(&mut js).map_err(|e| err(e.to_string()))?;
-                    let mut df = part.to_dataframe().map_err(|e| err(e.to_string()))?;
-                    let pq = crate::history::to_parquet(&mut df).map_err(|e| err(e.to_string()))?;
-                    self.out.insert(format!("{stem}.csv"), csv);
-                    self.out.insert(format!("{stem}.json"), js);
-                    self.out.insert(format!("{stem}.parquet"), pq);
-                }
-                files.push(json!({"year": year,
-                    "csv": link.page(&format!("{stem}.csv")),
-                    "json": link.page(&format!("{stem}.json")),
-                    "parquet": link.page(&format!("{stem}.parquet"))}));
-            }
-            listing.push(json!({"name": table.schema.name, "files": files}));
         }
+        for table in &tables {
+            let mut by_month: BTreeMap<&str, Vec<serde_json::Map<String, serde_json::Value>>> =
+                months.iter().map(|m| (m.as_str(), Vec::new())).collect();
+            for row in &table.rows {
+                let m = month_of(row.get("date").and_then(|v| v.as_str()));
+                if let Some(rows) = by_month.get_mut(m.as_str()) {
+                    rows.push(row.clone());
+                }
+            }
+            for (month, rows) in by_month {
+                if touched.is_some_and(|t| !t.months.contains(month)) {
+                    continue;
+                }
+                let stem = format!("data/{}/{month}", table.schema.name);
+                let part = Table {
+                    schema: table.schema,
+                    rows,
+                };
+                let err = |reason: String| SiteError::Download {
+                    table: table.schema.name.to_owned(),
+                    reason,
+                };
+                let mut csv = Vec::new();
+                part.write_csv(&mut csv).map_err(|e| err(e.to_string()))?;
+                let mut js = Vec::new();
+                part.write_json(&mut js).map_err(|e| err(e.to_string()))?;
+                let mut df = part.to_dataframe().map_err(|e| err(e.to_string()))?;
+                let pq = crate::history::to_parquet(&mut df).map_err(|e| err(e.to_string()))?;
+                self.out.insert(format!("{stem}.csv"), csv);
+                self.out.insert(format!("{stem}.json"), js);
+                self.out.insert(format!("{stem}.parquet"), pq);
+            }
+        }
+        let names: Vec<&str> = tables.iter().map(|t| t.schema.name).collect();
+        let mut years: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+        for m in &months {
+            years
+                .entry(year_of(&m.replace('-', "")))
+                .or_default()
+                .push(m);
+        }
+        let page = "downloads.html";
+        let link = self.linker(page);
+        let listing: Vec<Link> = years
+            .keys()
+            .rev()
+            .map(|y| Link {
+                text: y.clone(),
+                href: link.page(&format!("downloads/{y}.html")),
+            })
+            .collect();
         let mut ctx = self.base_context(page, "Downloads");
-        ctx.insert("tables", &listing);
-        self.render("downloads.html", page, &ctx)
+        ctx.insert("years", &listing);
+        self.render("downloads.html", page, &ctx)?;
+        for (year, ms) in years {
+            if touched.is_some_and(|t| !ms.iter().any(|m| t.months.contains(*m))) {
+                continue;
+            }
+            let page = format!("downloads/{year}.html");
+            let link = self.linker(&page);
+            let rows: Vec<serde_json::Value> = ms
+                .iter()
+                .rev()
+                .map(|m| {
+                    let files: Vec<serde_json::Value> = names
+                        .iter()
+                        .map(|t| {
+                            let stem = format!("data/{t}/{m}");
+                            json!({"table": t,
+                                   "csv": link.page(&format!("{stem}.csv")),
+                                   "json": link.page(&format!("{stem}.json")),
+                                   "parquet": link.page(&format!("{stem}.parquet"))})
+                        })
+                        .collect();
+                    json!({"month": m, "files": files})
+                })
+                .collect();
+            let mut ctx = self.base_context(&page, &format!("Downloads · {year}"));
+            ctx.insert("year", &year);
+            ctx.insert("tables", &names);
+            ctx.insert("months", &rows);
+            self.render("downloads_year.html", &page, &ctx)?;
+        }
+        Ok(())
     }
 }
 

@@ -47,6 +47,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../site-templates/downloads.html"),
     ),
     (
+        "downloads_year.html",
+        include_str!("../../../site-templates/downloads_year.html"),
+    ),
+    (
         "daily_summary.md",
         include_str!("../../../site-templates/daily_summary.md"),
     ),

@@ -1,0 +1,225 @@
+//! Benchmark of the static site: a full build from the whole fixture history, and the update
+//! after one new night at history sizes 1x, 10x and 100x of the fixtures (synthetic histories
+//! from [`sglci_publisher::synth`]: the fixture history copied back in time). Writes its method
+//! and figures to its section of `BENCHMARKS.md`.
+//!
+//! Run: `cargo bench -p sglci-publisher --bench site` (`SGLCI_CORPUS` for another tree,
+//! `SGLCI_BENCH_ROUNDS` for the number of rounds, default 5; `SGLCI_BENCH_SCALES`, default
+//! `1,10,100`).
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark reports on the terminal"
+)]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sglci_core::records::ALL_SCHEMAS;
+use sglci_publisher::app;
+use sglci_publisher::history::DirHistory;
+use sglci_publisher::site::data::{date_of_day, SiteData};
+use sglci_publisher::site::templates::Templates;
+use sglci_publisher::site::{SiteOptions, Touched};
+use sglci_publisher::synth;
+use sglci_publisher::table::Table;
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+fn fmt(v: &[f64]) -> String {
+    v.iter()
+        .map(|x| format!("{x:.3}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn write_tables(hist: &DirHistory, tables: &[Table], partition: &str) {
+    for t in tables {
+        hist.write_partition(t, partition).expect("write partition");
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let corpus = std::env::var_os("SGLCI_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/sglang-ci-log")
+        });
+    if !corpus.is_dir() {
+        eprintln!("SKIPPED: no corpus at {}", corpus.display());
+        return;
+    }
+    let rounds: usize = std::env::var("SGLCI_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let scales: Vec<usize> = std::env::var("SGLCI_BENCH_SCALES")
+        .unwrap_or_else(|_| "1,10,100".to_owned())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let work = tempfile::tempdir().expect("tmp");
+    let templates = Templates::embedded().expect("templates");
+    let opts = SiteOptions {
+        generated_at: "benchmark".to_owned(),
+        ..SiteOptions::default()
+    };
+
+    // The fixture history.
+    let base = work.path().join("base");
+    app::ingest_legacy(&base, &corpus).expect("ingest corpus");
+    let hist = DirHistory::new(&base);
+    let tables: Vec<Table> = ALL_SCHEMAS
+        .iter()
+        .map(|s| hist.read(*s).expect("read"))
+        .collect();
+    let rows: usize = tables.iter().map(|t| t.rows.len()).sum();
+    let (first, last) = synth::day_span(&tables).expect("dated rows");
+    let span = last - first + 1;
+    let newest = date_of_day(last);
+
+    // Full build: render and write.
+    let site_dir = work.path().join("site");
+    let mut full_s = Vec::new();
+    let mut render_s = Vec::new();
+    let mut site = app::render_full(&base, &templates, &opts).expect("render");
+    for _ in 0..rounds {
+        let t0 = Instant::now();
+        site = app::render_full(&base, &templates, &opts).expect("render");
+        render_s.push(t0.elapsed().as_secs_f64());
+        app::write_site(&site_dir, &site, true).expect("write");
+        full_s.push(t0.elapsed().as_secs_f64());
+    }
+    let total: usize = site.values().map(Vec::len).sum();
+    let html = site.keys().filter(|k| k.ends_with(".html")).count();
+    let (heavy_page, heavy_bytes) = site
+        .iter()
+        .filter(|(k, _)| k.ends_with(".html"))
+        .map(|(k, v)| (k.clone(), v.len()))
+        .max_by_key(|(_, n)| *n)
+        .unwrap_or_default();
+    let (heavy_file, heavy_file_bytes) = site
+        .iter()
+        .map(|(k, v)| (k.clone(), v.len()))
+        .max_by_key(|(_, n)| *n)
+        .unwrap_or_default();
+
+    // Histories at each scale, and the new night: the newest fixture night moved one day on.
+    let new_night: Vec<Table> = synth::night(&tables, &newest)
+        .iter()
+        .map(|t| synth::shifted(t, 1))
+        .collect();
+    let new_rows: usize = new_night.iter().map(|t| t.rows.len()).sum();
+    let touched = {
+        let data = SiteData::from_tables(&new_night).expect("typed rows");
+        Touched::from_rows(&data)
+    };
+    let mut stores = Vec::new();
+    for &k in &scales {
+        let t0 = Instant::now();
+        let store = work.path().join(format!("x{k}"));
+        let h = DirHistory::new(&store);
+        write_tables(&h, &tables, "legacy");
+        for i in 1..k {
+            let copy: Vec<Table> = tables
+                .iter()
+                .map(|t| synth::shifted(t, -(span * i as i64)))
+                .collect();
+            write_tables(&h, &copy, &format!("synth-{i:03}"));
+        }
+        let months = ALL_SCHEMAS
+            .iter()
+            .map(|s| h.months(*s).expect("months").len())
+            .max()
+            .unwrap_or(0);
+        eprintln!(
+            "history {k}x: {} rows, {months} months, generated in {:.1} s",
+            rows * k,
+            t0.elapsed().as_secs_f64()
+        );
+        stores.push((k, store, months));
+    }
+    let mut update_s: Vec<Vec<f64>> = vec![Vec::new(); scales.len()];
+    let mut update_files = vec![0usize; scales.len()];
+    let mut read_months = vec![0usize; scales.len()];
+    for _ in 0..rounds {
+        for (i, (_, store, _)) in stores.iter().enumerate() {
+            let out = store.join("site");
+            let t0 = Instant::now();
+            write_tables(&DirHistory::new(store), &new_night, "bench-new-night");
+            let update = app::render_update(store, &templates, &opts, &touched).expect("update");
+            app::write_site(&out, &update, false).expect("write");
+            update_s[i].push(t0.elapsed().as_secs_f64());
+            update_files[i] = update.len();
+            read_months[i] =
+                app::update_months(&DirHistory::new(store), &touched, opts.window_days)
+                    .expect("months")
+                    .count();
+        }
+    }
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut scale_rows = String::new();
+    for (i, (k, _, months)) in stores.iter().enumerate() {
+        scale_rows.push_str(&format!(
+            "| {k}x | {} | {months} | {} | {} | {:.3} | {} |\n",
+            rows * k,
+            read_months[i],
+            update_files[i],
+            median(&update_s[i]),
+            fmt(&update_s[i])
+        ));
+    }
+    let m1 = median(&update_s[0]);
+    let mlast = median(&update_s[update_s.len() - 1]);
+    let report = format!(
+        "## Static site: full build and the update after one new night\n\n\
+Method: `cargo bench -p sglci-publisher --bench site`, in one process, {rounds} rounds, medians.\n\
+The history is the whole fixture slice (`{corpus}`, {rows} rows over {span} days) ingested into\n\
+a temporary store. *Full build* = read every table, render every page and plot\n\
+(`render_full`), then replace the site directory on disk. *Update* = write the new night's rows\n\
+as one partition per table, read the months the touched pages need (`update_months`: the\n\
+months overlapping the {window}-day trend window, undated rows, and for the task table the touched\n\
+year), render only the touched pages\n\
+(`render_update`: home, the hardware's index and sanity pages, the night and its neighbours,\n\
+its year page, its run pages, its models' pages, its month's downloads) and write them. The new\n\
+night is the newest fixture night ({newest_iso}, {new_rows} rows) moved one day on. Histories of\n\
+10x and 100x are the fixture history plus 9 or 99 copies moved back in time by its span\n\
+(`synth::shifted`), each copy its own partition. Rounds interleave the scales. Machine: {cores} cores.\n\n\
+| full build | median (s) | rounds (s) |\n|---|---:|---|\n\
+| render only | {r:.3} | {rr} |\n\
+| render + write | {f:.3} | {fr} |\n\n\
+Site: {files} files ({html} pages), {mb:.1} MB in all. Heaviest page: `{heavy_page}`\n\
+({hp:.0} kB: interactive chart data for every night of the window). Heaviest file:\n\
+`{heavy_file}` ({hf:.0} kB). Target: under 3 s on 2 cores.\n\n\
+| history | rows | months | months read | files written | update median (s) | rounds (s) |\n\
+|---|---:|---:|---:|---:|---:|---|\n{scale_rows}\n\
+The update at the largest history costs {ratio:.2}x the update at 1x. Target: flat, under 1 s.\n",
+        corpus = corpus.canonicalize().unwrap_or(corpus.clone()).display(),
+        window = opts.window_days,
+        newest_iso = sglci_publisher::site::data::iso(&newest),
+        r = median(&render_s),
+        rr = fmt(&render_s),
+        f = median(&full_s),
+        fr = fmt(&full_s),
+        files = site.len(),
+        mb = total as f64 / 1e6,
+        hp = heavy_bytes as f64 / 1e3,
+        hf = heavy_file_bytes as f64 / 1e3,
+        ratio = mlast / m1,
+    );
+    print!("{report}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+    let doc = std::fs::read_to_string(&out).unwrap_or_default();
+    let doc = sglci_publisher::benchmarks::replace_section(&doc, "site", &report);
+    std::fs::write(&out, doc).expect("write BENCHMARKS.md");
+    eprintln!("wrote {}", out.display());
+}

@@ -133,7 +133,11 @@ fn pages_load_cleanly_and_charts_respond() {
     assert!(report["tooltip"]
         .as_str()
         .is_some_and(|t| t.contains("v0.") && t.contains("20")));
-    for name in ["home", "model", "run", "model-hover"] {
+    assert!(
+        report["staticPlots"].as_u64().unwrap_or(0) >= 3,
+        "static plots without JavaScript"
+    );
+    for name in ["home", "model", "run", "model-hover", "model-nojs"] {
         let file = shots.join(format!("{name}.png"));
         let colours = distinct_colours(&file);
         assert!(

@@ -209,3 +209,51 @@ fn model_charts_follow_the_history() {
         .as_deref()
         .is_some_and(|h| h.starts_with("runs/") && h.ends_with(".html")));
 }
+
+#[test]
+fn offline_figure_has_one_series_per_batch_size() {
+    use sglci_core::records::OfflineResultRow;
+    use sglci_publisher::site::chart::offline_charts;
+    let row = |date: &str, bs: i64, lat: f64| OfflineResultRow {
+        hardware: "mi30x".into(),
+        model: "GROK1".into(),
+        run_dir: format!("offline/GROK1/v0.5.6-rocm700-mi30x-{date}_offline"),
+        docker_tag: format!("v0.5.6-rocm700-mi30x-{date}"),
+        date: date.into(),
+        mode: "normal".into(),
+        tp: 8,
+        batch_size: bs,
+        input_len: 1024,
+        output_len: 128,
+        backend: Some("aiter".into()),
+        prefill_latency_s: None,
+        decode_median_latency_s: None,
+        e2e_latency_s: Some(lat),
+        prefill_throughput: None,
+        decode_median_throughput: None,
+        e2e_throughput: Some(1000.0 / lat),
+    };
+    let data = SiteData {
+        offline: vec![
+            row("20251201", 1, 1.0),
+            row("20251201", 32, 2.0),
+            row("20251201", 256, 4.0),
+            row("20251202", 1, 1.1),
+            row("20251202", 32, 2.1),
+            row("20251202", 256, 4.2),
+        ],
+        ..SiteData::default()
+    };
+    let charts = offline_charts(&data, "mi30x", "GROK1", "normal", 0);
+    assert_eq!(charts.len(), 2, "latency and throughput");
+    let labels: Vec<&str> = charts[0].series.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["BS=1 IL=1024", "BS=32 IL=1024", "BS=256 IL=1024"],
+        "batch sizes in numeric order"
+    );
+    let svg = chart_svg(&charts[1], (900, 420)).expect("svg");
+    assert_eq!(count(&svg, "<circle"), 6);
+    assert!(texts(&svg).iter().any(|t| t == "tok/s"));
+    assert!(offline_charts(&data, "mi30x", "GROK1", "long_context", 0).is_empty());
+}

@@ -1,6 +1,7 @@
 // sglci interactive charts. Each <figure class="chart"> carries its data as JSON; this script
 // draws it as SVG with hover tooltips (value, night, image, link to the run), a legend that
-// toggles series, and a page-wide date range. Without JavaScript the static SVG stays visible.
+// toggles series, and a page-wide date range. Without JavaScript the page shows the static SVG
+// inside <noscript> instead (and with JavaScript that image is never fetched).
 (function () {
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
@@ -37,8 +38,6 @@
 
   function Chart(fig, spec) {
     this.fig = fig; this.spec = spec; this.hidden = {};
-    var img = fig.querySelector("img.static-plot");
-    if (img) img.hidden = true;
     this.svg = el("svg", { viewBox: "0 0 " + W + " " + H, class: "ichart", role: "img", "aria-label": spec.title });
     fig.insertBefore(this.svg, fig.querySelector("figcaption"));
     this.legend = document.createElement("div");

@@ -103,6 +103,21 @@ if (model) {
   if (!(after < before)) problems.push(`${model}: toggling a series did not hide its points (${before} → ${after})`);
 }
 
+// Without JavaScript the charts fall back to their static SVG, which loads.
+const noJs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+const plain = await noJs.newPage();
+let staticPlots = 0;
+if (model) {
+  await plain.goto(`${base}${model}`, { waitUntil: "load" });
+  const first = plain.locator("img.static-plot").first();
+  await first.scrollIntoViewIfNeeded();
+  await plain.waitForFunction(() => { const i = document.querySelector("img.static-plot"); return i && i.complete; });
+  staticPlots = await plain.locator("img.static-plot").count();
+  const width = await first.evaluate((i) => i.naturalWidth);
+  if (!(staticPlots > 0 && width > 0)) problems.push(`${model}: without JavaScript no static plot shows (${staticPlots} images, width ${width})`);
+  await plain.screenshot({ path: path.join(shotDir, "model-nojs.png") });
+}
+
 await browser.close();
-console.log(JSON.stringify({ pages: pages.length, shots, tooltip, problems }));
+console.log(JSON.stringify({ pages: pages.length, shots, tooltip, staticPlots, problems }));
 process.exit(problems.length ? 1 : 0);

@@ -19,7 +19,8 @@ use std::time::Instant;
 use sglci_core::records::ALL_SCHEMAS;
 use sglci_publisher::app;
 use sglci_publisher::history::DirHistory;
-use sglci_publisher::site::data::{date_of_day, SiteData};
+use sglci_publisher::rows::Rows;
+use sglci_publisher::site::data::date_of_day;
 use sglci_publisher::site::templates::Templates;
 use sglci_publisher::site::{SiteOptions, Touched};
 use sglci_publisher::synth;
@@ -119,7 +120,7 @@ fn main() {
         .collect();
     let new_rows: usize = new_night.iter().map(|t| t.rows.len()).sum();
     let touched = {
-        let data = SiteData::from_tables(&new_night).expect("typed rows");
+        let data = Rows::from_tables(&new_night).expect("typed rows");
         Touched::from_rows(&data)
     };
     let mut stores = Vec::new();

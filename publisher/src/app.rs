@@ -9,10 +9,11 @@ use sglci_core::records::{self, Schema};
 
 use crate::history::{self, DirHistory, HistoryError};
 use crate::legacy::{self, Backfill, ScanError};
-use crate::site::data::{day_number, DataError, SiteData};
+use crate::rows::{DataError, Rows};
+use crate::site::data::day_number;
 use crate::site::templates::{TemplateError, Templates};
 use crate::site::{self, RenderedSite, Scope, SiteError, SiteOptions, Touched};
-use crate::table::{Table, TableError};
+use crate::table::TableError;
 
 /// Partition written by the legacy backfill.
 pub const LEGACY_PARTITION: &str = "legacy";
@@ -76,36 +77,17 @@ pub struct IngestReport {
     pub tables: BTreeMap<String, usize>,
 }
 
-/// The backfill's tables, in the order of [`records::ALL_SCHEMAS`].
-pub fn backfill_tables(b: &Backfill) -> Result<Vec<Table>, TableError> {
-    Ok(vec![
-        Table::from_rows(records::SERVING, &b.serving)?,
-        Table::from_rows(records::ACCURACY, &b.accuracy)?,
-        Table::from_rows(records::OFFLINE, &b.offline)?,
-        Table::from_rows(records::SANITY, &b.sanity)?,
-        Table::from_rows(records::SANITY_MODELS, &b.sanity_models)?,
-        Table::from_rows(records::PD, &b.pd)?,
-        Table::from_rows(records::UNIT, &b.unit)?,
-        Table::from_rows(records::IMAGE_CHECK, &b.image_check)?,
-        Table::from_rows(records::UPSTREAM_COVERAGE, &b.upstream_coverage)?,
-        Table::from_rows(records::TASKS, &b.tasks)?,
-        Table::from_rows(records::RUNS, &b.runs)?,
-        Table::from_rows(records::QUARANTINE, &b.quarantine)?,
-        Table::from_rows(records::FILES, &b.files)?,
-    ])
-}
-
 /// Backfills a predecessor tree into the store and returns the backfill with its report.
 pub fn ingest_legacy(store: &Path, dir: &Path) -> Result<(Backfill, IngestReport), AppError> {
     let files = legacy::scan(dir)?;
     let backfill = legacy::build(&files);
     let hist = DirHistory::new(store);
     let mut tables = BTreeMap::new();
-    for t in backfill_tables(&backfill)? {
+    for t in backfill.rows.to_tables()? {
         hist.write_partition(&t, LEGACY_PARTITION)?;
         tables.insert(t.schema.name.to_owned(), t.rows.len());
     }
-    let quarantined = backfill.quarantine.len();
+    let quarantined = backfill.rows.quarantine.len();
     let report = IngestReport {
         files: files.len(),
         bytes: files.iter().map(|f| f.bytes as u64).sum(),
@@ -143,9 +125,9 @@ pub fn write_report(
     for (table, n) in &report.tables {
         writeln!(w, "{table:<22} {n:>5}")?;
     }
-    if !backfill.quarantine.is_empty() {
+    if !backfill.rows.quarantine.is_empty() {
         writeln!(w, "\nquarantined files:")?;
-        for q in &backfill.quarantine {
+        for q in &backfill.rows.quarantine {
             writeln!(w, "  {}  [{}] {}", q.file, q.kind, q.reason)?;
         }
     }
@@ -208,7 +190,7 @@ pub const SITE_MARKER: &str = ".sglci-site";
 pub fn load_site_data(
     hist: &DirHistory,
     select: Option<&dyn Fn(Schema) -> BTreeSet<String>>,
-) -> Result<SiteData, AppError> {
+) -> Result<Rows, AppError> {
     let mut tables = Vec::new();
     let mut years = BTreeSet::new();
     let mut all_months = BTreeSet::new();
@@ -224,7 +206,7 @@ pub fn load_site_data(
             None => hist.read(*schema)?,
         });
     }
-    let mut data = SiteData::from_tables(&tables)?;
+    let mut data = Rows::from_tables(&tables)?;
     data.years = years;
     data.months = all_months;
     data.add_row_years();

@@ -2,6 +2,7 @@
 //!
 //! - [`legacy`]: backfill of the predecessor's log tree (pure classification, parsing and run
 //!   grouping; a thin parallel directory scan).
+//! - [`rows`]: typed rows of every table (backfill output, store contents, site input).
 //! - [`table`]: typed tables ↔ polars frames, CSV and JSON.
 //! - [`history`]: the Parquet history on the directory store.
 //! - [`app`]: the commands (`ingest`, `export`, `tables`) over those pieces.
@@ -14,6 +15,7 @@ pub mod benchmarks;
 pub mod config;
 pub mod history;
 pub mod legacy;
+pub mod rows;
 pub mod serve;
 pub mod site;
 pub mod synth;

@@ -58,8 +58,9 @@ fn best_of_runs_takes_every_metric_from_the_same_log() {
         ),
     ];
     let b = run(&files);
-    assert!(b.quarantine.is_empty(), "{:?}", b.quarantine);
+    assert!(b.rows.quarantine.is_empty(), "{:?}", b.rows.quarantine);
     let rows: Vec<_> = b
+        .rows
         .serving
         .iter()
         .map(|r| {
@@ -89,7 +90,7 @@ fn best_of_runs_takes_every_metric_from_the_same_log() {
             (2, Some(12000.0), None, None, "csv", 0, 0)
         ]
     );
-    let r = &b.serving[0];
+    let r = &b.rows.serving[0];
     assert_eq!(
         (
             r.hardware.as_str(),
@@ -106,6 +107,7 @@ fn best_of_runs_takes_every_metric_from_the_same_log() {
     );
     assert_eq!(r.host.as_deref(), Some("smci355-ccs-aus-m12-33"));
     let task = b
+        .rows
         .tasks
         .iter()
         .find(|t| t.task == "grok_online")
@@ -130,8 +132,8 @@ fn accuracy_below_the_gate_fails_the_task_and_empty_logs_fall_back_to_the_timing
         ),
     ];
     let b = run(&files);
-    assert_eq!(b.quarantine.len(), 1, "the empty GSM8K log is listed");
-    let acc = &b.accuracy[0];
+    assert_eq!(b.rows.quarantine.len(), 1, "the empty GSM8K log is listed");
+    let acc = &b.rows.accuracy[0];
     assert_eq!(
         (
             acc.accuracy,
@@ -142,6 +144,7 @@ fn accuracy_below_the_gate_fails_the_task_and_empty_logs_fall_back_to_the_timing
         (Some(0.912), Some("timing_summary"), 0.93, Some(false))
     );
     let task = b
+        .rows
         .tasks
         .iter()
         .find(|t| t.task == "deepseek_torch_compile")
@@ -153,6 +156,7 @@ fn accuracy_below_the_gate_fails_the_task_and_empty_logs_fall_back_to_the_timing
     );
     // Other tasks of that night are reported too: nothing was published for them.
     let grok = b
+        .rows
         .tasks
         .iter()
         .find(|t| t.task == "grok_online" && t.date == "20251204")
@@ -169,12 +173,18 @@ fn offline_cells() {
         format!("{dir}/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline.csv"),
         csv.as_bytes().to_vec(),
     )]);
-    assert_eq!(b.offline.len(), 2);
+    assert_eq!(b.rows.offline.len(), 2);
     assert_eq!(
-        (b.offline[0].mode.as_str(), b.offline[0].e2e_throughput),
+        (
+            b.rows.offline[0].mode.as_str(),
+            b.rows.offline[0].e2e_throughput
+        ),
         ("normal", Some(835.36))
     );
-    assert_eq!(b.offline[1].e2e_latency_s, None, "NA is missing, not zero");
+    assert_eq!(
+        b.rows.offline[1].e2e_latency_s, None,
+        "NA is missing, not zero"
+    );
 }
 
 #[test]
@@ -190,11 +200,11 @@ fn unrecognised_paths_are_quarantined_with_a_reason() {
             b"SGL Unit Test Log\n".to_vec(),
         ),
     ]);
-    assert_eq!(b.quarantine.len(), 3);
-    assert!(b.quarantine.iter().all(|q| !q.reason.is_empty()));
+    assert_eq!(b.rows.quarantine.len(), 3);
+    assert!(b.rows.quarantine.iter().all(|q| !q.reason.is_empty()));
     assert!(
-        b.quarantine[0].reason.contains("not a run folder"),
+        b.rows.quarantine[0].reason.contains("not a run folder"),
         "{:?}",
-        b.quarantine[0]
+        b.rows.quarantine[0]
     );
 }

@@ -43,16 +43,16 @@ fn whole_corpus() {
         if let Err(reason) = &f.outcome {
             assert!(!reason.is_empty(), "{} quarantined without a reason", f.rel);
             assert!(
-                b.quarantine.iter().any(|q| q.file == f.rel),
+                b.rows.quarantine.iter().any(|q| q.file == f.rel),
                 "{} quarantined but not listed",
                 f.rel
             );
         }
     }
     let quarantined = files.iter().filter(|f| f.outcome.is_err()).count();
-    assert_eq!(quarantined, b.quarantine.len());
+    assert_eq!(quarantined, b.rows.quarantine.len());
     // Only empty files and the `.gitkeep` placeholder are quarantined in this slice.
-    for q in &b.quarantine {
+    for q in &b.rows.quarantine {
         assert!(
             q.bytes == 0 || q.file.ends_with(".gitkeep"),
             "unexpected quarantine: {q:?}"
@@ -73,6 +73,7 @@ fn whole_corpus() {
         for cell in csv.rows.iter().filter(|r| r.value.is_some()) {
             cells += 1;
             let row = b
+                .rows
                 .serving
                 .iter()
                 .find(|s| s.run_dir == run_dir && s.load == i64::from(cell.load));
@@ -108,19 +109,19 @@ fn whole_corpus() {
 
     // Counts per hardware and model.
     let mut runs: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for r in b.runs.iter().filter(|r| r.kind == "online") {
+    for r in b.rows.runs.iter().filter(|r| r.kind == "online") {
         *runs
             .entry((r.hardware.clone(), r.model.clone().unwrap_or_default()))
             .or_default() += 1;
     }
     let mut loads: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for s in b.serving.iter().filter(|s| s.e2e_ms.is_some()) {
+    for s in b.rows.serving.iter().filter(|s| s.e2e_ms.is_some()) {
         *loads
             .entry((s.hardware.clone(), s.model.clone()))
             .or_default() += 1;
     }
     let mut trials: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for t in &b.sanity {
+    for t in &b.rows.sanity {
         *trials
             .entry((t.hardware.clone(), t.model.clone()))
             .or_default() += 1;
@@ -142,7 +143,7 @@ fn whole_corpus() {
         .join("\n");
     insta::assert_snapshot!("files_per_kind", kinds);
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
-    for t in &b.tasks {
+    for t in &b.rows.tasks {
         *states
             .entry(format!("{} {}", t.task, t.status.as_str()))
             .or_default() += 1;

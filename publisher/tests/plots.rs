@@ -1,8 +1,9 @@
 //! Plot structure: the SVG and PNG output of a chart has the series, points, labels and gaps the
 //! chart says, not only a file.
 
+use sglci_publisher::rows::Rows;
 use sglci_publisher::site::chart::{model_charts, Chart, Point, Series};
-use sglci_publisher::site::data::{day_number, SiteData};
+use sglci_publisher::site::data::day_number;
 use sglci_publisher::site::plot::{chart_svg, figure_png, figure_svg, timeline_svg, TimelineRow};
 
 fn pt(date: &str, value: f64) -> Point {
@@ -171,7 +172,7 @@ fn model_charts_follow_the_history() {
         kv_cache_tokens: Some(1000),
         kv_cache_gb: None,
     };
-    let data = SiteData {
+    let data = Rows {
         serving: vec![
             row("20251201", 1, 10.0),
             row("20251201", 8, 80.0),
@@ -179,7 +180,7 @@ fn model_charts_follow_the_history() {
             row("20251202", 8, 81.0),
             row("20250101", 1, 5.0), // before the window
         ],
-        ..SiteData::default()
+        ..Rows::default()
     };
     let from = day_number("20251101").expect("d");
     let charts = model_charts(&data, "mi30x", "GROK1", "", from);
@@ -233,7 +234,7 @@ fn offline_figure_has_one_series_per_batch_size() {
         decode_median_throughput: None,
         e2e_throughput: Some(1000.0 / lat),
     };
-    let data = SiteData {
+    let data = Rows {
         offline: vec![
             row("20251201", 1, 1.0),
             row("20251201", 32, 2.0),
@@ -242,7 +243,7 @@ fn offline_figure_has_one_series_per_batch_size() {
             row("20251202", 32, 2.1),
             row("20251202", 256, 4.2),
         ],
-        ..SiteData::default()
+        ..Rows::default()
     };
     let charts = offline_charts(&data, "mi30x", "GROK1", "normal", 0);
     assert_eq!(charts.len(), 2, "latency and throughput");

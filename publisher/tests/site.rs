@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use sglci_publisher::app;
 use sglci_publisher::history::DirHistory;
 use sglci_publisher::legacy::{self, Backfill};
-use sglci_publisher::site::data::SiteData;
 use sglci_publisher::site::templates::Templates;
 use sglci_publisher::site::{render_site, RenderedSite, Scope, SiteOptions, Touched};
 
@@ -28,7 +27,7 @@ fn opts() -> SiteOptions {
 }
 
 fn sample_site() -> RenderedSite {
-    let data = SiteData::from_backfill(&backfill());
+    let data = backfill().rows;
     let t = Templates::embedded().expect("templates");
     render_site(&data, &t, &opts(), &Scope::All).expect("site renders")
 }
@@ -163,14 +162,14 @@ fn resolve(page: &str, href: &str) -> String {
 fn hostile_strings_are_escaped() {
     let mut b = backfill();
     let evil = "<script>alert(1)</script> | *x* [y](javascript:z)";
-    for t in &mut b.tasks {
+    for t in &mut b.rows.tasks {
         t.reason = evil.to_owned();
         t.evidence = Some(evil.to_owned());
     }
-    for r in &mut b.runs {
+    for r in &mut b.rows.runs {
         r.host = Some(evil.to_owned());
     }
-    let data = SiteData::from_backfill(&b);
+    let data = b.rows;
     let t = Templates::embedded().expect("templates");
     let site = render_site(&data, &t, &opts(), &Scope::All).expect("renders");
     for (path, bytes) in &site {
@@ -216,20 +215,26 @@ fn daily_summary_and_run_report() {
 #[test]
 fn update_after_one_night_matches_full_rebuild() {
     let b = backfill();
-    let newest = b.runs.iter().map(|r| r.date.clone()).max().expect("runs");
+    let newest = b
+        .rows
+        .runs
+        .iter()
+        .map(|r| r.date.clone())
+        .max()
+        .expect("runs");
     let (old, new) = split_night(&b, &newest);
     let store = tempfile::tempdir().expect("tmp");
     let hist = DirHistory::new(store.path());
-    for t in app::backfill_tables(&old).expect("tables") {
+    for t in old.rows.to_tables().expect("tables") {
         hist.write_partition(&t, "legacy").expect("write");
     }
     let t = Templates::embedded().expect("templates");
     let before = app::render_full(store.path(), &t, &opts()).expect("full");
-    for tb in app::backfill_tables(&new).expect("tables") {
+    for tb in new.rows.to_tables().expect("tables") {
         hist.write_partition(&tb, &format!("night-{newest}"))
             .expect("write");
     }
-    let touched = Touched::from_rows(&SiteData::from_backfill(&new));
+    let touched = Touched::from_rows(&new.rows);
     let update = app::render_update(store.path(), &t, &opts(), &touched).expect("update");
     let full = app::render_full(store.path(), &t, &opts()).expect("full");
     assert!(
@@ -247,7 +252,7 @@ fn update_after_one_night_matches_full_rebuild() {
     for must in ["index.html", "hw/mi30x/index.html", night.as_str()] {
         assert!(update.contains_key(must), "update misses {must}");
     }
-    for r in &new.runs {
+    for r in &new.rows.runs {
         let page = sglci_publisher::site::paths::run_page(&r.run_dir);
         assert!(update.contains_key(&page), "update misses {page}");
         assert!(
@@ -283,19 +288,20 @@ fn split_night(b: &Backfill, date: &str) -> (Backfill, Backfill) {
     let d = |x: &str| x == date;
     let mut old = Backfill::default();
     let mut new = Backfill::default();
-    (old.runs, new.runs) = part(&b.runs, |r| d(&r.date));
-    (old.serving, new.serving) = part(&b.serving, |r| d(&r.date));
-    (old.accuracy, new.accuracy) = part(&b.accuracy, |r| d(&r.date));
-    (old.offline, new.offline) = part(&b.offline, |r| d(&r.date));
-    (old.sanity, new.sanity) = part(&b.sanity, |r| d(&r.date));
-    (old.sanity_models, new.sanity_models) = part(&b.sanity_models, |r| d(&r.date));
-    (old.pd, new.pd) = part(&b.pd, |r| d(&r.date));
-    (old.unit, new.unit) = part(&b.unit, |r| d(&r.date));
-    (old.image_check, new.image_check) = part(&b.image_check, |r| d(&r.date));
-    (old.upstream_coverage, new.upstream_coverage) = part(&b.upstream_coverage, |r| d(&r.date));
-    (old.tasks, new.tasks) = part(&b.tasks, |r| d(&r.date));
-    (old.files, new.files) = part(&b.files, |r| r.date.as_deref().is_some_and(d));
-    old.quarantine = b.quarantine.clone();
+    (old.rows.runs, new.rows.runs) = part(&b.rows.runs, |r| d(&r.date));
+    (old.rows.serving, new.rows.serving) = part(&b.rows.serving, |r| d(&r.date));
+    (old.rows.accuracy, new.rows.accuracy) = part(&b.rows.accuracy, |r| d(&r.date));
+    (old.rows.offline, new.rows.offline) = part(&b.rows.offline, |r| d(&r.date));
+    (old.rows.sanity, new.rows.sanity) = part(&b.rows.sanity, |r| d(&r.date));
+    (old.rows.sanity_models, new.rows.sanity_models) = part(&b.rows.sanity_models, |r| d(&r.date));
+    (old.rows.pd, new.rows.pd) = part(&b.rows.pd, |r| d(&r.date));
+    (old.rows.unit, new.rows.unit) = part(&b.rows.unit, |r| d(&r.date));
+    (old.rows.image_check, new.rows.image_check) = part(&b.rows.image_check, |r| d(&r.date));
+    (old.rows.upstream_coverage, new.rows.upstream_coverage) =
+        part(&b.rows.upstream_coverage, |r| d(&r.date));
+    (old.rows.tasks, new.rows.tasks) = part(&b.rows.tasks, |r| d(&r.date));
+    (old.rows.files, new.rows.files) = part(&b.rows.files, |r| r.date.as_deref().is_some_and(d));
+    old.rows.quarantine = b.rows.quarantine.clone();
     (old, new)
 }
 

@@ -16,23 +16,13 @@ use sglci_core::ImageTag;
 
 use super::classify::{FileKind, Place};
 use super::parse_file::{FileResult, Parsed};
+use crate::rows::Rows;
 
 /// Every table the backfill produces, plus counts for the report.
 #[derive(Debug, Default)]
 pub struct Backfill {
-    pub runs: Vec<RunRow>,
-    pub serving: Vec<ServingRow>,
-    pub accuracy: Vec<AccuracyRow>,
-    pub offline: Vec<OfflineResultRow>,
-    pub sanity: Vec<SanityTrialRow>,
-    pub sanity_models: Vec<SanityModelRow>,
-    pub pd: Vec<PdRow>,
-    pub unit: Vec<UnitRow>,
-    pub image_check: Vec<ImageCheckRow>,
-    pub upstream_coverage: Vec<CoverageRowRecord>,
-    pub tasks: Vec<TaskRow>,
-    pub quarantine: Vec<QuarantineRow>,
-    pub files: Vec<FileRow>,
+    /// Every table's rows.
+    pub rows: Rows,
     /// Files per kind: (interpreted, quarantined).
     pub kinds: BTreeMap<&'static str, (usize, usize)>,
 }
@@ -88,13 +78,13 @@ impl TaskBoard {
 pub fn build(files: &[FileResult]) -> Backfill {
     let mut out = Backfill::default();
     for f in files {
-        out.files.push(file_row(f));
+        out.rows.files.push(file_row(f));
         let entry = out.kinds.entry(f.kind.as_str()).or_default();
         match &f.outcome {
             Ok(_) => entry.0 += 1,
             Err(reason) => {
                 entry.1 += 1;
-                out.quarantine.push(QuarantineRow {
+                out.rows.quarantine.push(QuarantineRow {
                     file: f.rel.clone(),
                     kind: f.kind.as_str().to_owned(),
                     reason: reason.clone(),
@@ -111,8 +101,9 @@ pub fn build(files: &[FileResult]) -> Backfill {
     unit_logs(files, &mut out, &mut board);
     cron_logs(files, &mut out, &mut board);
     upstream(files, &mut out);
-    out.tasks = task_table(board);
+    out.rows.tasks = task_table(board);
     sort_all(&mut out);
+    out.rows.add_row_years();
     out
 }
 
@@ -139,11 +130,11 @@ fn file_row(f: &FileResult) -> FileRow {
 }
 
 fn sort_all(out: &mut Backfill) {
-    out.files.sort_by(|a, b| a.file.cmp(&b.file));
-    out.runs.sort_by(|a, b| {
+    out.rows.files.sort_by(|a, b| a.file.cmp(&b.file));
+    out.rows.runs.sort_by(|a, b| {
         (&a.hardware, &a.date, &a.run_dir).cmp(&(&b.hardware, &b.date, &b.run_dir))
     });
-    out.serving.sort_by(|a, b| {
+    out.rows.serving.sort_by(|a, b| {
         (&a.hardware, &a.model, &a.date, &a.run_dir, a.load).cmp(&(
             &b.hardware,
             &b.model,
@@ -152,7 +143,7 @@ fn sort_all(out: &mut Backfill) {
             b.load,
         ))
     });
-    out.accuracy.sort_by(|a, b| {
+    out.rows.accuracy.sort_by(|a, b| {
         (&a.hardware, &a.model, &a.date, &a.run_dir).cmp(&(
             &b.hardware,
             &b.model,
@@ -160,7 +151,7 @@ fn sort_all(out: &mut Backfill) {
             &b.run_dir,
         ))
     });
-    out.offline.sort_by(|a, b| {
+    out.rows.offline.sort_by(|a, b| {
         (
             &a.hardware,
             &a.model,
@@ -178,7 +169,7 @@ fn sort_all(out: &mut Backfill) {
                 b.input_len,
             ))
     });
-    out.sanity.sort_by(|a, b| {
+    out.rows.sanity.sort_by(|a, b| {
         (&a.hardware, &a.date, &a.run_dir, &a.model, &a.trial).cmp(&(
             &b.hardware,
             &b.date,
@@ -187,7 +178,7 @@ fn sort_all(out: &mut Backfill) {
             &b.trial,
         ))
     });
-    out.sanity_models.sort_by(|a, b| {
+    out.rows.sanity_models.sort_by(|a, b| {
         (&a.hardware, &a.date, &a.run_dir, &a.model).cmp(&(
             &b.hardware,
             &b.date,
@@ -195,16 +186,19 @@ fn sort_all(out: &mut Backfill) {
             &b.model,
         ))
     });
-    out.pd.sort_by(|a, b| {
+    out.rows.pd.sort_by(|a, b| {
         (&a.hardware, &a.date, &a.run_dir).cmp(&(&b.hardware, &b.date, &b.run_dir))
     });
-    out.unit
+    out.rows
+        .unit
         .sort_by(|a, b| (&a.hardware, &a.date, &a.file).cmp(&(&b.hardware, &b.date, &b.file)));
-    out.image_check
+    out.rows
+        .image_check
         .sort_by(|a, b| (&a.hardware, &a.date, &a.file).cmp(&(&b.hardware, &b.date, &b.file)));
-    out.upstream_coverage
+    out.rows
+        .upstream_coverage
         .sort_by(|a, b| (&a.date, &a.file).cmp(&(&b.date, &b.file)));
-    out.quarantine.sort_by(|a, b| a.file.cmp(&b.file));
+    out.rows.quarantine.sort_by(|a, b| a.file.cmp(&b.file));
 }
 
 /// Files grouped by run folder, for places matching `pred`, with the run's image tag.
@@ -331,7 +325,7 @@ fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
     let has_gsm8k_file = run.files.iter().any(|f| f.kind == FileKind::Gsm8kLog);
     if has_gsm8k_file || accuracy.is_some() {
         let runs = gsm8k.map(|g| g.runs.clone()).unwrap_or_default();
-        out.accuracy.push(AccuracyRow {
+        out.rows.accuracy.push(AccuracyRow {
             hardware: hardware.clone(),
             model: run.model.to_owned(),
             run_dir: run.run_dir.to_owned(),
@@ -470,10 +464,10 @@ fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
                 .find_map(|(_, c)| c.requested_prompts)
                 .map(|v| v as i64);
         }
-        out.serving.push(row);
+        out.rows.serving.push(row);
     }
 
-    out.runs.push(RunRow {
+    out.rows.runs.push(RunRow {
         run_id: run
             .run_dir
             .rsplit('/')
@@ -545,7 +539,7 @@ fn offline_runs(files: &[FileResult], out: &mut Backfill) {
             continue;
         };
         for r in rows {
-            out.offline.push(OfflineResultRow {
+            out.rows.offline.push(OfflineResultRow {
                 hardware: tag.hardware().as_str().to_owned(),
                 model: model.clone(),
                 run_dir: run_dir.clone(),
@@ -586,7 +580,7 @@ fn sanity_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) 
                 Ok(_) => continue,
                 Err(e) => (None, Some(e.clone())),
             };
-            out.sanity.push(SanityTrialRow {
+            out.rows.sanity.push(SanityTrialRow {
                 hardware: hardware.clone(),
                 docker_tag: tag.to_string(),
                 model: model.clone(),
@@ -660,7 +654,7 @@ fn sanity_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) 
                     failed_models.push(sec.model.clone());
                     first_fail.get_or_insert((*class, format!("{}: {line}", sec.model)));
                 }
-                out.sanity_models.push(SanityModelRow {
+                out.rows.sanity_models.push(SanityModelRow {
                     hardware: hardware.clone(),
                     docker_tag: tag.to_string(),
                     model: sec.model.clone(),
@@ -702,7 +696,7 @@ fn sanity_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) 
                     if status != "skipped" {
                         tested += 1;
                     }
-                    out.sanity_models.push(SanityModelRow {
+                    out.rows.sanity_models.push(SanityModelRow {
                         hardware: hardware.clone(),
                         docker_tag: tag.to_string(),
                         model: model.clone(),
@@ -726,7 +720,7 @@ fn sanity_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) 
                 }
             }
         }
-        out.runs.push(RunRow {
+        out.rows.runs.push(RunRow {
             run_id: tag.to_string(),
             run_dir: run_dir.clone(),
             kind: "sanity".to_owned(),
@@ -857,7 +851,7 @@ fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
                 Verdict::fail(what, class, line)
             }
         };
-        out.pd.push(PdRow {
+        out.rows.pd.push(PdRow {
             hardware: hardware.clone(),
             docker_tag: tag.to_string(),
             date: date.clone(),
@@ -887,7 +881,7 @@ fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
             failure_class: verdict.class.map(|c| c.to_string()),
             evidence: verdict.evidence.clone(),
         });
-        out.runs.push(RunRow {
+        out.rows.runs.push(RunRow {
             run_id: run_dir.rsplit('/').next().unwrap_or(&run_dir).to_owned(),
             run_dir: run_dir.clone(),
             kind: "pd".to_owned(),
@@ -955,7 +949,7 @@ fn unit_logs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
                 None,
             ),
         };
-        out.unit.push(UnitRow {
+        out.rows.unit.push(UnitRow {
             hardware: hardware.clone(),
             docker_tag: tag.to_string(),
             date: tag.date().to_owned(),
@@ -1002,7 +996,8 @@ fn cron_logs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
             continue;
         };
         if name.job == "docker_image_check" {
-            out.image_check
+            out.rows
+                .image_check
                 .push(image_check_row(date, hardware, c, &f.rel));
         }
         let Some(task) = TASKS
@@ -1055,7 +1050,7 @@ fn upstream(files: &[FileResult], out: &mut Backfill) {
             continue;
         };
         for row in &r.rows {
-            out.upstream_coverage.push(CoverageRowRecord {
+            out.rows.upstream_coverage.push(CoverageRowRecord {
                 date: date.clone(),
                 section: row.section.clone(),
                 category: row.category.clone(),

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sglci_core::records::{SanityModelRow, ServingRow};
 
-use super::data::{day_number, iso, SiteData};
+use super::data::{day_number, iso};
 use super::paths;
+use crate::rows::Rows;
 
 /// One measured value on one night.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -195,7 +196,7 @@ const SERVING_METRICS: &[ServingMetric] = &[
 /// GSM8K accuracy, E2E, TTFT, ITL, KV-cache tokens and GB per night; plus output throughput).
 /// Only nights from `from_day` on. Empty charts are left out.
 pub fn model_charts(
-    data: &SiteData,
+    data: &Rows,
     hardware: &str,
     model: &str,
     variant: &str,
@@ -283,7 +284,7 @@ pub fn model_charts(
 
 /// The offline figure (predecessor.md 4.2): E2E latency and throughput per batch size.
 pub fn offline_charts(
-    data: &SiteData,
+    data: &Rows,
     hardware: &str,
     model: &str,
     mode: &str,
@@ -351,7 +352,7 @@ pub fn sanity_chart(rows: &[&SanityModelRow], hardware: &str) -> Chart {
 }
 
 /// Upstream CI coverage (AMD against NVIDIA tests) per category over time, the total first.
-pub fn coverage_chart(data: &SiteData, from_day: i64) -> Chart {
+pub fn coverage_chart(data: &Rows, from_day: i64) -> Chart {
     let mut b = Builder::default();
     for r in &data.upstream_coverage {
         let Some(day) = day_number(&r.date).filter(|d| *d >= from_day) else {

@@ -28,9 +28,10 @@ use sglci_core::records::{self, TaskRow};
 use tera::Context;
 
 use crate::history::month_of;
+use crate::rows::Rows;
 use crate::table::Table;
 use chart::Chart;
-use data::{day_number, iso, SiteData};
+use data::{day_number, iso};
 use templates::{chain, Templates};
 use views::*;
 
@@ -89,7 +90,7 @@ pub struct Touched {
 
 impl Touched {
     /// The pages a set of runs and nights touch, taken from the rows of those runs.
-    pub fn from_rows(data: &SiteData) -> Self {
+    pub fn from_rows(data: &Rows) -> Self {
         let mut t = Touched::default();
         for r in &data.runs {
             t.runs.insert(r.run_dir.clone());
@@ -156,7 +157,7 @@ struct ChartView {
 }
 
 struct Renderer<'a> {
-    data: &'a SiteData,
+    data: &'a Rows,
     t: &'a Templates,
     opts: &'a SiteOptions,
     out: RenderedSite,
@@ -167,7 +168,7 @@ struct Renderer<'a> {
 
 /// Renders the site (or the part of it in `scope`).
 pub fn render_site(
-    data: &SiteData,
+    data: &Rows,
     t: &Templates,
     opts: &SiteOptions,
     scope: &Scope,
@@ -546,16 +547,7 @@ impl<'a> Renderer<'a> {
         let path = paths::daily_summary(hw, date);
         let root = paths::root_of(&path);
         let ctx = daily_summary_context(self.data, hw, date, &self.opts.logs_base, &root);
-        let md = self
-            .t
-            .tera
-            .render("daily_summary.md", &ctx)
-            .map_err(|e| SiteError::Render {
-                page: path.clone(),
-                reason: chain(&e),
-            })?;
-        self.out.insert(path, md.into_bytes());
-        Ok(())
+        self.render("daily_summary.md", &path, &ctx)
     }
 
     fn model_page(&mut self, hw: &str, model: &str) -> Result<(), SiteError> {
@@ -653,17 +645,7 @@ impl<'a> Renderer<'a> {
         // The report sits beside the page, so the same relative links hold.
         let mut md = Context::new();
         md.insert("run", &ctx_data);
-        let text = self
-            .t
-            .tera
-            .render("run_report.md", &md)
-            .map_err(|e| SiteError::Render {
-                page: paths::run_report(&run.run_dir),
-                reason: chain(&e),
-            })?;
-        self.out
-            .insert(paths::run_report(&run.run_dir), text.into_bytes());
-        Ok(())
+        self.render("run_report.md", &paths::run_report(&run.run_dir), &md)
     }
 
     fn sanity_page(&mut self, hw: &str) -> Result<(), SiteError> {
@@ -760,8 +742,10 @@ impl<'a> Renderer<'a> {
     /// Per-month CSV, JSON and Parquet files of every table; `downloads.html` lists the years,
     /// one page per year lists its months. An update writes only its months and years.
     fn downloads(&mut self, touched: Option<&Touched>) -> Result<(), SiteError> {
-        let tables = site_tables(self.data)
-            .map_err(|(table, reason)| SiteError::Download { table, reason })?;
+        let tables = self.data.to_tables().map_err(|e| SiteError::Download {
+            table: "all".to_owned(),
+            reason: e.to_string(),
+        })?;
         // Every known month gets a file of every table (maybe only a header), so that links
         // never break, also after an update that did not load old months.
         let mut months: BTreeSet<String> = self.data.months.clone();
@@ -857,26 +841,6 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// Every table of the data, typed rows turned back into table rows.
-fn site_tables(d: &SiteData) -> Result<Vec<Table>, (String, String)> {
-    let e = |e: crate::table::TableError| ("table".to_owned(), e.to_string());
-    Ok(vec![
-        Table::from_rows(records::SERVING, &d.serving).map_err(e)?,
-        Table::from_rows(records::ACCURACY, &d.accuracy).map_err(e)?,
-        Table::from_rows(records::OFFLINE, &d.offline).map_err(e)?,
-        Table::from_rows(records::SANITY, &d.sanity).map_err(e)?,
-        Table::from_rows(records::SANITY_MODELS, &d.sanity_models).map_err(e)?,
-        Table::from_rows(records::PD, &d.pd).map_err(e)?,
-        Table::from_rows(records::UNIT, &d.unit).map_err(e)?,
-        Table::from_rows(records::IMAGE_CHECK, &d.image_check).map_err(e)?,
-        Table::from_rows(records::UPSTREAM_COVERAGE, &d.upstream_coverage).map_err(e)?,
-        Table::from_rows(records::TASKS, &d.tasks).map_err(e)?,
-        Table::from_rows(records::RUNS, &d.runs).map_err(e)?,
-        Table::from_rows(records::QUARANTINE, &d.quarantine).map_err(e)?,
-        Table::from_rows(records::FILES, &d.files).map_err(e)?,
-    ])
-}
-
 fn run_title(r: &records::RunRow) -> String {
     let what = match (&r.model, r.variant.as_deref()) {
         (Some(m), Some(v)) if !v.is_empty() => format!("{m} {v}"),
@@ -888,7 +852,7 @@ fn run_title(r: &records::RunRow) -> String {
 
 /// Everything known about one run (the run page and the run report).
 fn run_context(
-    data: &SiteData,
+    data: &Rows,
     run: &records::RunRow,
     link: &Linker<'_>,
     run_dirs: &BTreeSet<&str>,
@@ -1006,7 +970,7 @@ fn run_context(
 /// The daily summary of predecessor.md 5.2 as a template context. Always produced, whatever the
 /// night's image: a missing image is stated, never a reason to drop the summary.
 pub fn daily_summary_context(
-    data: &SiteData,
+    data: &Rows,
     hw: &str,
     date: &str,
     logs_base: &str,

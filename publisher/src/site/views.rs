@@ -1,4 +1,4 @@
-//! View models: what each page shows, computed from [`SiteData`] (pure, serializable; the
+//! View models: what each page shows, computed from [`Rows`] (pure, serializable; the
 //! templates only lay them out).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,8 +7,9 @@ use serde::Serialize;
 use sglci_core::records::*;
 use sglci_core::status::{task_group, TASK_GROUPS};
 
-use super::data::{day_number, iso, SiteData};
+use super::data::{day_number, iso};
 use super::paths;
+use crate::rows::Rows;
 
 /// A percentage with one decimal, from a 0..1 fraction.
 pub fn pct(v: Option<f64>) -> String {
@@ -206,7 +207,7 @@ pub fn sanity_view(s: &SanityModelRow, link: &Linker<'_>) -> SanityView {
 }
 
 /// The latest night with task rows per hardware, and the night before it.
-pub fn nights_by_hardware(data: &SiteData) -> BTreeMap<String, Vec<String>> {
+pub fn nights_by_hardware(data: &Rows) -> BTreeMap<String, Vec<String>> {
     let mut nights: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for t in &data.tasks {
         nights
@@ -293,7 +294,7 @@ pub fn file_view(f: &FileRow, base: &str, link: &Linker<'_>) -> FileView {
 }
 
 /// The first day of the trend window: `window_days` before the newest night in the data.
-pub fn window_start(data: &SiteData, window_days: i64) -> i64 {
+pub fn window_start(data: &Rows, window_days: i64) -> i64 {
     let newest = data
         .tasks
         .iter()

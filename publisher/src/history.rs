@@ -7,8 +7,8 @@
 //! reader that only needs recent months lists and opens only those.
 //!
 //! A partition is rewritten whole (write to a temporary file, then rename) and a re-write removes
-//! the same partition from months it no longer covers, so writing the same source twice gives the
-//! same history.
+//! the same partition from months it no longer covers (`<table>/.partitions/<partition>.months`
+//! names the months of its last write), so writing the same source twice gives the same history.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -89,8 +89,22 @@ impl DirHistory {
         }
         let dir = self.table_dir(table.schema);
         let file_name = format!("{partition}.parquet");
-        // Months that hold this partition from an earlier write but not from this one.
-        for month in self.months(table.schema)? {
+        // Months that hold this partition from an earlier write but not from this one. The
+        // partition's manifest names them, so a write costs the same whatever the history's
+        // length; without a manifest (an older store) every month is checked.
+        let manifest = dir.join(".partitions").join(format!("{partition}.months"));
+        let earlier: Vec<String> = match std::fs::read_to_string(&manifest) {
+            Ok(text) => text.lines().map(str::to_owned).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.months(table.schema)?,
+            Err(source) => {
+                return Err(HistoryError::Io {
+                    op: "read",
+                    path: manifest,
+                    source,
+                })
+            }
+        };
+        for month in earlier {
             if !by_month.contains_key(&month) {
                 let stale = dir.join(&month).join(&file_name);
                 match std::fs::remove_file(&stale) {
@@ -106,6 +120,24 @@ impl DirHistory {
                 }
             }
         }
+        let months: Vec<&str> = by_month.keys().map(String::as_str).collect();
+        let manifest_dir = dir.join(".partitions");
+        std::fs::create_dir_all(&manifest_dir).map_err(|source| HistoryError::Io {
+            op: "create",
+            path: manifest_dir.clone(),
+            source,
+        })?;
+        let tmp = manifest_dir.join(format!(".{partition}.months.tmp"));
+        std::fs::write(&tmp, months.join("\n")).map_err(|source| HistoryError::Io {
+            op: "write",
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, &manifest).map_err(|source| HistoryError::Io {
+            op: "rename",
+            path: manifest.clone(),
+            source,
+        })?;
         let mut written = Vec::new();
         for (month, rows) in by_month {
             let part = Table {
@@ -232,4 +264,54 @@ pub fn to_parquet(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
         .with_compression(ParquetCompression::Zstd(None))
         .finish(df)?;
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use sglci_core::records::TASKS;
+
+    fn rows(dates: &[&str]) -> Table {
+        Table {
+            schema: TASKS,
+            rows: dates
+                .iter()
+                .map(|d| {
+                    let v = json!({"date": d, "hardware": "mi30x", "task": "unit_test",
+                        "task_name": "Unit Tests", "status": "pass", "reason": "ok"});
+                    v.as_object().cloned().unwrap_or_default()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_rewrite_moves_a_partition_between_months() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let h = DirHistory::new(dir.path());
+        h.write_partition(&rows(&["20251130", "20251201"]), "run-a")
+            .expect("write");
+        h.write_partition(&rows(&["20251201"]), "run-b")
+            .expect("write");
+        assert_eq!(h.months(TASKS).expect("months"), ["2025-11", "2025-12"]);
+        // The same run delivered again with other rows: only its new months hold it.
+        h.write_partition(&rows(&["20251202", "20260101"]), "run-a")
+            .expect("rewrite");
+        let t = h.read(TASKS).expect("read");
+        let dates: Vec<&str> = t
+            .rows
+            .iter()
+            .filter_map(|r| r.get("date").and_then(|v| v.as_str()))
+            .collect();
+        // Month order, then partition order within a month.
+        assert_eq!(dates, ["20251202", "20251201", "20260101"]);
+        assert!(!dir
+            .path()
+            .join("history/v1/tasks/2025-11/run-a.parquet")
+            .exists());
+        // Selected months only.
+        let only: BTreeSet<String> = ["2026-01".to_owned()].into();
+        assert_eq!(h.read_months(TASKS, &only).expect("read").rows.len(), 1);
+    }
 }

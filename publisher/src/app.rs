@@ -379,3 +379,24 @@ pub fn daily_summary(
             })
         })
 }
+
+/// Regression findings over the whole history: open ones first (then recovered ones with
+/// `all`), newest first within each.
+pub fn regressions(store: &Path, all: bool) -> Result<Vec<crate::regress::Finding>, AppError> {
+    let data = load_site_data(&DirHistory::new(store), None)?;
+    let mut findings = crate::regress::detect(&data, &crate::regress::DetectConfig::default());
+    findings.retain(|f| all || f.state == crate::regress::State::Open);
+    findings.sort_by(|a, b| {
+        (
+            a.state != crate::regress::State::Open,
+            std::cmp::Reverse(&a.first_bad_date),
+            &a.id,
+        )
+            .cmp(&(
+                b.state != crate::regress::State::Open,
+                std::cmp::Reverse(&b.first_bad_date),
+                &b.id,
+            ))
+    });
+    Ok(findings)
+}

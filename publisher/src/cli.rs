@@ -35,6 +35,25 @@ pub enum CliCommand {
     Serve(CliServe),
     /// Print the daily summary (markdown) of a night on one hardware.
     Summary(CliSummary),
+    /// The current regression findings (open ones; --all adds recovered ones).
+    Regressions(CliRegressions),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliRegressions {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CliReportFormat::Markdown)]
+    pub format: CliReportFormat,
+    /// Also list findings that have recovered.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CliReportFormat {
+    Csv,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]

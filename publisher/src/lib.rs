@@ -15,6 +15,7 @@ pub mod benchmarks;
 pub mod config;
 pub mod history;
 pub mod legacy;
+pub mod regress;
 pub mod rows;
 pub mod serve;
 pub mod site;

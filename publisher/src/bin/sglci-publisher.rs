@@ -13,7 +13,8 @@ use sglci_publisher::app::{self, Format};
 use sglci_publisher::config::{parse_store, StoreLocation};
 use sglci_publisher::history::DirHistory;
 
-use cli::{Cli, CliCommand, CliFormat};
+use cli::{Cli, CliCommand, CliFormat, CliReportFormat};
+use sglci_publisher::regress;
 use sglci_publisher::serve::{serve, ServeConfig};
 use sglci_publisher::site::templates::Templates;
 use sglci_publisher::site::SiteOptions;
@@ -145,6 +146,18 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
             )
             .map_err(|e| (e.exit_code(), e.into()))?;
             out.write_all(md.as_bytes()).map_err(|e| (3, e.into()))
+        }
+        CliCommand::Regressions(args) => {
+            let findings =
+                app::regressions(&store, args.all).map_err(|e| (e.exit_code(), e.into()))?;
+            let text = match args.format {
+                CliReportFormat::Csv => regress::report::to_csv(&findings),
+                CliReportFormat::Markdown => regress::report::to_markdown(&findings),
+                CliReportFormat::Json => serde_json::to_string_pretty(&findings)
+                    .map(|s| s + "\n")
+                    .map_err(|e| (3, e.into()))?,
+            };
+            out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
         }
         CliCommand::Tables => {
             let hist = DirHistory::new(&store);

@@ -1,0 +1,172 @@
+//! Findings as CSV, JSON and GitHub-flavoured markdown (pure: findings in, text out).
+
+use super::series::Direction;
+use super::{Finding, State};
+use crate::site::data::iso;
+use crate::site::templates::escape_markdown as md;
+
+const COLUMNS: &[&str] = &[
+    "id",
+    "state",
+    "hardware",
+    "model",
+    "config",
+    "load_kind",
+    "loads",
+    "metric",
+    "change_pct",
+    "current_change_pct",
+    "first_bad_date",
+    "first_bad_image",
+    "last_good_date",
+    "last_good_image",
+    "versions",
+    "alerted",
+    "recovered",
+    "confidence",
+    "confirmed",
+];
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn state(f: &Finding) -> &'static str {
+    match f.state {
+        State::Open => "open",
+        State::Recovered => "recovered",
+    }
+}
+
+fn loads(f: &Finding) -> String {
+    f.loads
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The change as people read it: `+34.2 %` for a metric, `-2.1 pts below the gate` for accuracy.
+pub fn change_text(f: &Finding) -> String {
+    if f.metric == "gsm8k_accuracy" {
+        format!("{:+.1} pts against the gate", f.change * 100.0)
+    } else if (f.current_change - f.change).abs() >= 0.005 {
+        format!(
+            "{:+.1} % (now {:+.1} %)",
+            f.change * 100.0,
+            f.current_change * 100.0
+        )
+    } else {
+        format!("{:+.1} %", f.change * 100.0)
+    }
+}
+
+pub fn to_csv(findings: &[Finding]) -> String {
+    let mut out = COLUMNS.join(",");
+    out.push('\n');
+    for f in findings {
+        let cells = [
+            f.id.clone(),
+            state(f).to_owned(),
+            f.hardware.clone(),
+            f.model.clone(),
+            f.config.clone(),
+            f.load_kind.clone(),
+            loads(f),
+            f.metric.clone(),
+            format!("{:.1}", f.change * 100.0),
+            format!("{:.1}", f.current_change * 100.0),
+            f.first_bad_date.clone(),
+            f.first_bad_image.clone(),
+            f.last_good_date.clone().unwrap_or_default(),
+            f.last_good_image.clone().unwrap_or_default(),
+            f.versions.clone(),
+            f.alerted.clone(),
+            f.recovered.clone().unwrap_or_default(),
+            format!("{:.4}", f.confidence),
+            f.confirmed.to_string(),
+        ];
+        out.push_str(
+            &cells
+                .iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+pub fn to_markdown(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "No open regressions.\n".to_owned();
+    }
+    let mut out = String::from(
+        "| State | Series | Metric | Change | Loads | First bad image | Last good image | sglang | Confidence |\n\
+         |---|---|---|---:|---|---|---|---|---|\n",
+    );
+    for f in findings {
+        let series = format!(
+            "{} {} {}",
+            f.hardware,
+            f.model,
+            if f.config.is_empty() {
+                "standard"
+            } else {
+                &f.config
+            }
+        );
+        let dir = match f.direction {
+            Direction::LowerIsBetter => "lower is better",
+            Direction::HigherIsBetter => "higher is better",
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} ({}) | {} | {} {} | `{}` ({}) | {} | {} | {} |\n",
+            state(f),
+            md(&series),
+            md(&f.metric),
+            dir,
+            change_text(f),
+            md(&f.load_kind),
+            loads(f),
+            f.first_bad_image,
+            iso(&f.first_bad_date),
+            f.last_good_image
+                .as_ref()
+                .map_or("none".to_owned(), |t| format!("`{t}`")),
+            md(&f.versions),
+            if f.confirmed {
+                format!("{:.1} % (change point)", f.confidence * 100.0)
+            } else {
+                "screen only".to_owned()
+            },
+        ));
+    }
+    let stepped: Vec<&Finding> = findings.iter().filter(|f| f.steps.len() > 1).collect();
+    if !stepped.is_empty() {
+        out.push_str("\nSteps (change points) of findings that arrived in more than one step:\n\n");
+        for f in stepped {
+            for st in &f.steps {
+                out.push_str(&format!(
+                    "- {} {} {} {}={}: {:+.1} % from `{}` ({}), last good `{}`, sglang {}\n",
+                    f.hardware,
+                    md(&f.model),
+                    md(&f.metric),
+                    md(&f.load_kind),
+                    st.load,
+                    st.change * 100.0,
+                    st.first_bad_image,
+                    iso(&st.first_bad_date),
+                    st.last_good_image.as_deref().unwrap_or("none"),
+                    md(&st.versions),
+                ));
+            }
+        }
+    }
+    out
+}

@@ -40,6 +40,8 @@ pub enum AppError {
     Template(#[from] TemplateError),
     #[error("{0}")]
     NoSuchNight(String),
+    #[error(transparent)]
+    Compare(#[from] crate::compare::CompareError),
     #[error("refusing to write the site into {0}: it is not empty and was not made by sglci (hint: choose an empty or new directory)")]
     NotASiteDir(std::path::PathBuf),
     #[error("{op} {path}: {source}")]
@@ -57,7 +59,8 @@ impl AppError {
             Self::UnknownTable(..)
             | Self::NotASiteDir(_)
             | Self::Template(_)
-            | Self::NoSuchNight(_) => 2,
+            | Self::NoSuchNight(_)
+            | Self::Compare(_) => 2,
             Self::Scan(ScanError::NotADir { .. }) => 2,
             _ => 3,
         }
@@ -399,4 +402,19 @@ pub fn regressions(store: &Path, all: bool) -> Result<Vec<crate::regress::Findin
             ))
     });
     Ok(findings)
+}
+
+/// Compares run B against run A (each a run folder or run id).
+pub fn compare(store: &Path, a: &str, b: &str) -> Result<crate::compare::Comparison, AppError> {
+    let data = load_site_data(&DirHistory::new(store), None)?;
+    let (ra, rb) = (
+        crate::compare::find_run(&data, a)?,
+        crate::compare::find_run(&data, b)?,
+    );
+    Ok(crate::compare::compare(
+        &data,
+        ra,
+        rb,
+        &crate::regress::DetectConfig::default(),
+    )?)
 }

@@ -37,6 +37,19 @@ pub enum CliCommand {
     Summary(CliSummary),
     /// The current regression findings (open ones; --all adds recovered ones).
     Regressions(CliRegressions),
+    /// Compare two runs (a run folder or run id each) for a PR comment: B against A.
+    Compare(CliCompare),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliCompare {
+    /// The baseline run.
+    pub a: String,
+    /// The candidate run.
+    pub b: String,
+    /// Output format (markdown or json).
+    #[arg(long, value_enum, default_value_t = CliReportFormat::Markdown)]
+    pub format: CliReportFormat,
 }
 
 #[derive(Debug, clap::Args)]

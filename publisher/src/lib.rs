@@ -12,6 +12,7 @@
 
 pub mod app;
 pub mod benchmarks;
+pub mod compare;
 pub mod config;
 pub mod history;
 pub mod legacy;

@@ -44,6 +44,7 @@ fn help_on_every_subcommand() {
         vec!["serve", "--help"],
         vec!["summary", "--help"],
         vec!["regressions", "--help"],
+        vec!["compare", "--help"],
     ] {
         let out = bin().args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
@@ -271,12 +272,18 @@ fn regressions_in_every_format() {
         store.path(),
         &["ingest", "--legacy", samples().to_str().expect("utf8")],
     );
-    let csv = String::from_utf8(ok(store.path(), &["regressions", "--all", "--format", "csv"]))
-        .expect("utf8");
+    let csv = String::from_utf8(ok(
+        store.path(),
+        &["regressions", "--all", "--format", "csv"],
+    ))
+    .expect("utf8");
     assert!(csv.starts_with("id,state,hardware,model,config,load_kind,loads,metric,change_pct"));
     let json = ok(store.path(), &["regressions", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&json).expect("json");
     assert!(v.is_array());
     let md = String::from_utf8(ok(store.path(), &["regressions"])).expect("utf8");
-    assert!(md.starts_with("| State |") || md == "No open regressions.\n", "{md}");
+    assert!(
+        md.starts_with("| State |") || md == "No open regressions.\n",
+        "{md}"
+    );
 }

@@ -159,6 +159,25 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
             };
             out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
         }
+        CliCommand::Compare(args) => {
+            let c =
+                app::compare(&store, &args.a, &args.b).map_err(|e| (e.exit_code(), e.into()))?;
+            let text = match args.format {
+                CliReportFormat::Markdown => sglci_publisher::compare::to_markdown(&c),
+                CliReportFormat::Json => serde_json::to_string_pretty(&c)
+                    .map(|s| s + "\n")
+                    .map_err(|e| (3, e.into()))?,
+                CliReportFormat::Csv => {
+                    return Err((
+                        2,
+                        anyhow::anyhow!(
+                            "compare writes markdown or json (hint: --format markdown)"
+                        ),
+                    ))
+                }
+            };
+            out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
+        }
         CliCommand::Tables => {
             let hist = DirHistory::new(&store);
             for schema in ALL_SCHEMAS {

@@ -558,6 +558,67 @@ pub const FILES: Schema = Schema {
     ],
 };
 
+/// A regression finding (F33), as the detector last saw it. `date` is the latest night of its
+/// series, so open findings live in recent months.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegressionRow {
+    pub date: String,
+    pub id: String,
+    pub hardware: String,
+    pub model: String,
+    pub config: String,
+    pub load_kind: String,
+    pub metric: String,
+    pub unit: String,
+    pub direction: String,
+    pub loads: String,
+    pub alerted: String,
+    pub first_bad_date: String,
+    pub first_bad_image: String,
+    pub last_good_date: Option<String>,
+    pub last_good_image: Option<String>,
+    pub versions: String,
+    pub change: f64,
+    pub current_change: f64,
+    pub band: f64,
+    pub confidence: f64,
+    pub confirmed: bool,
+    pub state: String,
+    pub recovered: Option<String>,
+    /// The steps (change points) as a JSON array.
+    pub steps: String,
+}
+
+pub const REGRESSIONS: Schema = Schema {
+    name: "regressions",
+    columns: &[
+        ("date", Str),
+        ("id", Str),
+        ("hardware", Str),
+        ("model", Str),
+        ("config", Str),
+        ("load_kind", Str),
+        ("metric", Str),
+        ("unit", Str),
+        ("direction", Str),
+        ("loads", Str),
+        ("alerted", Str),
+        ("first_bad_date", Str),
+        ("first_bad_image", Str),
+        ("last_good_date", Str),
+        ("last_good_image", Str),
+        ("versions", Str),
+        ("change", Float),
+        ("current_change", Float),
+        ("band", Float),
+        ("confidence", Float),
+        ("confirmed", Bool),
+        ("state", Str),
+        ("recovered", Str),
+        ("steps", Str),
+    ],
+};
+
 /// Every history table, in export order.
 pub const ALL_SCHEMAS: &[Schema] = &[
     SERVING,
@@ -573,6 +634,7 @@ pub const ALL_SCHEMAS: &[Schema] = &[
     RUNS,
     QUARANTINE,
     FILES,
+    REGRESSIONS,
 ];
 
 /// Looks a table up by name, accepting the short aliases of the CLI (`pd`, `unit`, `tasks`).

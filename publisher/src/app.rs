@@ -87,9 +87,14 @@ pub fn ingest_legacy(store: &Path, dir: &Path) -> Result<(Backfill, IngestReport
     let hist = DirHistory::new(store);
     let mut tables = BTreeMap::new();
     for t in backfill.rows.to_tables()? {
+        if t.schema.name == records::REGRESSIONS.name {
+            continue;
+        }
         hist.write_partition(&t, LEGACY_PARTITION)?;
         tables.insert(t.schema.name.to_owned(), t.rows.len());
     }
+    let found = refresh_regressions(&hist)?;
+    tables.insert(records::REGRESSIONS.name.to_owned(), found);
     let quarantined = backfill.rows.quarantine.len();
     let report = IngestReport {
         files: files.len(),
@@ -183,6 +188,23 @@ pub fn export(
     }
     w.flush()?;
     Ok(())
+}
+
+/// Partition of the regressions table: derived from the whole history, rewritten whole.
+pub const DETECTED_PARTITION: &str = "detected";
+
+/// Runs regression detection over the whole stored history and stores the findings (the
+/// `regressions` table, partition [`DETECTED_PARTITION`]). Returns how many there are.
+pub fn refresh_regressions(hist: &DirHistory) -> Result<usize, AppError> {
+    let data = load_site_data(hist, None)?;
+    let rows: Vec<records::RegressionRow> =
+        crate::regress::detect(&data, &crate::regress::DetectConfig::default())
+            .iter()
+            .map(crate::regress::Finding::to_row)
+            .collect();
+    let table = crate::table::Table::from_rows(records::REGRESSIONS, &rows)?;
+    hist.write_partition(&table, DETECTED_PARTITION)?;
+    Ok(rows.len())
 }
 
 /// Marker file of a directory the site was rendered into; only such directories are replaced.

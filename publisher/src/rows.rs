@@ -25,6 +25,7 @@ pub struct Rows {
     pub tasks: Vec<TaskRow>,
     pub quarantine: Vec<QuarantineRow>,
     pub files: Vec<FileRow>,
+    pub regressions: Vec<RegressionRow>,
     /// Years with data in the whole history (`YYYY`), also those whose rows were not loaded:
     /// pages link to every year.
     pub years: BTreeSet<String>,
@@ -77,6 +78,7 @@ impl Rows {
                 "tasks" => d.tasks = typed(t)?,
                 "quarantine" => d.quarantine = typed(t)?,
                 "files" => d.files = typed(t)?,
+                "regressions" => d.regressions = typed(t)?,
                 _ => {}
             }
         }
@@ -118,6 +120,7 @@ impl Rows {
             Table::from_rows(records::RUNS, &self.runs)?,
             Table::from_rows(records::QUARANTINE, &self.quarantine)?,
             Table::from_rows(records::FILES, &self.files)?,
+            Table::from_rows(records::REGRESSIONS, &self.regressions)?,
         ])
     }
 }

@@ -39,6 +39,10 @@ fn chart() -> Chart {
                 points: vec![pt("20251201", 300.0), pt("20251202", 310.0)],
             },
         ],
+        markers: vec![sglci_publisher::site::chart::Marker {
+            day: day_number("20251213").expect("date"),
+            label: "regression open +30.0 % from v0.5.6-rocm700-mi30x-20251213".to_owned(),
+        }],
     }
 }
 
@@ -71,6 +75,13 @@ fn svg_has_series_points_labels_and_gaps() {
         .filter(|p| p.contains("stroke=\"#1F77B4\"") || p.contains("stroke=\"#1f77b4\""))
         .count();
     assert!(polylines >= 3, "{polylines} polylines");
+    // The regression mark: one red vertical line.
+    let marks = svg
+        .split("<polyline")
+        .skip(1)
+        .filter(|p| p.to_ascii_uppercase().contains("STROKE=\"#CF222E\""))
+        .count();
+    assert_eq!(marks, 1, "one regression marker");
     assert_eq!(segment_lines, 3, "RR=1: two segments and its legend sample");
     // Title, axis label, legend labels and real dates on the x axis.
     let t = texts(&svg);

@@ -315,3 +315,60 @@ fn site_tree_counts() {
     }
     insta::assert_yaml_snapshot!("site_kinds", kinds);
 }
+
+#[test]
+fn regressions_show_on_home_page_list_and_charts() {
+    let mut b = backfill();
+    let run = b
+        .rows
+        .runs
+        .iter()
+        .find(|r| r.model.as_deref() == Some("GROK1"))
+        .expect("a GROK1 run in the samples")
+        .clone();
+    b.rows.regressions.push(sglci_core::records::RegressionRow {
+        date: run.date.clone(),
+        id: "mi30x/GROK1/standard/request_rate/e2e_ms@x".into(),
+        hardware: run.hardware.clone(),
+        model: "GROK1".into(),
+        config: String::new(),
+        load_kind: "request_rate".into(),
+        metric: "e2e_ms".into(),
+        unit: "ms".into(),
+        direction: "lower_is_better".into(),
+        loads: "4 8".into(),
+        alerted: run.date.clone(),
+        first_bad_date: run.date.clone(),
+        first_bad_image: run.docker_tag.clone(),
+        last_good_date: None,
+        last_good_image: None,
+        versions: "0.5.6".into(),
+        change: 0.34,
+        current_change: 0.40,
+        band: 0.05,
+        confidence: 0.999,
+        confirmed: true,
+        state: "open".into(),
+        recovered: None,
+        steps: "[]".into(),
+    });
+    let t = Templates::embedded().expect("templates");
+    let site = render_site(&b.rows, &t, &opts(), &Scope::All).expect("renders");
+    let list = text(&site, "regressions.html");
+    assert!(
+        list.contains("+34.0 % (now +40.0 %)"),
+        "{}",
+        main_region(&list)
+    );
+    assert!(list.contains(&run.docker_tag));
+    // The first bad image links to its run page.
+    assert!(
+        list.contains(&sglci_publisher::site::paths::run_page(&run.run_dir).replace('/', "&#x2F;"))
+    );
+    assert!(text(&site, "index.html").contains("Open regressions (1)"));
+    let model = text(&site, "models/mi30x/GROK1.html");
+    assert!(
+        model.contains("\"markers\":[{\"day\""),
+        "the E2E chart carries the marker"
+    );
+}

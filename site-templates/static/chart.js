@@ -106,6 +106,12 @@
     }
     el("text", { x: 14, y: H / 2, transform: "rotate(-90 14 " + H / 2 + ")", "text-anchor": "middle" }, axis).textContent = spec.y_label;
     el("rect", { x: M.l, y: M.t, width: W - M.l - M.r, height: H - M.t - M.b, fill: "none", stroke: "#d1d9e0" }, axis);
+    (spec.markers || []).forEach(function (m) {
+      if (m.day < x0 || m.day > x1) return;
+      var line = el("line", { x1: px(m.day), x2: px(m.day), y1: M.t, y2: H - M.b, stroke: "#cf222e",
+        "stroke-width": 2, "stroke-dasharray": "6 4", class: "marker" }, svg);
+      el("title", {}, line).textContent = m.label;
+    });
     sets.forEach(function (pts, si) {
       if (!pts.length) return;
       var s = spec.series[si], g = el("g", { class: "series", "data-label": s.label }, svg);

@@ -616,3 +616,48 @@ fn accuracy_gate(rows: &Rows) -> Vec<Finding> {
     }
     out
 }
+
+impl Finding {
+    /// The finding as a history row.
+    pub fn to_row(&self) -> sglci_core::records::RegressionRow {
+        sglci_core::records::RegressionRow {
+            date: self.latest.clone(),
+            id: self.id.clone(),
+            hardware: self.hardware.clone(),
+            model: self.model.clone(),
+            config: self.config.clone(),
+            load_kind: self.load_kind.clone(),
+            metric: self.metric.clone(),
+            unit: self.unit.clone(),
+            direction: match self.direction {
+                Direction::LowerIsBetter => "lower_is_better",
+                Direction::HigherIsBetter => "higher_is_better",
+            }
+            .to_owned(),
+            loads: self
+                .loads
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            alerted: self.alerted.clone(),
+            first_bad_date: self.first_bad_date.clone(),
+            first_bad_image: self.first_bad_image.clone(),
+            last_good_date: self.last_good_date.clone(),
+            last_good_image: self.last_good_image.clone(),
+            versions: self.versions.clone(),
+            change: self.change,
+            current_change: self.current_change,
+            band: self.band,
+            confidence: self.confidence,
+            confirmed: self.confirmed,
+            state: match self.state {
+                State::Open => "open",
+                State::Recovered => "recovered",
+            }
+            .to_owned(),
+            recovered: self.recovered.clone(),
+            steps: serde_json::to_string(&self.steps).unwrap_or_else(|_| "[]".to_owned()),
+        }
+    }
+}

@@ -40,6 +40,15 @@ pub struct Chart {
     pub title: String,
     pub y_label: String,
     pub series: Vec<Series>,
+    /// Vertical marks: the first bad night of each regression of this metric.
+    pub markers: Vec<Marker>,
+}
+
+/// A regression mark on a chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Marker {
+    pub day: i64,
+    pub label: String,
 }
 
 impl Chart {
@@ -121,6 +130,7 @@ impl Builder {
             title,
             y_label: y_label.to_owned(),
             series,
+            markers: Vec::new(),
         }
     }
 }
@@ -160,6 +170,8 @@ fn variant_label(variant: &str) -> String {
 /// A serving metric plotted per load.
 struct ServingMetric {
     id: &'static str,
+    /// The regression detector's name for the metric.
+    metric: &'static str,
     title: &'static str,
     y_label: &'static str,
     get: fn(&ServingRow) -> Option<f64>,
@@ -168,24 +180,28 @@ struct ServingMetric {
 const SERVING_METRICS: &[ServingMetric] = &[
     ServingMetric {
         id: "e2e",
+        metric: "e2e_ms",
         title: "Median E2E latency",
         y_label: "ms",
         get: |r| r.e2e_ms,
     },
     ServingMetric {
         id: "ttft",
+        metric: "ttft_ms",
         title: "Median TTFT",
         y_label: "ms",
         get: |r| r.ttft_ms,
     },
     ServingMetric {
         id: "itl",
+        metric: "itl_ms",
         title: "Median ITL",
         y_label: "ms",
         get: |r| r.itl_ms,
     },
     ServingMetric {
         id: "throughput",
+        metric: "output_throughput",
         title: "Output throughput",
         y_label: "tok/s",
         get: |r| r.output_throughput,
@@ -241,11 +257,63 @@ pub fn model_charts(
                 b.push(r.load as usize, load_label("", &r.load_kind, r.load), p);
             }
         }
-        charts.push(b.chart(
+        let mut chart = b.chart(
             format!("{stem}-{}", m.id),
             format!("{}, {name}", m.title),
             m.y_label,
-        ));
+        );
+        chart.markers = data
+            .regressions
+            .iter()
+            .filter(|f| {
+                f.hardware == hardware
+                    && f.model == model
+                    && f.config == variant
+                    && f.metric == m.metric
+            })
+            .flat_map(|f| {
+                // The finding's first bad night, and each later step (change point).
+                let steps: Vec<serde_json::Value> =
+                    serde_json::from_str(&f.steps).unwrap_or_default();
+                let mut marks = vec![(
+                    f.first_bad_date.clone(),
+                    format!(
+                        "regression ({}) {:+.1} % from {}",
+                        f.state,
+                        f.change * 100.0,
+                        f.first_bad_image
+                    ),
+                )];
+                for st in &steps {
+                    let date = st["first_bad_date"].as_str().unwrap_or_default();
+                    if date != f.first_bad_date {
+                        marks.push((
+                            date.to_owned(),
+                            format!(
+                                "step {:+.1} % at {} {} from {}",
+                                st["change"].as_f64().unwrap_or(0.0) * 100.0,
+                                f.load_kind,
+                                st["load"],
+                                st["first_bad_image"].as_str().unwrap_or_default()
+                            ),
+                        ));
+                    }
+                }
+                marks
+            })
+            .filter_map(|(date, label)| {
+                Some(Marker {
+                    day: day_number(&date).filter(|d| *d >= from_day)?,
+                    label,
+                })
+            })
+            .fold(Vec::<Marker>::new(), |mut acc, m| {
+                if !acc.iter().any(|x| x.day == m.day) {
+                    acc.push(m);
+                }
+                acc
+            });
+        charts.push(chart);
     }
     // KV-cache capacity is a property of the run, repeated on each load row: one point per run.
     let mut tokens = Builder::default();

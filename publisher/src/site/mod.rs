@@ -253,6 +253,7 @@ pub fn render_site(
     if all || touched.upstream {
         r.upstream_page()?;
     }
+    r.regressions_page()?;
     r.downloads(if all { None } else { Some(&touched) })?;
     Ok(r.out)
 }
@@ -353,6 +354,7 @@ impl<'a> Renderer<'a> {
                 "changes": if before.is_empty() { Vec::new() } else { changes(&before, &tasks) },
                 "previous": nights.len().checked_sub(2).map(|i| iso(&nights[i])),
                 "sanity_href": link.page(&paths::sanity_page(hw)),
+                "regressions": self.finding_views(Some(hw), &link, true),
             }));
         }
         let mut ctx = self.base_context(page, "sglci: nightly SGLang benchmarks");
@@ -362,6 +364,78 @@ impl<'a> Renderer<'a> {
             &(!self.data.upstream_coverage.is_empty()).then(|| link.page("upstream.html")),
         );
         self.render("index.html", page, &ctx)
+    }
+
+    /// Findings in the window (open first, then newest), as page rows.
+    fn finding_views(
+        &self,
+        hw: Option<&str>,
+        link: &Linker<'_>,
+        open_only: bool,
+    ) -> Vec<serde_json::Value> {
+        let mut fs: Vec<&records::RegressionRow> = self
+            .data
+            .regressions
+            .iter()
+            .filter(|f| hw.is_none_or(|h| f.hardware == h))
+            .filter(|f| !open_only || f.state == "open")
+            .filter(|f| day_number(&f.date).is_some_and(|d| d >= self.from_day))
+            .collect();
+        fs.sort_by(|a, b| {
+            (
+                a.state != "open",
+                std::cmp::Reverse(&a.first_bad_date),
+                &a.id,
+            )
+                .cmp(&(
+                    b.state != "open",
+                    std::cmp::Reverse(&b.first_bad_date),
+                    &b.id,
+                ))
+        });
+        fs.iter()
+            .map(|f| {
+                let run_of = |tag: &str| {
+                    self.data
+                        .runs
+                        .iter()
+                        .find(|r| r.docker_tag == tag && r.model.as_deref() == Some(f.model.as_str()) && r.variant.as_deref().unwrap_or("") == f.config)
+                        .map(|r| link.page(&paths::run_page(&r.run_dir)))
+                };
+                let steps: Vec<serde_json::Value> = serde_json::from_str(&f.steps).unwrap_or_default();
+                json!({
+                    "state": f.state,
+                    "series": format!("{} {} {}", f.hardware, f.model, if f.config.is_empty() { "standard" } else { &f.config }),
+                    "model_href": link.page(&paths::model_page(&f.hardware, &f.model)),
+                    "metric": f.metric,
+                    "change": if f.metric == "gsm8k_accuracy" {
+                        format!("{:+.1} pts against the gate", f.change * 100.0)
+                    } else {
+                        format!("{:+.1} % (now {:+.1} %)", f.change * 100.0, f.current_change * 100.0)
+                    },
+                    "loads": format!("{} {}", f.load_kind, f.loads),
+                    "first_bad": f.first_bad_image,
+                    "first_bad_date": iso(&f.first_bad_date),
+                    "first_bad_href": run_of(&f.first_bad_image),
+                    "last_good": f.last_good_image,
+                    "last_good_href": f.last_good_image.as_deref().and_then(run_of),
+                    "versions": f.versions,
+                    "confidence": if f.confirmed { format!("{:.1} %", f.confidence * 100.0) } else { "screen only".to_owned() },
+                    "recovered": f.recovered.as_deref().map(iso),
+                    "steps": steps.len(),
+                })
+            })
+            .collect()
+    }
+
+    fn regressions_page(&mut self) -> Result<(), SiteError> {
+        let page = "regressions.html";
+        let link = self.linker(page);
+        let rows = self.finding_views(None, &link, false);
+        let mut ctx = self.base_context(page, "Regressions");
+        ctx.insert("findings", &rows);
+        ctx.insert("window_days", &self.opts.window_days);
+        self.render("regressions.html", page, &ctx)
     }
 
     fn hardware_index(&mut self, hw: &str) -> Result<(), SiteError> {

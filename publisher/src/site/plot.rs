@@ -147,6 +147,15 @@ fn draw_chart<DB: DrawingBackend>(
         )
         .map_err(e)?;
     }
+    // Regression marks: a red vertical line at each first bad night.
+    for m in &chart.markers {
+        let x = m.day as f64;
+        cc.draw_series(std::iter::once(PathElement::new(
+            vec![(x, y0), (x, y1)],
+            RGBColor(207, 34, 46).stroke_width(2),
+        )))
+        .map_err(e)?;
+    }
     if chart.series.len() > 1 || chart.series.iter().any(|s| !s.label.is_empty()) {
         cc.configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)

@@ -47,6 +47,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../site-templates/downloads.html"),
     ),
     (
+        "regressions.html",
+        include_str!("../../../site-templates/regressions.html"),
+    ),
+    (
         "downloads_year.html",
         include_str!("../../../site-templates/downloads_year.html"),
     ),

@@ -17,6 +17,7 @@
 //! enter a baseline and never alert. GSM8K accuracy is a gate per model, reported as its own
 //! finding while the latest run fails it.
 
+pub mod flaky;
 pub mod report;
 pub mod series;
 pub mod stats;

@@ -537,6 +537,28 @@ impl<'a> Renderer<'a> {
         } else {
             None
         };
+        // Flakiness over the window's nights (F64), on the hardware's index page.
+        let flaky: Vec<serde_json::Value> = if is_index {
+            let rows: Vec<&TaskRow> = self
+                .data
+                .tasks
+                .iter()
+                .filter(|t| {
+                    t.hardware == hw && day_number(&t.date).is_some_and(|d| d >= self.from_day)
+                })
+                .collect();
+            crate::regress::flaky::flakiness(&rows, 30)
+                .into_iter()
+                .map(|f| {
+                    json!({"name": f.task_name, "current": f.current, "since": iso(&f.since),
+                           "streak": f.streak, "last_good": f.last_good.as_deref().map(iso),
+                           "flips": f.flips, "decided": f.decided,
+                           "flip_rate": format!("{:.0} %", f.flip_rate * 100.0)})
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut ctx = self.base_context(page, &format!("{hw} · {}", iso(date)));
         ctx.insert("hw", hw);
         ctx.insert("date", &iso(date));
@@ -553,6 +575,7 @@ impl<'a> Renderer<'a> {
         ctx.insert("prev", &prev);
         ctx.insert("next", &next);
         ctx.insert("timeline", &timeline);
+        ctx.insert("flaky", &flaky);
         ctx.insert("summary_href", &link.page(&paths::daily_summary(hw, date)));
         ctx.insert("sanity_href", &link.page(&paths::sanity_page(hw)));
         ctx.insert("is_index", &is_index);

@@ -42,6 +42,10 @@ pub enum AppError {
     NoSuchNight(String),
     #[error(transparent)]
     Compare(#[from] crate::compare::CompareError),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
+    #[error("{0}")]
+    NotifyUsage(String),
     #[error("refusing to write the site into {0}: it is not empty and was not made by sglci (hint: choose an empty or new directory)")]
     NotASiteDir(std::path::PathBuf),
     #[error("{op} {path}: {source}")]
@@ -60,7 +64,9 @@ impl AppError {
             | Self::NotASiteDir(_)
             | Self::Template(_)
             | Self::NoSuchNight(_)
-            | Self::Compare(_) => 2,
+            | Self::Compare(_)
+            | Self::NotifyUsage(_)
+            | Self::Notify(crate::notify::NotifyError::Config(_)) => 2,
             Self::Scan(ScanError::NotADir { .. }) => 2,
             _ => 3,
         }
@@ -439,4 +445,134 @@ pub fn compare(store: &Path, a: &str, b: &str) -> Result<crate::compare::Compari
         rb,
         &crate::regress::DetectConfig::default(),
     )?)
+}
+
+/// What `notify` sends.
+#[derive(Debug, Clone)]
+pub enum NotifyWhat {
+    Summary {
+        hardware: String,
+        date: Option<String>,
+    },
+    Regressions,
+    Compare {
+        a: String,
+        b: String,
+    },
+}
+
+/// Builds the notifications and sends them to `to` (see `sglci-publisher notify --help`).
+/// `env` holds the SGLCI_* and GITHUB_* variables (passed in, so this stays testable).
+/// Returns one receipt line per notification; stdout receives the markdown itself.
+pub fn notify(
+    store: &Path,
+    what: NotifyWhat,
+    to: &str,
+    dashboard: Option<&str>,
+    logs_base: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<String>, AppError> {
+    use crate::notify::{build, github, http, FileNotifier, Notifier, TeamsNotifier};
+    let data = load_site_data(&DirHistory::new(store), None)?;
+    let templates = Templates::embedded()?;
+    let notes = match &what {
+        NotifyWhat::Summary { hardware, date } => {
+            let nights = crate::site::views::nights_by_hardware(&data);
+            let date = match date {
+                Some(d) => d.clone(),
+                None => nights
+                    .get(hardware)
+                    .and_then(|n| n.last().cloned())
+                    .ok_or_else(|| {
+                        AppError::NoSuchNight(format!(
+                            "no night recorded for hardware `{hardware}`"
+                        ))
+                    })?,
+            };
+            vec![
+                build::daily_summary(&data, &templates, hardware, &date, logs_base, dashboard)
+                    .map_err(|reason| SiteError::Render {
+                        page: "daily summary".to_owned(),
+                        reason,
+                    })?,
+            ]
+        }
+        NotifyWhat::Regressions => {
+            crate::regress::detect(&data, &crate::regress::DetectConfig::default())
+                .iter()
+                .filter(|f| f.state == crate::regress::State::Open)
+                .map(|f| build::regression(&f.to_row(), dashboard))
+                .collect()
+        }
+        NotifyWhat::Compare { a, b } => {
+            let c = compare(store, a, b)?;
+            vec![build::comparison(&c)]
+        }
+    };
+    let need = |k: &str| {
+        env.get(k)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .ok_or_else(|| AppError::NotifyUsage(format!("--to {to} needs {k} in the environment")))
+    };
+    let http = http::Http::new(http::Retry::default());
+    let gh = || -> Result<github::GitHub, AppError> {
+        let api = env
+            .get("GITHUB_API_URL")
+            .cloned()
+            .unwrap_or_else(|| "https://api.github.com".to_owned());
+        Ok(github::GitHub::new(
+            &api,
+            &need("GITHUB_REPOSITORY")?,
+            need("GITHUB_TOKEN")?,
+            http.clone(),
+        )?)
+    };
+    let mut receipts = Vec::new();
+    match to {
+        "stdout" => {
+            for n in &notes {
+                receipts.push(n.markdown.clone());
+            }
+        }
+        "teams" => {
+            let t = TeamsNotifier::new(need("SGLCI_TEAMS_WEBHOOK_URL")?, http.clone());
+            for n in &notes {
+                receipts.push(t.notify(n)?);
+            }
+        }
+        "github-issues" => {
+            if !matches!(what, NotifyWhat::Regressions) {
+                return Err(AppError::NotifyUsage(
+                    "--to github-issues is for `notify regressions`".to_owned(),
+                ));
+            }
+            let sync = gh()?.sync_regression_issues(&notes)?;
+            receipts.push(format!(
+                "issues opened {:?}, updated {:?}, closed {:?}",
+                sync.opened, sync.updated, sync.closed
+            ));
+        }
+        other => {
+            if let Some(dir) = other.strip_prefix("dir:") {
+                let f = FileNotifier { dir: dir.into() };
+                for n in &notes {
+                    receipts.push(f.notify(n)?);
+                }
+            } else if let Some(pr) = other.strip_prefix("github-pr:") {
+                let pr: u64 = pr.parse().map_err(|_| {
+                    AppError::NotifyUsage(format!("`{other}`: the PR number is not a number"))
+                })?;
+                let target = github::PrComment { github: gh()?, pr };
+                for n in &notes {
+                    receipts.push(target.notify(n)?);
+                }
+            } else {
+                return Err(AppError::NotifyUsage(format!(
+                    "unknown --to `{other}` (hint: stdout, dir:PATH, teams, github-pr:N, github-issues)"
+                )));
+            }
+        }
+    }
+    Ok(receipts)
 }

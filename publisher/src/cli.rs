@@ -39,6 +39,40 @@ pub enum CliCommand {
     Regressions(CliRegressions),
     /// Compare two runs (a run folder or run id each) for a PR comment: B against A.
     Compare(CliCompare),
+    /// Send a notification: the daily summary, the regressions, or a comparison.
+    Notify(CliNotify),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliNotify {
+    #[command(subcommand)]
+    pub what: CliNotifyWhat,
+    /// Where to: `stdout` (markdown), `dir:PATH` (JSON files), `teams` (SGLCI_TEAMS_WEBHOOK_URL),
+    /// `github-pr:N` (a PR comment updated in place), `github-issues` (one issue per open
+    /// regression; recovered ones are closed). GitHub needs GITHUB_TOKEN and GITHUB_REPOSITORY.
+    #[arg(long, global = true, default_value = "stdout")]
+    pub to: String,
+    /// Base URL of the published dashboard, for links.
+    #[arg(long, global = true, env = "SGLCI_DASHBOARD_URL")]
+    pub dashboard: Option<String>,
+    /// Prefix of links to raw log files.
+    #[arg(long, global = true, default_value = "logs/")]
+    pub logs_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliNotifyWhat {
+    /// The daily summary of a night (the latest when --date is omitted).
+    Summary {
+        #[arg(long)]
+        hardware: String,
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// The open regressions (for github-issues: also closes recovered ones).
+    Regressions,
+    /// The comparison of run B against run A.
+    Compare { a: String, b: String },
 }
 
 #[derive(Debug, clap::Args)]

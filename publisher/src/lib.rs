@@ -16,6 +16,7 @@ pub mod compare;
 pub mod config;
 pub mod history;
 pub mod legacy;
+pub mod notify;
 pub mod regress;
 pub mod rows;
 pub mod serve;

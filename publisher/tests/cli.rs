@@ -45,6 +45,8 @@ fn help_on_every_subcommand() {
         vec!["summary", "--help"],
         vec!["regressions", "--help"],
         vec!["compare", "--help"],
+        vec!["notify", "--help"],
+        vec!["notify", "summary", "--help"],
     ] {
         let out = bin().args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
@@ -286,4 +288,79 @@ fn regressions_in_every_format() {
         md.starts_with("| State |") || md == "No open regressions.\n",
         "{md}"
     );
+}
+
+#[test]
+fn notify_targets_and_configuration_errors() {
+    let store = tempfile::tempdir().expect("tmp");
+    ok(
+        store.path(),
+        &["ingest", "--legacy", samples().to_str().expect("utf8")],
+    );
+    let md = String::from_utf8(ok(
+        store.path(),
+        &[
+            "notify",
+            "summary",
+            "--hardware",
+            "mi30x",
+            "--date",
+            "20251210",
+        ],
+    ))
+    .expect("utf8");
+    assert!(
+        md.starts_with("## 2025-12-10 Daily CI Summary Report · mi30x"),
+        "{md}"
+    );
+    let dir = store.path().join("alerts");
+    let receipt = ok(
+        store.path(),
+        &[
+            "notify",
+            "summary",
+            "--hardware",
+            "mi30x",
+            "--to",
+            &format!("dir:{}", dir.display()),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&receipt).contains("daily_mi30x_"));
+    assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 1);
+    for (args, hint) in [
+        (
+            vec!["notify", "regressions", "--to", "pager"],
+            "unknown --to",
+        ),
+        (
+            vec!["notify", "regressions", "--to", "teams"],
+            "SGLCI_TEAMS_WEBHOOK_URL",
+        ),
+        (
+            vec![
+                "notify",
+                "summary",
+                "--hardware",
+                "mi30x",
+                "--to",
+                "github-issues",
+            ],
+            "github-issues is for",
+        ),
+    ] {
+        let res = bin()
+            .arg("--store")
+            .arg(store.path())
+            .args(&args)
+            .env_remove("SGLCI_TEAMS_WEBHOOK_URL")
+            .env("PUBLISHER_LOG", "warn")
+            .output()
+            .expect("runs");
+        assert_eq!(res.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&res.stderr).contains(hint),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+    }
 }

@@ -13,7 +13,7 @@ use sglci_publisher::app::{self, Format};
 use sglci_publisher::config::{parse_store, StoreLocation};
 use sglci_publisher::history::DirHistory;
 
-use cli::{Cli, CliCommand, CliFormat, CliReportFormat};
+use cli::{Cli, CliCommand, CliFormat, CliNotifyWhat, CliReportFormat};
 use sglci_publisher::regress;
 use sglci_publisher::serve::{serve, ServeConfig};
 use sglci_publisher::site::templates::Templates;
@@ -177,6 +177,31 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                 }
             };
             out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
+        }
+        CliCommand::Notify(args) => {
+            let what = match args.what {
+                CliNotifyWhat::Summary { hardware, date } => {
+                    app::NotifyWhat::Summary { hardware, date }
+                }
+                CliNotifyWhat::Regressions => app::NotifyWhat::Regressions,
+                CliNotifyWhat::Compare { a, b } => app::NotifyWhat::Compare { a, b },
+            };
+            let env: std::collections::BTreeMap<String, String> = std::env::vars()
+                .filter(|(k, _)| k.starts_with("SGLCI_") || k.starts_with("GITHUB_"))
+                .collect();
+            let receipts = app::notify(
+                &store,
+                what,
+                &args.to,
+                args.dashboard.as_deref(),
+                &args.logs_url,
+                &env,
+            )
+            .map_err(|e| (e.exit_code(), e.into()))?;
+            for r in receipts {
+                writeln!(out, "{r}").map_err(|e| (3, e.into()))?;
+            }
+            Ok(())
         }
         CliCommand::Tables => {
             let hist = DirHistory::new(&store);

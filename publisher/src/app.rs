@@ -46,6 +46,8 @@ pub enum AppError {
     Notify(#[from] crate::notify::NotifyError),
     #[error("{0}")]
     NotifyUsage(String),
+    #[error(transparent)]
+    Triage(#[from] crate::triage::TriageError),
     #[error("refusing to write the site into {0}: it is not empty and was not made by sglci (hint: choose an empty or new directory)")]
     NotASiteDir(std::path::PathBuf),
     #[error("{op} {path}: {source}")]
@@ -66,6 +68,7 @@ impl AppError {
             | Self::NoSuchNight(_)
             | Self::Compare(_)
             | Self::NotifyUsage(_)
+            | Self::Triage(_)
             | Self::Notify(crate::notify::NotifyError::Config(_)) => 2,
             Self::Scan(ScanError::NotADir { .. }) => 2,
             _ => 3,
@@ -471,8 +474,11 @@ pub fn notify(
     dashboard: Option<&str>,
     logs_base: &str,
     env: &BTreeMap<String, String>,
+    triage: &crate::triage::Triage,
 ) -> Result<Vec<String>, AppError> {
     use crate::notify::{build, github, http, FileNotifier, Notifier, TeamsNotifier};
+    let mut receipts: Vec<String> = Vec::new();
+    let mut muted: Vec<String> = Vec::new();
     let data = load_site_data(&DirHistory::new(store), None)?;
     let templates = Templates::embedded()?;
     let notes = match &what {
@@ -498,11 +504,21 @@ pub fn notify(
             ]
         }
         NotifyWhat::Regressions => {
-            crate::regress::detect(&data, &crate::regress::DetectConfig::default())
-                .iter()
-                .filter(|f| f.state == crate::regress::State::Open)
-                .map(|f| build::regression(&f.to_row(), dashboard))
-                .collect()
+            let mut out = Vec::new();
+            for f in crate::regress::detect(&data, &crate::regress::DetectConfig::default()) {
+                if f.state != crate::regress::State::Open {
+                    continue;
+                }
+                // A mute stops notifications (not detection), and says so.
+                if let Some(crate::triage::Treatment::Muted(d)) = triage.treatment(&f.id, &f.latest)
+                {
+                    receipts.push(format!("muted: {} by {}: {}", f.id, d.who, d.why));
+                    muted.push(format!("regression:{}", f.id));
+                    continue;
+                }
+                out.push(build::regression(&f.to_row(), dashboard));
+            }
+            out
         }
         NotifyWhat::Compare { a, b } => {
             let c = compare(store, a, b)?;
@@ -528,7 +544,6 @@ pub fn notify(
             http.clone(),
         )?)
     };
-    let mut receipts = Vec::new();
     match to {
         "stdout" => {
             for n in &notes {
@@ -547,7 +562,7 @@ pub fn notify(
                     "--to github-issues is for `notify regressions`".to_owned(),
                 ));
             }
-            let sync = gh()?.sync_regression_issues(&notes)?;
+            let sync = gh()?.sync_regression_issues(&notes, &muted)?;
             receipts.push(format!(
                 "issues opened {:?}, updated {:?}, closed {:?}",
                 sync.opened, sync.updated, sync.closed
@@ -575,4 +590,25 @@ pub fn notify(
         }
     }
     Ok(receipts)
+}
+
+/// Reads the triage file: `explicit` (an error when missing), else `<store>/triage.toml` when it
+/// exists, else none.
+pub fn load_triage(
+    store: &Path,
+    explicit: Option<&Path>,
+) -> Result<crate::triage::Triage, AppError> {
+    let default = store.join("triage.toml");
+    let path = match explicit {
+        Some(p) => p.to_owned(),
+        None if default.is_file() => default,
+        None => return Ok(crate::triage::Triage::default()),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        AppError::NotifyUsage(format!(
+            "reading the triage file {}: {e} (hint: --triage FILE or SGLCI_TRIAGE)",
+            path.display()
+        ))
+    })?;
+    Ok(crate::triage::parse(&text, &path.display().to_string())?)
 }

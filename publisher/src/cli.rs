@@ -17,6 +17,11 @@ pub struct Cli {
     )]
     pub store: String,
 
+    /// The triage file (mutes, acknowledgements, notes); default `<store>/triage.toml` when it
+    /// exists. Keep it in the log repository.
+    #[arg(long, env = "SGLCI_TRIAGE", global = true, value_name = "FILE")]
+    pub triage: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: CliCommand,
 }

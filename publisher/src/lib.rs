@@ -23,3 +23,4 @@ pub mod serve;
 pub mod site;
 pub mod synth;
 pub mod table;
+pub mod triage;

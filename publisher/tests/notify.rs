@@ -309,16 +309,28 @@ fn regression_issues_open_update_and_close() {
     let a = note("regression:mi30x/GROK1/standard/request_rate/e2e_ms@20251210");
     let b = note("regression:mi30x/GROK2/standard/request_rate/ttft_ms@20251209");
     let first = gh
-        .sync_regression_issues(&[a.clone(), b.clone()])
+        .sync_regression_issues(&[a.clone(), b.clone()], &[])
         .expect("sync");
     assert_eq!(
         (first.opened.len(), first.updated.len(), first.closed.len()),
         (2, 0, 0)
     );
-    // Next morning: GROK1 still open (updated), GROK2 recovered (closed).
-    let second = gh.sync_regression_issues(&[a]).expect("sync");
+    let c = note("regression:mi30x/GROK1/standard/request_rate/ttft_ms@20251202");
+    let again = gh
+        .sync_regression_issues(&[a.clone(), b.clone(), c.clone()], &[])
+        .expect("sync");
+    assert_eq!(
+        (again.opened.len(), again.updated.len(), again.closed.len()),
+        (1, 2, 0)
+    );
+    // Next morning: GROK1 E2E still open (updated), GROK2 recovered (closed), and the TTFT
+    // finding muted: its issue is left alone, neither updated nor closed.
+    let second = gh
+        .sync_regression_issues(&[a], std::slice::from_ref(&c.key))
+        .expect("sync");
     assert_eq!(second.updated, vec![first.opened[0]]);
     assert_eq!(second.closed, vec![first.opened[1]]);
+    assert!(second.opened.is_empty());
     let issues = state.lock().expect("lock")["issues"].clone();
     let states: Vec<(&str, &str)> = issues
         .as_array()
@@ -333,7 +345,11 @@ fn regression_issues_open_update_and_close() {
         .collect();
     assert_eq!(
         states,
-        [("open", REGRESSION_LABEL), ("closed", REGRESSION_LABEL)]
+        [
+            ("open", REGRESSION_LABEL),
+            ("closed", REGRESSION_LABEL),
+            ("open", REGRESSION_LABEL)
+        ]
     );
     assert!(GitHub::new(&base, "not-a-repo", token(), fast()).is_err());
 }

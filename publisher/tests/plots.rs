@@ -42,6 +42,7 @@ fn chart() -> Chart {
         markers: vec![sglci_publisher::site::chart::Marker {
             day: day_number("20251213").expect("date"),
             label: "regression open +30.0 % from v0.5.6-rocm700-mi30x-20251213".to_owned(),
+            kind: "regression",
         }],
     }
 }

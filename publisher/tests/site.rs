@@ -353,8 +353,23 @@ fn regressions_show_on_home_page_list_and_charts() {
         steps: "[]".into(),
     });
     let t = Templates::embedded().expect("templates");
-    let site = render_site(&b.rows, &t, &opts(), &Scope::All).expect("renders");
+    let triage = sglci_publisher::triage::parse(
+        &format!(
+            "[[mute]]\nfinding = \"mi30x/GROK1/*\"\nwho = \"alice\"\nwhen = \"2025-12-11\"\nwhy = \"known aiter change\"\n\n\
+             [[note]]\nseries = \"mi30x/GROK1/standard\"\ndate = \"{}\"\nkind = \"expected\"\ntext = \"new attention backend\"\nwho = \"carol\"\nwhen = \"2025-12-11\"\n",
+            run.date
+        ),
+        "triage.toml",
+    )
+    .expect("triage");
+    let options = SiteOptions { triage, ..opts() };
+    let site = render_site(&b.rows, &t, &options, &Scope::All).expect("renders");
     let list = text(&site, "regressions.html");
+    assert!(
+        list.contains("muted by alice (2025-12-11): known aiter change"),
+        "{}",
+        main_region(&list)
+    );
     assert!(
         list.contains("+34.0 % (now +40.0 %)"),
         "{}",

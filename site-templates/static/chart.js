@@ -108,7 +108,8 @@
     el("rect", { x: M.l, y: M.t, width: W - M.l - M.r, height: H - M.t - M.b, fill: "none", stroke: "#d1d9e0" }, axis);
     (spec.markers || []).forEach(function (m) {
       if (m.day < x0 || m.day > x1) return;
-      var line = el("line", { x1: px(m.day), x2: px(m.day), y1: M.t, y2: H - M.b, stroke: "#cf222e",
+      var line = el("line", { x1: px(m.day), x2: px(m.day), y1: M.t, y2: H - M.b,
+        stroke: m.kind === "note" ? "#0969da" : "#cf222e",
         "stroke-width": 2, "stroke-dasharray": "6 4", class: "marker" }, svg);
       el("title", {}, line).textContent = m.label;
     });

@@ -63,6 +63,7 @@ fn now_utc() -> String {
 
 fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
     let StoreLocation::Dir(store) = parse_store(&cli.store).map_err(|e| (2, e.into()))?;
+    let triage = cli.triage.clone();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
@@ -101,6 +102,8 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                 window_days: args.window_days,
                 logs_base: args.logs_url.clone(),
                 png: !args.no_png,
+                triage: app::load_triage(&store, triage.as_deref())
+                    .map_err(|e| (e.exit_code(), e.into()))?,
             };
             let site = app::render_full(&store, &templates, &opts)
                 .map_err(|e| (e.exit_code(), e.into()))?;
@@ -196,6 +199,8 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                 args.dashboard.as_deref(),
                 &args.logs_url,
                 &env,
+                &app::load_triage(&store, triage.as_deref())
+                    .map_err(|e| (e.exit_code(), e.into()))?,
             )
             .map_err(|e| (e.exit_code(), e.into()))?;
             for r in receipts {

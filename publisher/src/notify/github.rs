@@ -104,7 +104,12 @@ impl GitHub {
 
     /// Makes the open regression issues match `open`: one issue per notification (by marker),
     /// opened or updated; issues of regressions no longer open are closed with a comment.
-    pub fn sync_regression_issues(&self, open: &[Notification]) -> Result<IssueSync, NotifyError> {
+    /// Issues whose key is in `leave` (muted regressions) are left as they are.
+    pub fn sync_regression_issues(
+        &self,
+        open: &[Notification],
+        leave: &[String],
+    ) -> Result<IssueSync, NotifyError> {
         let existing = self.list(&format!("/issues?state=open&labels={REGRESSION_LABEL}"))?;
         let mut sync = IssueSync::default();
         let find = |key: &str| {
@@ -137,7 +142,11 @@ impl GitHub {
                 }
             }
         }
-        let keep: Vec<String> = open.iter().map(|n| marker(&n.key)).collect();
+        let keep: Vec<String> = open
+            .iter()
+            .map(|n| marker(&n.key))
+            .chain(leave.iter().map(|k| marker(k)))
+            .collect();
         for issue in &existing {
             let body = issue["body"].as_str().unwrap_or("");
             let ours = body.contains("<!-- sglci:regression:");

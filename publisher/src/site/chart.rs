@@ -44,11 +44,13 @@ pub struct Chart {
     pub markers: Vec<Marker>,
 }
 
-/// A regression mark on a chart.
+/// A mark on a chart: a regression (or one of its steps) or a triage note.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Marker {
     pub day: i64,
     pub label: String,
+    /// `regression` or `note`.
+    pub kind: &'static str,
 }
 
 impl Chart {
@@ -305,6 +307,7 @@ pub fn model_charts(
                 Some(Marker {
                     day: day_number(&date).filter(|d| *d >= from_day)?,
                     label,
+                    kind: "regression",
                 })
             })
             .fold(Vec::<Marker>::new(), |mut acc, m| {

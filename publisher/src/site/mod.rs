@@ -48,6 +48,8 @@ pub struct SiteOptions {
     pub logs_base: String,
     /// Write PNG figures beside the SVGs (for chat cards and PR comments).
     pub png: bool,
+    /// Mutes, acknowledgements and notes (F68, F69), shown beside the findings and charts.
+    pub triage: crate::triage::Triage,
 }
 
 impl Default for SiteOptions {
@@ -57,6 +59,7 @@ impl Default for SiteOptions {
             window_days: 180,
             logs_base: "logs/".to_owned(),
             png: true,
+            triage: crate::triage::Triage::default(),
         }
     }
 }
@@ -403,6 +406,23 @@ impl<'a> Renderer<'a> {
                         .map(|r| link.page(&paths::run_page(&r.run_dir)))
                 };
                 let steps: Vec<serde_json::Value> = serde_json::from_str(&f.steps).unwrap_or_default();
+                let today = data::date_of_day(self.from_day + self.opts.window_days - 1);
+                let treatment = match self.opts.triage.treatment(&f.id, &today) {
+                    Some(crate::triage::Treatment::Muted(d)) => Some(format!(
+                        "muted by {} ({}){}: {}",
+                        d.who,
+                        iso(&d.when),
+                        d.until.as_deref().map_or(String::new(), |u| format!(" until {}", iso(u))),
+                        d.why
+                    )),
+                    Some(crate::triage::Treatment::Acknowledged(d)) => Some(format!(
+                        "acknowledged by {} ({}): {}",
+                        d.who,
+                        iso(&d.when),
+                        d.why
+                    )),
+                    None => None,
+                };
                 json!({
                     "state": f.state,
                     "series": format!("{} {} {}", f.hardware, f.model, if f.config.is_empty() { "standard" } else { &f.config }),
@@ -423,6 +443,7 @@ impl<'a> Renderer<'a> {
                     "confidence": if f.confirmed { format!("{:.1} %", f.confidence * 100.0) } else { "screen only".to_owned() },
                     "recovered": f.recovered.as_deref().map(iso),
                     "steps": steps.len(),
+                    "treatment": treatment,
                 })
             })
             .collect()
@@ -667,12 +688,23 @@ impl<'a> Renderer<'a> {
         let dir = format!("{hw}/{model}");
         let mut sections = Vec::new();
         for v in variants {
-            let charts = chart::model_charts(self.data, hw, model, v, self.from_day);
+            let mut charts = chart::model_charts(self.data, hw, model, v, self.from_day);
+            let label = if v.is_empty() { "standard" } else { v };
+            for n in self.opts.triage.notes_of(&format!("{hw}/{model}/{label}")) {
+                if let Some(day) = day_number(&n.date).filter(|d| *d >= self.from_day) {
+                    for c in &mut charts {
+                        c.markers.push(chart::Marker {
+                            day,
+                            label: format!("note ({:?}): {} ({})", n.kind, n.text, n.who),
+                            kind: "note",
+                        });
+                    }
+                }
+            }
             if charts.is_empty() {
                 continue;
             }
             let views = self.charts(&dir, &charts)?;
-            let label = if v.is_empty() { "standard" } else { v };
             let figure = paths::plot(&dir, &format!("{model}-{label}-figure"));
             if self.opts.png {
                 let png = plot::figure_png(
@@ -699,7 +731,15 @@ impl<'a> Renderer<'a> {
                     href: link.page(&paths::run_page(&r.run_dir)),
                 })
                 .collect();
+            let series_key = format!("{hw}/{model}/{label}");
+            let notes: Vec<serde_json::Value> = self
+                .opts
+                .triage
+                .notes_of(&series_key)
+                .map(|n| json!({"date": iso(&n.date), "kind": n.kind, "text": n.text, "who": n.who, "when": iso(&n.when)}))
+                .collect();
             sections.push(json!({
+                "notes": notes,
                 "variant": label,
                 "charts": views,
                 "png": self.opts.png.then(|| link.page(&format!("{figure}.png"))),

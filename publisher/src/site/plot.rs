@@ -147,12 +147,17 @@ fn draw_chart<DB: DrawingBackend>(
         )
         .map_err(e)?;
     }
-    // Regression marks: a red vertical line at each first bad night.
+    // Marks: red at each regression's first bad night, blue at triage notes.
     for m in &chart.markers {
         let x = m.day as f64;
+        let color = if m.kind == "note" {
+            RGBColor(9, 105, 218)
+        } else {
+            RGBColor(207, 34, 46)
+        };
         cc.draw_series(std::iter::once(PathElement::new(
             vec![(x, y0), (x, y1)],
-            RGBColor(207, 34, 46).stroke_width(2),
+            color.stroke_width(2),
         )))
         .map_err(e)?;
     }

@@ -457,6 +457,11 @@ pub enum NotifyWhat {
         hardware: String,
         date: Option<String>,
     },
+    /// The per-task cards of a night: benchmarks, sanity, image check, unit and PD.
+    Cards {
+        hardware: String,
+        date: Option<String>,
+    },
     Regressions,
     Compare {
         a: String,
@@ -502,6 +507,21 @@ pub fn notify(
                         reason,
                     })?,
             ]
+        }
+        NotifyWhat::Cards { hardware, date } => {
+            let nights = crate::site::views::nights_by_hardware(&data);
+            let date = match date {
+                Some(d) => d.clone(),
+                None => nights
+                    .get(hardware)
+                    .and_then(|n| n.last().cloned())
+                    .ok_or_else(|| {
+                        AppError::NoSuchNight(format!(
+                            "no night recorded for hardware `{hardware}`"
+                        ))
+                    })?,
+            };
+            build::night_cards(&data, hardware, &date, dashboard)
         }
         NotifyWhat::Regressions => {
             let mut out = Vec::new();

@@ -74,6 +74,13 @@ pub enum CliNotifyWhat {
         #[arg(long)]
         date: Option<String>,
     },
+    /// The cards of a night: one per online benchmark run, sanity, image check, unit and PD.
+    Cards {
+        #[arg(long)]
+        hardware: String,
+        #[arg(long)]
+        date: Option<String>,
+    },
     /// The open regressions (for github-issues: also closes recovered ones).
     Regressions,
     /// The comparison of run B against run A.

@@ -399,3 +399,55 @@ fn file_notifier_and_daily_summary_builder() {
     assert_eq!(doc["teams"]["attachments"][0]["content"]["version"], "1.4");
     assert_eq!(doc["notification"]["key"], "daily:mi30x:20251210");
 }
+
+#[test]
+fn night_cards_for_every_task_kind() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
+    let rows =
+        sglci_publisher::legacy::build(&sglci_publisher::legacy::scan(&dir).expect("scan")).rows;
+    let kinds = |date: &str| -> Vec<String> {
+        build::night_cards(&rows, "mi30x", date, Some("https://dash.example"))
+            .iter()
+            .map(|n| n.kind.clone())
+            .collect()
+    };
+    assert_eq!(kinds("20251210"), ["benchmark"]);
+    assert_eq!(kinds("20251218"), ["sanity", "unit_pd"]);
+    assert_eq!(kinds("20251219"), ["image_check"]);
+    let cards = build::night_cards(&rows, "mi30x", "20251210", Some("https://dash.example"));
+    let bench = &cards[0];
+    assert!(
+        bench
+            .title
+            .starts_with("2025-12-10 GROK1 Benchmark Results"),
+        "{}",
+        bench.title
+    );
+    assert!(
+        bench
+            .lines
+            .iter()
+            .any(|l| l.starts_with("RR=8: E2E 36489.7 ms")),
+        "{:?}",
+        bench.lines
+    );
+    insta::assert_json_snapshot!(
+        "teams_benchmark_card",
+        sglci_publisher::notify::teams_message(bench)
+    );
+    let sanity = &build::night_cards(&rows, "mi30x", "20251218", None)[0];
+    assert!(
+        sanity.lines[0].starts_with("**Models: "),
+        "{:?}",
+        sanity.lines
+    );
+    assert!(
+        sanity
+            .lines
+            .iter()
+            .skip(1)
+            .all(|l| l.contains("(threshold ≥ ")),
+        "{:?}",
+        sanity.lines
+    );
+}

@@ -186,6 +186,9 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                 CliNotifyWhat::Summary { hardware, date } => {
                     app::NotifyWhat::Summary { hardware, date }
                 }
+                CliNotifyWhat::Cards { hardware, date } => {
+                    app::NotifyWhat::Cards { hardware, date }
+                }
                 CliNotifyWhat::Regressions => app::NotifyWhat::Regressions,
                 CliNotifyWhat::Compare { a, b } => app::NotifyWhat::Compare { a, b },
             };

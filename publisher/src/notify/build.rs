@@ -235,3 +235,351 @@ pub fn comparison(c: &Comparison) -> Notification {
         markdown: to_markdown(c),
     }
 }
+
+fn link(dashboard: Option<&str>, title: &str, path: &str) -> Option<(String, String)> {
+    dashboard.map(|d| {
+        (
+            title.to_owned(),
+            format!("{}/{path}", d.trim_end_matches('/')),
+        )
+    })
+}
+
+fn status_of(s: &str) -> Status {
+    match s {
+        "pass" => Status::Good,
+        "fail" => Status::Error,
+        _ => Status::Warning,
+    }
+}
+
+/// The benchmark card of one online run (predecessor.md 5.1): status, image, host, GSM8K
+/// against its gate, runtime, per-load medians and the open regressions of the model.
+pub fn benchmark(rows: &Rows, run_dir: &str, dashboard: Option<&str>) -> Option<Notification> {
+    let run = rows.runs.iter().find(|r| r.run_dir == run_dir)?;
+    let model = run.model.clone().unwrap_or_default();
+    let variant = run.variant.clone().unwrap_or_default();
+    let task = rows
+        .tasks
+        .iter()
+        .find(|t| t.source.as_deref() == Some(run_dir));
+    let acc = rows.accuracy.iter().find(|a| a.run_dir == run_dir);
+    let status = task.map_or(Status::Info, |t| status_of(t.status.as_str()));
+    let mut facts = vec![
+        ("Docker image".to_owned(), run.docker_tag.clone()),
+        ("Hardware".to_owned(), run.hardware.clone()),
+    ];
+    if let Some(h) = &run.host {
+        facts.push(("Hostname".to_owned(), h.clone()));
+    }
+    if let Some(a) = acc {
+        facts.push((
+            "GSM8K".to_owned(),
+            format!("{} (gate {})", pct(a.accuracy), pct(Some(a.threshold))),
+        ));
+    }
+    if let Some(rt) = task
+        .map(|t| runtime(t.runtime_minutes))
+        .filter(|r| !r.is_empty())
+    {
+        facts.push(("Runtime".to_owned(), rt));
+    }
+    let mut lines = Vec::new();
+    if let Some(t) = task {
+        lines.push(format!(
+            "{} **{}**: {}{}",
+            state_icon(t.status),
+            t.status.as_str(),
+            t.reason,
+            t.failure_class
+                .as_deref()
+                .map_or(String::new(), |c| format!(" (`{c}`)"))
+        ));
+    }
+    let mut md = format!(
+        "## {} {model} {variant} benchmark on {}\n\n",
+        iso(&run.date),
+        run.hardware
+    );
+    md.push_str(
+        "| Load | E2E (ms) | TTFT (ms) | ITL (ms) | Output (tok/s) |\n|---:|---:|---:|---:|---:|\n",
+    );
+    for s in rows.serving.iter().filter(|s| s.run_dir == run_dir) {
+        let f = |v: Option<f64>| v.map_or("missing".to_owned(), |v| format!("{v:.1}"));
+        let load = crate::site::chart::load_label("", &s.load_kind, s.load);
+        lines.push(format!(
+            "{load}: E2E {} ms · TTFT {} ms · ITL {} ms",
+            f(s.e2e_ms),
+            f(s.ttft_ms),
+            f(s.itl_ms)
+        ));
+        md.push_str(&format!(
+            "| {load} | {} | {} | {} | {} |\n",
+            f(s.e2e_ms),
+            f(s.ttft_ms),
+            f(s.itl_ms),
+            f(s.output_throughput)
+        ));
+    }
+    let open: Vec<&RegressionRow> = rows
+        .regressions
+        .iter()
+        .filter(|f| {
+            f.hardware == run.hardware
+                && f.model == model
+                && f.config == variant
+                && f.state == "open"
+        })
+        .collect();
+    for f in &open {
+        lines.push(format!(
+            "⚠️ Open regression: {} {:+.1} % since `{}`",
+            f.metric,
+            f.current_change * 100.0,
+            f.first_bad_image
+        ));
+    }
+    let mut links: Vec<(String, String)> = Vec::new();
+    links.extend(link(
+        dashboard,
+        "📄 Run",
+        &crate::site::paths::run_page(run_dir),
+    ));
+    links.extend(link(
+        dashboard,
+        "📈 Trend",
+        &crate::site::paths::model_page(&run.hardware, &model),
+    ));
+    let mut n = Notification {
+        kind: "benchmark".to_owned(),
+        key: format!("benchmark:{run_dir}"),
+        title: format!(
+            "{} {} {}Benchmark Results · {}",
+            iso(&run.date),
+            model.to_uppercase(),
+            if variant.is_empty() {
+                String::new()
+            } else {
+                format!("{variant} ")
+            },
+            run.hardware
+        ),
+        status: if open.is_empty() || status == Status::Error {
+            status
+        } else {
+            Status::Warning
+        },
+        facts,
+        lines,
+        links,
+        markdown: md,
+    };
+    // The image is the night's own by construction (the run folder is named by it); a run of an
+    // image already measured is a stale fallback and says so.
+    let first_of_tag = rows
+        .runs
+        .iter()
+        .filter(|r| {
+            r.docker_tag == run.docker_tag && r.model == run.model && r.variant == run.variant
+        })
+        .map(|r| r.run_dir.as_str())
+        .min();
+    if first_of_tag.is_some_and(|f| f != run_dir) {
+        mark_stale(&mut n, Some("an earlier run"), "this run");
+    }
+    Some(n)
+}
+
+/// The sanity card of a night (predecessor.md 5.1, sanity): models passed, per-model accuracy
+/// against its threshold.
+pub fn sanity(rows: &Rows, hw: &str, date: &str, dashboard: Option<&str>) -> Option<Notification> {
+    let models: Vec<_> = rows
+        .sanity_models
+        .iter()
+        .filter(|s| s.hardware == hw && s.date == date)
+        .collect();
+    if models.is_empty() {
+        return None;
+    }
+    let passed = models.iter().filter(|s| s.status == "pass").count();
+    let mut md = format!("## {} SGL Sanity Check Results · {hw}\n\n**Models: {passed}/{} passed**\n\n| Model | Status | GSM8K | Threshold |\n|---|---|---:|---:|\n", iso(date), models.len());
+    let mut lines = vec![format!("**Models: {passed}/{} passed**", models.len())];
+    for s in &models {
+        let icon = match s.status.as_str() {
+            "pass" => "✅",
+            "fail" => "❌",
+            _ => "❓",
+        };
+        lines.push(format!(
+            "{icon} {}: GSM8K accuracy {} (threshold ≥ {}){}",
+            s.model,
+            pct(s.accuracy),
+            pct(s.required),
+            s.failure_class
+                .as_deref()
+                .map_or(String::new(), |c| format!(" (`{c}`)"))
+        ));
+        md.push_str(&format!(
+            "| {} | {icon} {} | {} | {} |\n",
+            s.model,
+            s.status,
+            pct(s.accuracy),
+            pct(s.required)
+        ));
+    }
+    Some(Notification {
+        kind: "sanity".to_owned(),
+        key: format!("sanity:{hw}:{date}"),
+        title: format!("{} SGL Sanity Check Results · {hw}", iso(date)),
+        status: if passed == models.len() {
+            Status::Good
+        } else {
+            Status::Error
+        },
+        facts: vec![
+            ("Docker image".to_owned(), models[0].docker_tag.clone()),
+            ("Hardware".to_owned(), hw.to_owned()),
+        ],
+        lines,
+        links: link(dashboard, "📋 Sanity", &crate::site::paths::sanity_page(hw))
+            .into_iter()
+            .collect(),
+        markdown: md,
+    })
+}
+
+/// The image-check card of a night (predecessor.md 5.3).
+pub fn image_check(rows: &Rows, hw: &str, date: &str) -> Option<Notification> {
+    let c = rows
+        .image_check
+        .iter()
+        .find(|c| c.hardware == hw && c.date == date)?;
+    let missing = c.missing_required.unwrap_or(0);
+    let headline = if c.status == "pass" {
+        "All Docker Images Available"
+    } else if missing > 0 {
+        "Some Docker Images Missing"
+    } else {
+        "Docker Image Availability Issues"
+    };
+    let lines: Vec<String> = std::iter::once(format!("**{headline}**"))
+        .chain(
+            c.images
+                .split(['\n', ';'])
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.trim().to_owned()),
+        )
+        .collect();
+    Some(Notification {
+        kind: "image_check".to_owned(),
+        key: format!("image-check:{hw}:{date}"),
+        title: format!("{} Nightly Docker Image Check · {hw}", iso(date)),
+        status: status_of(&c.status),
+        facts: vec![
+            ("Missing required".to_owned(), missing.to_string()),
+            (
+                "Missing optional".to_owned(),
+                c.missing_optional.unwrap_or(0).to_string(),
+            ),
+        ],
+        markdown: format!(
+            "## {} Nightly Docker Image Check · {hw}\n\n{}\n",
+            iso(date),
+            lines.join("\n\n")
+        ),
+        lines,
+        links: vec![(
+            "🐳 Docker Hub".to_owned(),
+            "https://hub.docker.com/r/rocm/sgl-dev/tags".to_owned(),
+        )],
+    })
+}
+
+/// The unit-test and PD card of a night (predecessor.md 5.4).
+pub fn unit_pd(rows: &Rows, hw: &str, date: &str) -> Option<Notification> {
+    let unit: Vec<_> = rows
+        .unit
+        .iter()
+        .filter(|u| u.hardware == hw && u.date == date)
+        .collect();
+    let pd: Vec<_> = rows
+        .pd
+        .iter()
+        .filter(|p| p.hardware == hw && p.date == date)
+        .collect();
+    if unit.is_empty() && pd.is_empty() {
+        return None;
+    }
+    let mut lines = Vec::new();
+    for u in &unit {
+        lines.push(format!(
+            "Unit test {}: **{}**{}{}{}",
+            u.test.as_deref().unwrap_or(""),
+            u.status,
+            u.exit_code
+                .map_or(String::new(), |c| format!(", exit code {c}")),
+            u.duration_s
+                .map_or(String::new(), |d| format!(", {}", runtime(Some(d / 60.0)))),
+            u.failure_class
+                .as_deref()
+                .map_or(String::new(), |c| format!(" (`{c}`)")),
+        ));
+    }
+    for p in &pd {
+        lines.push(format!(
+            "PD {}: **{}**, tests {}/{}, GSM8K {}{}",
+            p.model.as_deref().unwrap_or(""),
+            p.status,
+            p.tests_passed,
+            p.tests_total,
+            pct(p.gsm8k_accuracy),
+            p.failure_class
+                .as_deref()
+                .map_or(String::new(), |c| format!(" (`{c}`)")),
+        ));
+    }
+    let failed = unit.iter().any(|u| u.status == "fail") || pd.iter().any(|p| p.status == "fail");
+    Some(Notification {
+        kind: "unit_pd".to_owned(),
+        key: format!("unit-pd:{hw}:{date}"),
+        title: format!("{} Unit and PD Tests · {hw}", iso(date)),
+        status: if failed { Status::Error } else { Status::Good },
+        facts: vec![(
+            "Docker image".to_owned(),
+            unit.first()
+                .map(|u| u.docker_tag.clone())
+                .or_else(|| pd.first().map(|p| p.docker_tag.clone()))
+                .unwrap_or_default(),
+        )],
+        markdown: format!(
+            "## {} Unit and PD Tests · {hw}\n\n{}\n",
+            iso(date),
+            lines
+                .iter()
+                .map(|l| format!("- {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        lines,
+        links: Vec::new(),
+    })
+}
+
+/// Every card of one night: a benchmark card per online run, sanity, image check, unit and PD.
+pub fn night_cards(
+    rows: &Rows,
+    hw: &str,
+    date: &str,
+    dashboard: Option<&str>,
+) -> Vec<Notification> {
+    let mut out: Vec<Notification> = rows
+        .runs
+        .iter()
+        .filter(|r| r.hardware == hw && r.date == date && r.kind == "online")
+        .filter_map(|r| benchmark(rows, &r.run_dir, dashboard))
+        .collect();
+    out.extend(sanity(rows, hw, date, dashboard));
+    out.extend(image_check(rows, hw, date));
+    out.extend(unit_pd(rows, hw, date));
+    out
+}

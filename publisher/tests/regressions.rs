@@ -365,3 +365,48 @@ fn fixture_history_grok1_december_step() {
     assert!(rate < 1.0, "alert rate {rate:.2} per 100 series-nights");
     insta::assert_snapshot!("fixture_findings", report::to_markdown(&all));
 }
+
+/// Replay on a real series: GROK2 standard E2E on mi30x before December 2025 (no finding), and
+/// the same with +10 % injected at every load from its third-last night on.
+#[test]
+fn fixture_replay_injected_step() {
+    let Some(dir) = corpus() else {
+        #[allow(clippy::print_stderr, reason = "a skipped test says so")]
+        {
+            eprintln!("SKIPPED: no corpus");
+        }
+        return;
+    };
+    let mut rows =
+        sglci_publisher::legacy::build(&sglci_publisher::legacy::scan(&dir).expect("scan")).rows;
+    rows.serving
+        .retain(|s| s.model == "GROK2" && s.variant.is_empty() && s.date.as_str() < "20251201");
+    let grok2_e2e = |rows: &Rows| {
+        detect(rows, &DetectConfig::default())
+            .into_iter()
+            .filter(|f| f.model == "GROK2" && f.metric == "e2e_ms")
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        grok2_e2e(&rows).is_empty(),
+        "the untouched series raises no alert"
+    );
+    let mut nights: Vec<String> = rows.serving.iter().map(|s| s.date.clone()).collect();
+    nights.sort();
+    nights.dedup();
+    assert!(nights.len() > 20, "{} nights", nights.len());
+    let from = nights[nights.len() - 3].clone();
+    for s in rows.serving.iter_mut().filter(|s| s.date >= from) {
+        s.e2e_ms = s.e2e_ms.map(|v| v * 1.10);
+    }
+    let found = grok2_e2e(&rows);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let f = &found[0];
+    assert_eq!(f.first_bad_date, from);
+    let within: Vec<&String> = nights.iter().filter(|d| **d >= from).take(3).collect();
+    assert!(
+        within.contains(&&f.alerted),
+        "alerted {} later than 3 nights after {from}",
+        f.alerted
+    );
+}

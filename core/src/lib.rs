@@ -7,16 +7,21 @@
 //! - [`failure`]: the F14 failure taxonomy and the evidence-line classifier.
 //! - [`status`]: F32 task-status rules over parsed files.
 //! - [`redact`]: F15 secret redaction applied to every evidence line we keep.
+//! - [`store`]: validated store keys, the `ObjectStore` trait, an in-memory store and the
+//!   conformance checks every backend passes.
+//! - [`bundle`]: the run bundle protocol (manifest written last, SHA-256 per file).
 //! - [`text`]: byte clean-up (NULs, ANSI escapes, `\r` progress bars) shared by the parsers.
 //!
 //! Nothing in this crate touches the disk, the network or the clock.
 
+pub mod bundle;
 pub mod error;
 pub mod failure;
 pub mod parse;
 pub mod records;
 pub mod redact;
 pub mod status;
+pub mod store;
 pub mod tag;
 pub mod text;
 

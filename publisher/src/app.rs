@@ -632,3 +632,93 @@ pub fn load_triage(
     })?;
     Ok(crate::triage::parse(&text, &path.display().to_string())?)
 }
+
+/// What `ingest --pending` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PendingReport {
+    /// (run id, manifest key, rows written).
+    pub ingested: Vec<(String, String, usize)>,
+    /// (message id, reason): bundles set aside in the queue's `failed/` with their reason.
+    pub quarantined: Vec<(String, String)>,
+    /// Regression findings after the batch.
+    pub regressions: usize,
+}
+
+/// Ingests one verified bundle: its files go through the same parsers as the legacy tree, and its
+/// rows become the bundle's own partition (the run id), so the same bundle twice changes nothing.
+pub fn ingest_bundle(
+    objects: &dyn sglci_core::store::ObjectStore,
+    hist: &DirHistory,
+    manifest: &sglci_core::store::Key,
+) -> Result<(String, usize), String> {
+    let (m, files) = sglci_core::bundle::fetch(objects, manifest).map_err(|e| e.to_string())?;
+    let parsed: Vec<_> = files
+        .iter()
+        .map(|(path, bytes)| legacy::parse_file(path, bytes))
+        .collect();
+    let rows = legacy::build(&parsed).rows;
+    if rows.runs.is_empty() {
+        return Err(format!(
+            "{manifest}: no run folder among its {} files (hint: bundle paths follow the log layout, e.g. online_benchmark_log/<hw>/<model>/<tag>_..._online/...)",
+            files.len()
+        ));
+    }
+    let partition = format!("run-{}", crate::site::paths::slug(&m.run_id));
+    let mut n = 0;
+    for t in rows.to_tables().map_err(|e| e.to_string())? {
+        if t.schema.name == records::REGRESSIONS.name {
+            continue;
+        }
+        n += t.rows.len();
+        hist.write_partition(&t, &partition)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok((m.run_id, n))
+}
+
+/// Drains the spool queue: each announced bundle is verified and ingested, or set aside with its
+/// reason without stopping the batch; then the regressions are refreshed.
+pub fn ingest_pending(store: &Path, queue: &Path) -> Result<PendingReport, AppError> {
+    let objects = crate::store::DirStore::new(store);
+    let hist = DirHistory::new(store);
+    let q = crate::store::SpoolQueue::new(queue);
+    let io = |e: crate::store::QueueError| AppError::SiteIo {
+        op: "queue",
+        path: queue.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let mut report = PendingReport::default();
+    for msg in q.receive().map_err(io)? {
+        let outcome = sglci_core::store::Key::new(msg.announcement.manifest.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|k| {
+                if msg.announcement.schema == sglci_core::bundle::BUNDLE_SCHEMA {
+                    ingest_bundle(&objects, &hist, &k)
+                } else {
+                    Err(format!(
+                        "announcement schema {} (this publisher reads {})",
+                        msg.announcement.schema,
+                        sglci_core::bundle::BUNDLE_SCHEMA
+                    ))
+                }
+            });
+        match outcome {
+            Ok((run, rows)) => {
+                tracing::info!(run = %run, rows, "bundle ingested");
+                q.ack(&msg.id).map_err(io)?;
+                report
+                    .ingested
+                    .push((run, msg.announcement.manifest.clone(), rows));
+            }
+            Err(reason) => {
+                tracing::warn!(message = %msg.id, %reason, "bundle quarantined");
+                q.fail(&msg.id, &reason).map_err(io)?;
+                report.quarantined.push((msg.id.clone(), reason));
+            }
+        }
+    }
+    if !report.ingested.is_empty() {
+        report.regressions = refresh_regressions(&hist)?;
+    }
+    Ok(report)
+}

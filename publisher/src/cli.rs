@@ -164,8 +164,20 @@ pub struct CliSummary {
 #[derive(Debug, clap::Args)]
 pub struct CliIngest {
     /// Backfill a predecessor log tree (the layout of ../shared/fixtures/sglang-ci-log).
-    #[arg(long, value_name = "DIR")]
-    pub legacy: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "pending",
+        conflicts_with = "pending"
+    )]
+    pub legacy: Option<PathBuf>,
+    /// Ingest the bundles the queue announces (the CLI twin of the Lambda); bad bundles are set
+    /// aside in the queue's failed/ with their reason.
+    #[arg(long)]
+    pub pending: bool,
+    /// The queue: a spool directory (default: `<store>/queue`).
+    #[arg(long, env = "SGLCI_QUEUE", value_name = "DIR")]
+    pub queue: Option<PathBuf>,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -21,6 +21,7 @@ pub mod regress;
 pub mod rows;
 pub mod serve;
 pub mod site;
+pub mod store;
 pub mod synth;
 pub mod table;
 pub mod triage;

@@ -69,8 +69,52 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
     match cli.command {
         CliCommand::Ingest(args) => {
             let started = std::time::Instant::now();
+            if args.pending {
+                let queue = args.queue.clone().unwrap_or_else(|| store.join("queue"));
+                let report =
+                    app::ingest_pending(&store, &queue).map_err(|e| (e.exit_code(), e.into()))?;
+                tracing::info!(
+                    ingested = report.ingested.len(),
+                    quarantined = report.quarantined.len(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "pending bundles processed"
+                );
+                let text = if args.json {
+                    serde_json::to_string_pretty(&report).map_err(|e| (3, e.into()))? + "\n"
+                } else {
+                    let mut t = format!(
+                        "ingested: {}, quarantined: {}, regressions: {}\n",
+                        report.ingested.len(),
+                        report.quarantined.len(),
+                        report.regressions
+                    );
+                    for (run, key, rows) in &report.ingested {
+                        t.push_str(&format!("  ok  {run} ({rows} rows) {key}\n"));
+                    }
+                    for (id, reason) in &report.quarantined {
+                        t.push_str(&format!("  bad {id}: {reason}\n"));
+                    }
+                    t
+                };
+                out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))?;
+                // The batch ran; some of its inputs failed (kept in failed/ with the reason).
+                return if report.quarantined.is_empty() {
+                    Ok(())
+                } else {
+                    Err((
+                        1,
+                        anyhow::anyhow!(
+                            "{} bundle(s) quarantined; see the queue's failed/ folder",
+                            report.quarantined.len()
+                        ),
+                    ))
+                };
+            }
+            let Some(legacy) = args.legacy.as_deref() else {
+                return Err((2, anyhow::anyhow!("ingest needs --legacy DIR or --pending")));
+            };
             let (backfill, report) =
-                app::ingest_legacy(&store, &args.legacy).map_err(|e| (e.exit_code(), e.into()))?;
+                app::ingest_legacy(&store, legacy).map_err(|e| (e.exit_code(), e.into()))?;
             tracing::info!(files = report.files, seconds = started.elapsed().as_secs_f64(), store = %store.display(), "legacy backfill written");
             let res = if args.json {
                 serde_json::to_writer_pretty(&mut out, &report)

@@ -1,0 +1,247 @@
+//! The run bundle protocol (F16, F30): a run's files under `runs/<hardware>/<YYYYMMDD>/<run_id>/`,
+//! each with its SHA-256 in `manifest.json`, which is written last. A queue message names the
+//! manifest. The publisher checks the schema version and every checksum before it reads a
+//! number, and quarantines a bad bundle with its reason.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::store::{Key, ObjectStore, StoreError};
+
+/// Bumped when the manifest's meaning changes; the publisher refuses other versions.
+pub const BUNDLE_SCHEMA: u32 = 1;
+
+/// One file of a bundle, relative to the bundle's prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// The file's path in the predecessor's log layout (`online_benchmark_log/...`), so the same
+    /// parsers read bundles and the legacy tree.
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema: u32,
+    pub run_id: String,
+    pub hardware: String,
+    /// Image date `YYYYMMDD`.
+    pub date: String,
+    pub image: String,
+    pub suite: String,
+    pub files: Vec<FileEntry>,
+}
+
+/// The queue message announcing a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Announcement {
+    pub schema: u32,
+    pub manifest: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BundleError {
+    #[error("{manifest}: not a manifest: {reason}")]
+    Malformed { manifest: String, reason: String },
+    #[error("{manifest}: schema {found}, this publisher reads {BUNDLE_SCHEMA} (hint: upgrade the publisher, or re-run with a matching runner)")]
+    Schema { manifest: String, found: u32 },
+    #[error("{manifest}: {path}: checksum mismatch (manifest {expected}, stored {actual})")]
+    Checksum {
+        manifest: String,
+        path: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{manifest}: {path}: {bytes} bytes stored, manifest says {expected}")]
+    Size {
+        manifest: String,
+        path: String,
+        bytes: u64,
+        expected: u64,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A bundle's files: (path in the log layout, bytes).
+pub type Files = Vec<(String, Vec<u8>)>;
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Where a run's bundle lives: `runs/<hardware>/<YYYYMMDD>/<run_id>`.
+pub fn bundle_prefix(hardware: &str, date: &str, run_id: &str) -> Result<Key, StoreError> {
+    Key::new(format!("runs/{hardware}/{date}/{run_id}"))
+}
+
+/// A manifest for files (path, bytes).
+pub fn manifest_for(
+    run_id: &str,
+    hardware: &str,
+    date: &str,
+    image: &str,
+    suite: &str,
+    files: &[(String, Vec<u8>)],
+) -> Manifest {
+    Manifest {
+        schema: BUNDLE_SCHEMA,
+        run_id: run_id.to_owned(),
+        hardware: hardware.to_owned(),
+        date: date.to_owned(),
+        image: image.to_owned(),
+        suite: suite.to_owned(),
+        files: files
+            .iter()
+            .map(|(path, b)| FileEntry {
+                path: path.clone(),
+                sha256: sha256_hex(b),
+                bytes: b.len() as u64,
+            })
+            .collect(),
+    }
+}
+
+/// Uploads a bundle: every file, then the manifest last; returns the manifest's key.
+pub fn upload(
+    store: &dyn ObjectStore,
+    manifest: &Manifest,
+    files: &[(String, Vec<u8>)],
+) -> Result<Key, StoreError> {
+    let prefix = bundle_prefix(&manifest.hardware, &manifest.date, &manifest.run_id)?;
+    for (path, bytes) in files {
+        store.put(&prefix.join(&format!("files/{path}"))?, bytes)?;
+    }
+    let key = prefix.join("manifest.json")?;
+    let json = serde_json::to_vec_pretty(manifest).map_err(|e| StoreError::Backend {
+        op: "encode",
+        key: key.to_string(),
+        reason: e.to_string(),
+    })?;
+    store.put(&key, &json)?;
+    Ok(key)
+}
+
+/// Reads and verifies a bundle: the manifest's schema, then every file's size and checksum.
+/// Returns the manifest and the files (path in the log layout, bytes).
+pub fn fetch(
+    store: &dyn ObjectStore,
+    manifest_key: &Key,
+) -> Result<(Manifest, Files), BundleError> {
+    let name = manifest_key.to_string();
+    let raw = store.get(manifest_key)?;
+    let m: Manifest = serde_json::from_slice(&raw).map_err(|e| BundleError::Malformed {
+        manifest: name.clone(),
+        reason: e.to_string(),
+    })?;
+    if m.schema != BUNDLE_SCHEMA {
+        return Err(BundleError::Schema {
+            manifest: name,
+            found: m.schema,
+        });
+    }
+    let prefix = manifest_key
+        .as_str()
+        .rsplit_once('/')
+        .map_or("", |(p, _)| p);
+    let mut files = Vec::new();
+    for f in &m.files {
+        let key = Key::new(format!("{prefix}/files/{}", f.path))?;
+        let bytes = store.get(&key)?;
+        if bytes.len() as u64 != f.bytes {
+            return Err(BundleError::Size {
+                manifest: name,
+                path: f.path.clone(),
+                bytes: bytes.len() as u64,
+                expected: f.bytes,
+            });
+        }
+        let actual = sha256_hex(&bytes);
+        if actual != f.sha256 {
+            return Err(BundleError::Checksum {
+                manifest: name,
+                path: f.path.clone(),
+                expected: f.sha256.clone(),
+                actual,
+            });
+        }
+        files.push((f.path.clone(), bytes));
+    }
+    Ok((m, files))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn sha256_of_known_input() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn round_trip_and_rejections() {
+        let store = MemoryStore::default();
+        let files = vec![
+            (
+                "online_benchmark_log/mi30x/GROK1/x/timing_summary_1.log".to_owned(),
+                b"TIMING".to_vec(),
+            ),
+            (
+                "online_benchmark_log/mi30x/GROK1/x/client.log".to_owned(),
+                b"Median E2E".to_vec(),
+            ),
+        ];
+        let m = manifest_for(
+            "run-1",
+            "mi30x",
+            "20251210",
+            "v0.5.6-rocm700-mi30x-20251210",
+            "grok",
+            &files,
+        );
+        let key = upload(&store, &m, &files).expect("upload");
+        assert_eq!(key.as_str(), "runs/mi30x/20251210/run-1/manifest.json");
+        let (back, got) = fetch(&store, &key).expect("verified");
+        assert_eq!((back, got), (m.clone(), files.clone()));
+        // A file changed after the manifest was written.
+        let f = Key::new(
+            "runs/mi30x/20251210/run-1/files/online_benchmark_log/mi30x/GROK1/x/client.log",
+        )
+        .expect("key");
+        store.put(&f, b"Median E2F").expect("put");
+        assert!(matches!(
+            fetch(&store, &key),
+            Err(BundleError::Checksum { .. })
+        ));
+        store.put(&f, b"short").expect("put");
+        assert!(matches!(fetch(&store, &key), Err(BundleError::Size { .. })));
+        // Another schema version.
+        let mut v2 = m;
+        v2.schema = 2;
+        store
+            .put(&key, &serde_json::to_vec(&v2).expect("json"))
+            .expect("put");
+        assert!(matches!(
+            fetch(&store, &key),
+            Err(BundleError::Schema { found: 2, .. })
+        ));
+        store.put(&key, b"not json").expect("put");
+        assert!(matches!(
+            fetch(&store, &key),
+            Err(BundleError::Malformed { .. })
+        ));
+    }
+}

@@ -1,0 +1,207 @@
+//! Bundles on the local backends: the directory store passes the store conformance checks, a
+//! bundle goes through upload (manifest last), announcement and `ingest --pending` into the
+//! history, a tampered bundle is quarantined without failing the rest of the batch, and the same
+//! bundle delivered twice changes nothing.
+
+use std::path::{Path, PathBuf};
+
+use sglci_core::bundle::{manifest_for, upload, Announcement, BUNDLE_SCHEMA};
+use sglci_core::store::{check_store, Key, ObjectStore};
+use sglci_publisher::app;
+use sglci_publisher::history::DirHistory;
+use sglci_publisher::store::{DirStore, SpoolQueue};
+
+fn sample_run(name: &str) -> (PathBuf, Vec<(String, Vec<u8>)>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
+    let dir = root.join("online_benchmark_log/mi30x/GROK1").join(name);
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("sample run") {
+        let p = e.expect("entry").path();
+        let rel = p
+            .strip_prefix(&root)
+            .expect("under root")
+            .to_string_lossy()
+            .into_owned();
+        files.push((rel, std::fs::read(&p).expect("read")));
+    }
+    files.sort();
+    (dir, files)
+}
+
+fn ship(store: &Path, run_id: &str, name: &str, tamper: bool) -> String {
+    let (_, files) = sample_run(name);
+    let tag = name.split('_').next().expect("tag");
+    let date = &tag[tag.len() - 8..];
+    let m = manifest_for(run_id, "mi30x", date, tag, "grok-online", &files);
+    let objects = DirStore::new(store);
+    let key = upload(&objects, &m, &files).expect("upload");
+    if tamper {
+        let (path, bytes) = &files[0];
+        // Same size, one byte changed: only the checksum can tell.
+        let mut bad = bytes.clone();
+        bad[0] ^= 0x20;
+        let k = Key::new(format!("runs/mi30x/{date}/{run_id}/files/{path}")).expect("key");
+        objects.put(&k, &bad).expect("tamper");
+    }
+    SpoolQueue::new(&store.join("queue"))
+        .send(&Announcement {
+            schema: BUNDLE_SCHEMA,
+            manifest: key.to_string(),
+        })
+        .expect("announce")
+}
+
+fn history_bytes(store: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![store.join("history")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+        {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.display().to_string(), std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn dir_store_conforms() {
+    let dir = tempfile::tempdir().expect("tmp");
+    check_store(&DirStore::new(dir.path())).expect("conforms");
+    // Keys never leave the root.
+    assert!(Key::new("../outside").is_err());
+}
+
+#[test]
+fn bundles_round_trip_quarantine_and_idempotence() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path();
+    let queue = store.join("queue");
+    ship(
+        store,
+        "grok1-20251210",
+        "v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online",
+        false,
+    );
+    let bad = ship(
+        store,
+        "grok1-20251206",
+        "v0.5.6-rocm700-mi30x-20251206_GROK1_MOE-I4F8_online",
+        true,
+    );
+    let report = app::ingest_pending(store, &queue).expect("batch");
+    assert_eq!(report.ingested.len(), 1, "{report:?}");
+    assert_eq!(report.ingested[0].0, "grok1-20251210");
+    assert_eq!(report.quarantined.len(), 1);
+    assert_eq!(report.quarantined[0].0, bad);
+    assert!(
+        report.quarantined[0].1.contains("checksum mismatch"),
+        "{}",
+        report.quarantined[0].1
+    );
+    // The failed message is kept with its reason; nothing is pending.
+    let reason =
+        std::fs::read_to_string(queue.join(format!("failed/{bad}.reason.txt"))).expect("reason");
+    assert!(reason.contains("checksum mismatch"));
+    assert_eq!(
+        std::fs::read_dir(queue.join("pending"))
+            .expect("pending")
+            .count(),
+        0
+    );
+    // The run is in the history.
+    let serving = DirHistory::new(store)
+        .read(sglci_core::records::SERVING)
+        .expect("read");
+    let rows: Vec<_> = serving
+        .rows
+        .iter()
+        .filter(|r| {
+            r.get("docker_tag").and_then(|v| v.as_str())
+                == Some("v0.5.6.post1-rocm700-mi30x-20251210")
+        })
+        .collect();
+    assert_eq!(rows.len(), 5, "one row per load");
+    // The same bundle delivered again changes nothing.
+    let before = history_bytes(store);
+    ship(
+        store,
+        "grok1-20251210",
+        "v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online",
+        false,
+    );
+    let again = app::ingest_pending(store, &queue).expect("batch");
+    assert_eq!(again.ingested.len(), 1);
+    assert_eq!(
+        history_bytes(store),
+        before,
+        "a duplicate delivery changes nothing"
+    );
+}
+
+#[test]
+fn cli_ingest_pending_reports_and_exits() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path();
+    ship(
+        store,
+        "grok1-20251210",
+        "v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online",
+        false,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
+        .args([
+            "--store",
+            store.to_str().expect("utf8"),
+            "ingest",
+            "--pending",
+        ])
+        .env("PUBLISHER_LOG", "warn")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("ingested: 1, quarantined: 0"), "{text}");
+    ship(
+        store,
+        "grok1-20251206",
+        "v0.5.6-rocm700-mi30x-20251206_GROK1_MOE-I4F8_online",
+        true,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
+        .args([
+            "--store",
+            store.to_str().expect("utf8"),
+            "ingest",
+            "--pending",
+        ])
+        .env("PUBLISHER_LOG", "warn")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a quarantined bundle: the batch ran, an input failed"
+    );
+    let none = std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
+        .args(["--store", store.to_str().expect("utf8"), "ingest"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        none.status.code(),
+        Some(2),
+        "ingest needs --legacy or --pending"
+    );
+}

@@ -148,6 +148,55 @@ pub struct ServingRow {
     pub kv_cache_gb: Option<f64>,
 }
 
+impl ServingRow {
+    /// A row with its keys set and every measurement missing (builders and tests fill in what
+    /// they have).
+    pub fn blank(
+        hardware: &str,
+        model: &str,
+        run_dir: &str,
+        docker_tag: &str,
+        date: &str,
+        load_kind: &str,
+        load: i64,
+    ) -> Self {
+        Self {
+            hardware: hardware.to_owned(),
+            model: model.to_owned(),
+            run_dir: run_dir.to_owned(),
+            docker_tag: docker_tag.to_owned(),
+            date: date.to_owned(),
+            variant: String::new(),
+            load_kind: load_kind.to_owned(),
+            load,
+            e2e_ms: None,
+            ttft_ms: None,
+            itl_ms: None,
+            gsm8k_accuracy: None,
+            tpot_ms: None,
+            output_throughput: None,
+            request_throughput: None,
+            input_throughput: None,
+            total_throughput: None,
+            mean_e2e_ms: None,
+            p99_ttft_ms: None,
+            p99_itl_ms: None,
+            completed: None,
+            requested: None,
+            partial: false,
+            runs: 1,
+            runs_with_result: 1,
+            source: "client_log".to_owned(),
+            best_log: None,
+            host: None,
+            sglang_version: String::new(),
+            rocm: String::new(),
+            kv_cache_tokens: None,
+            kv_cache_gb: None,
+        }
+    }
+}
+
 pub const SERVING: Schema = Schema {
     name: "serving",
     columns: &[

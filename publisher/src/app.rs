@@ -450,6 +450,19 @@ pub fn compare(store: &Path, a: &str, b: &str) -> Result<crate::compare::Compari
     )?)
 }
 
+/// The given night, or the latest night with data on that hardware.
+fn night_or_latest(data: &Rows, hardware: &str, date: Option<&str>) -> Result<String, AppError> {
+    match date {
+        Some(d) => Ok(d.to_owned()),
+        None => crate::site::views::nights_by_hardware(data)
+            .get(hardware)
+            .and_then(|n| n.last().cloned())
+            .ok_or_else(|| {
+                AppError::NoSuchNight(format!("no night recorded for hardware `{hardware}`"))
+            }),
+    }
+}
+
 /// What `notify` sends.
 #[derive(Debug, Clone)]
 pub enum NotifyWhat {
@@ -488,18 +501,7 @@ pub fn notify(
     let templates = Templates::embedded()?;
     let notes = match &what {
         NotifyWhat::Summary { hardware, date } => {
-            let nights = crate::site::views::nights_by_hardware(&data);
-            let date = match date {
-                Some(d) => d.clone(),
-                None => nights
-                    .get(hardware)
-                    .and_then(|n| n.last().cloned())
-                    .ok_or_else(|| {
-                        AppError::NoSuchNight(format!(
-                            "no night recorded for hardware `{hardware}`"
-                        ))
-                    })?,
-            };
+            let date = night_or_latest(&data, hardware, date.as_deref())?;
             vec![
                 build::daily_summary(&data, &templates, hardware, &date, logs_base, dashboard)
                     .map_err(|reason| SiteError::Render {
@@ -509,18 +511,7 @@ pub fn notify(
             ]
         }
         NotifyWhat::Cards { hardware, date } => {
-            let nights = crate::site::views::nights_by_hardware(&data);
-            let date = match date {
-                Some(d) => d.clone(),
-                None => nights
-                    .get(hardware)
-                    .and_then(|n| n.last().cloned())
-                    .ok_or_else(|| {
-                        AppError::NoSuchNight(format!(
-                            "no night recorded for hardware `{hardware}`"
-                        ))
-                    })?,
-            };
+            let date = night_or_latest(&data, hardware, date.as_deref())?;
             build::night_cards(&data, hardware, &date, dashboard)
         }
         NotifyWhat::Regressions => {

@@ -49,38 +49,17 @@ fn run(dir: &str, date: &str) -> RunRow {
 
 fn serving(r: &RunRow, load: i64, e2e: f64) -> ServingRow {
     ServingRow {
-        hardware: r.hardware.clone(),
-        model: "DeepSeek-V3-0324".into(),
-        run_dir: r.run_dir.clone(),
-        docker_tag: r.docker_tag.clone(),
-        date: r.date.clone(),
-        variant: String::new(),
-        load_kind: "concurrency".into(),
-        load,
         e2e_ms: Some(e2e),
-        ttft_ms: None,
-        itl_ms: None,
-        gsm8k_accuracy: None,
-        tpot_ms: None,
-        output_throughput: None,
-        request_throughput: None,
-        input_throughput: None,
-        total_throughput: None,
-        mean_e2e_ms: None,
-        p99_ttft_ms: None,
-        p99_itl_ms: None,
-        completed: None,
-        requested: None,
-        partial: false,
-        runs: 1,
-        runs_with_result: 1,
-        source: "client_log".into(),
-        best_log: None,
-        host: None,
         sglang_version: "0.5.6".into(),
-        rocm: "700".into(),
-        kv_cache_tokens: None,
-        kv_cache_gb: None,
+        ..ServingRow::blank(
+            &r.hardware,
+            "DeepSeek-V3-0324",
+            &r.run_dir,
+            &r.docker_tag,
+            &r.date,
+            "concurrency",
+            load,
+        )
     }
 }
 

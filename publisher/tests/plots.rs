@@ -151,38 +151,18 @@ fn timeline_cells() {
 fn model_charts_follow_the_history() {
     use sglci_core::records::ServingRow;
     let row = |date: &str, load: i64, e2e: f64| ServingRow {
-        hardware: "mi30x".into(),
-        model: "GROK1".into(),
-        run_dir: format!("online/GROK1/v0.5.6-rocm700-mi30x-{date}_online"),
-        docker_tag: format!("v0.5.6-rocm700-mi30x-{date}"),
-        date: date.into(),
-        variant: String::new(),
-        load_kind: "request_rate".into(),
-        load,
         e2e_ms: Some(e2e),
         ttft_ms: Some(1.0),
-        itl_ms: None,
-        gsm8k_accuracy: None,
-        tpot_ms: None,
-        output_throughput: None,
-        request_throughput: None,
-        input_throughput: None,
-        total_throughput: None,
-        mean_e2e_ms: None,
-        p99_ttft_ms: None,
-        p99_itl_ms: None,
-        completed: None,
-        requested: None,
-        partial: false,
-        runs: 1,
-        runs_with_result: 1,
-        source: "client_log".into(),
-        best_log: None,
-        host: None,
-        sglang_version: "0.5.6".into(),
-        rocm: "700".into(),
         kv_cache_tokens: Some(1000),
-        kv_cache_gb: None,
+        ..ServingRow::blank(
+            "mi30x",
+            "GROK1",
+            &format!("online/GROK1/v0.5.6-rocm700-mi30x-{date}_online"),
+            &format!("v0.5.6-rocm700-mi30x-{date}"),
+            date,
+            "request_rate",
+            load,
+        )
     };
     let data = Rows {
         serving: vec![

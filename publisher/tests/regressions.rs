@@ -171,38 +171,11 @@ fn sweep(nights: usize, loads: &[i64], value: impl Fn(i64, usize) -> f64) -> Row
 
 fn serving(date: &str, tag: &str, run_dir: &str, load: i64, e2e: f64) -> ServingRow {
     ServingRow {
-        hardware: "mi30x".into(),
-        model: "GROK1".into(),
-        run_dir: run_dir.into(),
-        docker_tag: tag.into(),
-        date: date.into(),
-        variant: String::new(),
-        load_kind: "request_rate".into(),
-        load,
         e2e_ms: Some(e2e),
-        ttft_ms: None,
-        itl_ms: None,
         gsm8k_accuracy: Some(0.81),
-        tpot_ms: None,
-        output_throughput: None,
-        request_throughput: None,
-        input_throughput: None,
-        total_throughput: None,
-        mean_e2e_ms: None,
-        p99_ttft_ms: None,
-        p99_itl_ms: None,
-        completed: None,
-        requested: None,
-        partial: false,
         runs: 3,
         runs_with_result: 3,
-        source: "client_log".into(),
-        best_log: None,
-        host: None,
-        sglang_version: "0.5.6".into(),
-        rocm: "700".into(),
-        kv_cache_tokens: None,
-        kv_cache_gb: None,
+        ..ServingRow::blank("mi30x", "GROK1", run_dir, tag, date, "request_rate", load)
     }
 }
 

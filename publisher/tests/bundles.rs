@@ -147,6 +147,16 @@ fn bundles_round_trip_quarantine_and_idempotence() {
     );
 }
 
+fn publisher(store: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env("PUBLISHER_LOG", "warn")
+        .output()
+        .expect("runs")
+}
+
 #[test]
 fn cli_ingest_pending_reports_and_exits() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -157,16 +167,7 @@ fn cli_ingest_pending_reports_and_exits() {
         "v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online",
         false,
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
-        .args([
-            "--store",
-            store.to_str().expect("utf8"),
-            "ingest",
-            "--pending",
-        ])
-        .env("PUBLISHER_LOG", "warn")
-        .output()
-        .expect("runs");
+    let out = publisher(store, &["ingest", "--pending"]);
     assert!(
         out.status.success(),
         "{}",
@@ -180,25 +181,13 @@ fn cli_ingest_pending_reports_and_exits() {
         "v0.5.6-rocm700-mi30x-20251206_GROK1_MOE-I4F8_online",
         true,
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
-        .args([
-            "--store",
-            store.to_str().expect("utf8"),
-            "ingest",
-            "--pending",
-        ])
-        .env("PUBLISHER_LOG", "warn")
-        .output()
-        .expect("runs");
+    let out = publisher(store, &["ingest", "--pending"]);
     assert_eq!(
         out.status.code(),
         Some(1),
         "a quarantined bundle: the batch ran, an input failed"
     );
-    let none = std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
-        .args(["--store", store.to_str().expect("utf8"), "ingest"])
-        .output()
-        .expect("runs");
+    let none = publisher(store, &["ingest"]);
     assert_eq!(
         none.status.code(),
         Some(2),

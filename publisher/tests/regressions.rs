@@ -8,18 +8,10 @@ use sglci_publisher::regress::{detect, report, screen, DetectConfig, Screen, Sta
 use sglci_publisher::rows::Rows;
 use sglci_publisher::site::data::date_of_day;
 
-const CFG: DetectConfig = DetectConfig {
-    window: 14,
-    skip_recent: 2,
-    min_baseline: 5,
-    k: 2.5,
-    floor: 0.03,
-    consecutive: 2,
-    min_cells: 2,
-    cp_max_p: 0.001,
-    cp_min_size: 3,
-    cp_window: 60,
-};
+/// The shipped defaults: the tests check the detector as it runs in production.
+fn cfg() -> DetectConfig {
+    DetectConfig::default()
+}
 
 /// Deterministic noise in [-1, 1] (a linear congruential generator).
 fn noise(seed: &mut u64) -> f64 {
@@ -113,7 +105,7 @@ fn screening_table() {
         ),
     ];
     for (name, earlier, value, dir, want) in cases {
-        let got = screen(earlier, *value, *dir, &CFG);
+        let got = screen(earlier, *value, *dir, &cfg());
         assert_eq!(kind(&got), *want, "{name}: {got:?}");
     }
     // A single outlier in the baseline does not move it (median and MAD).
@@ -124,7 +116,7 @@ fn screening_table() {
             &with_outlier,
             101.5,
             Direction::LowerIsBetter,
-            &CFG
+            &cfg()
         )),
         "inside"
     );
@@ -132,7 +124,7 @@ fn screening_table() {
     let mut fresh = flat.to_vec();
     fresh.extend([112.0, 111.0]);
     assert_eq!(
-        kind(&screen(&fresh, 112.0, Direction::LowerIsBetter, &CFG)),
+        kind(&screen(&fresh, 112.0, Direction::LowerIsBetter, &cfg())),
         "worse"
     );
 }
@@ -193,14 +185,14 @@ fn stable(seed: u64, sigma: f64) -> impl Fn(i64, usize) -> f64 {
 fn replay_synthetic_step_is_alerted_within_three_nights() {
     for seed in 1..=20u64 {
         let base = stable(seed, 0.02);
-        let quiet = detect(&sweep(40, &LOADS, &base), &CFG);
+        let quiet = detect(&sweep(40, &LOADS, &base), &cfg());
         assert!(quiet.is_empty(), "seed {seed}: false alarm {quiet:?}");
         let step_at = 30;
         let stepped = detect(
             &sweep(40, &LOADS, |l, n| {
                 base(l, n) * if n >= step_at { 1.10 } else { 1.0 }
             }),
-            &CFG,
+            &cfg(),
         );
         assert_eq!(stepped.len(), 1, "seed {seed}: {stepped:?}");
         let f = &stepped[0];
@@ -231,7 +223,7 @@ fn one_load_alone_recovery_drift_and_exclusions() {
         &sweep(40, &LOADS, |l, n| {
             base(l, n) * if l == 8 && n >= 30 { 1.2 } else { 1.0 }
         }),
-        &CFG,
+        &cfg(),
     );
     assert!(one.is_empty(), "{one:?}");
     // A step that goes away recovers.
@@ -239,7 +231,7 @@ fn one_load_alone_recovery_drift_and_exclusions() {
         &sweep(45, &LOADS, |l, n| {
             base(l, n) * if (30..35).contains(&n) { 1.15 } else { 1.0 }
         }),
-        &CFG,
+        &cfg(),
     );
     assert_eq!(back.len(), 1, "{back:?}");
     assert_eq!(back[0].state, State::Recovered);
@@ -248,7 +240,7 @@ fn one_load_alone_recovery_drift_and_exclusions() {
         &sweep(60, &LOADS, |l, n| {
             base(l, n) * (1.0 + 0.01 * n.saturating_sub(20) as f64)
         }),
-        &CFG,
+        &cfg(),
     );
     assert!(
         !drift.is_empty(),
@@ -262,7 +254,7 @@ fn one_load_alone_recovery_drift_and_exclusions() {
         a.passed = Some(false);
         a.accuracy = Some(0.2);
     }
-    let found = detect(&rows, &CFG);
+    let found = detect(&rows, &cfg());
     assert!(
         found.iter().all(|f| f.metric == "gsm8k_accuracy"),
         "{found:?}"
@@ -273,7 +265,7 @@ fn one_load_alone_recovery_drift_and_exclusions() {
         &sweep(40, &LOADS, |l, n| {
             base(l, n) * if n == 30 { 1.5 } else { 1.0 }
         }),
-        &CFG,
+        &cfg(),
     );
     assert!(spike.is_empty(), "{spike:?}");
 }

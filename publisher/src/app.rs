@@ -633,6 +633,9 @@ pub struct PendingReport {
     pub quarantined: Vec<(String, String)>,
     /// Regression findings after the batch.
     pub regressions: usize,
+    /// The site pages the ingested bundles touch (for an incremental site update).
+    #[serde(skip)]
+    pub touched: Touched,
 }
 
 /// Ingests one verified bundle: its files go through the same parsers as the legacy tree, and its
@@ -641,7 +644,7 @@ pub fn ingest_bundle(
     objects: &dyn sglci_core::store::ObjectStore,
     hist: &DirHistory,
     manifest: &sglci_core::store::Key,
-) -> Result<(String, usize), String> {
+) -> Result<(String, usize, Touched), String> {
     let (m, files) = sglci_core::bundle::fetch(objects, manifest).map_err(|e| e.to_string())?;
     let parsed: Vec<_> = files
         .iter()
@@ -654,6 +657,7 @@ pub fn ingest_bundle(
             files.len()
         ));
     }
+    let touched = Touched::from_rows(&rows);
     let partition = format!("run-{}", crate::site::paths::slug(&m.run_id));
     let mut n = 0;
     for t in rows.to_tables().map_err(|e| e.to_string())? {
@@ -664,7 +668,7 @@ pub fn ingest_bundle(
         hist.write_partition(&t, &partition)
             .map_err(|e| e.to_string())?;
     }
-    Ok((m.run_id, n))
+    Ok((m.run_id, n, touched))
 }
 
 /// Drains the spool queue: each announced bundle is verified and ingested, or set aside with its
@@ -694,8 +698,9 @@ pub fn ingest_pending(store: &Path, queue: &Path) -> Result<PendingReport, AppEr
                 }
             });
         match outcome {
-            Ok((run, rows)) => {
+            Ok((run, rows, touched)) => {
                 tracing::info!(run = %run, rows, "bundle ingested");
+                report.touched.merge(touched);
                 q.ack(&msg.id).map_err(io)?;
                 report
                     .ingested
@@ -712,4 +717,27 @@ pub fn ingest_pending(store: &Path, queue: &Path) -> Result<PendingReport, AppEr
         report.regressions = refresh_regressions(&hist)?;
     }
     Ok(report)
+}
+
+/// Brings a rendered site up to date after a batch: only the touched pages when `out` holds an
+/// earlier sglci site, the whole site otherwise. Returns the number of files written.
+pub fn update_site(
+    store: &Path,
+    out: &Path,
+    templates: &Templates,
+    opts: &SiteOptions,
+    touched: &Touched,
+) -> Result<usize, AppError> {
+    if out.join(SITE_MARKER).is_file() {
+        if touched.is_empty() {
+            return Ok(0);
+        }
+        let site = render_update(store, templates, opts, touched)?;
+        write_site(out, &site, false)?;
+        Ok(site.len())
+    } else {
+        let site = render_full(store, templates, opts)?;
+        write_site(out, &site, true)?;
+        Ok(site.len())
+    }
 }

@@ -178,6 +178,10 @@ pub struct CliIngest {
     /// The queue: a spool directory (default: `<store>/queue`).
     #[arg(long, env = "SGLCI_QUEUE", value_name = "DIR")]
     pub queue: Option<PathBuf>,
+    /// With --pending: bring the site in DIR up to date (only the pages the new runs touch when
+    /// DIR holds an earlier site; the whole site otherwise).
+    #[arg(long, value_name = "DIR", requires = "pending")]
+    pub site: Option<PathBuf>,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -194,3 +194,71 @@ fn cli_ingest_pending_reports_and_exits() {
         "ingest needs --legacy or --pending"
     );
 }
+
+/// A new night arrives as a bundle and the site catches up: only the pages it touches are
+/// written (the rest of the directory stays as it was).
+#[test]
+fn ingest_pending_updates_the_site() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
+    let ok = |args: &[&str]| {
+        let out = publisher(store, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["ingest", "--legacy", samples.to_str().expect("utf8")]);
+    let site = store.join("site");
+    ok(&["site", "--out", site.to_str().expect("utf8"), "--no-png"]);
+    std::fs::write(site.join("kept.txt"), "untouched").expect("write");
+    // The GROK1 run of 2025-12-10 moved 30 days on: a night the history has not seen.
+    let (_, files) = sample_run("v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online");
+    let moved: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(p, b)| {
+            (
+                sglci_publisher::synth::shift_dates(p, 30),
+                sglci_publisher::synth::shift_dates(&String::from_utf8_lossy(b), 30).into_bytes(),
+            )
+        })
+        .collect();
+    let tag = "v0.5.6.post1-rocm700-mi30x-20260109";
+    let m = manifest_for(
+        "grok1-20260109",
+        "mi30x",
+        "20260109",
+        tag,
+        "grok-online",
+        &moved,
+    );
+    let key = upload(&DirStore::new(store), &m, &moved).expect("upload");
+    SpoolQueue::new(&store.join("queue"))
+        .send(&Announcement {
+            schema: BUNDLE_SCHEMA,
+            manifest: key.to_string(),
+        })
+        .expect("announce");
+    ok(&[
+        "ingest",
+        "--pending",
+        "--site",
+        site.to_str().expect("utf8"),
+    ]);
+    let run_page = site.join(sglci_publisher::site::paths::run_page(&format!(
+        "online_benchmark_log/mi30x/GROK1/{tag}_GROK1_MOE-I4F8_online"
+    )));
+    assert!(run_page.is_file(), "{} missing", run_page.display());
+    assert!(site.join("hw/mi30x/20260109.html").is_file());
+    let home = std::fs::read_to_string(site.join("index.html")).expect("home");
+    assert!(
+        home.contains("2026-01-09"),
+        "the home page shows the new night"
+    );
+    assert!(
+        site.join("kept.txt").is_file(),
+        "an update writes pages, it does not rebuild the directory"
+    );
+}

@@ -97,6 +97,18 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                     t
                 };
                 out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))?;
+                if let Some(dir) = &args.site {
+                    let opts = SiteOptions {
+                        generated_at: now_utc(),
+                        triage: app::load_triage(&store, triage.as_deref())
+                            .map_err(|e| (e.exit_code(), e.into()))?,
+                        ..SiteOptions::default()
+                    };
+                    let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
+                    let n = app::update_site(&store, dir, &templates, &opts, &report.touched)
+                        .map_err(|e| (e.exit_code(), e.into()))?;
+                    tracing::info!(files = n, site = %dir.display(), "site updated");
+                }
                 // The batch ran; some of its inputs failed (kept in failed/ with the reason).
                 return if report.quarantined.is_empty() {
                     Ok(())

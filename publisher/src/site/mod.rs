@@ -92,6 +92,20 @@ pub struct Touched {
 }
 
 impl Touched {
+    /// Adds what another batch touches.
+    pub fn merge(&mut self, other: Touched) {
+        self.nights.extend(other.nights);
+        self.runs.extend(other.runs);
+        self.models.extend(other.models);
+        self.years.extend(other.years);
+        self.months.extend(other.months);
+        self.upstream |= other.upstream;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nights.is_empty() && self.runs.is_empty() && !self.upstream
+    }
+
     /// The pages a set of runs and nights touch, taken from the rows of those runs.
     pub fn from_rows(data: &Rows) -> Self {
         let mut t = Touched::default();

@@ -312,11 +312,7 @@ pub fn to_markdown(c: &Comparison) -> String {
     let mut out = format!(
         "## {} {} on {}: `{}` → `{}`\n\n**{}**\n\n",
         md(&c.model),
-        if c.variant.is_empty() {
-            "standard".to_owned()
-        } else {
-            md(&c.variant)
-        },
+        md(crate::regress::report::config_label(&c.variant)),
         c.hardware,
         c.a.image,
         c.b.image,

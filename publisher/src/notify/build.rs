@@ -121,25 +121,8 @@ pub fn daily_summary(
 
 /// A regression as a notification; its markdown is the body of its GitHub issue.
 pub fn regression(f: &RegressionRow, dashboard: Option<&str>) -> Notification {
-    let series = format!(
-        "{} {} {}",
-        f.hardware,
-        f.model,
-        if f.config.is_empty() {
-            "standard"
-        } else {
-            &f.config
-        }
-    );
-    let change = if f.metric == "gsm8k_accuracy" {
-        format!("{:+.1} pts against the gate", f.change * 100.0)
-    } else {
-        format!(
-            "{:+.1} % (now {:+.1} %)",
-            f.change * 100.0,
-            f.current_change * 100.0
-        )
-    };
+    let series = crate::regress::report::series_label(&f.hardware, &f.model, &f.config);
+    let change = crate::regress::report::change_words(&f.metric, f.change, f.current_change);
     let mut md = format!(
         "**{series}**: `{}` got worse by {change} at {} {}.\n\n\
 | | |\n|---|---|\n\

@@ -485,11 +485,7 @@ fn open_finding(
             "{}/{}/{}/{}/{}@{}",
             key.hardware,
             key.model,
-            if key.config.is_empty() {
-                "standard"
-            } else {
-                &key.config
-            },
+            report::config_label(&key.config),
             key.load_kind,
             key.metric,
             date(bad_day)
@@ -582,11 +578,7 @@ fn accuracy_gate(rows: &Rows) -> Vec<Finding> {
         out.push(Finding {
             id: format!(
                 "{hw}/{model}/{}/gsm8k/accuracy@{}",
-                if variant.is_empty() {
-                    "standard"
-                } else {
-                    variant
-                },
+                report::config_label(variant),
                 first.date
             ),
             hardware: hw.to_owned(),

@@ -50,19 +50,34 @@ fn loads(f: &Finding) -> String {
         .join(" ")
 }
 
-/// The change as people read it: `+34.2 %` for a metric, `-2.1 pts below the gate` for accuracy.
-pub fn change_text(f: &Finding) -> String {
-    if f.metric == "gsm8k_accuracy" {
-        format!("{:+.1} pts against the gate", f.change * 100.0)
-    } else if (f.current_change - f.change).abs() >= 0.005 {
-        format!(
-            "{:+.1} % (now {:+.1} %)",
-            f.change * 100.0,
-            f.current_change * 100.0
-        )
+/// A variant as people name it: `standard` for the run without one.
+pub fn config_label(config: &str) -> &str {
+    if config.is_empty() {
+        "standard"
     } else {
-        format!("{:+.1} %", f.change * 100.0)
+        config
     }
+}
+
+/// `mi30x GROK1 standard`.
+pub fn series_label(hardware: &str, model: &str, config: &str) -> String {
+    format!("{hardware} {model} {}", config_label(config))
+}
+
+/// The change as people read it: `+34.2 %` (with `now …` when it moved since the alert) for a
+/// metric, `-2.1 pts against the gate` for accuracy.
+pub fn change_words(metric: &str, change: f64, current: f64) -> String {
+    if metric == "gsm8k_accuracy" {
+        format!("{:+.1} pts against the gate", change * 100.0)
+    } else if (current - change).abs() >= 0.005 {
+        format!("{:+.1} % (now {:+.1} %)", change * 100.0, current * 100.0)
+    } else {
+        format!("{:+.1} %", change * 100.0)
+    }
+}
+
+pub fn change_text(f: &Finding) -> String {
+    change_words(&f.metric, f.change, f.current_change)
 }
 
 pub fn to_csv(findings: &[Finding]) -> String {
@@ -111,16 +126,7 @@ pub fn to_markdown(findings: &[Finding]) -> String {
          |---|---|---|---:|---|---|---|---|---|\n",
     );
     for f in findings {
-        let series = format!(
-            "{} {} {}",
-            f.hardware,
-            f.model,
-            if f.config.is_empty() {
-                "standard"
-            } else {
-                &f.config
-            }
-        );
+        let series = series_label(&f.hardware, &f.model, &f.config);
         let dir = match f.direction {
             Direction::LowerIsBetter => "lower is better",
             Direction::HigherIsBetter => "higher is better",

@@ -161,12 +161,8 @@ pub fn load_label(variant: &str, load_kind: &str, load: i64) -> String {
     }
 }
 
-fn variant_label(variant: &str) -> String {
-    if variant.is_empty() {
-        "standard".to_owned()
-    } else {
-        variant.to_owned()
-    }
+fn variant_label(variant: &str) -> &str {
+    crate::regress::report::config_label(variant)
 }
 
 /// A serving metric plotted per load.

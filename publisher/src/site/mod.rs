@@ -439,14 +439,10 @@ impl<'a> Renderer<'a> {
                 };
                 json!({
                     "state": f.state,
-                    "series": format!("{} {} {}", f.hardware, f.model, if f.config.is_empty() { "standard" } else { &f.config }),
+                    "series": crate::regress::report::series_label(&f.hardware, &f.model, &f.config),
                     "model_href": link.page(&paths::model_page(&f.hardware, &f.model)),
                     "metric": f.metric,
-                    "change": if f.metric == "gsm8k_accuracy" {
-                        format!("{:+.1} pts against the gate", f.change * 100.0)
-                    } else {
-                        format!("{:+.1} % (now {:+.1} %)", f.change * 100.0, f.current_change * 100.0)
-                    },
+                    "change": crate::regress::report::change_words(&f.metric, f.change, f.current_change),
                     "loads": format!("{} {}", f.load_kind, f.loads),
                     "first_bad": f.first_bad_image,
                     "first_bad_date": iso(&f.first_bad_date),
@@ -703,7 +699,7 @@ impl<'a> Renderer<'a> {
         let mut sections = Vec::new();
         for v in variants {
             let mut charts = chart::model_charts(self.data, hw, model, v, self.from_day);
-            let label = if v.is_empty() { "standard" } else { v };
+            let label = crate::regress::report::config_label(v);
             for n in self.opts.triage.notes_of(&format!("{hw}/{model}/{label}")) {
                 if let Some(day) = day_number(&n.date).filter(|d| *d >= self.from_day) {
                     for c in &mut charts {

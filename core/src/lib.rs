@@ -10,14 +10,19 @@
 //! - [`store`]: validated store keys, the `ObjectStore` trait, an in-memory store and the
 //!   conformance checks every backend passes.
 //! - [`bundle`]: the run bundle protocol (manifest written last, SHA-256 per file).
+//! - [`queue`]: the `Queue` trait and what a message body means (announcement, S3 event).
+//! - [`backend`]: the shell side: directory, spool, S3 and SQS backends and the enums that pick
+//!   one from configuration.
 //! - [`text`]: byte clean-up (NULs, ANSI escapes, `\r` progress bars) shared by the parsers.
 //!
-//! Nothing in this crate touches the disk, the network or the clock.
+//! Outside [`backend`], nothing in this crate touches the disk, the network or the clock.
 
+pub mod backend;
 pub mod bundle;
 pub mod error;
 pub mod failure;
 pub mod parse;
+pub mod queue;
 pub mod records;
 pub mod redact;
 pub mod status;

@@ -21,6 +21,9 @@ pub enum StoreError {
     NotFound { key: String },
     #[error("{key}: already exists")]
     Exists { key: String },
+    /// A conditional write lost: the object changed (or vanished) since it was read.
+    #[error("{key}: changed since it was read (conditional write refused)")]
+    Conflict { key: String },
     #[error("{op} {key}: {reason}")]
     Backend {
         op: &'static str,
@@ -82,26 +85,128 @@ impl std::fmt::Display for Key {
     }
 }
 
+/// An object's version as its backend tells it (an S3 ETag, a digest on disk): opaque, only
+/// compared, never parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Version(pub String);
+
 /// An object store: the local directory by default, S3 in the cloud.
-pub trait ObjectStore {
+///
+/// The trait is blocking on purpose: the publisher's work is CPU-bound (Parquet, rendering) and
+/// runs on plain threads; the S3 backend drives its async client on its own runtime.
+pub trait ObjectStore: Send + Sync {
     /// The object's bytes, or [`StoreError::NotFound`].
-    fn get(&self, key: &Key) -> Result<Vec<u8>, StoreError>;
+    fn get(&self, key: &Key) -> Result<Vec<u8>, StoreError> {
+        self.get_versioned(key).map(|(bytes, _)| bytes)
+    }
+    /// The object's bytes and version, for a later [`ObjectStore::put_if_match`].
+    fn get_versioned(&self, key: &Key) -> Result<(Vec<u8>, Version), StoreError>;
     /// Writes the object whole (readers see the old or the new bytes, never a mix).
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError>;
     /// Writes only when no object has the key ([`StoreError::Exists`] otherwise).
     fn put_if_absent(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Writes only when the object still has version `expected` ([`StoreError::Conflict`]
+    /// otherwise, also when it was deleted meanwhile). Keys updated this way must only be
+    /// created with [`ObjectStore::put_if_absent`] and changed with this method.
+    fn put_if_match(&self, key: &Key, bytes: &[u8], expected: &Version) -> Result<(), StoreError>;
+    /// Removes the object; a missing object is not an error.
+    fn delete(&self, key: &Key) -> Result<(), StoreError>;
     /// Every key that starts with `prefix` (a whole-segment prefix), sorted.
     fn list(&self, prefix: &str) -> Result<Vec<Key>, StoreError>;
+    /// The distinct next segments below `prefix` (like `ls`: sub-"directories" and objects),
+    /// sorted. Cheaper than [`ObjectStore::list`] on a deep tree: S3 answers it with a delimiter.
+    fn children(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+}
+
+/// The next segment of `key` below `prefix`, if `key` is strictly under it.
+pub fn child_of<'a>(key: &'a str, prefix: &str) -> Option<&'a str> {
+    let prefix = prefix.trim_end_matches('/');
+    let rest = if prefix.is_empty() {
+        key
+    } else {
+        key.strip_prefix(prefix)?.strip_prefix('/')?
+    };
+    rest.split('/').next().filter(|s| !s.is_empty())
+}
+
+/// Applies `change` to the object at `key` with optimistic concurrency: read (or start from
+/// `None` when missing), change, write conditionally, and on a conflict read again and retry.
+/// `change` returns `None` when nothing needs writing. Returns the value written (or the current
+/// one when unchanged).
+pub fn update<T>(
+    store: &dyn ObjectStore,
+    key: &Key,
+    attempts: usize,
+    decode: impl Fn(&[u8]) -> Result<T, String>,
+    encode: impl Fn(&T) -> Vec<u8>,
+    mut change: impl FnMut(Option<T>) -> Result<Option<T>, String>,
+) -> Result<Option<T>, UpdateError> {
+    for _ in 0..attempts.max(1) {
+        let current = match store.get_versioned(key) {
+            Ok((bytes, v)) => Some((
+                decode(&bytes).map_err(|reason| UpdateError::Decode {
+                    key: key.to_string(),
+                    reason,
+                })?,
+                v,
+            )),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let (value, version) = match current {
+            Some((t, v)) => (Some(t), Some(v)),
+            None => (None, None),
+        };
+        let Some(next) = change(value).map_err(UpdateError::Refused)? else {
+            return match store.get(key) {
+                Ok(bytes) => Ok(Some(decode(&bytes).map_err(|reason| {
+                    UpdateError::Decode {
+                        key: key.to_string(),
+                        reason,
+                    }
+                })?)),
+                Err(StoreError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.into()),
+            };
+        };
+        let bytes = encode(&next);
+        let written = match &version {
+            Some(v) => store.put_if_match(key, &bytes, v),
+            None => store.put_if_absent(key, &bytes),
+        };
+        match written {
+            Ok(()) => return Ok(Some(next)),
+            Err(StoreError::Conflict { .. } | StoreError::Exists { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(UpdateError::Contended {
+        key: key.to_string(),
+        attempts,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{key}: unreadable: {reason}")]
+    Decode { key: String, reason: String },
+    #[error("{0}")]
+    Refused(String),
+    #[error("{key}: still contended after {attempts} conditional writes (hint: another publisher is busy; the message will be retried)")]
+    Contended { key: String, attempts: usize },
 }
 
 /// An in-memory store (unit tests, dry runs).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    objects: Mutex<BTreeMap<Key, Vec<u8>>>,
+    /// Bytes and a write counter (the version).
+    objects: Mutex<BTreeMap<Key, (Vec<u8>, u64)>>,
 }
 
 impl MemoryStore {
-    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<Key, Vec<u8>>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<Key, (Vec<u8>, u64)>> {
         // A poisoned lock only means another test thread panicked; the map is still whole.
         self.objects
             .lock()
@@ -119,18 +224,25 @@ pub fn under(key: &str, prefix: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn next_write() -> u64 {
+    WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
 impl ObjectStore for MemoryStore {
-    fn get(&self, key: &Key) -> Result<Vec<u8>, StoreError> {
+    fn get_versioned(&self, key: &Key) -> Result<(Vec<u8>, Version), StoreError> {
         self.map()
             .get(key)
-            .cloned()
+            .map(|(b, n)| (b.clone(), Version(n.to_string())))
             .ok_or_else(|| StoreError::NotFound {
                 key: key.to_string(),
             })
     }
 
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
-        self.map().insert(key.clone(), bytes.to_vec());
+        self.map()
+            .insert(key.clone(), (bytes.to_vec(), next_write()));
         Ok(())
     }
 
@@ -141,7 +253,25 @@ impl ObjectStore for MemoryStore {
                 key: key.to_string(),
             });
         }
-        m.insert(key.clone(), bytes.to_vec());
+        m.insert(key.clone(), (bytes.to_vec(), next_write()));
+        Ok(())
+    }
+
+    fn put_if_match(&self, key: &Key, bytes: &[u8], expected: &Version) -> Result<(), StoreError> {
+        let mut m = self.map();
+        match m.get(key) {
+            Some((_, n)) if n.to_string() == expected.0 => {
+                m.insert(key.clone(), (bytes.to_vec(), next_write()));
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict {
+                key: key.to_string(),
+            }),
+        }
+    }
+
+    fn delete(&self, key: &Key) -> Result<(), StoreError> {
+        self.map().remove(key);
         Ok(())
     }
 
@@ -152,6 +282,15 @@ impl ObjectStore for MemoryStore {
             .filter(|k| under(k.as_str(), prefix))
             .cloned()
             .collect())
+    }
+
+    fn children(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let set: std::collections::BTreeSet<String> = self
+            .map()
+            .keys()
+            .filter_map(|k| child_of(k.as_str(), prefix).map(str::to_owned))
+            .collect();
+        Ok(set.into_iter().collect())
     }
 }
 
@@ -209,6 +348,85 @@ pub fn check_store(store: &dyn ObjectStore) -> Result<(), String> {
         .is_empty()
     {
         return fail("list of an unknown prefix is empty");
+    }
+    let kids = store
+        .children("conformance/runs/mi30x/20251210")
+        .map_err(|e| e.to_string())?;
+    if kids != ["run-1", "run-10", "run-2"] {
+        return fail(&format!("children are the next segments, sorted: {kids:?}"));
+    }
+    // Conditional writes.
+    let (_, v1) = store.get_versioned(&a).map_err(|e| e.to_string())?;
+    store
+        .put_if_match(&a, b"v3", &v1)
+        .map_err(|e| format!("put_if_match with the current version: {e}"))?;
+    match store.put_if_match(&a, b"v4", &v1) {
+        Err(StoreError::Conflict { .. }) => {}
+        other => {
+            return fail(&format!(
+                "put_if_match with a stale version gives Conflict, not {other:?}"
+            ))
+        }
+    }
+    if store.get(&a).map_err(|e| e.to_string())? != b"v3" {
+        return fail("a refused conditional write leaves the object alone");
+    }
+    store.delete(&b).map_err(|e| e.to_string())?;
+    store
+        .delete(&b)
+        .map_err(|e| format!("deleting a missing key is fine: {e}"))?;
+    match store.get(&b) {
+        Err(StoreError::NotFound { .. }) => {}
+        other => return fail(&format!("a deleted key is gone, not {other:?}")),
+    }
+    match store.put_if_match(&b, b"x", &v1) {
+        Err(StoreError::Conflict { .. }) => {}
+        other => {
+            return fail(&format!(
+                "put_if_match on a missing key gives Conflict, not {other:?}"
+            ))
+        }
+    }
+    // Optimistic concurrency: 4 writers each add 5 to a counter through `update`; no increment
+    // is lost.
+    let counter = k("counter")?;
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    for _ in 0..5 {
+                        update(
+                            store,
+                            &counter,
+                            100,
+                            |b| {
+                                std::str::from_utf8(b)
+                                    .ok()
+                                    .and_then(|s| s.parse::<u64>().ok())
+                                    .ok_or_else(|| "not a number".to_owned())
+                            },
+                            |n| n.to_string().into_bytes(),
+                            |n| Ok(Some(n.unwrap_or(0) + 1)),
+                        )
+                        .map_err(|e| e.to_string())?;
+                    }
+                    Ok::<(), String>(())
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .try_for_each(|w| w.join().map_err(|_| "a writer panicked".to_owned())?)
+    })?;
+    let total = store.get(&counter).map_err(|e| e.to_string())?;
+    if total != b"20" {
+        return fail(&format!(
+            "20 concurrent conditional increments give 20, not {}",
+            String::from_utf8_lossy(&total)
+        ));
+    }
+    for key in store.list("conformance").map_err(|e| e.to_string())? {
+        store.delete(&key).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

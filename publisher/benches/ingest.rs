@@ -52,8 +52,11 @@ fn child(op: &str, dir: &Path) {
         }
         "ingest" => {
             let store = tempfile::tempdir().expect("tempdir");
-            let (_, report) =
-                sglci_publisher::app::ingest_legacy(store.path(), dir).expect("ingest");
+            let (_, report) = sglci_publisher::app::ingest_legacy(
+                &sglci_core::backend::DirStore::new(store.path()),
+                dir,
+            )
+            .expect("ingest");
             report.bytes
         }
         other => panic!("unknown op {other}"),

@@ -16,9 +16,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use sglci_core::backend::DirStore;
 use sglci_core::records::ALL_SCHEMAS;
 use sglci_publisher::app;
-use sglci_publisher::history::DirHistory;
+use sglci_publisher::history::History;
 use sglci_publisher::rows::Rows;
 use sglci_publisher::site::data::date_of_day;
 use sglci_publisher::site::templates::Templates;
@@ -39,7 +40,7 @@ fn fmt(v: &[f64]) -> String {
         .join(", ")
 }
 
-fn write_tables(hist: &DirHistory, tables: &[Table], partition: &str) {
+fn write_tables(hist: &History<'_>, tables: &[Table], partition: &str) {
     for t in tables {
         hist.write_partition(t, partition).expect("write partition");
     }
@@ -76,8 +77,9 @@ fn main() {
 
     // The fixture history.
     let base = work.path().join("base");
-    app::ingest_legacy(&base, &corpus).expect("ingest corpus");
-    let hist = DirHistory::new(&base);
+    app::ingest_legacy(&DirStore::new(&base), &corpus).expect("ingest corpus");
+    let base_store = DirStore::new(&base);
+    let hist = History::new(&base_store);
     let tables: Vec<Table> = ALL_SCHEMAS
         .iter()
         .map(|s| hist.read(*s).expect("read"))
@@ -91,10 +93,10 @@ fn main() {
     let site_dir = work.path().join("site");
     let mut full_s = Vec::new();
     let mut render_s = Vec::new();
-    let mut site = app::render_full(&base, &templates, &opts).expect("render");
+    let mut site = app::render_full(&base_store, &templates, &opts).expect("render");
     for _ in 0..rounds {
         let t0 = Instant::now();
-        site = app::render_full(&base, &templates, &opts).expect("render");
+        site = app::render_full(&base_store, &templates, &opts).expect("render");
         render_s.push(t0.elapsed().as_secs_f64());
         app::write_site(&site_dir, &site, true).expect("write");
         full_s.push(t0.elapsed().as_secs_f64());
@@ -127,7 +129,8 @@ fn main() {
     for &k in &scales {
         let t0 = Instant::now();
         let store = work.path().join(format!("x{k}"));
-        let h = DirHistory::new(&store);
+        let objects = DirStore::new(&store);
+        let h = History::new(&objects);
         write_tables(&h, &tables, "legacy");
         for i in 1..k {
             let copy: Vec<Table> = tables
@@ -158,13 +161,14 @@ fn main() {
         for (i, (_, store, _)) in stores.iter().enumerate() {
             let out = store.join("site");
             let t0 = Instant::now();
-            write_tables(&DirHistory::new(store), &new_night, "bench-new-night");
-            let update = app::render_update(store, &templates, &opts, &touched).expect("update");
+            let objects = DirStore::new(store);
+            write_tables(&History::new(&objects), &new_night, "bench-new-night");
+            let update = app::render_update(&objects, &templates, &opts, &touched).expect("update");
             app::write_site(&out, &update, false).expect("write");
             update_s[i].push(t0.elapsed().as_secs_f64());
             update_files[i] = update.len();
             read_months[i] =
-                app::update_months(&DirHistory::new(store), &touched, opts.window_days)
+                app::update_months(&History::new(&objects), &touched, opts.window_days)
                     .expect("months")
                     .count();
         }

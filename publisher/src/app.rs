@@ -1,13 +1,15 @@
-//! The publisher's commands over the pure core and the directory history.
+//! The publisher's commands over the pure core and the history in the object store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
+use sglci_core::queue::{interpret, Delivery, Message, Queue, QueueError};
 use sglci_core::records::{self, Schema};
+use sglci_core::store::{Key, ObjectStore, StoreError};
 
-use crate::history::{self, DirHistory, HistoryError};
+use crate::history::{self, Commit, History, HistoryError};
 use crate::legacy::{self, Backfill, ScanError};
 use crate::rows::{DataError, Rows};
 use crate::site::data::day_number;
@@ -50,6 +52,12 @@ pub enum AppError {
     Triage(#[from] crate::triage::TriageError),
     #[error("refusing to write the site into {0}: it is not empty and was not made by sglci (hint: choose an empty or new directory)")]
     NotASiteDir(std::path::PathBuf),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("refusing to write the site under `{0}` in the store: it holds objects that sglci did not render (hint: choose another prefix)")]
+    NotASitePrefix(String),
     #[error("{op} {path}: {source}")]
     SiteIo {
         op: &'static str,
@@ -64,6 +72,7 @@ impl AppError {
         match self {
             Self::UnknownTable(..)
             | Self::NotASiteDir(_)
+            | Self::NotASitePrefix(_)
             | Self::Template(_)
             | Self::NoSuchNight(_)
             | Self::Compare(_)
@@ -90,19 +99,25 @@ pub struct IngestReport {
 }
 
 /// Backfills a predecessor tree into the store and returns the backfill with its report.
-pub fn ingest_legacy(store: &Path, dir: &Path) -> Result<(Backfill, IngestReport), AppError> {
+pub fn ingest_legacy(
+    store: &dyn ObjectStore,
+    dir: &Path,
+) -> Result<(Backfill, IngestReport), AppError> {
     let files = legacy::scan(dir)?;
     let backfill = legacy::build(&files);
-    let hist = DirHistory::new(store);
+    let hist = History::new(store);
     let mut tables = BTreeMap::new();
-    for t in backfill.rows.to_tables()? {
-        if t.schema.name == records::REGRESSIONS.name {
-            continue;
-        }
-        hist.write_partition(&t, LEGACY_PARTITION)?;
+    let source: Vec<_> = backfill
+        .rows
+        .to_tables()?
+        .into_iter()
+        .filter(|t| t.schema.name != records::REGRESSIONS.name)
+        .collect();
+    for t in &source {
         tables.insert(t.schema.name.to_owned(), t.rows.len());
     }
-    let found = refresh_regressions(&hist)?;
+    hist.commit(&source, LEGACY_PARTITION, &rows_digest(&source))?;
+    let found = derive(&hist, None, &Touched::default())?.regressions;
     tables.insert(records::REGRESSIONS.name.to_owned(), found);
     let quarantined = backfill.rows.quarantine.len();
     let report = IngestReport {
@@ -180,12 +195,12 @@ pub enum Format {
 
 /// Writes one history table to `w`.
 pub fn export(
-    store: &Path,
+    store: &dyn ObjectStore,
     table: Schema,
     format: Format,
     w: &mut impl Write,
 ) -> Result<(), AppError> {
-    let t = DirHistory::new(store).read(table)?;
+    let t = History::new(store).read(table)?;
     match format {
         Format::Csv => t.write_csv(w)?,
         Format::Json => t.write_json(w)?,
@@ -204,7 +219,7 @@ pub const DETECTED_PARTITION: &str = "detected";
 
 /// Runs regression detection over the whole stored history and stores the findings (the
 /// `regressions` table, partition [`DETECTED_PARTITION`]). Returns how many there are.
-pub fn refresh_regressions(hist: &DirHistory) -> Result<usize, AppError> {
+pub fn refresh_regressions(hist: &History<'_>) -> Result<usize, AppError> {
     let data = load_site_data(hist, None)?;
     let rows: Vec<records::RegressionRow> =
         crate::regress::detect(&data, &crate::regress::DetectConfig::default())
@@ -216,13 +231,96 @@ pub fn refresh_regressions(hist: &DirHistory) -> Result<usize, AppError> {
     Ok(rows.len())
 }
 
+/// The identity of a source's rows: the same rows give the same digest, so a bundle delivered
+/// twice (or a backfill run twice) commits nothing the second time.
+pub fn rows_digest(tables: &[crate::table::Table]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for t in tables {
+        h.update(t.schema.name.as_bytes());
+        h.update([0]);
+        for row in &t.rows {
+            h.update(serde_json::to_vec(row).unwrap_or_default());
+            h.update([b'\n']);
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Conditional-write rounds of [`derive`] before it gives up (the message is then retried).
+const DERIVE_ATTEMPTS: usize = 16;
+
+/// What [`derive`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Derived {
+    /// Regression findings stored.
+    pub regressions: usize,
+    /// Site files written.
+    pub site_files: usize,
+    /// Rounds it took (more than one when another publisher committed meanwhile).
+    pub rounds: usize,
+}
+
+/// Brings the derived state up to date after a commit: the regressions table and, with `site`,
+/// the pages `touched` names (or the whole site the first time).
+///
+/// Concurrency: each round reads the index and its version first, then the history, writes the
+/// derived objects, and finally records the generation it derived from in the index by a
+/// conditional write. When another publisher committed in between, that write fails and the
+/// round runs again on the newer history, so the last writer of every shared page and of the
+/// regressions table saw every commit. Each publisher renders the pages its own runs touch at
+/// least once; pages shared with others are re-rendered by whoever derives last.
+pub fn derive(
+    hist: &History<'_>,
+    site: Option<&SiteJob<'_>>,
+    touched: &Touched,
+) -> Result<Derived, AppError> {
+    let store = hist.store();
+    let key = History::index_key();
+    let mut out = Derived::default();
+    for round in 1..=DERIVE_ATTEMPTS {
+        out.rounds = round;
+        let (bytes, version) = match store.get_versioned(&key) {
+            Ok(v) => v,
+            // Nothing committed: nothing to derive from.
+            Err(StoreError::NotFound { .. }) => return Ok(out),
+            Err(e) => return Err(e.into()),
+        };
+        let mut idx: history::Index =
+            serde_json::from_slice(&bytes).map_err(|e| HistoryError::Index {
+                key: key.to_string(),
+                reason: e.to_string(),
+            })?;
+        out.regressions = refresh_regressions(hist)?;
+        if let Some(job) = site {
+            out.site_files = update_site(store, job, touched)?;
+        }
+        idx.derived = idx.generation;
+        let next = serde_json::to_vec_pretty(&idx).unwrap_or_default();
+        match store.put_if_match(&key, &next, &version) {
+            Ok(()) => return Ok(out),
+            Err(StoreError::Conflict { .. }) => {
+                tracing::info!(round, "the history changed while deriving; deriving again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(
+        HistoryError::Update(sglci_core::store::UpdateError::Contended {
+            key: key.to_string(),
+            attempts: DERIVE_ATTEMPTS,
+        })
+        .into(),
+    )
+}
+
 /// Marker file of a directory the site was rendered into; only such directories are replaced.
 pub const SITE_MARKER: &str = ".sglci-site";
 
 /// Loads the history for the site: every table whole, or per table only the months `select`
 /// names for it.
 pub fn load_site_data(
-    hist: &DirHistory,
+    hist: &History<'_>,
     select: Option<&dyn Fn(Schema) -> BTreeSet<String>>,
 ) -> Result<Rows, AppError> {
     let mut tables = Vec::new();
@@ -280,7 +378,7 @@ impl UpdateMonths {
 }
 
 pub fn update_months(
-    hist: &DirHistory,
+    hist: &History<'_>,
     touched: &Touched,
     window_days: i64,
 ) -> Result<UpdateMonths, AppError> {
@@ -317,22 +415,22 @@ pub fn update_months(
 
 /// Renders the whole site from the history.
 pub fn render_full(
-    store: &Path,
+    store: &dyn ObjectStore,
     templates: &Templates,
     opts: &SiteOptions,
 ) -> Result<RenderedSite, AppError> {
-    let data = load_site_data(&DirHistory::new(store), None)?;
+    let data = load_site_data(&History::new(store), None)?;
     Ok(site::render_site(&data, templates, opts, &Scope::All)?)
 }
 
 /// Renders only the pages a new run touches, reading only the recent months of the history.
 pub fn render_update(
-    store: &Path,
+    store: &dyn ObjectStore,
     templates: &Templates,
     opts: &SiteOptions,
     touched: &Touched,
 ) -> Result<RenderedSite, AppError> {
-    let hist = DirHistory::new(store);
+    let hist = History::new(store);
     let months = update_months(&hist, touched, opts.window_days)?;
     let data = load_site_data(&hist, Some(&|s| months.for_table(s)))?;
     Ok(site::render_site(
@@ -378,13 +476,13 @@ pub fn write_site(out: &Path, site: &RenderedSite, replace: bool) -> Result<(), 
 
 /// The daily summary of a night (the latest with data when `date` is `None`) as markdown.
 pub fn daily_summary(
-    store: &Path,
+    store: &dyn ObjectStore,
     templates: &Templates,
     hardware: &str,
     date: Option<&str>,
     logs_base: &str,
 ) -> Result<String, AppError> {
-    let data = load_site_data(&DirHistory::new(store), None)?;
+    let data = load_site_data(&History::new(store), None)?;
     let nights = crate::site::views::nights_by_hardware(&data);
     let Some(known) = nights.get(hardware) else {
         return Err(AppError::NoSuchNight(format!(
@@ -416,8 +514,11 @@ pub fn daily_summary(
 
 /// Regression findings over the whole history: open ones first (then recovered ones with
 /// `all`), newest first within each.
-pub fn regressions(store: &Path, all: bool) -> Result<Vec<crate::regress::Finding>, AppError> {
-    let data = load_site_data(&DirHistory::new(store), None)?;
+pub fn regressions(
+    store: &dyn ObjectStore,
+    all: bool,
+) -> Result<Vec<crate::regress::Finding>, AppError> {
+    let data = load_site_data(&History::new(store), None)?;
     let mut findings = crate::regress::detect(&data, &crate::regress::DetectConfig::default());
     findings.retain(|f| all || f.state == crate::regress::State::Open);
     findings.sort_by(|a, b| {
@@ -436,8 +537,12 @@ pub fn regressions(store: &Path, all: bool) -> Result<Vec<crate::regress::Findin
 }
 
 /// Compares run B against run A (each a run folder or run id).
-pub fn compare(store: &Path, a: &str, b: &str) -> Result<crate::compare::Comparison, AppError> {
-    let data = load_site_data(&DirHistory::new(store), None)?;
+pub fn compare(
+    store: &dyn ObjectStore,
+    a: &str,
+    b: &str,
+) -> Result<crate::compare::Comparison, AppError> {
+    let data = load_site_data(&History::new(store), None)?;
     let (ra, rb) = (
         crate::compare::find_run(&data, a)?,
         crate::compare::find_run(&data, b)?,
@@ -486,7 +591,7 @@ pub enum NotifyWhat {
 /// `env` holds the SGLCI_* and GITHUB_* variables (passed in, so this stays testable).
 /// Returns one receipt line per notification; stdout receives the markdown itself.
 pub fn notify(
-    store: &Path,
+    store: &dyn ObjectStore,
     what: NotifyWhat,
     to: &str,
     dashboard: Option<&str>,
@@ -497,7 +602,7 @@ pub fn notify(
     use crate::notify::{build, github, http, FileNotifier, Notifier, TeamsNotifier};
     let mut receipts: Vec<String> = Vec::new();
     let mut muted: Vec<String> = Vec::new();
-    let data = load_site_data(&DirHistory::new(store), None)?;
+    let data = load_site_data(&History::new(store), None)?;
     let templates = Templates::embedded()?;
     let notes = match &what {
         NotifyWhat::Summary { hardware, date } => {
@@ -603,36 +708,51 @@ pub fn notify(
     Ok(receipts)
 }
 
-/// Reads the triage file: `explicit` (an error when missing), else `<store>/triage.toml` when it
-/// exists, else none.
+/// Reads the triage file: `explicit` (an error when missing), else `triage.toml` in the store
+/// when it exists, else none.
 pub fn load_triage(
-    store: &Path,
+    store: &dyn ObjectStore,
     explicit: Option<&Path>,
 ) -> Result<crate::triage::Triage, AppError> {
-    let default = store.join("triage.toml");
-    let path = match explicit {
-        Some(p) => p.to_owned(),
-        None if default.is_file() => default,
-        None => return Ok(crate::triage::Triage::default()),
+    let (text, name) = match explicit {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| {
+                AppError::NotifyUsage(format!(
+                    "reading the triage file {}: {e} (hint: --triage FILE or SGLCI_TRIAGE)",
+                    path.display()
+                ))
+            })?,
+            path.display().to_string(),
+        ),
+        None => match store.get(&Key::new(TRIAGE_KEY)?) {
+            Ok(bytes) => (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                format!("{TRIAGE_KEY} (in the store)"),
+            ),
+            Err(StoreError::NotFound { .. }) => return Ok(crate::triage::Triage::default()),
+            Err(e) => return Err(e.into()),
+        },
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        AppError::NotifyUsage(format!(
-            "reading the triage file {}: {e} (hint: --triage FILE or SGLCI_TRIAGE)",
-            path.display()
-        ))
-    })?;
-    Ok(crate::triage::parse(&text, &path.display().to_string())?)
+    Ok(crate::triage::parse(&text, &name)?)
 }
 
-/// What `ingest --pending` did.
+/// The triage file's key in the store.
+pub const TRIAGE_KEY: &str = "triage.toml";
+
+/// What `ingest --pending` (or one Lambda invocation) did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PendingReport {
-    /// (run id, manifest key, rows written).
+    /// (run id, manifest key, rows written; 0 when the same rows were already committed).
     pub ingested: Vec<(String, String, usize)>,
-    /// (message id, reason): bundles set aside in the queue's `failed/` with their reason.
+    /// (message id, reason): messages that failed, each recorded in the store under
+    /// `quarantine/` (and set aside in a spool queue's `failed/`).
     pub quarantined: Vec<(String, String)>,
+    /// Messages with nothing to do (S3 test events, events for other objects).
+    pub skipped: usize,
     /// Regression findings after the batch.
     pub regressions: usize,
+    /// Site files written.
+    pub site_files: usize,
     /// The site pages the ingested bundles touch (for an incremental site update).
     #[serde(skip)]
     pub touched: Touched,
@@ -641,11 +761,11 @@ pub struct PendingReport {
 /// Ingests one verified bundle: its files go through the same parsers as the legacy tree, and its
 /// rows become the bundle's own partition (the run id), so the same bundle twice changes nothing.
 pub fn ingest_bundle(
-    objects: &dyn sglci_core::store::ObjectStore,
-    hist: &DirHistory,
-    manifest: &sglci_core::store::Key,
+    hist: &History<'_>,
+    manifest: &Key,
 ) -> Result<(String, usize, Touched), String> {
-    let (m, files) = sglci_core::bundle::fetch(objects, manifest).map_err(|e| e.to_string())?;
+    let (m, files) =
+        sglci_core::bundle::fetch(hist.store(), manifest).map_err(|e| e.to_string())?;
     let parsed: Vec<_> = files
         .iter()
         .map(|(path, bytes)| legacy::parse_file(path, bytes))
@@ -659,85 +779,240 @@ pub fn ingest_bundle(
     }
     let touched = Touched::from_rows(&rows);
     let partition = format!("run-{}", crate::site::paths::slug(&m.run_id));
-    let mut n = 0;
-    for t in rows.to_tables().map_err(|e| e.to_string())? {
-        if t.schema.name == records::REGRESSIONS.name {
-            continue;
-        }
-        n += t.rows.len();
-        hist.write_partition(&t, &partition)
-            .map_err(|e| e.to_string())?;
-    }
+    let tables: Vec<_> = rows
+        .to_tables()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|t| t.schema.name != records::REGRESSIONS.name)
+        .collect();
+    let n = match hist
+        .commit(&tables, &partition, &rows_digest(&tables))
+        .map_err(|e| e.to_string())?
+    {
+        Commit::Written(_) => tables.iter().map(|t| t.rows.len()).sum(),
+        Commit::Unchanged => 0,
+    };
     Ok((m.run_id, n, touched))
 }
 
-/// Drains the spool queue: each announced bundle is verified and ingested, or set aside with its
-/// reason without stopping the batch; then the regressions are refreshed.
-pub fn ingest_pending(store: &Path, queue: &Path) -> Result<PendingReport, AppError> {
-    let objects = crate::store::DirStore::new(store);
-    let hist = DirHistory::new(store);
-    let q = crate::store::SpoolQueue::new(queue);
-    let io = |e: crate::store::QueueError| AppError::SiteIo {
-        op: "queue",
-        path: queue.to_owned(),
-        source: std::io::Error::other(e.to_string()),
-    };
-    let mut report = PendingReport::default();
-    for msg in q.receive().map_err(io)? {
-        let outcome = sglci_core::store::Key::new(msg.announcement.manifest.clone())
-            .map_err(|e| e.to_string())
-            .and_then(|k| {
-                if msg.announcement.schema == sglci_core::bundle::BUNDLE_SCHEMA {
-                    ingest_bundle(&objects, &hist, &k)
-                } else {
-                    Err(format!(
-                        "announcement schema {} (this publisher reads {})",
-                        msg.announcement.schema,
-                        sglci_core::bundle::BUNDLE_SCHEMA
-                    ))
-                }
-            });
-        match outcome {
-            Ok((run, rows, touched)) => {
-                tracing::info!(run = %run, rows, "bundle ingested");
-                report.touched.merge(touched);
-                q.ack(&msg.id).map_err(io)?;
-                report
-                    .ingested
-                    .push((run, msg.announcement.manifest.clone(), rows));
-            }
-            Err(reason) => {
-                tracing::warn!(message = %msg.id, %reason, "bundle quarantined");
-                q.fail(&msg.id, &reason).map_err(io)?;
-                report.quarantined.push((msg.id.clone(), reason));
-            }
-        }
-    }
-    if !report.ingested.is_empty() {
-        report.regressions = refresh_regressions(&hist)?;
-    }
-    Ok(report)
+/// The outcome of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageOutcome {
+    Done,
+    /// Failed with this reason (recorded in the store under `quarantine/`).
+    Failed(String),
 }
 
-/// Brings a rendered site up to date after a batch: only the touched pages when `out` holds an
-/// earlier sglci site, the whole site otherwise. Returns the number of files written.
+/// The handler shared by `ingest --pending` and the Lambda: ingests the bundles the messages
+/// announce, records every failure with its reason in the store (`quarantine/<message>.json`)
+/// without stopping the batch, then derives regressions and the site once for the batch.
+/// `now` stamps the failure records (time is a parameter).
+///
+/// Returns the report and one outcome per message, in order. An `Err` means the store itself
+/// failed (infrastructure): nothing is settled, and every message is retried.
+pub fn handle_batch(
+    store: &dyn ObjectStore,
+    messages: &[Message],
+    site: Option<&SiteJob<'_>>,
+    now: &str,
+) -> Result<(PendingReport, Vec<MessageOutcome>), AppError> {
+    let hist = History::new(store);
+    let mut report = PendingReport::default();
+    let mut outcomes = Vec::with_capacity(messages.len());
+    for msg in messages {
+        let mut failure = None;
+        for delivery in interpret(&msg.body) {
+            let result = match delivery {
+                Delivery::Skip(why) => {
+                    tracing::info!(message = %msg.id, %why, "nothing to do");
+                    report.skipped += 1;
+                    Ok(())
+                }
+                Delivery::Invalid(reason) => Err(reason),
+                Delivery::Bundle(manifest) => Key::new(manifest.clone())
+                    .map_err(|e| e.to_string())
+                    .and_then(|k| ingest_bundle(&hist, &k))
+                    .map(|(run, rows, touched)| {
+                        tracing::info!(run = %run, rows, "bundle ingested");
+                        report.touched.merge(touched);
+                        report.ingested.push((run, manifest, rows));
+                    }),
+            };
+            if let Err(reason) = result {
+                failure = Some(reason);
+            }
+        }
+        outcomes.push(match failure {
+            None => MessageOutcome::Done,
+            Some(reason) => {
+                tracing::warn!(message = %msg.id, receives = msg.receive_count, %reason, "message failed");
+                record_failure(store, msg, &reason, now)?;
+                report.quarantined.push((msg.id.clone(), reason.clone()));
+                MessageOutcome::Failed(reason)
+            }
+        });
+    }
+    if !report.ingested.is_empty() {
+        let d = derive(&hist, site, &report.touched)?;
+        report.regressions = d.regressions;
+        report.site_files = d.site_files;
+    }
+    Ok((report, outcomes))
+}
+
+/// Keeps a failed message's reason in the store, so a message that ends in the dead-letter
+/// queue has its error beside it.
+fn record_failure(
+    store: &dyn ObjectStore,
+    msg: &Message,
+    reason: &str,
+    now: &str,
+) -> Result<(), AppError> {
+    let name: String = msg
+        .id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let record = serde_json::json!({
+        "message_id": msg.id,
+        "receive_count": msg.receive_count,
+        "reason": reason,
+        "at": now,
+        "body": msg.body.chars().take(4096).collect::<String>(),
+    });
+    store.put(
+        &Key::new(format!("quarantine/{name}.json"))?,
+        &serde_json::to_vec_pretty(&record).unwrap_or_default(),
+    )?;
+    Ok(())
+}
+
+/// Drains a queue (`ingest --pending`): receives in batches, handles each batch, acknowledges
+/// what was done and fails the rest (a spool sets it aside; SQS retries it, then dead-letters
+/// it). Each message is handled at most once per drain.
+pub fn ingest_pending(
+    store: &dyn ObjectStore,
+    queue: &dyn Queue,
+    site: Option<&SiteJob<'_>>,
+    now: &str,
+) -> Result<PendingReport, AppError> {
+    let mut total = PendingReport::default();
+    let mut seen = BTreeSet::new();
+    loop {
+        let batch = queue.receive(10)?;
+        let (fresh, again): (Vec<Message>, Vec<Message>) =
+            batch.into_iter().partition(|m| !seen.contains(&m.id));
+        for m in &again {
+            // Back to the queue for the next drain.
+            queue.fail(m, "seen in this drain already")?;
+        }
+        if fresh.is_empty() {
+            break;
+        }
+        let (report, outcomes) = handle_batch(store, &fresh, site, now)?;
+        for (m, outcome) in fresh.iter().zip(outcomes) {
+            seen.insert(m.id.clone());
+            match outcome {
+                MessageOutcome::Done => queue.ack(m)?,
+                MessageOutcome::Failed(reason) => queue.fail(m, &reason)?,
+            }
+        }
+        total.ingested.extend(report.ingested);
+        total.quarantined.extend(report.quarantined);
+        total.skipped += report.skipped;
+        total.site_files += report.site_files;
+        total.touched.merge(report.touched);
+        if !total.ingested.is_empty() {
+            total.regressions = report.regressions.max(total.regressions);
+        }
+    }
+    Ok(total)
+}
+
+/// Where a site goes.
+#[derive(Debug, Clone)]
+pub enum SiteTarget {
+    /// A directory (`--site DIR`).
+    Dir(std::path::PathBuf),
+    /// A prefix in the object store (`site/` in the bucket, for the Lambda).
+    Store(Key),
+}
+
+/// A site to keep up to date while ingesting.
+#[derive(Debug)]
+pub struct SiteJob<'a> {
+    pub target: SiteTarget,
+    pub templates: &'a Templates,
+    pub opts: SiteOptions,
+}
+
+/// Brings a rendered site up to date: only the touched pages when the target holds an earlier
+/// sglci site, the whole site otherwise. Returns the number of files written.
 pub fn update_site(
-    store: &Path,
-    out: &Path,
-    templates: &Templates,
-    opts: &SiteOptions,
+    store: &dyn ObjectStore,
+    job: &SiteJob<'_>,
     touched: &Touched,
 ) -> Result<usize, AppError> {
-    if out.join(SITE_MARKER).is_file() {
-        if touched.is_empty() {
-            return Ok(0);
-        }
-        let site = render_update(store, templates, opts, touched)?;
-        write_site(out, &site, false)?;
-        Ok(site.len())
-    } else {
-        let site = render_full(store, templates, opts)?;
-        write_site(out, &site, true)?;
-        Ok(site.len())
+    let exists = match &job.target {
+        SiteTarget::Dir(out) => out.join(SITE_MARKER).is_file(),
+        SiteTarget::Store(prefix) => match store.get(&prefix.join(SITE_MARKER)?) {
+            Ok(_) => true,
+            Err(StoreError::NotFound { .. }) => false,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if exists && touched.is_empty() {
+        return Ok(0);
     }
+    let site = if exists {
+        render_update(store, job.templates, &job.opts, touched)?
+    } else {
+        render_full(store, job.templates, &job.opts)?
+    };
+    match &job.target {
+        SiteTarget::Dir(out) => write_site(out, &site, !exists)?,
+        SiteTarget::Store(prefix) => write_site_to_store(store, prefix, &site, !exists)?,
+    }
+    Ok(site.len())
+}
+
+/// Writes a rendered site under `prefix` in the store. With `replace`, objects under the prefix
+/// that the new site does not have are removed, and only when the prefix is empty or holds an
+/// earlier sglci site.
+pub fn write_site_to_store(
+    store: &dyn ObjectStore,
+    prefix: &Key,
+    site: &RenderedSite,
+    replace: bool,
+) -> Result<(), AppError> {
+    let marker = prefix.join(SITE_MARKER)?;
+    let existing = store.list(prefix.as_str())?;
+    if replace && !existing.is_empty() {
+        match store.get(&marker) {
+            Ok(_) => {}
+            Err(StoreError::NotFound { .. }) => {
+                return Err(AppError::NotASitePrefix(prefix.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for (rel, bytes) in site {
+        store.put(&prefix.join(rel)?, bytes)?;
+    }
+    if replace {
+        let keep: BTreeSet<String> = site.keys().map(|rel| format!("{prefix}/{rel}")).collect();
+        for k in existing {
+            if !keep.contains(k.as_str()) && k != marker {
+                store.delete(&k)?;
+            }
+        }
+    }
+    store.put(&marker, b"rendered by sglci-publisher\n")?;
+    Ok(())
 }

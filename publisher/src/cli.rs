@@ -171,17 +171,18 @@ pub struct CliIngest {
         conflicts_with = "pending"
     )]
     pub legacy: Option<PathBuf>,
-    /// Ingest the bundles the queue announces (the CLI twin of the Lambda); bad bundles are set
-    /// aside in the queue's failed/ with their reason.
+    /// Ingest the bundles the queue announces (the CLI twin of the Lambda). A bad bundle's reason
+    /// is kept under quarantine/ in the store; a spool queue sets it aside in failed/, SQS
+    /// retries it until its redrive policy dead-letters it.
     #[arg(long)]
     pub pending: bool,
-    /// The queue: a spool directory (default: `<store>/queue`).
-    #[arg(long, env = "SGLCI_QUEUE", value_name = "DIR")]
-    pub queue: Option<PathBuf>,
-    /// With --pending: bring the site in DIR up to date (only the pages the new runs touch when
-    /// DIR holds an earlier site; the whole site otherwise).
-    #[arg(long, value_name = "DIR", requires = "pending")]
-    pub site: Option<PathBuf>,
+    /// The queue: a spool directory (default: `<store>/queue`) or an SQS queue URL.
+    #[arg(long, env = "SGLCI_QUEUE", value_name = "DIR|URL")]
+    pub queue: Option<String>,
+    /// With --pending: bring the site up to date (only the pages the new runs touch when it holds
+    /// an earlier site; the whole site otherwise): a directory, or `store:PREFIX` in the store.
+    #[arg(long, value_name = "DIR|store:PREFIX", requires = "pending")]
+    pub site: Option<String>,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,

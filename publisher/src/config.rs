@@ -1,24 +1,27 @@
-//! Store location (`--store URL`, env `SGLCI_STORE`, default `./sglci-data`): a path or a
-//! `file://` URL selects the directory store.
+//! Where things live, from flags or the environment. Pure parsing into the backend enums of
+//! `sglci_core::backend`:
+//! - the store (`--store`, `SGLCI_STORE`, default `./sglci-data`): a directory path, a
+//!   `file://` URL, or `s3://BUCKET[/PREFIX]`;
+//! - the queue (`--queue`, `SGLCI_QUEUE`): a spool directory or an SQS queue URL;
+//! - the site (`--site`, `SGLCI_SITE`): a directory, or `store:PREFIX` for a prefix in the
+//!   store (the Lambda's choice: it has no disk to keep).
 
 use std::path::PathBuf;
 
+pub use sglci_core::backend::{QueueLocation, StoreLocation};
+use sglci_core::store::Key;
 use thiserror::Error;
 
-/// The object-store backends; the directory store is the local default.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreLocation {
-    Dir(PathBuf),
-}
+use crate::app::SiteTarget;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error("--store `{0}`: S3 stores are not available in this build yet; use a directory path or file:// URL")]
-    S3Unsupported(String),
     #[error("--store `{0}`: unknown URL scheme (hint: a directory path, `file:///abs/path`, or `s3://bucket/prefix`)")]
     UnknownScheme(String),
     #[error("--store is empty (hint: a directory such as ./sglci-data)")]
     Empty,
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub const DEFAULT_STORE: &str = "./sglci-data";
@@ -35,19 +38,50 @@ pub fn parse_store(url: &str) -> Result<StoreLocation, ConfigError> {
         }
         return Ok(StoreLocation::Dir(PathBuf::from(path)));
     }
-    if url.starts_with("s3://") {
-        return Err(ConfigError::S3Unsupported(url.to_owned()));
-    }
-    if let Some((scheme, _)) = url.split_once("://") {
-        if !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '+')
-        {
-            return Err(ConfigError::UnknownScheme(url.to_owned()));
+    if !url.starts_with("s3://") {
+        if let Some((scheme, _)) = url.split_once("://") {
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+')
+            {
+                return Err(ConfigError::UnknownScheme(url.to_owned()));
+            }
         }
     }
-    Ok(StoreLocation::Dir(PathBuf::from(url)))
+    StoreLocation::parse(url).map_err(|e| ConfigError::Invalid(format!("--store: {e}")))
+}
+
+/// The queue: explicit, else `<store>/queue` for a directory store. An S3 store needs an explicit
+/// queue (SQS).
+pub fn resolve_queue(
+    explicit: Option<&str>,
+    store: &StoreLocation,
+) -> Result<QueueLocation, ConfigError> {
+    match (explicit, store) {
+        (Some(q), _) => {
+            QueueLocation::parse(q).map_err(|e| ConfigError::Invalid(format!("--queue: {e}")))
+        }
+        (None, StoreLocation::Dir(d)) => Ok(QueueLocation::Spool(d.join("queue"))),
+        (None, StoreLocation::S3 { .. }) => Err(ConfigError::Invalid(
+            "--queue: an S3 store needs a queue (hint: --queue https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, or SGLCI_QUEUE)".to_owned(),
+        )),
+    }
+}
+
+/// `store:PREFIX` or a directory.
+pub fn parse_site(s: &str) -> Result<SiteTarget, ConfigError> {
+    if let Some(prefix) = s.strip_prefix("store:") {
+        return Key::new(prefix.trim_matches('/'))
+            .map(SiteTarget::Store)
+            .map_err(|e| ConfigError::Invalid(format!("--site `{s}`: {e} (hint: store:site)")));
+    }
+    if s.is_empty() || s.contains("://") {
+        return Err(ConfigError::Invalid(format!(
+            "--site `{s}`: not a directory or store:PREFIX"
+        )));
+    }
+    Ok(SiteTarget::Dir(PathBuf::from(s)))
 }
 
 #[cfg(test)]
@@ -61,14 +95,25 @@ mod tests {
             parse_store("file:///tmp/s"),
             Ok(StoreLocation::Dir("/tmp/s".into()))
         );
-        assert!(matches!(
+        assert_eq!(
             parse_store("s3://b/p"),
-            Err(ConfigError::S3Unsupported(_))
-        ));
+            Ok(StoreLocation::S3 {
+                bucket: "b".into(),
+                prefix: "p".into()
+            })
+        );
         assert!(matches!(
             parse_store("ftp://h/p"),
             Err(ConfigError::UnknownScheme(_))
         ));
         assert_eq!(parse_store(" "), Err(ConfigError::Empty));
+        assert!(resolve_queue(None, &parse_store("s3://b").expect("s3")).is_err());
+        assert_eq!(
+            resolve_queue(None, &StoreLocation::Dir("s".into())),
+            Ok(QueueLocation::Spool("s/queue".into()))
+        );
+        assert!(matches!(parse_site("store:site"), Ok(SiteTarget::Store(_))));
+        assert!(matches!(parse_site("out"), Ok(SiteTarget::Dir(_))));
+        assert!(parse_site("store:../x").is_err());
     }
 }

@@ -1,20 +1,23 @@
-//! The history store on the local default backend: Parquet files under
-//! `<store>/history/v<SCHEMA_VERSION>/<table>/<YYYY-MM>/<partition>.parquet`.
+//! The history in the object store: Parquet objects under
+//! `history/v<SCHEMA_VERSION>/<table>/<YYYY-MM>/<partition>.parquet`, and an index of committed
+//! partitions (`history/v<SCHEMA_VERSION>/_index.json`).
 //!
 //! Rows are split by the month of their image date (`undated` for rows without one) and written
 //! per source: one partition per run (its run id) or `legacy` for the backfill of a predecessor
 //! tree. Adding a run therefore writes a few small files whatever the history's length, and a
 //! reader that only needs recent months lists and opens only those.
 //!
-//! A partition is rewritten whole (write to a temporary file, then rename) and a re-write removes
-//! the same partition from months it no longer covers (`<table>/.partitions/<partition>.months`
-//! names the months of its last write), so writing the same source twice gives the same history.
+//! A partition is rewritten whole (each object is written whole) and a re-write removes the same
+//! partition from months it no longer covers (`<table>/.partitions/<partition>.months` names the
+//! months of its last write), so writing the same source twice gives the same history. The index
+//! takes commits by conditional write, so publishers working at once lose nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 use sglci_core::records::Schema;
+use sglci_core::store::{update, Key, ObjectStore, StoreError, UpdateError};
 use thiserror::Error;
 
 use crate::table::{Table, TableError};
@@ -37,48 +40,182 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Error)]
 pub enum HistoryError {
-    #[error("{op} {path}: {source}")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    Parquet { path: PathBuf, source: PolarsError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{key}: {source}")]
+    Parquet { key: String, source: PolarsError },
     #[error(transparent)]
     Table(#[from] TableError),
+    #[error("{key}: unreadable index: {reason} (hint: restore it from the bucket's versions, or delete it to rebuild from the partitions)")]
+    Index { key: String, reason: String },
+    #[error(transparent)]
+    Update(#[from] UpdateError),
 }
 
-/// A directory store (the local default).
-#[derive(Debug, Clone)]
-pub struct DirHistory {
-    root: PathBuf,
+/// The history's index: every committed partition with the generation that committed it and
+/// the digest of its source, and the generation the derived state (regressions, site) was last
+/// computed from. It is the one object publishers change together, always by conditional
+/// write; see ARCHITECTURE.md, "Concurrency".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    pub generation: u64,
+    pub partitions: BTreeMap<String, PartitionEntry>,
+    /// The generation the regressions and the site reflect.
+    #[serde(default)]
+    pub derived: u64,
 }
 
-impl DirHistory {
-    pub fn new(store_root: &Path) -> Self {
-        Self {
-            root: store_root
-                .join("history")
-                .join(format!("v{SCHEMA_VERSION}")),
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionEntry {
+    pub generation: u64,
+    /// The source's identity (a bundle manifest's SHA-256, a backfill's file digest): the same
+    /// digest again means the same rows, so nothing is written.
+    pub digest: String,
+}
+
+/// What committing a partition did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// New or changed rows, committed at this generation.
+    Written(u64),
+    /// The same source was committed before: nothing changed.
+    Unchanged,
+}
+
+/// Conditional writes to the index before giving up (each retry re-reads it).
+const INDEX_ATTEMPTS: usize = 64;
+
+/// The history in an object store (the directory store by default, S3 in the cloud).
+#[derive(Clone, Copy)]
+pub struct History<'a> {
+    store: &'a dyn ObjectStore,
+}
+
+impl std::fmt::Debug for History<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("History")
+    }
+}
+
+fn root() -> String {
+    format!("history/v{SCHEMA_VERSION}")
+}
+
+fn key(s: String) -> Result<Key, HistoryError> {
+    Ok(Key::new(s)?)
+}
+
+fn is_month(name: &str) -> bool {
+    name == UNDATED
+        || (name.len() == 7
+            && name.as_bytes()[4] == b'-'
+            && name[..4].bytes().all(|b| b.is_ascii_digit())
+            && name[5..].bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl<'a> History<'a> {
+    pub fn new(store: &'a dyn ObjectStore) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &'a dyn ObjectStore {
+        self.store
+    }
+
+    fn table_prefix(schema: Schema) -> String {
+        format!("{}/{}", root(), schema.name)
+    }
+
+    pub fn index_key() -> Key {
+        // A constant of valid segments.
+        Key::new(format!("{}/_index.json", root())).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// The index (empty when the history has none yet).
+    pub fn index(&self) -> Result<Index, HistoryError> {
+        let k = Self::index_key();
+        match self.store.get(&k) {
+            Ok(bytes) => decode_index(&bytes).map_err(|reason| HistoryError::Index {
+                key: k.to_string(),
+                reason,
+            }),
+            Err(StoreError::NotFound { .. }) => Ok(Index::default()),
+            Err(e) => Err(e.into()),
         }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// Applies `change` to the index by conditional write, retrying on conflict. `change` returns
+    /// `None` to leave it alone.
+    pub fn update_index(
+        &self,
+        mut change: impl FnMut(Index) -> Option<Index>,
+    ) -> Result<Index, HistoryError> {
+        let out = update(
+            self.store,
+            &Self::index_key(),
+            INDEX_ATTEMPTS,
+            decode_index,
+            |i: &Index| serde_json::to_vec_pretty(i).unwrap_or_default(),
+            |cur| Ok(change(cur.unwrap_or_default())),
+        )?;
+        Ok(out.unwrap_or_default())
     }
 
-    fn table_dir(&self, schema: Schema) -> PathBuf {
-        self.root.join(schema.name)
+    /// Writes a source's tables as one partition and commits it to the index; the same digest
+    /// again writes nothing. Safe when several publishers commit different partitions at once:
+    /// partition files have their own keys, and the index takes every commit by conditional
+    /// write.
+    pub fn commit(
+        &self,
+        tables: &[Table],
+        partition: &str,
+        digest: &str,
+    ) -> Result<Commit, HistoryError> {
+        if self
+            .index()?
+            .partitions
+            .get(partition)
+            .is_some_and(|e| e.digest == digest)
+        {
+            return Ok(Commit::Unchanged);
+        }
+        for t in tables {
+            self.write_partition(t, partition)?;
+        }
+        let mut committed = Commit::Unchanged;
+        self.update_index(|mut idx| {
+            if idx
+                .partitions
+                .get(partition)
+                .is_some_and(|e| e.digest == digest)
+            {
+                committed = Commit::Unchanged;
+                return None;
+            }
+            idx.generation += 1;
+            idx.partitions.insert(
+                partition.to_owned(),
+                PartitionEntry {
+                    generation: idx.generation,
+                    digest: digest.to_owned(),
+                },
+            );
+            committed = Commit::Written(idx.generation);
+            Some(idx)
+        })?;
+        Ok(committed)
     }
 
     /// Replaces one source's partition of a table: its rows split by month, one file per month,
-    /// and the partition's files in other months removed.
+    /// and the partition's files in other months removed. (Not committed to the index: see
+    /// [`History::commit`]; derived tables are written with this alone.)
     pub fn write_partition(
         &self,
         table: &Table,
         partition: &str,
-    ) -> Result<Vec<PathBuf>, HistoryError> {
+    ) -> Result<Vec<Key>, HistoryError> {
         let mut by_month: BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>> =
             BTreeMap::new();
         for row in &table.rows {
@@ -87,114 +224,53 @@ impl DirHistory {
                 .or_default()
                 .push(row.clone());
         }
-        let dir = self.table_dir(table.schema);
+        let prefix = Self::table_prefix(table.schema);
         let file_name = format!("{partition}.parquet");
         // Months that hold this partition from an earlier write but not from this one. The
         // partition's manifest names them, so a write costs the same whatever the history's
         // length; without a manifest (an older store) every month is checked.
-        let manifest = dir.join(".partitions").join(format!("{partition}.months"));
-        let earlier: Vec<String> = match std::fs::read_to_string(&manifest) {
-            Ok(text) => text.lines().map(str::to_owned).collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.months(table.schema)?,
-            Err(source) => {
-                return Err(HistoryError::Io {
-                    op: "read",
-                    path: manifest,
-                    source,
-                })
-            }
+        let manifest = key(format!("{prefix}/.partitions/{partition}.months"))?;
+        let earlier: Vec<String> = match self.store.get(&manifest) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes)
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+            Err(StoreError::NotFound { .. }) => self.months(table.schema)?,
+            Err(e) => return Err(e.into()),
         };
         for month in earlier {
-            if !by_month.contains_key(&month) {
-                let stale = dir.join(&month).join(&file_name);
-                match std::fs::remove_file(&stale) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(source) => {
-                        return Err(HistoryError::Io {
-                            op: "remove",
-                            path: stale,
-                            source,
-                        })
-                    }
-                }
+            if !by_month.contains_key(&month) && is_month(&month) {
+                self.store
+                    .delete(&key(format!("{prefix}/{month}/{file_name}"))?)?;
             }
         }
         let months: Vec<&str> = by_month.keys().map(String::as_str).collect();
-        let manifest_dir = dir.join(".partitions");
-        std::fs::create_dir_all(&manifest_dir).map_err(|source| HistoryError::Io {
-            op: "create",
-            path: manifest_dir.clone(),
-            source,
-        })?;
-        let tmp = manifest_dir.join(format!(".{partition}.months.tmp"));
-        std::fs::write(&tmp, months.join("\n")).map_err(|source| HistoryError::Io {
-            op: "write",
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &manifest).map_err(|source| HistoryError::Io {
-            op: "rename",
-            path: manifest.clone(),
-            source,
-        })?;
+        self.store.put(&manifest, months.join("\n").as_bytes())?;
         let mut written = Vec::new();
         for (month, rows) in by_month {
             let part = Table {
                 schema: table.schema,
                 rows,
             };
-            written.push(self.write_file(&part, &dir.join(month), &file_name)?);
+            let k = key(format!("{prefix}/{month}/{file_name}"))?;
+            let mut df = part.to_dataframe()?;
+            let bytes = to_parquet(&mut df).map_err(|source| HistoryError::Parquet {
+                key: k.to_string(),
+                source,
+            })?;
+            self.store.put(&k, &bytes)?;
+            written.push(k);
         }
         Ok(written)
     }
 
-    fn write_file(&self, table: &Table, dir: &Path, name: &str) -> Result<PathBuf, HistoryError> {
-        std::fs::create_dir_all(dir).map_err(|source| HistoryError::Io {
-            op: "create",
-            path: dir.to_owned(),
-            source,
-        })?;
-        let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let mut df = table.to_dataframe()?;
-        let bytes = to_parquet(&mut df).map_err(|source| HistoryError::Parquet {
-            path: path.clone(),
-            source,
-        })?;
-        std::fs::write(&tmp, bytes).map_err(|source| HistoryError::Io {
-            op: "write",
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &path).map_err(|source| HistoryError::Io {
-            op: "rename",
-            path: path.clone(),
-            source,
-        })?;
-        Ok(path)
-    }
-
     /// The months a table has rows in (`YYYY-MM`, and `undated`), sorted.
     pub fn months(&self, schema: Schema) -> Result<Vec<String>, HistoryError> {
-        let dir = self.table_dir(schema);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(HistoryError::Io {
-                    op: "list",
-                    path: dir,
-                    source,
-                })
-            }
-        };
-        // The entry's own file type: no extra stat per month, which matters for long histories.
-        let mut months: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-            .filter(|n| !n.starts_with('.'))
+        let mut months: Vec<String> = self
+            .store
+            .children(&Self::table_prefix(schema))?
+            .into_iter()
+            .filter(|n| is_month(n))
             .collect();
         months.sort();
         Ok(months)
@@ -207,36 +283,44 @@ impl DirHistory {
         self.read_months(schema, &months)
     }
 
-    /// The partitions of the given months only.
+    /// The partitions of the given months only. When the history has an index, a partition of a
+    /// table that is committed by index is read only once committed (a publisher that stopped
+    /// half-way leaves no half a run behind).
     pub fn read_months(
         &self,
         schema: Schema,
         months: &BTreeSet<String>,
     ) -> Result<Table, HistoryError> {
-        let dir = self.table_dir(schema);
+        let index = self.index()?;
+        let prefix = Self::table_prefix(schema);
         let mut table = Table {
             schema,
             rows: Vec::new(),
         };
         for month in months {
-            let mut parts: Vec<PathBuf> = list_dir(&dir.join(month))?
+            let mut parts: Vec<String> = self
+                .store
+                .children(&format!("{prefix}/{month}"))?
                 .into_iter()
-                .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+                .filter(|n| n.ends_with(".parquet"))
                 .collect();
             parts.sort();
-            for path in parts {
-                let file = std::fs::File::open(&path).map_err(|source| HistoryError::Io {
-                    op: "open",
-                    path: path.clone(),
-                    source,
-                })?;
-                let df =
-                    ParquetReader::new(file)
-                        .finish()
-                        .map_err(|source| HistoryError::Parquet {
-                            path: path.clone(),
-                            source,
-                        })?;
+            for name in parts {
+                let partition = name.trim_end_matches(".parquet");
+                if schema.name != sglci_core::records::REGRESSIONS.name
+                    && index.generation > 0
+                    && !index.partitions.contains_key(partition)
+                {
+                    continue;
+                }
+                let k = key(format!("{prefix}/{month}/{name}"))?;
+                let bytes = self.store.get(&k)?;
+                let df = ParquetReader::new(std::io::Cursor::new(bytes))
+                    .finish()
+                    .map_err(|source| HistoryError::Parquet {
+                        key: k.to_string(),
+                        source,
+                    })?;
                 table.rows.extend(Table::from_dataframe(schema, &df)?.rows);
             }
         }
@@ -244,17 +328,8 @@ impl DirHistory {
     }
 }
 
-/// Entries of a directory; a missing directory has none.
-fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, HistoryError> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => Ok(entries.filter_map(Result::ok).map(|e| e.path()).collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(HistoryError::Io {
-            op: "list",
-            path: dir.to_owned(),
-            source,
-        }),
-    }
+fn decode_index(bytes: &[u8]) -> Result<Index, String> {
+    serde_json::from_slice(bytes).map_err(|e| e.to_string())
 }
 
 /// Serializes a frame as Parquet (zstd) into memory.
@@ -289,7 +364,8 @@ mod tests {
     #[test]
     fn a_rewrite_moves_a_partition_between_months() {
         let dir = tempfile::tempdir().expect("tmp");
-        let h = DirHistory::new(dir.path());
+        let store = sglci_core::backend::DirStore::new(dir.path());
+        let h = History::new(&store);
         h.write_partition(&rows(&["20251130", "20251201"]), "run-a")
             .expect("write");
         h.write_partition(&rows(&["20251201"]), "run-b")

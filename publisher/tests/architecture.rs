@@ -1,5 +1,5 @@
 //! Tidy checks of the invariants in ARCHITECTURE.md: the pure core does no I/O and reads no
-//! clock; polars stays inside the history modules.
+//! clock (outside its `backend/` shell); polars stays inside the history modules.
 
 use std::path::{Path, PathBuf};
 
@@ -42,9 +42,12 @@ fn core_is_pure() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src");
     let files = rust_files(&root);
     assert!(files.len() > 10);
-    for f in files {
-        assert_clean(&f, FORBIDDEN_IN_PURE);
+    // `backend/` is the shell side of the store and queue (directory, spool, S3, SQS).
+    let shell = root.join("backend");
+    for f in files.iter().filter(|f| !f.starts_with(&shell)) {
+        assert_clean(f, FORBIDDEN_IN_PURE);
     }
+    assert!(files.iter().any(|f| f.starts_with(&shell)));
 }
 
 #[test]

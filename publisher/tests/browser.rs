@@ -81,13 +81,18 @@ fn pages_load_cleanly_and_charts_respond() {
     };
     let work = tempfile::tempdir().expect("tmp");
     let store = work.path().join("store");
-    app::ingest_legacy(&store, &samples()).expect("ingest samples");
+    app::ingest_legacy(&sglci_core::backend::DirStore::new(&store), &samples())
+        .expect("ingest samples");
     let opts = SiteOptions {
         generated_at: "2026-01-01 00:00 UTC".to_owned(),
         ..SiteOptions::default()
     };
-    let site =
-        app::render_full(&store, &Templates::embedded().expect("templates"), &opts).expect("site");
+    let site = app::render_full(
+        &sglci_core::backend::DirStore::new(&store),
+        &Templates::embedded().expect("templates"),
+        &opts,
+    )
+    .expect("site");
     let out = work.path().join("site");
     app::write_site(&out, &site, true).expect("write site");
 

@@ -5,11 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
+use sglci_core::backend::{DirStore, SpoolQueue};
 use sglci_core::bundle::{manifest_for, upload, Announcement, BUNDLE_SCHEMA};
+use sglci_core::queue::Queue;
 use sglci_core::store::{check_store, Key, ObjectStore};
 use sglci_publisher::app;
-use sglci_publisher::history::DirHistory;
-use sglci_publisher::store::{DirStore, SpoolQueue};
+use sglci_publisher::history::History;
+
+const NOW: &str = "2025-12-11T06:00:00Z";
 
 fn sample_run(name: &str) -> (PathBuf, Vec<(String, Vec<u8>)>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
@@ -44,10 +47,13 @@ fn ship(store: &Path, run_id: &str, name: &str, tamper: bool) -> String {
         objects.put(&k, &bad).expect("tamper");
     }
     SpoolQueue::new(&store.join("queue"))
-        .send(&Announcement {
-            schema: BUNDLE_SCHEMA,
-            manifest: key.to_string(),
-        })
+        .send(
+            &serde_json::to_string(&Announcement {
+                schema: BUNDLE_SCHEMA,
+                manifest: key.to_string(),
+            })
+            .expect("json"),
+        )
         .expect("announce")
 }
 
@@ -80,6 +86,93 @@ fn dir_store_conforms() {
     assert!(Key::new("../outside").is_err());
 }
 
+/// Two publisher processes drain one spool queue's worth of runs each, at once, into one
+/// directory store: every run is committed exactly once and the derived regressions reflect the
+/// whole history.
+#[test]
+fn two_publishers_at_once_lose_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path();
+    let runs = synthetic_nights(20);
+    for (i, (run_id, tag, files)) in runs.iter().enumerate() {
+        let date = &tag[tag.len() - 8..];
+        let m = manifest_for(run_id, "mi30x", date, tag, "grok-online", files);
+        let key = upload(&DirStore::new(store), &m, files).expect("upload");
+        let q = SpoolQueue::new(&store.join(format!("queue-{}", i % 2)));
+        q.send(
+            &serde_json::to_string(&Announcement {
+                schema: BUNDLE_SCHEMA,
+                manifest: key.to_string(),
+            })
+            .expect("json"),
+        )
+        .expect("announce");
+    }
+    let s = store.to_str().expect("utf8").to_owned();
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
+                .args(["--store", &s, "ingest", "--pending", "--queue"])
+                .arg(store.join(format!("queue-{i}")))
+                .env("PUBLISHER_LOG", "warn")
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().expect("wait").success());
+    }
+    check_all_runs_once(&DirStore::new(store), &runs);
+}
+
+/// Twenty nights of the GROK1 sample, moved 1..=20 days past its own date.
+pub fn synthetic_nights(n: i64) -> Vec<(String, String, Vec<(String, Vec<u8>)>)> {
+    let (_, files) = sample_run("v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online");
+    (1..=n)
+        .map(|d| {
+            let moved: Vec<(String, Vec<u8>)> = files
+                .iter()
+                .map(|(p, b)| {
+                    (
+                        sglci_publisher::synth::shift_dates(p, d),
+                        sglci_publisher::synth::shift_dates(&String::from_utf8_lossy(b), d)
+                            .into_bytes(),
+                    )
+                })
+                .collect();
+            let tag = sglci_publisher::synth::shift_dates("v0.5.6.post1-rocm700-mi30x-20251210", d);
+            (format!("grok1-{}", &tag[tag.len() - 8..]), tag, moved)
+        })
+        .collect()
+}
+
+/// Every run is in the index once and its rows are in the history once; the regressions were
+/// derived from the final generation.
+pub fn check_all_runs_once(
+    store: &dyn ObjectStore,
+    runs: &[(String, String, Vec<(String, Vec<u8>)>)],
+) {
+    let hist = History::new(store);
+    let idx = hist.index().expect("index");
+    assert_eq!(
+        idx.partitions.len(),
+        runs.len(),
+        "{:?}",
+        idx.partitions.keys()
+    );
+    assert_eq!(idx.generation, runs.len() as u64, "one commit per run");
+    assert_eq!(idx.derived, idx.generation, "derived state is current");
+    let serving = hist.read(sglci_core::records::SERVING).expect("read");
+    for (_, tag, _) in runs {
+        let n = serving
+            .rows
+            .iter()
+            .filter(|r| r.get("docker_tag").and_then(|v| v.as_str()) == Some(tag.as_str()))
+            .count();
+        assert_eq!(n, 5, "{tag}: one row per load, exactly once");
+    }
+}
+
 #[test]
 fn bundles_round_trip_quarantine_and_idempotence() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -97,7 +190,8 @@ fn bundles_round_trip_quarantine_and_idempotence() {
         "v0.5.6-rocm700-mi30x-20251206_GROK1_MOE-I4F8_online",
         true,
     );
-    let report = app::ingest_pending(store, &queue).expect("batch");
+    let report = app::ingest_pending(&DirStore::new(store), &SpoolQueue::new(&queue), None, NOW)
+        .expect("batch");
     assert_eq!(report.ingested.len(), 1, "{report:?}");
     assert_eq!(report.ingested[0].0, "grok1-20251210");
     assert_eq!(report.quarantined.len(), 1);
@@ -107,7 +201,14 @@ fn bundles_round_trip_quarantine_and_idempotence() {
         "{}",
         report.quarantined[0].1
     );
-    // The failed message is kept with its reason; nothing is pending.
+    // The failed message is kept with its reason, in the queue and in the store; nothing is
+    // pending.
+    let record =
+        std::fs::read_to_string(store.join(format!("quarantine/{bad}.json"))).expect("record");
+    assert!(
+        record.contains("checksum mismatch") && record.contains(NOW),
+        "{record}"
+    );
     let reason =
         std::fs::read_to_string(queue.join(format!("failed/{bad}.reason.txt"))).expect("reason");
     assert!(reason.contains("checksum mismatch"));
@@ -118,7 +219,8 @@ fn bundles_round_trip_quarantine_and_idempotence() {
         0
     );
     // The run is in the history.
-    let serving = DirHistory::new(store)
+    let objects = DirStore::new(store);
+    let serving = History::new(&objects)
         .read(sglci_core::records::SERVING)
         .expect("read");
     let rows: Vec<_> = serving
@@ -138,7 +240,8 @@ fn bundles_round_trip_quarantine_and_idempotence() {
         "v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online",
         false,
     );
-    let again = app::ingest_pending(store, &queue).expect("batch");
+    let again = app::ingest_pending(&DirStore::new(store), &SpoolQueue::new(&queue), None, NOW)
+        .expect("batch");
     assert_eq!(again.ingested.len(), 1);
     assert_eq!(
         history_bytes(store),
@@ -236,10 +339,13 @@ fn ingest_pending_updates_the_site() {
     );
     let key = upload(&DirStore::new(store), &m, &moved).expect("upload");
     SpoolQueue::new(&store.join("queue"))
-        .send(&Announcement {
-            schema: BUNDLE_SCHEMA,
-            manifest: key.to_string(),
-        })
+        .send(
+            &serde_json::to_string(&Announcement {
+                schema: BUNDLE_SCHEMA,
+                manifest: key.to_string(),
+            })
+            .expect("json"),
+        )
         .expect("announce");
     ok(&[
         "ingest",

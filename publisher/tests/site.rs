@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use sglci_core::backend::DirStore;
 use sglci_publisher::app;
-use sglci_publisher::history::DirHistory;
+use sglci_publisher::history::History;
 use sglci_publisher::legacy::{self, Backfill};
 use sglci_publisher::site::templates::Templates;
 use sglci_publisher::site::{render_site, RenderedSite, Scope, SiteOptions, Touched};
@@ -224,19 +225,20 @@ fn update_after_one_night_matches_full_rebuild() {
         .expect("runs");
     let (old, new) = split_night(&b, &newest);
     let store = tempfile::tempdir().expect("tmp");
-    let hist = DirHistory::new(store.path());
+    let objects = DirStore::new(store.path());
+    let hist = History::new(&objects);
     for t in old.rows.to_tables().expect("tables") {
         hist.write_partition(&t, "legacy").expect("write");
     }
     let t = Templates::embedded().expect("templates");
-    let before = app::render_full(store.path(), &t, &opts()).expect("full");
+    let before = app::render_full(&objects, &t, &opts()).expect("full");
     for tb in new.rows.to_tables().expect("tables") {
         hist.write_partition(&tb, &format!("night-{newest}"))
             .expect("write");
     }
     let touched = Touched::from_rows(&new.rows);
-    let update = app::render_update(store.path(), &t, &opts(), &touched).expect("update");
-    let full = app::render_full(store.path(), &t, &opts()).expect("full");
+    let update = app::render_update(&objects, &t, &opts(), &touched).expect("update");
+    let full = app::render_full(&objects, &t, &opts()).expect("full");
     assert!(
         update.len() < full.len() / 2,
         "an update renders a small part of the site"

@@ -8,10 +8,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sglci_core::backend::Backends;
 use sglci_core::records::ALL_SCHEMAS;
 use sglci_publisher::app::{self, Format};
-use sglci_publisher::config::{parse_store, StoreLocation};
-use sglci_publisher::history::DirHistory;
+use sglci_publisher::config::{parse_site, parse_store, resolve_queue};
+use sglci_publisher::history::History;
 
 use cli::{Cli, CliCommand, CliFormat, CliNotifyWhat, CliReportFormat};
 use sglci_publisher::regress;
@@ -61,8 +62,16 @@ fn now_utc() -> String {
     )
 }
 
+/// The wall clock as RFC 3339 (failure records).
+fn now_rfc3339() -> String {
+    now_utc().replace(" UTC", ":00Z").replacen(' ', "T", 1)
+}
+
 fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
-    let StoreLocation::Dir(store) = parse_store(&cli.store).map_err(|e| (2, e.into()))?;
+    let location = parse_store(&cli.store).map_err(|e| (2, e.into()))?;
+    let mut backends = Backends::default();
+    let store_box = backends.store(&location).map_err(|e| (2, e.into()))?;
+    let store = store_box.as_ref();
     let triage = cli.triage.clone();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -70,12 +79,30 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
         CliCommand::Ingest(args) => {
             let started = std::time::Instant::now();
             if args.pending {
-                let queue = args.queue.clone().unwrap_or_else(|| store.join("queue"));
+                let queue_loc =
+                    resolve_queue(args.queue.as_deref(), &location).map_err(|e| (2, e.into()))?;
+                let queue = backends.queue(&queue_loc).map_err(|e| (2, e.into()))?;
+                let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
+                let job = match &args.site {
+                    Some(s) => Some(app::SiteJob {
+                        target: parse_site(s).map_err(|e| (2, e.into()))?,
+                        templates: &templates,
+                        opts: SiteOptions {
+                            generated_at: now_utc(),
+                            triage: app::load_triage(store, triage.as_deref())
+                                .map_err(|e| (e.exit_code(), e.into()))?,
+                            ..SiteOptions::default()
+                        },
+                    }),
+                    None => None,
+                };
                 let report =
-                    app::ingest_pending(&store, &queue).map_err(|e| (e.exit_code(), e.into()))?;
+                    app::ingest_pending(store, queue.as_ref(), job.as_ref(), &now_rfc3339())
+                        .map_err(|e| (e.exit_code(), e.into()))?;
                 tracing::info!(
                     ingested = report.ingested.len(),
                     quarantined = report.quarantined.len(),
+                    site_files = report.site_files,
                     seconds = started.elapsed().as_secs_f64(),
                     "pending bundles processed"
                 );
@@ -97,18 +124,6 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                     t
                 };
                 out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))?;
-                if let Some(dir) = &args.site {
-                    let opts = SiteOptions {
-                        generated_at: now_utc(),
-                        triage: app::load_triage(&store, triage.as_deref())
-                            .map_err(|e| (e.exit_code(), e.into()))?,
-                        ..SiteOptions::default()
-                    };
-                    let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
-                    let n = app::update_site(&store, dir, &templates, &opts, &report.touched)
-                        .map_err(|e| (e.exit_code(), e.into()))?;
-                    tracing::info!(files = n, site = %dir.display(), "site updated");
-                }
                 // The batch ran; some of its inputs failed (kept in failed/ with the reason).
                 return if report.quarantined.is_empty() {
                     Ok(())
@@ -116,7 +131,7 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                     Err((
                         1,
                         anyhow::anyhow!(
-                            "{} bundle(s) quarantined; see the queue's failed/ folder",
+                            "{} message(s) failed; their reasons are under quarantine/ in the store",
                             report.quarantined.len()
                         ),
                     ))
@@ -126,8 +141,8 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                 return Err((2, anyhow::anyhow!("ingest needs --legacy DIR or --pending")));
             };
             let (backfill, report) =
-                app::ingest_legacy(&store, legacy).map_err(|e| (e.exit_code(), e.into()))?;
-            tracing::info!(files = report.files, seconds = started.elapsed().as_secs_f64(), store = %store.display(), "legacy backfill written");
+                app::ingest_legacy(store, legacy).map_err(|e| (e.exit_code(), e.into()))?;
+            tracing::info!(files = report.files, seconds = started.elapsed().as_secs_f64(), store = %location, "legacy backfill written");
             let res = if args.json {
                 serde_json::to_writer_pretty(&mut out, &report)
                     .map_err(std::io::Error::from)
@@ -144,7 +159,7 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                 CliFormat::Json => Format::Json,
                 CliFormat::Parquet => Format::Parquet,
             };
-            app::export(&store, table, format, &mut out).map_err(|e| (e.exit_code(), e.into()))
+            app::export(store, table, format, &mut out).map_err(|e| (e.exit_code(), e.into()))
         }
         CliCommand::Site(args) => {
             let started = std::time::Instant::now();
@@ -158,10 +173,10 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                 window_days: args.window_days,
                 logs_base: args.logs_url.clone(),
                 png: !args.no_png,
-                triage: app::load_triage(&store, triage.as_deref())
+                triage: app::load_triage(store, triage.as_deref())
                     .map_err(|e| (e.exit_code(), e.into()))?,
             };
-            let site = app::render_full(&store, &templates, &opts)
+            let site = app::render_full(store, &templates, &opts)
                 .map_err(|e| (e.exit_code(), e.into()))?;
             app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
             let bytes: usize = site.values().map(Vec::len).sum();
@@ -197,7 +212,7 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
         CliCommand::Summary(args) => {
             let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
             let md = app::daily_summary(
-                &store,
+                store,
                 &templates,
                 &args.hardware,
                 args.date.as_deref(),
@@ -208,7 +223,7 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
         }
         CliCommand::Regressions(args) => {
             let findings =
-                app::regressions(&store, args.all).map_err(|e| (e.exit_code(), e.into()))?;
+                app::regressions(store, args.all).map_err(|e| (e.exit_code(), e.into()))?;
             let text = match args.format {
                 CliReportFormat::Csv => regress::report::to_csv(&findings),
                 CliReportFormat::Markdown => regress::report::to_markdown(&findings),
@@ -219,8 +234,7 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
             out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
         }
         CliCommand::Compare(args) => {
-            let c =
-                app::compare(&store, &args.a, &args.b).map_err(|e| (e.exit_code(), e.into()))?;
+            let c = app::compare(store, &args.a, &args.b).map_err(|e| (e.exit_code(), e.into()))?;
             let text = match args.format {
                 CliReportFormat::Markdown => sglci_publisher::compare::to_markdown(&c),
                 CliReportFormat::Json => serde_json::to_string_pretty(&c)
@@ -252,13 +266,13 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
                 .filter(|(k, _)| k.starts_with("SGLCI_") || k.starts_with("GITHUB_"))
                 .collect();
             let receipts = app::notify(
-                &store,
+                store,
                 what,
                 &args.to,
                 args.dashboard.as_deref(),
                 &args.logs_url,
                 &env,
-                &app::load_triage(&store, triage.as_deref())
+                &app::load_triage(store, triage.as_deref())
                     .map_err(|e| (e.exit_code(), e.into()))?,
             )
             .map_err(|e| (e.exit_code(), e.into()))?;
@@ -268,7 +282,7 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
             Ok(())
         }
         CliCommand::Tables => {
-            let hist = DirHistory::new(&store);
+            let hist = History::new(store);
             for schema in ALL_SCHEMAS {
                 let t = hist.read(*schema).map_err(|e| (3, e.into()))?;
                 writeln!(out, "{:<20} {:>6}", schema.name, t.rows.len())

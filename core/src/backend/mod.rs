@@ -1,0 +1,197 @@
+//! The shell side of the store and queue boundaries: the backends themselves, and the closed
+//! enums that pick one from configuration. This is the only part of `core` that touches the disk
+//! or the network; everything else stays pure.
+//!
+//! | Location        | Store                      | Queue                           |
+//! |-----------------|----------------------------|---------------------------------|
+//! | a path          | [`DirStore`] (the default) | [`SpoolQueue`] (the default)    |
+//! | `s3://bucket/p` | `S3Store` (feature `aws`)  |                                 |
+//! | `https://sqs…`  |                            | `SqsQueue` (feature `aws`)      |
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod dir;
+#[cfg(feature = "aws")]
+pub mod s3;
+pub mod spool;
+#[cfg(feature = "aws")]
+pub mod sqs;
+
+use std::path::{Path, PathBuf};
+
+pub use dir::DirStore;
+pub use spool::SpoolQueue;
+
+use crate::queue::Queue;
+use crate::store::ObjectStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Where the object store is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    Dir(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl StoreLocation {
+    /// `s3://bucket[/prefix]`, or a directory path.
+    pub fn parse(s: &str) -> Result<Self, BackendError> {
+        if let Some(rest) = s.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(BackendError::Config(format!(
+                    "store `{s}`: no bucket (hint: s3://BUCKET[/PREFIX])"
+                )));
+            }
+            return Ok(Self::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.trim_matches('/').to_owned(),
+            });
+        }
+        if s.contains("://") {
+            return Err(BackendError::Config(format!(
+                "store `{s}`: unknown scheme (hint: a directory, or s3://BUCKET[/PREFIX])"
+            )));
+        }
+        if s.is_empty() {
+            return Err(BackendError::Config(
+                "store: empty location (hint: a directory, or s3://BUCKET[/PREFIX])".to_owned(),
+            ));
+        }
+        Ok(Self::Dir(PathBuf::from(s)))
+    }
+
+    /// The directory, for the local backend.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            Self::Dir(p) => Some(p),
+            Self::S3 { .. } => None,
+        }
+    }
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dir(p) => write!(f, "{}", p.display()),
+            Self::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            Self::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// Where the queue is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueLocation {
+    Spool(PathBuf),
+    /// An SQS queue URL.
+    Sqs(String),
+}
+
+impl QueueLocation {
+    /// An `http(s)://` SQS queue URL, or a spool directory path.
+    pub fn parse(s: &str) -> Result<Self, BackendError> {
+        if s.starts_with("https://") || s.starts_with("http://") {
+            return Ok(Self::Sqs(s.to_owned()));
+        }
+        if s.contains("://") || s.is_empty() {
+            return Err(BackendError::Config(format!(
+                "queue `{s}`: not a directory or an SQS queue URL (hint: https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)"
+            )));
+        }
+        Ok(Self::Spool(PathBuf::from(s)))
+    }
+}
+
+impl std::fmt::Display for QueueLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Spool(p) => write!(f, "{}", p.display()),
+            Self::Sqs(u) => f.write_str(u),
+        }
+    }
+}
+
+/// Builds backends, sharing one AWS context (SDK configuration, runtime) between them: built on
+/// first use, once per process or Lambda cold start.
+#[derive(Debug, Default)]
+pub struct Backends {
+    #[cfg(feature = "aws")]
+    aws: Option<aws::Aws>,
+}
+
+impl Backends {
+    #[cfg(feature = "aws")]
+    fn aws(&mut self) -> Result<aws::Aws, BackendError> {
+        if let Some(a) = &self.aws {
+            return Ok(a.clone());
+        }
+        let a = aws::Aws::from_env()?;
+        self.aws = Some(a.clone());
+        Ok(a)
+    }
+
+    pub fn store(&mut self, loc: &StoreLocation) -> Result<Box<dyn ObjectStore>, BackendError> {
+        match loc {
+            StoreLocation::Dir(p) => Ok(Box::new(DirStore::new(p))),
+            #[cfg(feature = "aws")]
+            StoreLocation::S3 { bucket, prefix } => {
+                Ok(Box::new(s3::S3Store::new(&self.aws()?, bucket, prefix)))
+            }
+            #[cfg(not(feature = "aws"))]
+            StoreLocation::S3 { .. } => Err(BackendError::Config(
+                "this build has no S3 backend (hint: build with the `aws` feature)".to_owned(),
+            )),
+        }
+    }
+
+    pub fn queue(&mut self, loc: &QueueLocation) -> Result<Box<dyn Queue>, BackendError> {
+        match loc {
+            QueueLocation::Spool(p) => Ok(Box::new(SpoolQueue::new(p))),
+            #[cfg(feature = "aws")]
+            QueueLocation::Sqs(url) => Ok(Box::new(sqs::SqsQueue::new(&self.aws()?, url))),
+            #[cfg(not(feature = "aws"))]
+            QueueLocation::Sqs(_) => Err(BackendError::Config(
+                "this build has no SQS backend (hint: build with the `aws` feature)".to_owned(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse() {
+        assert_eq!(
+            StoreLocation::parse("s3://b/p/q/").expect("s3"),
+            StoreLocation::S3 {
+                bucket: "b".into(),
+                prefix: "p/q".into()
+            }
+        );
+        assert_eq!(
+            StoreLocation::parse("./store").expect("dir"),
+            StoreLocation::Dir("./store".into())
+        );
+        assert!(StoreLocation::parse("s3://").is_err());
+        assert!(StoreLocation::parse("gs://x").is_err());
+        assert!(matches!(
+            QueueLocation::parse("http://127.0.0.1:5000/123/q").expect("sqs"),
+            QueueLocation::Sqs(_)
+        ));
+        assert!(QueueLocation::parse("ftp://x").is_err());
+    }
+
+    #[test]
+    fn dir_store_conforms() {
+        let dir = tempfile::tempdir().expect("tmp");
+        crate::store::check_store(&DirStore::new(dir.path())).expect("conforms");
+    }
+}

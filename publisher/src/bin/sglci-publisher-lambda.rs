@@ -1,0 +1,101 @@
+//! `sglci-publisher-lambda`: the publisher as an AWS Lambda fed by SQS. Builds the backends and
+//! templates once per cold start, then handles each invocation on a blocking thread (the work is
+//! CPU-bound and the store clients are blocking). Logs go through `tracing`: JSON when the
+//! function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use sglci_core::backend::Backends;
+use sglci_core::store::ObjectStore;
+use sglci_publisher::app::{SiteJob, SiteTarget};
+use sglci_publisher::config::{parse_site, parse_store};
+use sglci_publisher::site::templates::Templates;
+use sglci_publisher::site::SiteOptions;
+
+struct Ready {
+    store: Box<dyn ObjectStore>,
+    site: Option<SiteTarget>,
+    templates: Templates,
+    logs_url: String,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn cold_start() -> Result<Ready, Error> {
+    let store =
+        parse_store(&env("SGLCI_STORE").ok_or("SGLCI_STORE is not set (hint: s3://BUCKET)")?)?;
+    let site = match env("SGLCI_SITE").as_deref() {
+        Some("none") => None,
+        Some(s) => Some(parse_site(s)?),
+        None => Some(parse_site("store:site")?),
+    };
+    let mut backends = Backends::default();
+    Ok(Ready {
+        store: backends.store(&store)?,
+        site,
+        templates: Templates::embedded()?,
+        logs_url: env("SGLCI_LOGS_URL").unwrap_or_else(|| "logs/".to_owned()),
+    })
+}
+
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let day = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let date = sglci_publisher::site::data::date_of_day(day);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        sglci_publisher::site::data::iso(&date),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn invoke(ready: &Ready, event: &SqsEvent) -> Result<SqsBatchResponse, Error> {
+    let now = now_utc();
+    let triage = sglci_publisher::app::load_triage(ready.store.as_ref(), None)?;
+    let job = ready.site.clone().map(|target| SiteJob {
+        target,
+        templates: &ready.templates,
+        opts: SiteOptions {
+            generated_at: now.replace('T', " ").replace('Z', " UTC"),
+            logs_base: ready.logs_url.clone(),
+            triage,
+            ..SiteOptions::default()
+        },
+    });
+    Ok(sglci_publisher::lambda::handle(
+        ready.store.as_ref(),
+        event,
+        job.as_ref(),
+        &now,
+    )?)
+}
+
+fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    // Built before the Lambda runtime starts: the store owns its own client runtime, which must
+    // not be created or dropped inside an async context.
+    let ready = Arc::new(cold_start()?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(lambda_runtime::run(service_fn(
+        |event: LambdaEvent<SqsEvent>| {
+            let ready = Arc::clone(&ready);
+            async move {
+                tokio::task::spawn_blocking(move || invoke(&ready, &event.payload)).await?
+            }
+        },
+    )));
+    drop(rt);
+    result
+}

@@ -3,7 +3,11 @@
 //! history, a tampered bundle is quarantined without failing the rest of the batch, and the same
 //! bundle delivered twice changes nothing.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
+
+use common::{check_all_runs_once, sample_run, synthetic_nights, NOW};
 
 use sglci_core::backend::{DirStore, SpoolQueue};
 use sglci_core::bundle::{manifest_for, upload, Announcement, BUNDLE_SCHEMA};
@@ -12,27 +16,8 @@ use sglci_core::store::{check_store, Key, ObjectStore};
 use sglci_publisher::app;
 use sglci_publisher::history::History;
 
-const NOW: &str = "2025-12-11T06:00:00Z";
-
-fn sample_run(name: &str) -> (PathBuf, Vec<(String, Vec<u8>)>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
-    let dir = root.join("online_benchmark_log/mi30x/GROK1").join(name);
-    let mut files = Vec::new();
-    for e in std::fs::read_dir(&dir).expect("sample run") {
-        let p = e.expect("entry").path();
-        let rel = p
-            .strip_prefix(&root)
-            .expect("under root")
-            .to_string_lossy()
-            .into_owned();
-        files.push((rel, std::fs::read(&p).expect("read")));
-    }
-    files.sort();
-    (dir, files)
-}
-
 fn ship(store: &Path, run_id: &str, name: &str, tamper: bool) -> String {
-    let (_, files) = sample_run(name);
+    let files = sample_run(name);
     let tag = name.split('_').next().expect("tag");
     let date = &tag[tag.len() - 8..];
     let m = manifest_for(run_id, "mi30x", date, tag, "grok-online", &files);
@@ -123,54 +108,6 @@ fn two_publishers_at_once_lose_nothing() {
         assert!(c.wait().expect("wait").success());
     }
     check_all_runs_once(&DirStore::new(store), &runs);
-}
-
-/// Twenty nights of the GROK1 sample, moved 1..=20 days past its own date.
-pub fn synthetic_nights(n: i64) -> Vec<(String, String, Vec<(String, Vec<u8>)>)> {
-    let (_, files) = sample_run("v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online");
-    (1..=n)
-        .map(|d| {
-            let moved: Vec<(String, Vec<u8>)> = files
-                .iter()
-                .map(|(p, b)| {
-                    (
-                        sglci_publisher::synth::shift_dates(p, d),
-                        sglci_publisher::synth::shift_dates(&String::from_utf8_lossy(b), d)
-                            .into_bytes(),
-                    )
-                })
-                .collect();
-            let tag = sglci_publisher::synth::shift_dates("v0.5.6.post1-rocm700-mi30x-20251210", d);
-            (format!("grok1-{}", &tag[tag.len() - 8..]), tag, moved)
-        })
-        .collect()
-}
-
-/// Every run is in the index once and its rows are in the history once; the regressions were
-/// derived from the final generation.
-pub fn check_all_runs_once(
-    store: &dyn ObjectStore,
-    runs: &[(String, String, Vec<(String, Vec<u8>)>)],
-) {
-    let hist = History::new(store);
-    let idx = hist.index().expect("index");
-    assert_eq!(
-        idx.partitions.len(),
-        runs.len(),
-        "{:?}",
-        idx.partitions.keys()
-    );
-    assert_eq!(idx.generation, runs.len() as u64, "one commit per run");
-    assert_eq!(idx.derived, idx.generation, "derived state is current");
-    let serving = hist.read(sglci_core::records::SERVING).expect("read");
-    for (_, tag, _) in runs {
-        let n = serving
-            .rows
-            .iter()
-            .filter(|r| r.get("docker_tag").and_then(|v| v.as_str()) == Some(tag.as_str()))
-            .count();
-        assert_eq!(n, 5, "{tag}: one row per load, exactly once");
-    }
 }
 
 #[test]
@@ -318,7 +255,7 @@ fn ingest_pending_updates_the_site() {
     ok(&["site", "--out", site.to_str().expect("utf8"), "--no-png"]);
     std::fs::write(site.join("kept.txt"), "untouched").expect("write");
     // The GROK1 run of 2025-12-10 moved 30 days on: a night the history has not seen.
-    let (_, files) = sample_run("v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online");
+    let files = sample_run("v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online");
     let moved: Vec<(String, Vec<u8>)> = files
         .iter()
         .map(|(p, b)| {

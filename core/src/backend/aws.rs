@@ -22,19 +22,10 @@ impl Aws {
     /// role, `AWS_ACCESS_KEY_ID`, profiles), `AWS_REGION`, and `AWS_ENDPOINT_URL` for an emulator
     /// or a private endpoint.
     pub fn from_env() -> Result<Self, BackendError> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("sglci-aws")
-            .enable_all()
-            .build()
-            .map_err(|e| BackendError::Config(format!("starting the AWS client runtime: {e}")))?;
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .operation_attempt_timeout(std::time::Duration::from_secs(60))
-            .build();
+        let rt = runtime()?;
         let config = rt.block_on(
             aws_config::defaults(BehaviorVersion::latest())
-                .timeout_config(timeouts)
+                .timeout_config(timeouts())
                 .load(),
         );
         if config.region().is_none() {
@@ -42,6 +33,30 @@ impl Aws {
                 "no AWS region (hint: set AWS_REGION, e.g. us-east-1)".to_owned(),
             ));
         }
+        Ok(Self {
+            rt: Arc::new(rt),
+            config,
+        })
+    }
+
+    /// A fixed endpoint, region and static credentials: for an emulator on loopback (tests,
+    /// local development), without touching the process environment.
+    pub fn with_endpoint(endpoint: &str, region: &str) -> Result<Self, BackendError> {
+        let rt = runtime()?;
+        let config = rt.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .endpoint_url(endpoint)
+                .region(aws_config::Region::new(region.to_owned()))
+                .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    "sglci-test",
+                    "sglci-test",
+                    None,
+                    None,
+                    "sglci-static",
+                ))
+                .timeout_config(timeouts())
+                .load(),
+        );
         Ok(Self {
             rt: Arc::new(rt),
             config,
@@ -58,7 +73,24 @@ impl Aws {
         self.config.endpoint_url().is_some()
     }
 
-    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+    /// Runs an SDK future to completion on this context's runtime (from a plain thread).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, BackendError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sglci-aws")
+        .enable_all()
+        .build()
+        .map_err(|e| BackendError::Config(format!("starting the AWS client runtime: {e}")))
+}
+
+fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .operation_attempt_timeout(std::time::Duration::from_secs(60))
+        .build()
 }

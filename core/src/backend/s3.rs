@@ -38,6 +38,30 @@ impl S3Store {
         }
     }
 
+    /// Creates the bucket when it does not exist (local emulators and first-time setup; in AWS
+    /// the template creates it).
+    pub fn ensure_bucket(&self) -> Result<(), StoreError> {
+        self.aws.block_on(async {
+            match self
+                .client
+                .create_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+                    }) =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(sdk_error("create bucket", &self.bucket, &e)),
+            }
+        })
+    }
+
     pub fn bucket(&self) -> &str {
         &self.bucket
     }

@@ -25,6 +25,62 @@ impl SqsQueue {
         }
     }
 
+    /// Creates a queue (or finds it) and returns its URL and ARN. With `dead_letter`, messages
+    /// received more than `max_receives` times move to that queue (by ARN). For local emulators
+    /// and first-time setup; in AWS the template creates the queues.
+    pub fn create(
+        aws: &Aws,
+        name: &str,
+        visibility_seconds: u32,
+        dead_letter: Option<(&str, u32)>,
+    ) -> Result<(Self, String), QueueError> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let client = aws_sdk_sqs::Client::new(aws.config());
+        let err = |op: &'static str| {
+            move |e: String| QueueError::Backend {
+                queue: name.to_owned(),
+                op,
+                reason: e,
+            }
+        };
+        aws.block_on(async {
+            let mut req = client.create_queue().queue_name(name).attributes(
+                QueueAttributeName::VisibilityTimeout,
+                visibility_seconds.to_string(),
+            );
+            if let Some((arn, max)) = dead_letter {
+                req = req.attributes(
+                    QueueAttributeName::RedrivePolicy,
+                    format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":"{max}"}}"#),
+                );
+            }
+            let url = req
+                .send()
+                .await
+                .map_err(|e| err("create")(describe(&e)))?
+                .queue_url()
+                .unwrap_or_default()
+                .to_owned();
+            let attrs = client
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .map_err(|e| err("attributes")(describe(&e)))?;
+            let arn = attrs
+                .attributes()
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+                .cloned()
+                .unwrap_or_default();
+            Ok((Self::new(aws, &url), arn))
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     pub fn client(&self) -> &aws_sdk_sqs::Client {
         &self.client
     }

@@ -21,6 +21,12 @@ pub enum CliCommand {
         /// e.g. `v0.5.6.post2-rocm700-mi30x-20251216` or `rocm/sgl-dev:v0.5.6-rocm700-mi35x-20251204`.
         image: String,
     },
+    /// Ship a run directory as a bundle: upload its files to the store (manifest last) and
+    /// announce it on the queue. When the store or the queue is unreachable the bundle is kept in
+    /// the spool (exit 3); `flush` delivers it later.
+    Ship(CliShip),
+    /// Deliver every spooled bundle (exit 3 if some still cannot be delivered).
+    Flush(CliBackends),
     /// Parse one result file and print the typed value as JSON.
     Parse {
         /// What the file is.
@@ -65,4 +71,38 @@ pub enum CliKind {
     Upstream,
     /// Teams Adaptive Card JSON.
     Alert,
+}
+
+/// Where bundles go.
+#[derive(Debug, clap::Args)]
+pub struct CliBackends {
+    /// The object store: a directory or s3://BUCKET[/PREFIX].
+    #[arg(long, env = "SGLCI_STORE", default_value = "./sglci-data")]
+    pub store: String,
+    /// The queue: a spool directory (default `<store>/queue` for a directory store) or an SQS
+    /// queue URL.
+    #[arg(long, env = "SGLCI_QUEUE")]
+    pub queue: Option<String>,
+    /// Where undeliverable bundles wait for `flush`.
+    #[arg(long, env = "SGLCI_SPOOL", default_value = "./sglci-spool")]
+    pub spool: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliShip {
+    /// The run directory; file paths below it follow the log layout
+    /// (`online_benchmark_log/<hw>/<model>/<run folder>/...`).
+    pub dir: PathBuf,
+    /// The run's id (unique per run; letters, digits, `-`, `_`, `.`).
+    #[arg(long)]
+    pub run_id: String,
+    /// The image tested (`v0.5.6.post2-rocm700-mi30x-20251216` or `repo:tag`): gives the
+    /// hardware and the image date.
+    #[arg(long)]
+    pub image: String,
+    /// The suite that produced the run.
+    #[arg(long)]
+    pub suite: String,
+    #[command(flatten)]
+    pub backends: CliBackends,
 }

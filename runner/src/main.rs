@@ -12,7 +12,11 @@ use sglci_core::parse::{
 };
 use sglci_core::ImageTag;
 
-use cli::{Cli, CliCommand, CliKind};
+use cli::{Cli, CliBackends, CliCommand, CliKind};
+use sglci_core::backend::{Backends, QueueLocation, StoreLocation};
+use sglci_core::queue::Queue;
+use sglci_core::store::ObjectStore;
+use sglci_runner::ship::{self, RunInfo, Shipped};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -46,8 +50,86 @@ fn to_json<T: serde::Serialize, E: std::fmt::Display>(
     serde_json::to_string_pretty(&v).map_err(|e| (3, e.into()))
 }
 
+/// The store and queue named on the command line (configuration errors exit 2).
+fn backends(
+    b: &CliBackends,
+) -> Result<(Box<dyn ObjectStore>, Box<dyn Queue>), (u8, anyhow::Error)> {
+    let store = StoreLocation::parse(&b.store).map_err(|e| (2, anyhow::anyhow!("--store: {e}")))?;
+    let queue = match (&b.queue, &store) {
+        (Some(q), _) => {
+            QueueLocation::parse(q).map_err(|e| (2, anyhow::anyhow!("--queue: {e}")))?
+        }
+        (None, StoreLocation::Dir(d)) => QueueLocation::Spool(d.join("queue")),
+        (None, StoreLocation::S3 { .. }) => {
+            return Err((
+                2,
+                anyhow::anyhow!(
+                    "--queue: an S3 store needs a queue (hint: --queue SQS_URL or SGLCI_QUEUE)"
+                ),
+            ))
+        }
+    };
+    let mut all = Backends::default();
+    Ok((
+        all.store(&store).map_err(|e| (2, e.into()))?,
+        all.queue(&queue).map_err(|e| (2, e.into()))?,
+    ))
+}
+
 fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
     match cli.command {
+        CliCommand::Ship(args) => {
+            let tag = ImageTag::from_image(&args.image)
+                .map_err(|e| (2, anyhow::anyhow!("--image: {e}")))?;
+            let run = RunInfo {
+                run_id: args.run_id.clone(),
+                hardware: tag.hardware().as_str().to_owned(),
+                date: tag.date().to_owned(),
+                image: tag.as_str().to_owned(),
+                suite: args.suite.clone(),
+            };
+            let files = ship::collect(&args.dir).map_err(|e| (2, e.into()))?;
+            if files.is_empty() {
+                return Err((
+                    2,
+                    anyhow::anyhow!("{}: no files to ship", args.dir.display()),
+                ));
+            }
+            let (store, queue) = backends(&args.backends)?;
+            match ship::ship(store.as_ref(), queue.as_ref(), &args.backends.spool, &run, &files)
+                .map_err(|e| (3, e.into()))?
+            {
+                Shipped::Delivered { manifest } => Ok(serde_json::json!({
+                    "delivered": manifest.as_str(), "files": files.len()
+                })
+                .to_string()),
+                Shipped::Spooled { manifest, reason } => Err((
+                    3,
+                    anyhow::anyhow!(
+                        "{manifest}: not delivered ({reason}); kept in {} (hint: `sglci-runner flush` delivers it once the store and queue are back)",
+                        args.backends.spool.display()
+                    ),
+                )),
+            }
+        }
+        CliCommand::Flush(b) => {
+            let (store, queue) = backends(&b)?;
+            let report =
+                ship::flush(store.as_ref(), queue.as_ref(), &b.spool).map_err(|e| (3, e.into()))?;
+            if report.kept.is_empty() && report.set_aside.is_empty() {
+                serde_json::to_string_pretty(&report).map_err(|e| (3, e.into()))
+            } else {
+                Err((
+                    3,
+                    anyhow::anyhow!(
+                        "{} bundle(s) still spooled, {} set aside: {}",
+                        report.kept.len(),
+                        report.set_aside.len(),
+                        serde_json::to_string(&report).unwrap_or_default()
+                    ),
+                ))
+            }
+        }
         CliCommand::Tag { image } => {
             let tag = ImageTag::from_image(&image).map_err(|e| (2, e.into()))?;
             Ok(serde_json::json!({

@@ -11,6 +11,8 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod dir;
+#[cfg(feature = "moto")]
+pub mod moto;
 #[cfg(feature = "aws")]
 pub mod s3;
 pub mod spool;

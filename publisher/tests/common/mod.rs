@@ -1,6 +1,6 @@
 //! Helpers shared by the bundle tests: sample runs as bundles, synthetic nights, the
 //! exactly-once check, and a `moto_server` on loopback for the S3/SQS tests.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::Path;
 
@@ -77,77 +77,4 @@ pub fn check_all_runs_once(store: &dyn ObjectStore, runs: &[(String, String, Fil
     }
 }
 
-/// A `moto_server` (S3 and SQS) on 127.0.0.1, stopped on drop.
-pub struct Moto {
-    child: Option<std::process::Child>,
-    pub port: u16,
-}
-
-impl Moto {
-    /// Starts one, or returns `None` (the test then says it skipped) when `moto_server` is not
-    /// installed; with `SGLCI_REQUIRE_MOTO=1` (CI) that is a failure instead.
-    pub fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = std::process::Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-        let child = match child {
-            Ok(c) => c,
-            Err(e) => {
-                assert!(
-                    std::env::var_os("SGLCI_REQUIRE_MOTO").is_none(),
-                    "moto_server is required (SGLCI_REQUIRE_MOTO) but cannot start: {e}"
-                );
-                eprintln!("skipped: moto_server is not installed (pip install 'moto[server]')");
-                return None;
-            }
-        };
-        let moto = Self {
-            child: Some(child),
-            port,
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "moto_server did not listen on {port}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        Some(moto)
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// The environment a child process needs to reach this emulator (dummy credentials).
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.url()),
-            ("AWS_REGION", "us-east-1".to_owned()),
-            ("AWS_ACCESS_KEY_ID", "sglci-test".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "sglci-test".to_owned()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ]
-    }
-
-    /// Stops the server (for outage tests); `restart` brings a fresh one up on the same port.
-    pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+pub use sglci_core::backend::moto::Moto;

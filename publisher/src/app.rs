@@ -323,19 +323,20 @@ pub fn load_site_data(
     hist: &History<'_>,
     select: Option<&dyn Fn(Schema) -> BTreeSet<String>>,
 ) -> Result<Rows, AppError> {
+    let snap = hist.snapshot()?;
     let mut tables = Vec::new();
     let mut years = BTreeSet::new();
     let mut all_months = BTreeSet::new();
     for schema in records::ALL_SCHEMAS {
-        for m in hist.months(*schema)? {
+        for m in snap.months(*schema)? {
             if m.len() == 7 && m[..4].bytes().all(|b| b.is_ascii_digit()) {
                 years.insert(m[..4].to_owned());
             }
             all_months.insert(m);
         }
         tables.push(match select {
-            Some(f) => hist.read_months(*schema, &f(*schema))?,
-            None => hist.read(*schema)?,
+            Some(f) => snap.read_months(*schema, &f(*schema))?,
+            None => snap.read(*schema)?,
         });
     }
     let mut data = Rows::from_tables(&tables)?;
@@ -382,9 +383,10 @@ pub fn update_months(
     touched: &Touched,
     window_days: i64,
 ) -> Result<UpdateMonths, AppError> {
+    let snap = hist.snapshot()?;
     let mut all = BTreeSet::new();
     for schema in records::ALL_SCHEMAS {
-        all.extend(hist.months(*schema)?);
+        all.extend(snap.months(*schema)?);
     }
     let newest = all
         .iter()

@@ -70,9 +70,13 @@ pub struct Index {
 #[serde(deny_unknown_fields)]
 pub struct PartitionEntry {
     pub generation: u64,
-    /// The source's identity (a bundle manifest's SHA-256, a backfill's file digest): the same
-    /// digest again means the same rows, so nothing is written.
+    /// The source's rows' identity: the same digest again means the same rows, so nothing is
+    /// written.
     pub digest: String,
+    /// Per table, the months the partition has rows in: readers find every object from the
+    /// index alone, without listing the store (a LIST per month and table adds up on S3).
+    #[serde(default)]
+    pub months: BTreeMap<String, Vec<String>>,
 }
 
 /// What committing a partition did.
@@ -181,8 +185,17 @@ impl<'a> History<'a> {
         {
             return Ok(Commit::Unchanged);
         }
+        let mut months = BTreeMap::new();
         for t in tables {
             self.write_partition(t, partition)?;
+            let m: BTreeSet<String> = t
+                .rows
+                .iter()
+                .map(|r| month_of(r.get("date").and_then(|v| v.as_str())))
+                .collect();
+            if !m.is_empty() {
+                months.insert(t.schema.name.to_owned(), m.into_iter().collect::<Vec<_>>());
+            }
         }
         let mut committed = Commit::Unchanged;
         self.update_index(|mut idx| {
@@ -200,6 +213,7 @@ impl<'a> History<'a> {
                 PartitionEntry {
                     generation: idx.generation,
                     digest: digest.to_owned(),
+                    months: months.clone(),
                 },
             );
             committed = Commit::Written(idx.generation);
@@ -228,14 +242,14 @@ impl<'a> History<'a> {
         let file_name = format!("{partition}.parquet");
         // Months that hold this partition from an earlier write but not from this one. The
         // partition's manifest names them, so a write costs the same whatever the history's
-        // length; without a manifest (an older store) every month is checked.
+        // length; without a manifest the partition is new.
         let manifest = key(format!("{prefix}/.partitions/{partition}.months"))?;
         let earlier: Vec<String> = match self.store.get(&manifest) {
             Ok(bytes) => String::from_utf8_lossy(&bytes)
                 .lines()
                 .map(str::to_owned)
                 .collect(),
-            Err(StoreError::NotFound { .. }) => self.months(table.schema)?,
+            Err(StoreError::NotFound { .. }) => Vec::new(),
             Err(e) => return Err(e.into()),
         };
         for month in earlier {
@@ -264,11 +278,70 @@ impl<'a> History<'a> {
         Ok(written)
     }
 
+    /// The index as of now, for several reads that agree with each other.
+    pub fn snapshot(&self) -> Result<Snapshot<'a>, HistoryError> {
+        Ok(Snapshot {
+            store: self.store,
+            index: self.index()?,
+        })
+    }
+
     /// The months a table has rows in (`YYYY-MM`, and `undated`), sorted.
     pub fn months(&self, schema: Schema) -> Result<Vec<String>, HistoryError> {
+        self.snapshot()?.months(schema)
+    }
+
+    /// Every partition of a table, in (month, name) order, concatenated.
+    pub fn read(&self, schema: Schema) -> Result<Table, HistoryError> {
+        self.snapshot()?.read(schema)
+    }
+
+    /// The partitions of the given months only.
+    pub fn read_months(
+        &self,
+        schema: Schema,
+        months: &BTreeSet<String>,
+    ) -> Result<Table, HistoryError> {
+        self.snapshot()?.read_months(schema, months)
+    }
+}
+
+/// The history as one index names it. Committed tables are found from the index alone (no
+/// listing); derived tables (regressions) and stores without an index are listed. A partition
+/// that is written but not committed (a publisher stopped half-way) is never read.
+pub struct Snapshot<'a> {
+    store: &'a dyn ObjectStore,
+    pub index: Index,
+}
+
+impl std::fmt::Debug for Snapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Snapshot(generation {})", self.index.generation)
+    }
+}
+
+impl Snapshot<'_> {
+    /// Whether the table's partitions are found through the index.
+    fn indexed(&self, schema: Schema) -> bool {
+        self.index.generation > 0 && schema.name != sglci_core::records::REGRESSIONS.name
+    }
+
+    /// The months a table has rows in (`YYYY-MM`, and `undated`), sorted.
+    pub fn months(&self, schema: Schema) -> Result<Vec<String>, HistoryError> {
+        if self.indexed(schema) {
+            let set: BTreeSet<String> = self
+                .index
+                .partitions
+                .values()
+                .filter_map(|e| e.months.get(schema.name))
+                .flatten()
+                .cloned()
+                .collect();
+            return Ok(set.into_iter().collect());
+        }
         let mut months: Vec<String> = self
             .store
-            .children(&Self::table_prefix(schema))?
+            .children(&History::table_prefix(schema))?
             .into_iter()
             .filter(|n| is_month(n))
             .collect();
@@ -283,36 +356,44 @@ impl<'a> History<'a> {
         self.read_months(schema, &months)
     }
 
-    /// The partitions of the given months only. When the history has an index, a partition of a
-    /// table that is committed by index is read only once committed (a publisher that stopped
-    /// half-way leaves no half a run behind).
+    /// The partitions of the given months only.
     pub fn read_months(
         &self,
         schema: Schema,
         months: &BTreeSet<String>,
     ) -> Result<Table, HistoryError> {
-        let index = self.index()?;
-        let prefix = Self::table_prefix(schema);
+        let prefix = History::table_prefix(schema);
         let mut table = Table {
             schema,
             rows: Vec::new(),
         };
         for month in months {
-            let mut parts: Vec<String> = self
-                .store
-                .children(&format!("{prefix}/{month}"))?
-                .into_iter()
-                .filter(|n| n.ends_with(".parquet"))
-                .collect();
-            parts.sort();
+            let parts: Vec<String> = if self.indexed(schema) {
+                let mut p: Vec<String> = self
+                    .index
+                    .partitions
+                    .iter()
+                    .filter(|(_, e)| {
+                        e.months
+                            .get(schema.name)
+                            .is_some_and(|m| m.iter().any(|x| x == month))
+                    })
+                    .map(|(name, _)| format!("{name}.parquet"))
+                    .collect();
+                // File-name order, as a listing gives it.
+                p.sort();
+                p
+            } else {
+                let mut p: Vec<String> = self
+                    .store
+                    .children(&format!("{prefix}/{month}"))?
+                    .into_iter()
+                    .filter(|n| n.ends_with(".parquet"))
+                    .collect();
+                p.sort();
+                p
+            };
             for name in parts {
-                let partition = name.trim_end_matches(".parquet");
-                if schema.name != sglci_core::records::REGRESSIONS.name
-                    && index.generation > 0
-                    && !index.partitions.contains_key(partition)
-                {
-                    continue;
-                }
                 let k = key(format!("{prefix}/{month}/{name}"))?;
                 let bytes = self.store.get(&k)?;
                 let df = ParquetReader::new(std::io::Cursor::new(bytes))

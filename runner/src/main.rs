@@ -50,10 +50,14 @@ fn to_json<T: serde::Serialize, E: std::fmt::Display>(
     serde_json::to_string_pretty(&v).map_err(|e| (3, e.into()))
 }
 
+/// A failure: the exit code and the error.
+type Failure = (u8, anyhow::Error);
+
 /// The store and queue named on the command line (configuration errors exit 2).
-fn backends(
-    b: &CliBackends,
-) -> Result<(Box<dyn ObjectStore>, Box<dyn Queue>), (u8, anyhow::Error)> {
+/// Where bundles go: the store and the queue.
+type Destination = (Box<dyn ObjectStore>, Box<dyn Queue>);
+
+fn backends(b: &CliBackends) -> Result<Destination, Failure> {
     let store = StoreLocation::parse(&b.store).map_err(|e| (2, anyhow::anyhow!("--store: {e}")))?;
     let queue = match (&b.queue, &store) {
         (Some(q), _) => {

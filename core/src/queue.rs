@@ -39,6 +39,48 @@ pub trait Queue: Send + Sync {
     fn fail(&self, m: &Message, reason: &str) -> Result<(), QueueError>;
 }
 
+/// The behaviour every queue backend must have; run against each one by its tests. Expects an
+/// empty queue.
+pub fn check_queue(q: &dyn Queue) -> Result<(), String> {
+    let fail = |what: String| Err(format!("queue conformance: {what}"));
+    if !q.receive(10).map_err(|e| e.to_string())?.is_empty() {
+        return fail("a new queue is empty".into());
+    }
+    let bodies = ["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"];
+    let mut ids = Vec::new();
+    for b in bodies {
+        ids.push(q.send(b).map_err(|e| e.to_string())?);
+    }
+    if ids.iter().collect::<std::collections::BTreeSet<_>>().len() != 3 {
+        return fail(format!("distinct bodies get distinct ids: {ids:?}"));
+    }
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        let batch = q.receive(2).map_err(|e| e.to_string())?;
+        if batch.len() > 2 {
+            return fail(format!("receive(2) gave {}", batch.len()));
+        }
+        for m in batch {
+            if m.receive_count < 1 {
+                return fail(format!("receive count starts at 1: {m:?}"));
+            }
+            q.ack(&m).map_err(|e| e.to_string())?;
+            got.push(m.body);
+        }
+        if got.len() == 3 {
+            break;
+        }
+    }
+    got.sort();
+    if got != bodies {
+        return fail(format!("every body comes back unchanged, once: {got:?}"));
+    }
+    if !q.receive(10).map_err(|e| e.to_string())?.is_empty() {
+        return fail("acknowledged messages are gone".into());
+    }
+    Ok(())
+}
+
 /// What a message body asks of the publisher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {

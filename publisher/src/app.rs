@@ -217,10 +217,23 @@ pub fn export(
 /// Partition of the regressions table: derived from the whole history, rewritten whole.
 pub const DETECTED_PARTITION: &str = "detected";
 
-/// Runs regression detection over the whole stored history and stores the findings (the
-/// `regressions` table, partition [`DETECTED_PARTITION`]). Returns how many there are.
+/// Days of history the stored regression findings are computed from: the site's trend window.
+/// Baselines need 14 valid nights and attribution looks back over the series, so this is ample;
+/// it keeps a publish's reading (and memory) the same whatever the history's length.
+pub const DETECT_WINDOW_DAYS: i64 = 180;
+
+/// The history regression detection reads: the months overlapping the last
+/// [`DETECT_WINDOW_DAYS`] days.
+pub fn detection_data(hist: &History<'_>) -> Result<Rows, AppError> {
+    let months = update_months(hist, &Touched::default(), DETECT_WINDOW_DAYS)?.window;
+    load_site_data(hist, Some(&|_| months.clone()))
+}
+
+/// Runs regression detection over the recent history (the months overlapping the last
+/// [`DETECT_WINDOW_DAYS`] days) and stores the findings (the `regressions` table, partition
+/// [`DETECTED_PARTITION`]). Returns how many there are.
 pub fn refresh_regressions(hist: &History<'_>) -> Result<usize, AppError> {
-    let data = load_site_data(hist, None)?;
+    let data = detection_data(hist)?;
     let rows: Vec<records::RegressionRow> =
         crate::regress::detect(&data, &crate::regress::DetectConfig::default())
             .iter()
@@ -520,7 +533,7 @@ pub fn regressions(
     store: &dyn ObjectStore,
     all: bool,
 ) -> Result<Vec<crate::regress::Finding>, AppError> {
-    let data = load_site_data(&History::new(store), None)?;
+    let data = detection_data(&History::new(store))?;
     let mut findings = crate::regress::detect(&data, &crate::regress::DetectConfig::default());
     findings.retain(|f| all || f.state == crate::regress::State::Open);
     findings.sort_by(|a, b| {
@@ -623,7 +636,8 @@ pub fn notify(
         }
         NotifyWhat::Regressions => {
             let mut out = Vec::new();
-            for f in crate::regress::detect(&data, &crate::regress::DetectConfig::default()) {
+            let recent = detection_data(&History::new(store))?;
+            for f in crate::regress::detect(&recent, &crate::regress::DetectConfig::default()) {
                 if f.state != crate::regress::State::Open {
                     continue;
                 }

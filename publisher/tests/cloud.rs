@@ -70,6 +70,14 @@ fn s3_store_conforms() {
 }
 
 #[test]
+fn sqs_queue_conforms() {
+    let Some(moto) = Moto::start() else { return };
+    let aws = aws(&moto);
+    let (queue, _) = SqsQueue::create(&aws, "conformance", 30, None).expect("queue");
+    sglci_core::queue::check_queue(&queue).expect("SQS conforms");
+}
+
+#[test]
 fn bundles_on_s3_and_sqs_round_trip_with_checksums_and_duplicates() {
     let Some(moto) = Moto::start() else { return };
     let aws = aws(&moto);

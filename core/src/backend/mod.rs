@@ -192,6 +192,12 @@ mod tests {
     }
 
     #[test]
+    fn spool_queue_conforms() {
+        let dir = tempfile::tempdir().expect("tmp");
+        crate::queue::check_queue(&SpoolQueue::new(dir.path())).expect("conforms");
+    }
+
+    #[test]
     fn dir_store_conforms() {
         let dir = tempfile::tempdir().expect("tmp");
         crate::store::check_store(&DirStore::new(dir.path())).expect("conforms");

@@ -1008,7 +1008,14 @@ pub fn write_site_to_store(
     replace: bool,
 ) -> Result<(), AppError> {
     let marker = prefix.join(SITE_MARKER)?;
-    let existing = store.list(prefix.as_str())?;
+    // Only a full render lists the prefix (to refuse a foreign one and to remove what the new
+    // site no longer has): an update writes its pages and nothing else, so its cost does not
+    // grow with the site.
+    let existing = if replace {
+        store.list(prefix.as_str())?
+    } else {
+        Vec::new()
+    };
     if replace && !existing.is_empty() {
         match store.get(&marker) {
             Ok(_) => {}

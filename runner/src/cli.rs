@@ -21,6 +21,20 @@ pub enum CliCommand {
         /// e.g. `v0.5.6.post2-rocm700-mi30x-20251216` or `rocm/sgl-dev:v0.5.6-rocm700-mi35x-20251204`.
         image: String,
     },
+    /// Print a suite's resolved plan on one hardware as JSON: every job with its command lines,
+    /// environment, gates and sweep points.
+    Plan {
+        /// A bundled suite (grok-online, deepseek-online, grok-offline, deepseek-offline, sanity,
+        /// pd, unit, image-check, upstream) or a path to a suite file.
+        #[arg(long)]
+        suite: String,
+        /// The hardware to resolve for (mi30x, mi35x, ...).
+        #[arg(long)]
+        hardware: String,
+        /// The image to test (names the run folders).
+        #[arg(long)]
+        image: Option<String>,
+    },
     /// Ship a run directory as a bundle: upload its files to the store (manifest last) and
     /// announce it on the queue. When the store or the queue is unreachable the bundle is kept in
     /// the spool (exit 3); `flush` delivers it later.

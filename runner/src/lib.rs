@@ -1,7 +1,13 @@
 //! sglci-runner's library: what the `sglci-runner` binary does, as functions the tests call.
 //!
+//! - [`suite`]: suites as layered TOML (base, hardware, model, variant), validated with errors
+//!   that name the file and the key; [`suites`]: the bundled suites (`suites/*.toml`).
+//! - [`plan`]: a suite on one hardware resolved into jobs with their exact command lines.
 //! - [`ship`]: a run's files as a bundle to the store (manifest last) and its announcement on
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
 //!   `sglci-runner flush` delivers it.
 
+pub mod plan;
 pub mod ship;
+pub mod suite;
+pub mod suites;

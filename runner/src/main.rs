@@ -116,6 +116,16 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
                 )),
             }
         }
+        CliCommand::Plan {
+            suite,
+            hardware,
+            image,
+        } => {
+            let s = sglci_runner::suites::load(&suite).map_err(|e| (2, e.into()))?;
+            let p = sglci_runner::plan::plan(&s, &hardware, image.as_deref())
+                .map_err(|e| (2, e.into()))?;
+            serde_json::to_string_pretty(&p).map_err(|e| (3, e.into()))
+        }
         CliCommand::Flush(b) => {
             let (store, queue) = backends(&b)?;
             let report =

@@ -1,0 +1,278 @@
+//! The resolved plan of a suite on one hardware (`sglci-runner plan`): every job with its exact
+//! command lines, environment, gates and sweep points, as the runner will execute them. Pure.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::suite::{argv, Job, Kind, Suite, SuiteError, SweepBy};
+
+/// The GSM8K client inside SGLang images.
+pub const GSM8K_SCRIPT: &str = "/sgl-workspace/sglang/benchmark/gsm8k/bench_sglang.py";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub suite: String,
+    pub kind: Kind,
+    pub hardware: String,
+    /// The image tag, when given (`{tag}` in run folders otherwise).
+    pub image: Option<String>,
+    pub jobs: Vec<PlannedJob>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedJob {
+    /// `<suite>/<model>/<variant>/<hardware>`.
+    pub id: String,
+    pub model: String,
+    pub label: Option<String>,
+    pub variant: String,
+    /// The run folder in the log layout (what the publisher's parsers read).
+    pub run_folder: Option<String>,
+    pub env: BTreeMap<String, String>,
+    pub timeout_minutes: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gsm8k: Option<GatePlan>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<SweepPoint>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub offline: Vec<OfflineCell>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sanity: Option<GatePlan>,
+    /// Kind-specific settings passed through (PD, unit, image check, upstream).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerPlan {
+    pub argv: Vec<String>,
+    pub ready: String,
+    pub ready_timeout_s: u32,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatePlan {
+    pub argv: Vec<String>,
+    pub threshold: f64,
+    /// Attempts (GSM8K runs, sanity trials); the first pass ends early.
+    pub attempts: u32,
+    pub exclude_below: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepPoint {
+    pub by: SweepBy,
+    pub value: f64,
+    pub prompts: u32,
+    pub runs: u32,
+    pub argv: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OfflineCell {
+    pub batch_size: u32,
+    pub input_len: u32,
+    pub output_len: u32,
+    pub argv: Vec<String>,
+}
+
+fn python_m(module: &str) -> Vec<String> {
+    vec!["python3".to_owned(), "-m".to_owned(), module.to_owned()]
+}
+
+/// A number as the predecessor wrote it in commands (`8`, not `8.0`).
+fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+fn folder_suffix(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Offline => "offline",
+        _ => "online",
+    }
+}
+
+/// Resolves a suite's jobs on one hardware into their commands.
+pub fn plan(suite: &Suite, hardware: &str, image: Option<&str>) -> Result<Plan, SuiteError> {
+    let jobs = suite
+        .jobs(hardware)?
+        .into_iter()
+        .map(|j| planned(j, image))
+        .collect();
+    Ok(Plan {
+        suite: suite.name.clone(),
+        kind: suite.kind,
+        hardware: hardware.to_owned(),
+        image: image.map(str::to_owned),
+        jobs,
+    })
+}
+
+fn planned(job: Job, image: Option<&str>) -> PlannedJob {
+    let c = &job.config;
+    let port = c.server.as_ref().map_or(30000, |s| s.port);
+    let mut vars: BTreeMap<&str, String> = BTreeMap::new();
+    vars.insert("model", c.model.clone().unwrap_or_default());
+    vars.insert(
+        "tokenizer",
+        c.tokenizer
+            .clone()
+            .or_else(|| c.model.clone())
+            .unwrap_or_default(),
+    );
+    vars.insert("port", port.to_string());
+    let server = c.server.as_ref().map(|s| ServerPlan {
+        argv: [python_m(&s.module), argv(&s.args, &vars)].concat(),
+        ready: s.ready.clone(),
+        ready_timeout_s: s.ready_timeout_s,
+        port: s.port,
+    });
+    let gsm8k_argv = |questions: u32, parallel: u32, shots: Option<u32>| {
+        let mut a = vec![
+            "python3".to_owned(),
+            GSM8K_SCRIPT.to_owned(),
+            "--num-questions".to_owned(),
+            questions.to_string(),
+            "--parallel".to_owned(),
+            parallel.to_string(),
+        ];
+        if let Some(s) = shots {
+            a.extend(["--num-shots".to_owned(), s.to_string()]);
+        }
+        a.extend([
+            "--port".to_owned(),
+            port.to_string(),
+            "--host".to_owned(),
+            "http://127.0.0.1".to_owned(),
+        ]);
+        a
+    };
+    let gsm8k = c.gsm8k.as_ref().map(|g| GatePlan {
+        argv: gsm8k_argv(g.questions, g.parallel, Some(g.shots)),
+        threshold: g.threshold,
+        attempts: g.runs,
+        exclude_below: g.exclude_below,
+    });
+    let sanity = c.sanity.as_ref().map(|s| GatePlan {
+        argv: gsm8k_argv(s.questions, s.parallel, None),
+        threshold: s.threshold,
+        attempts: s.trials,
+        exclude_below: 0.0,
+    });
+    let sweep = match (&c.sweep, &c.client) {
+        (Some(s), Some(client)) => s
+            .values
+            .iter()
+            .zip(&s.prompts)
+            .map(|(v, p)| {
+                let mut point_vars = vars.clone();
+                point_vars.insert("value", num(*v));
+                point_vars.insert("prompts", p.to_string());
+                SweepPoint {
+                    by: s.by,
+                    value: *v,
+                    prompts: *p,
+                    runs: s.runs,
+                    argv: [python_m(&client.module), argv(&client.args, &point_vars)].concat(),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let offline = c.offline.as_ref().map_or_else(Vec::new, |o| {
+        let mut cells = Vec::new();
+        for &bs in &o.batch_sizes {
+            for &il in &o.input_lens {
+                for &ol in &o.output_lens {
+                    let mut args = o.args.clone();
+                    if let Some(extra) = o.at_batch_size.get(&bs.to_string()) {
+                        args.extend(extra.clone());
+                    }
+                    let mut a = python_m("sglang.bench_one_batch");
+                    a.extend(argv(&args, &vars));
+                    a.extend([
+                        "--batch-size".to_owned(),
+                        bs.to_string(),
+                        "--input".to_owned(),
+                        il.to_string(),
+                        "--output".to_owned(),
+                        ol.to_string(),
+                    ]);
+                    cells.push(OfflineCell {
+                        batch_size: bs,
+                        input_len: il,
+                        output_len: ol,
+                        argv: a,
+                    });
+                }
+            }
+        }
+        cells
+    });
+    let details = match job.kind {
+        Kind::Pd => c.pd.as_ref().and_then(|p| serde_json::to_value(p).ok()),
+        Kind::Unit => c.unit.as_ref().and_then(|u| serde_json::to_value(u).ok()),
+        Kind::ImageCheck => c
+            .image_check
+            .as_ref()
+            .and_then(|i| serde_json::to_value(i).ok()),
+        Kind::Upstream => c
+            .upstream
+            .as_ref()
+            .and_then(|u| serde_json::to_value(u).ok()),
+        _ => None,
+    };
+    let run_folder = match (job.kind, &c.label) {
+        (Kind::Online | Kind::Offline | Kind::Smoke, Some(label)) => {
+            let tag = image
+                .map(|i| i.rsplit(':').next().unwrap_or(i).to_owned())
+                .unwrap_or_else(|| "{tag}".to_owned());
+            // The predecessor's folder names: no suffix for the standard online job or the normal
+            // offline grid.
+            let variant = if job.variant == "standard" || job.variant == "normal" {
+                String::new()
+            } else {
+                format!("_{}", job.variant)
+            };
+            Some(format!(
+                "{}/{}/{}/{tag}_{}_{label}_{}{variant}",
+                if job.kind == Kind::Offline {
+                    "offline_benchmark_log"
+                } else {
+                    "online_benchmark_log"
+                },
+                job.hardware,
+                job.model,
+                job.model,
+                folder_suffix(job.kind)
+            ))
+        }
+        _ => None,
+    };
+    PlannedJob {
+        id: format!(
+            "{}/{}/{}/{}",
+            job.suite, job.model, job.variant, job.hardware
+        ),
+        model: job.model.clone(),
+        label: c.label.clone(),
+        variant: job.variant.clone(),
+        run_folder,
+        env: c.env.clone(),
+        timeout_minutes: c.timeout_minutes,
+        server,
+        gsm8k,
+        sweep,
+        offline,
+        sanity,
+        details,
+    }
+}

@@ -1,0 +1,698 @@
+//! Suites (F6–F11): declarative TOML files with layered configuration, resolved into jobs.
+//!
+//! A suite names its `kind`, the `hardware` it runs on, a `base` layer, and `models` (and
+//! optionally `variants`). A job is one (model, variant, hardware); its configuration is the
+//! deep merge, later layers winning, of:
+//!
+//! 1. `base`
+//! 2. `on.<hardware>`
+//! 3. `models.<model>`
+//! 4. `models.<model>.on.<hardware>`
+//! 5. `variants.<variant>`
+//! 6. `variants.<variant>.on.<hardware>`
+//!
+//! Tables merge key by key; any other value replaces. In `server.args` and `client.args` a flag
+//! maps to its value (`true` for a bare flag); `false` removes a flag an earlier layer set, and
+//! `false` for a whole section (`sweep = false`) removes the section. `only_on = [...]` limits a
+//! model or a variant to some hardware. Argument values may use `{model}`, `{tokenizer}`,
+//! `{port}`, and in the client `{value}` (the sweep point) and `{prompts}`.
+//!
+//! Parsing is pure (`parse(text, name)`); errors name the file, the layer and the key.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Value;
+
+/// What a suite does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Server + GSM8K gate + bench_serving sweep (F4–F6, F8).
+    Online,
+    /// bench_one_batch grids (F7).
+    Offline,
+    /// GSM8K over many models, each with its threshold (F9).
+    Sanity,
+    /// Prefill/decode disaggregation (F10).
+    Pd,
+    /// The unit test (F11).
+    Unit,
+    /// Whether the nightly images exist (F13).
+    ImageCheck,
+    /// Upstream CI coverage report.
+    Upstream,
+    /// The CPU smoke suite (F18).
+    Smoke,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SuiteError {
+    #[error("{file}: not TOML: {reason}")]
+    Toml { file: String, reason: String },
+    #[error("{file}: {at}: {reason}")]
+    Invalid {
+        file: String,
+        at: String,
+        reason: String,
+    },
+}
+
+/// A parsed suite: its header and the raw layers, validated.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub file: String,
+    pub name: String,
+    pub kind: Kind,
+    pub description: String,
+    pub hardware: Vec<String>,
+    base: Value,
+    on: BTreeMap<String, Value>,
+    models: BTreeMap<String, Layered>,
+    variants: BTreeMap<String, Layered>,
+}
+
+/// A model's or a variant's layer, with its per-hardware layers and its hardware limit.
+#[derive(Debug, Clone)]
+struct Layered {
+    layer: Value,
+    on: BTreeMap<String, Value>,
+    only_on: Option<Vec<String>>,
+}
+
+/// The hardware labels sglci knows (others are refused, so a typo does not silently match
+/// nothing).
+pub const HARDWARE: &[&str] = &["mi30x", "mi35x", "mi325x", "h100", "h200", "b200", "cpu"];
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "description",
+    "hardware",
+    "base",
+    "on",
+    "models",
+    "variants",
+];
+
+fn invalid(file: &str, at: &str, reason: impl Into<String>) -> SuiteError {
+    SuiteError::Invalid {
+        file: file.to_owned(),
+        at: at.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn table<'a>(
+    v: &'a Value,
+    file: &str,
+    at: &str,
+) -> Result<&'a toml::map::Map<String, Value>, SuiteError> {
+    v.as_table().ok_or_else(|| {
+        invalid(
+            file,
+            at,
+            format!("expected a table, found {}", v.type_str()),
+        )
+    })
+}
+
+fn hardware_list(v: &Value, file: &str, at: &str) -> Result<Vec<String>, SuiteError> {
+    let arr = v
+        .as_array()
+        .ok_or_else(|| invalid(file, at, "expected a list of hardware labels"))?;
+    arr.iter()
+        .map(|h| {
+            let h = h
+                .as_str()
+                .ok_or_else(|| invalid(file, at, "hardware labels are strings"))?;
+            if HARDWARE.contains(&h) {
+                Ok(h.to_owned())
+            } else {
+                Err(invalid(
+                    file,
+                    at,
+                    format!(
+                        "unknown hardware `{h}` (hint: one of {})",
+                        HARDWARE.join(", ")
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// `on.<hw>` tables of a layer, removed from it.
+fn split_on(
+    layer: &mut toml::map::Map<String, Value>,
+    file: &str,
+    at: &str,
+) -> Result<BTreeMap<String, Value>, SuiteError> {
+    let mut out = BTreeMap::new();
+    if let Some(on) = layer.remove("on") {
+        for (hw, v) in table(&on, file, &format!("{at}.on"))? {
+            if !HARDWARE.contains(&hw.as_str()) {
+                return Err(invalid(
+                    file,
+                    &format!("{at}.on.{hw}"),
+                    format!("unknown hardware (hint: one of {})", HARDWARE.join(", ")),
+                ));
+            }
+            table(v, file, &format!("{at}.on.{hw}"))?;
+            out.insert(hw.clone(), v.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn layered(v: &Value, file: &str, at: &str) -> Result<Layered, SuiteError> {
+    let mut t = table(v, file, at)?.clone();
+    let on = split_on(&mut t, file, at)?;
+    let only_on = match t.remove("only_on") {
+        Some(list) => Some(hardware_list(&list, file, &format!("{at}.only_on"))?),
+        None => None,
+    };
+    Ok(Layered {
+        layer: Value::Table(t),
+        on,
+        only_on,
+    })
+}
+
+/// Parses a suite file. `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Suite, SuiteError> {
+    let doc: Value =
+        text.parse::<toml::Table>()
+            .map(Value::Table)
+            .map_err(|e| SuiteError::Toml {
+                file: file.to_owned(),
+                reason: e.to_string(),
+            })?;
+    let top = table(&doc, file, "(top level)")?;
+    for k in top.keys() {
+        if !TOP_KEYS.contains(&k.as_str()) {
+            return Err(invalid(
+                file,
+                k,
+                format!("unknown key (hint: one of {})", TOP_KEYS.join(", ")),
+            ));
+        }
+    }
+    let name = top
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid(file, "name", "required, a string"))?
+        .to_owned();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(invalid(file, "name", "letters, digits, `-` and `_` only"));
+    }
+    let kind: Kind = top
+        .get("kind")
+        .cloned()
+        .ok_or_else(|| invalid(file, "kind", "required"))?
+        .try_into()
+        .map_err(|e: toml::de::Error| {
+            invalid(
+                file,
+                "kind",
+                format!(
+                    "{} (hint: online, offline, sanity, pd, unit, image-check, upstream, smoke)",
+                    e.message()
+                ),
+            )
+        })?;
+    let description = top
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let hardware = hardware_list(
+        top.get("hardware")
+            .ok_or_else(|| invalid(file, "hardware", "required, e.g. [\"mi30x\", \"mi35x\"]"))?,
+        file,
+        "hardware",
+    )?;
+    let base = top
+        .get("base")
+        .cloned()
+        .unwrap_or_else(|| Value::Table(toml::map::Map::new()));
+    table(&base, file, "base")?;
+    let on = match top.get("on") {
+        Some(v) => {
+            let mut wrapper = toml::map::Map::new();
+            wrapper.insert("on".to_owned(), v.clone());
+            split_on(&mut wrapper, file, "")?
+        }
+        None => BTreeMap::new(),
+    };
+    let mut models = BTreeMap::new();
+    for (m, v) in table(
+        top.get("models")
+            .ok_or_else(|| invalid(file, "models", "required: at least one model"))?,
+        file,
+        "models",
+    )? {
+        models.insert(m.clone(), layered(v, file, &format!("models.{m}"))?);
+    }
+    if models.is_empty() {
+        return Err(invalid(file, "models", "at least one model"));
+    }
+    let mut variants = BTreeMap::new();
+    if let Some(v) = top.get("variants") {
+        for (name, layer) in table(v, file, "variants")? {
+            variants.insert(
+                name.clone(),
+                layered(layer, file, &format!("variants.{name}"))?,
+            );
+        }
+    }
+    let suite = Suite {
+        file: file.to_owned(),
+        name,
+        kind,
+        description,
+        hardware,
+        base,
+        on,
+        models,
+        variants,
+    };
+    // Every job must resolve: errors surface when the file is read, not at 3 a.m.
+    for hw in suite.hardware.clone() {
+        suite.jobs(&hw)?;
+    }
+    Ok(suite)
+}
+
+/// Deep merge: tables key by key, anything else replaced; `false` deletes a table entry.
+fn merge(into: &mut Value, layer: &Value) {
+    match (into, layer) {
+        (Value::Table(a), Value::Table(b)) => {
+            for (k, v) in b {
+                match (a.get_mut(k), v) {
+                    (_, Value::Boolean(false)) => {
+                        a.remove(k);
+                    }
+                    (Some(existing @ Value::Table(_)), Value::Table(_)) => merge(existing, v),
+                    _ => {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+/// One resolved job's configuration (after merging its layers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    /// The model's label in folder names (`MOE-I4F8`, `FP8`).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The model path (inside the container).
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub tokenizer: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_minutes: u32,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub server: Option<ServerConfig>,
+    #[serde(default)]
+    pub gsm8k: Option<Gsm8kConfig>,
+    #[serde(default)]
+    pub sweep: Option<SweepConfig>,
+    #[serde(default)]
+    pub client: Option<ClientConfig>,
+    #[serde(default)]
+    pub offline: Option<OfflineConfig>,
+    #[serde(default)]
+    pub sanity: Option<SanityConfig>,
+    #[serde(default)]
+    pub pd: Option<PdConfig>,
+    #[serde(default)]
+    pub unit: Option<UnitConfig>,
+    #[serde(default)]
+    pub image_check: Option<ImageCheckConfig>,
+    #[serde(default)]
+    pub upstream: Option<UpstreamConfig>,
+}
+
+fn default_timeout() -> u32 {
+    240
+}
+
+/// A flag → value table (`true` = bare flag).
+pub type Args = BTreeMap<String, Value>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Python module started with `python3 -m`.
+    pub module: String,
+    /// Log line that means ready.
+    pub ready: String,
+    pub ready_timeout_s: u32,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub args: Args,
+}
+
+fn default_port() -> u16 {
+    30000
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gsm8kConfig {
+    pub threshold: f64,
+    pub runs: u32,
+    /// Runs below this are excluded from the mean (a broken run, not a low score).
+    #[serde(default)]
+    pub exclude_below: f64,
+    pub questions: u32,
+    pub parallel: u32,
+    pub shots: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SweepBy {
+    RequestRate,
+    Concurrency,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    pub by: SweepBy,
+    pub values: Vec<f64>,
+    /// Prompts per point, parallel to `values`.
+    pub prompts: Vec<u32>,
+    #[serde(default = "one")]
+    pub runs: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    #[serde(default = "default_client")]
+    pub module: String,
+    #[serde(default)]
+    pub args: Args,
+}
+
+fn default_client() -> String {
+    "sglang.bench_serving".to_owned()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineConfig {
+    pub batch_sizes: Vec<u32>,
+    pub input_lens: Vec<u32>,
+    pub output_lens: Vec<u32>,
+    #[serde(default)]
+    pub args: Args,
+    /// Extra arguments at given batch sizes (`"128" = { "--mem-fraction-static" = 0.85 }`).
+    #[serde(default)]
+    pub at_batch_size: BTreeMap<String, Args>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SanityConfig {
+    pub threshold: f64,
+    pub trials: u32,
+    pub questions: u32,
+    pub parallel: u32,
+    /// Image tags containing one of these skip the model (GROK2.5 on rocm630).
+    #[serde(default)]
+    pub skip_tags_containing: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdConfig {
+    pub prefill_gpus: String,
+    pub decode_gpus: String,
+    pub prefill_port: u16,
+    pub decode_port: u16,
+    pub router_port: u16,
+    #[serde(default)]
+    pub prefill_args: Args,
+    #[serde(default)]
+    pub decode_args: Args,
+    #[serde(default)]
+    pub decode_env: BTreeMap<String, String>,
+    pub threshold: f64,
+    pub questions: u32,
+    pub parallel: u32,
+    pub shots: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitConfig {
+    /// `python3 -m unittest` target.
+    pub test: String,
+    pub gpus: u32,
+    pub workdir: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageCheckConfig {
+    pub repo: String,
+    /// Tag shapes `v{version}-{rocm}-{hardware}-{date}` that must exist (the `{date}` is the
+    /// Pacific-time image date).
+    pub required: Vec<ImageSpec>,
+    #[serde(default)]
+    pub optional: Vec<ImageSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    pub hardware: String,
+    pub rocm: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    pub gpus: u32,
+    pub timeout_s: u32,
+    pub tests: Vec<String>,
+}
+
+/// One job of a suite.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub suite: String,
+    pub kind: Kind,
+    pub model: String,
+    pub variant: String,
+    pub hardware: String,
+    pub config: JobConfig,
+}
+
+impl Suite {
+    /// The jobs on `hardware`, in (model, variant) order.
+    pub fn jobs(&self, hardware: &str) -> Result<Vec<Job>, SuiteError> {
+        let file = self.file.as_str();
+        if !self.hardware.iter().any(|h| h == hardware) {
+            return Err(invalid(
+                file,
+                "hardware",
+                format!(
+                    "the suite does not run on `{hardware}` (hint: one of {})",
+                    self.hardware.join(", ")
+                ),
+            ));
+        }
+        let allowed = |l: &Layered| {
+            l.only_on
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|h| h == hardware))
+        };
+        let standard = Layered {
+            layer: Value::Table(toml::map::Map::new()),
+            on: BTreeMap::new(),
+            only_on: None,
+        };
+        let variants: Vec<(&str, &Layered)> = if self.variants.is_empty() {
+            vec![("standard", &standard)]
+        } else {
+            self.variants
+                .iter()
+                .filter(|(_, v)| allowed(v))
+                .map(|(n, v)| (n.as_str(), v))
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (model, m) in self.models.iter().filter(|(_, m)| allowed(m)) {
+            for (variant, v) in &variants {
+                let mut merged = self.base.clone();
+                let layers = [
+                    self.on.get(hardware),
+                    Some(&m.layer),
+                    m.on.get(hardware),
+                    Some(&v.layer),
+                    v.on.get(hardware),
+                ];
+                for l in layers.into_iter().flatten() {
+                    merge(&mut merged, l);
+                }
+                let at = format!("models.{model} × variants.{variant} on {hardware}");
+                let config: JobConfig = merged
+                    .try_into()
+                    .map_err(|e: toml::de::Error| invalid(file, &at, e.message().to_owned()))?;
+                validate(&config, self.kind, file, &at)?;
+                out.push(Job {
+                    suite: self.name.clone(),
+                    kind: self.kind,
+                    model: model.clone(),
+                    variant: (*variant).to_owned(),
+                    hardware: hardware.to_owned(),
+                    config,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What each kind needs, and consistency of what is given.
+fn validate(c: &JobConfig, kind: Kind, file: &str, at: &str) -> Result<(), SuiteError> {
+    let need = |present: bool, what: &str| {
+        if present {
+            Ok(())
+        } else {
+            Err(invalid(file, at, format!("a {kind:?} job needs `{what}`")))
+        }
+    };
+    match kind {
+        Kind::Online | Kind::Smoke => {
+            need(c.server.is_some(), "server")?;
+            need(c.model.is_some(), "model")?;
+            need(c.gsm8k.is_some() || c.sweep.is_some(), "gsm8k or sweep")?;
+            if c.sweep.is_some() {
+                need(c.client.is_some(), "client")?;
+            }
+        }
+        Kind::Offline => {
+            need(c.offline.is_some(), "offline")?;
+            need(c.model.is_some(), "model")?;
+        }
+        Kind::Sanity => {
+            need(c.server.is_some(), "server")?;
+            need(c.sanity.is_some(), "sanity")?;
+            need(c.model.is_some(), "model")?;
+        }
+        Kind::Pd => {
+            need(c.pd.is_some(), "pd")?;
+            need(c.model.is_some(), "model")?;
+        }
+        Kind::Unit => need(c.unit.is_some(), "unit")?,
+        Kind::ImageCheck => need(c.image_check.is_some(), "image_check")?,
+        Kind::Upstream => need(c.upstream.is_some(), "upstream")?,
+    }
+    if let Some(s) = &c.sweep {
+        if s.values.is_empty() || s.values.len() != s.prompts.len() {
+            return Err(invalid(
+                file,
+                &format!("{at}: sweep"),
+                format!(
+                    "`prompts` gives one count per value: {} values, {} prompt counts",
+                    s.values.len(),
+                    s.prompts.len()
+                ),
+            ));
+        }
+        if s.values.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+            return Err(invalid(
+                file,
+                &format!("{at}: sweep.values"),
+                "positive numbers",
+            ));
+        }
+    }
+    for (name, th) in [
+        ("gsm8k.threshold", c.gsm8k.as_ref().map(|g| g.threshold)),
+        ("sanity.threshold", c.sanity.as_ref().map(|s| s.threshold)),
+        ("pd.threshold", c.pd.as_ref().map(|p| p.threshold)),
+    ] {
+        if let Some(t) = th {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(invalid(
+                    file,
+                    &format!("{at}: {name}"),
+                    "an accuracy between 0 and 1",
+                ));
+            }
+        }
+    }
+    for (k, v) in c.server.iter().flat_map(|s| s.args.iter()) {
+        check_arg(k, v, file, at)?;
+    }
+    for (k, v) in c.client.iter().flat_map(|s| s.args.iter()) {
+        check_arg(k, v, file, at)?;
+    }
+    Ok(())
+}
+
+fn check_arg(k: &str, v: &Value, file: &str, at: &str) -> Result<(), SuiteError> {
+    if !k.starts_with("--") {
+        return Err(invalid(
+            file,
+            &format!("{at}: args.{k}"),
+            "flags start with `--`",
+        ));
+    }
+    match v {
+        Value::String(_) | Value::Integer(_) | Value::Float(_) | Value::Boolean(true) => Ok(()),
+        other => Err(invalid(
+            file,
+            &format!("{at}: args.{k}"),
+            format!(
+                "a flag's value is a string, a number or true, not {}",
+                other.type_str()
+            ),
+        )),
+    }
+}
+
+/// Renders an argument table as argv, in flag order, with placeholders replaced.
+pub fn argv(args: &Args, vars: &BTreeMap<&str, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (flag, v) in args {
+        out.push(flag.clone());
+        let value = match v {
+            Value::Boolean(true) => continue,
+            Value::String(s) => s.clone(),
+            Value::Integer(i) => i.to_string(),
+            Value::Float(f) => format!("{f}"),
+            _ => continue,
+        };
+        let mut value = value;
+        for (name, val) in vars {
+            value = value.replace(&format!("{{{name}}}"), val);
+        }
+        out.push(value);
+    }
+    out
+}

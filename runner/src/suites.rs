@@ -1,0 +1,52 @@
+//! The bundled suites (`suites/*.toml` at the repository root), embedded so the binary needs no
+//! checkout; `--suite FILE` reads any other file.
+
+use crate::suite::{parse, Suite, SuiteError};
+
+/// (name, text) of every bundled suite.
+pub const BUNDLED: &[(&str, &str)] = &[
+    (
+        "deepseek-offline",
+        include_str!("../../suites/deepseek-offline.toml"),
+    ),
+    (
+        "deepseek-online",
+        include_str!("../../suites/deepseek-online.toml"),
+    ),
+    (
+        "grok-offline",
+        include_str!("../../suites/grok-offline.toml"),
+    ),
+    ("grok-online", include_str!("../../suites/grok-online.toml")),
+    ("image-check", include_str!("../../suites/image-check.toml")),
+    ("pd", include_str!("../../suites/pd.toml")),
+    ("sanity", include_str!("../../suites/sanity.toml")),
+    ("unit", include_str!("../../suites/unit.toml")),
+    ("upstream", include_str!("../../suites/upstream.toml")),
+];
+
+/// A bundled suite by name, or a suite file by path (anything with a `/` or a `.toml` suffix).
+pub fn load(name_or_file: &str) -> Result<Suite, SuiteError> {
+    if let Some((n, text)) = BUNDLED.iter().find(|(n, _)| *n == name_or_file) {
+        return parse(text, &format!("suites/{n}.toml"));
+    }
+    if name_or_file.contains('/') || name_or_file.ends_with(".toml") {
+        let text = std::fs::read_to_string(name_or_file).map_err(|e| SuiteError::Toml {
+            file: name_or_file.to_owned(),
+            reason: e.to_string(),
+        })?;
+        return parse(&text, name_or_file);
+    }
+    Err(SuiteError::Invalid {
+        file: name_or_file.to_owned(),
+        at: "--suite".to_owned(),
+        reason: format!(
+            "no such suite (hint: one of {}, or a path to a .toml file)",
+            BUNDLED
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}

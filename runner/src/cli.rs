@@ -21,6 +21,32 @@ pub enum CliCommand {
         /// e.g. `v0.5.6.post2-rocm700-mi30x-20251216` or `rocm/sgl-dev:v0.5.6-rocm700-mi35x-20251204`.
         image: String,
     },
+    /// Find tonight's image on Docker Hub (F1) and print it as JSON: the newest tag for the
+    /// hardware and ROCm version dated today in Pacific time, else yesterday's (marked stale).
+    /// Exit 1 when there is none.
+    Resolve {
+        #[arg(long)]
+        hardware: String,
+        #[arg(long, default_value = "rocm700")]
+        rocm: String,
+        /// The image date (`YYYYMMDD`); default: today in Pacific time.
+        #[arg(long)]
+        date: Option<String>,
+        /// Days before the date to fall back to.
+        #[arg(long, default_value_t = 1)]
+        fallback_days: u32,
+        #[arg(long, default_value = "rocm/sgl-dev")]
+        repo: String,
+        /// Docker Hub's API root (a mirror, or a recorded server in tests).
+        #[arg(
+            long,
+            env = "SGLCI_DOCKER_HUB_URL",
+            default_value = "https://hub.docker.com"
+        )]
+        hub_url: String,
+        #[arg(long, default_value_t = 20)]
+        max_pages: usize,
+    },
     /// Print a suite's resolved plan on one hardware as JSON: every job with its command lines,
     /// environment, gates and sweep points.
     Plan {

@@ -1,5 +1,6 @@
 //! sglci-runner's library: what the `sglci-runner` binary does, as functions the tests call.
 //!
+//! - [`image`]: F1, tonight's image from Docker Hub (Pacific-time date, paging, stale fallback).
 //! - [`suite`]: suites as layered TOML (base, hardware, model, variant), validated with errors
 //!   that name the file and the key; [`suites`]: the bundled suites (`suites/*.toml`).
 //! - [`plan`]: a suite on one hardware resolved into jobs with their exact command lines.
@@ -7,6 +8,7 @@
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
 //!   `sglci-runner flush` delivers it.
 
+pub mod image;
 pub mod plan;
 pub mod ship;
 pub mod suite;

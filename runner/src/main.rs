@@ -16,6 +16,7 @@ use cli::{Cli, CliBackends, CliCommand, CliKind};
 use sglci_core::backend::{Backends, QueueLocation, StoreLocation};
 use sglci_core::queue::Queue;
 use sglci_core::store::ObjectStore;
+use sglci_runner::image;
 use sglci_runner::ship::{self, RunInfo, Shipped};
 
 fn main() -> ExitCode {
@@ -114,6 +115,46 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
                         args.backends.spool.display()
                     ),
                 )),
+            }
+        }
+        CliCommand::Resolve {
+            hardware,
+            rocm,
+            date,
+            fallback_days,
+            repo,
+            hub_url,
+            max_pages,
+        } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let first = match date {
+                Some(d) if sglci_core::tag::valid_date(&d) => d,
+                Some(d) => return Err((2, anyhow::anyhow!("--date `{d}`: expected YYYYMMDD"))),
+                None => image::pacific_date(now, 0),
+            };
+            let dates = image::fallback_dates(&first, fallback_days);
+            let agent = ureq::AgentBuilder::new()
+                .timeout(std::time::Duration::from_secs(15))
+                .build();
+            let mut fetch = |url: &str| -> Result<String, String> {
+                agent
+                    .get(url)
+                    .call()
+                    .map_err(|e| match e {
+                        ureq::Error::Status(code, _) => format!("HTTP {code}"),
+                        ureq::Error::Transport(t) => t.kind().to_string(),
+                    })?
+                    .into_string()
+                    .map_err(|e| e.to_string())
+            };
+            match image::resolve(
+                &hub_url, &repo, &hardware, &rocm, &dates, max_pages, &mut fetch,
+            ) {
+                Ok(r) => serde_json::to_string_pretty(&r).map_err(|e| (3, e.into())),
+                Err(e @ image::ImageError::NotFound { .. }) => Err((1, e.into())),
+                Err(e) => Err((3, e.into())),
             }
         }
         CliCommand::Plan {

@@ -1,5 +1,6 @@
 //! sglci-runner's library: what the `sglci-runner` binary does, as functions the tests call.
 //!
+//! - [`gpu`]: F2, GPU load from rocm-smi, amd-smi and nvidia-smi output, and the idle verdict.
 //! - [`image`]: F1, tonight's image from Docker Hub (Pacific-time date, paging, stale fallback).
 //! - [`suite`]: suites as layered TOML (base, hardware, model, variant), validated with errors
 //!   that name the file and the key; [`suites`]: the bundled suites (`suites/*.toml`).
@@ -8,6 +9,7 @@
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
 //!   `sglci-runner flush` delivers it.
 
+pub mod gpu;
 pub mod image;
 pub mod plan;
 pub mod ship;

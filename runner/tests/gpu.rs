@@ -1,0 +1,77 @@
+//! F2 parsers on tool output scenarios (`tests/data/gpu/`), and the idle verdict.
+
+use std::path::Path;
+
+use sglci_runner::gpu::{
+    busy, parse_amd_smi_json, parse_nvidia_smi_csv, parse_rocm_smi_json, parse_rocm_smi_table,
+};
+
+fn data(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/gpu")
+            .join(name),
+    )
+    .expect("scenario")
+}
+
+#[test]
+fn rocm_smi_json_idle_node() {
+    let g = parse_rocm_smi_json(&data("rocm_smi_idle.json")).expect("parses");
+    assert_eq!(g.len(), 8, "the `system` entry is not a GPU");
+    assert_eq!(
+        g.iter().map(|x| x.index).collect::<Vec<_>>(),
+        (0..8).collect::<Vec<_>>()
+    );
+    assert!(busy(&g, 15.0, 15.0).is_empty());
+}
+
+#[test]
+fn rocm_smi_table_names_the_busy_gpu() {
+    let g = parse_rocm_smi_table(&data("rocm_smi_busy.table.txt")).expect("parses");
+    assert_eq!(g.len(), 8, "header and separator lines are skipped");
+    let b = busy(&g, 15.0, 15.0);
+    assert_eq!(b.len(), 1);
+    assert_eq!((b[0].index, b[0].busy_pct, b[0].mem_pct), (4, 100.0, 92.0));
+}
+
+#[test]
+fn amd_smi_memory_left_behind_is_busy() {
+    let g = parse_amd_smi_json(&data("amd_smi_leftover_memory.json")).expect("parses");
+    let b = busy(&g, 5.0, 5.0);
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].index, 1);
+    assert!((b[0].mem_pct - 92.08).abs() < 0.01, "{}", b[0].mem_pct);
+}
+
+#[test]
+fn nvidia_smi_csv() {
+    let g = parse_nvidia_smi_csv(&data("nvidia_smi_idle.csv")).expect("parses");
+    assert_eq!(g.len(), 4);
+    assert!(busy(&g, 5.0, 5.0).is_empty());
+    assert_eq!(busy(&g, 2.0, 5.0).len(), 1);
+}
+
+#[test]
+fn bad_output_is_an_error_that_says_why() {
+    for (text, f) in [
+        ("", parse_rocm_smi_table as fn(&str) -> _),
+        ("{}", parse_rocm_smi_json),
+        ("not json", parse_amd_smi_json),
+        ("0, 3, 512", parse_nvidia_smi_csv),
+        (
+            "index, utilization.gpu [%], memory.used [MiB], memory.total [MiB]",
+            parse_nvidia_smi_csv,
+        ),
+    ] {
+        let e = f(text).expect_err(text);
+        assert!(!e.to_string().is_empty());
+    }
+    let e = parse_nvidia_smi_csv("index, utilization.gpu").expect_err("header");
+    assert!(e.to_string().contains("noheader"), "{e}");
+    let e = parse_rocm_smi_json(r#"{"card0": {"GPU use (%)": "0"}}"#).expect_err("no memory");
+    assert!(
+        e.to_string().contains("card0") && e.to_string().contains("VRAM"),
+        "{e}"
+    );
+}

@@ -47,6 +47,15 @@ pub enum CliCommand {
         #[arg(long, default_value_t = 20)]
         max_pages: usize,
     },
+    /// Run a command in a fresh sglci container of IMAGE (devices, groups, host network and IPC,
+    /// labels), streaming its output to stdout and --log; the container is removed afterwards,
+    /// also on SIGTERM or Ctrl-C. Exit 1 when the command fails.
+    Exec(CliExec),
+    /// Remove the containers sglci started (for one run, or all); others are never touched.
+    Cleanup {
+        #[arg(long)]
+        run_id: Option<String>,
+    },
     /// Print a suite's resolved plan on one hardware as JSON: every job with its command lines,
     /// environment, gates and sweep points.
     Plan {
@@ -145,4 +154,30 @@ pub struct CliShip {
     pub suite: String,
     #[command(flatten)]
     pub backends: CliBackends,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliExec {
+    #[arg(long)]
+    pub image: String,
+    #[arg(long)]
+    pub run_id: String,
+    /// Hardware label: AMD (`mi*`) maps /dev/kfd and /dev/dri unless --device is given.
+    #[arg(long)]
+    pub hardware: String,
+    /// `HOST[:CONTAINER]` device (repeatable); replaces the hardware's defaults.
+    #[arg(long = "device")]
+    pub devices: Vec<String>,
+    /// `/HOST:/CONTAINER[:ro]` bind mount (repeatable).
+    #[arg(long = "mount")]
+    pub mounts: Vec<String>,
+    /// `KEY=VALUE` environment for the command (repeatable).
+    #[arg(long = "env")]
+    pub env: Vec<String>,
+    /// Where the command's output is appended.
+    #[arg(long, default_value = "sglci-exec.log")]
+    pub log: PathBuf,
+    /// The command.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
 }

@@ -1,5 +1,8 @@
 //! sglci-runner's library: what the `sglci-runner` binary does, as functions the tests call.
 //!
+//! - [`container`]: F3 container specs (devices, groups, mounts, sglci labels), pure;
+//!   [`docker`]: the Docker engine through its API (bollard): start, exec with streamed logs,
+//!   remove, and cleanup of sglci's own containers only.
 //! - [`gpu`]: F2, GPU load from rocm-smi, amd-smi and nvidia-smi output, and the idle verdict.
 //! - [`image`]: F1, tonight's image from Docker Hub (Pacific-time date, paging, stale fallback).
 //! - [`suite`]: suites as layered TOML (base, hardware, model, variant), validated with errors
@@ -9,6 +12,8 @@
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
 //!   `sglci-runner flush` delivers it.
 
+pub mod container;
+pub mod docker;
 pub mod gpu;
 pub mod image;
 pub mod plan;

@@ -16,8 +16,9 @@ use cli::{Cli, CliBackends, CliCommand, CliKind};
 use sglci_core::backend::{Backends, QueueLocation, StoreLocation};
 use sglci_core::queue::Queue;
 use sglci_core::store::ObjectStore;
-use sglci_runner::image;
+use sglci_runner::docker::DockerEngine;
 use sglci_runner::ship::{self, RunInfo, Shipped};
+use sglci_runner::{container, image};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -157,6 +158,14 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
                 Err(e) => Err((3, e.into())),
             }
         }
+        CliCommand::Exec(args) => exec(args),
+        CliCommand::Cleanup { run_id } => {
+            let engine = DockerEngine::connect().map_err(|e| (3, e.into()))?;
+            let removed = engine
+                .cleanup(run_id.as_deref())
+                .map_err(|e| (3, e.into()))?;
+            Ok(serde_json::json!({ "removed": removed }).to_string())
+        }
         CliCommand::Plan {
             suite,
             hardware,
@@ -221,5 +230,91 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
                 CliKind::Alert => to_json(alert::parse(&text()), &name),
             }
         }
+    }
+}
+
+/// Set when SIGTERM or Ctrl-C arrived: the handler owns the exit from then on.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `exec`: one command in a fresh container, removed afterwards whatever happens.
+fn exec(args: cli::CliExec) -> Result<String, Failure> {
+    let mounts = args
+        .mounts
+        .iter()
+        .map(|m| container::parse_mount(m))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| (2, anyhow::anyhow!("--mount: {e}")))?;
+    let env: Vec<(String, String)> = args
+        .env
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| (2, anyhow::anyhow!("--env `{kv}`: expected KEY=VALUE")))
+        })
+        .collect::<Result<_, _>>()?;
+    let spec = container::spec(
+        &args.run_id,
+        "exec",
+        &args.image,
+        &args.hardware,
+        &std::collections::BTreeMap::new(),
+        &args.devices,
+        &mounts,
+    );
+    let engine = DockerEngine::connect().map_err(|e| (3, e.into()))?;
+    // SIGTERM (a cancelled job) or Ctrl-C: remove this run's containers, then exit 143.
+    let run_id = args.run_id.clone();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return;
+            };
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        });
+        STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::warn!(run = %run_id, "stopping: removing this run's containers");
+        if let Ok(e) = DockerEngine::connect() {
+            let _ = e.cleanup(Some(&run_id));
+        }
+        std::process::exit(143);
+    });
+    let id = engine.start(&spec).map_err(|e| (3, e.into()))?;
+    tracing::info!(container = %spec.name, image = %spec.image, "container started");
+    let stdout = std::io::stdout();
+    let result = engine.exec(&id, &args.command, &env, &args.log, &mut |line| {
+        let mut out = stdout.lock();
+        let _ = std::io::Write::write_all(&mut out, line.as_bytes());
+        let _ = std::io::Write::write_all(&mut out, b"\n");
+    });
+    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        // The signal handler is removing the containers and will exit with 143.
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        std::process::exit(143);
+    }
+    let removed = engine.remove(&id);
+    let code = result.map_err(|e| (3, e.into()))?;
+    removed.map_err(|e| (3, e.into()))?;
+    if code == 0 {
+        Ok(serde_json::json!({ "container": spec.name, "exit_code": 0 }).to_string())
+    } else {
+        Err((
+            1,
+            anyhow::anyhow!(
+                "{:?} exited with {code} (log: {})",
+                args.command,
+                args.log.display()
+            ),
+        ))
     }
 }

@@ -1,0 +1,272 @@
+//! F3 the Docker engine through its API (bollard): create and start a container from a
+//! [`ContainerSpec`], run steps in it with `exec` while streaming their output to a log file,
+//! and remove it. Cleanup only lists containers carrying sglci's label, so a container sglci did
+//! not start is never touched.
+//!
+//! The engine is blocking (it owns a small runtime), like the store backends.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, DeviceMapping, HostConfig, MountType};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use crate::container::{ContainerSpec, MANAGED_LABEL, RUN_LABEL};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error(
+        "Docker: {op}: {reason} (hint: is the Docker daemon running and is its socket readable?)"
+    )]
+    Api { op: String, reason: String },
+    #[error("writing {path}: {source}")]
+    Log {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn api(op: impl Into<String>) -> impl Fn(bollard::errors::Error) -> DockerError {
+    let op = op.into();
+    move |e| DockerError::Api {
+        op: op.clone(),
+        reason: e.to_string(),
+    }
+}
+
+#[derive(Debug)]
+pub struct DockerEngine {
+    docker: Docker,
+    rt: tokio::runtime::Runtime,
+}
+
+impl DockerEngine {
+    /// Connects as the docker CLI does (`DOCKER_HOST`, else the local socket).
+    pub fn connect() -> Result<Self, DockerError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DockerError::Api {
+                op: "runtime".into(),
+                reason: e.to_string(),
+            })?;
+        let docker = Docker::connect_with_local_defaults().map_err(api("connect"))?;
+        rt.block_on(docker.ping()).map_err(api("ping"))?;
+        Ok(Self { docker, rt })
+    }
+
+    /// Creates and starts the container; returns its id.
+    pub fn start(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+        let host = HostConfig {
+            devices: Some(
+                spec.devices
+                    .iter()
+                    .map(|(h, c)| DeviceMapping {
+                        path_on_host: Some(h.clone()),
+                        path_in_container: Some(c.clone()),
+                        cgroup_permissions: Some("rwm".to_owned()),
+                    })
+                    .collect(),
+            ),
+            group_add: Some(spec.groups.clone()),
+            mounts: Some(
+                spec.mounts
+                    .iter()
+                    .map(|m| bollard::models::Mount {
+                        target: Some(m.container.clone()),
+                        source: Some(m.host.clone()),
+                        typ: Some(MountType::BIND),
+                        read_only: Some(m.read_only),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            network_mode: spec.network_host.then(|| "host".to_owned()),
+            ipc_mode: spec.ipc_host.then(|| "host".to_owned()),
+            shm_size: (!spec.ipc_host).then_some(spec.shm_size_bytes),
+            cap_add: Some(spec.cap_add.clone()),
+            security_opt: Some(spec.security_opt.clone()),
+            init: Some(true),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: Some(spec.cmd.clone()),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(spec.labels.clone().into_iter().collect::<HashMap<_, _>>()),
+            host_config: Some(host),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        self.rt.block_on(async {
+            let created = self
+                .docker
+                .create_container(Some(opts), body)
+                .await
+                .map_err(api(format!("create {}", spec.name)))?;
+            if let Err(e) = self.docker.start_container(&created.id, None).await {
+                // Never leave a created-but-not-started container behind.
+                let _ = self
+                    .docker
+                    .remove_container(
+                        &created.id,
+                        Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+                    )
+                    .await;
+                return Err(api(format!("start {}", spec.name))(e));
+            }
+            Ok(created.id)
+        })
+    }
+
+    /// Runs `argv` in the container, appending its output to `log` and handing each line to
+    /// `on_line`; returns the exit code.
+    pub fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        env: &[(String, String)],
+        log: &Path,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<i64, DockerError> {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|source| DockerError::Log {
+                path: log.to_owned(),
+                source,
+            })?;
+        self.rt.block_on(async {
+            let exec = self
+                .docker
+                .create_exec(
+                    id,
+                    CreateExecOptions::<String> {
+                        cmd: Some(argv.to_vec()),
+                        env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+                        attach_stdout: Some(true),
+                        attach_stderr: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(api("exec create"))?;
+            if let StartExecResults::Attached { mut output, .. } = self
+                .docker
+                .start_exec(&exec.id, None)
+                .await
+                .map_err(api("exec start"))?
+            {
+                let mut pending = String::new();
+                while let Some(chunk) = output.next().await {
+                    let bytes = chunk.map_err(api("exec output"))?.into_bytes();
+                    file.write_all(&bytes).map_err(|source| DockerError::Log {
+                        path: log.to_owned(),
+                        source,
+                    })?;
+                    pending.push_str(&String::from_utf8_lossy(&bytes));
+                    while let Some(n) = pending.find(['\n', '\r']) {
+                        let line: String = pending.drain(..=n).collect();
+                        let line = line.trim_end_matches(['\n', '\r']);
+                        if !line.is_empty() {
+                            on_line(line);
+                        }
+                    }
+                }
+                if !pending.is_empty() {
+                    on_line(&pending);
+                }
+            }
+            let done = self
+                .docker
+                .inspect_exec(&exec.id)
+                .await
+                .map_err(api("exec inspect"))?;
+            Ok(done.exit_code.unwrap_or(-1))
+        })
+    }
+
+    /// Removes a container (stopping it first). Already gone, or already being removed (by a
+    /// signal handler, by a concurrent cleanup), counts as removed.
+    pub fn remove(&self, id: &str) -> Result<(), DockerError> {
+        match self.rt.block_on(self.docker.remove_container(
+            id,
+            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+        )) {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            }) => Ok(()),
+            Err(e) => Err(api(format!("remove {id}"))(e)),
+        }
+    }
+
+    /// Containers sglci started (for one run, or all), as (id, name).
+    pub fn managed(&self, run_id: Option<&str>) -> Result<Vec<(String, String)>, DockerError> {
+        let mut labels = vec![format!("{MANAGED_LABEL}=true")];
+        if let Some(r) = run_id {
+            labels.push(format!("{RUN_LABEL}={r}"));
+        }
+        let mut filters = HashMap::new();
+        filters.insert("label".to_owned(), labels);
+        let opts = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .rt
+            .block_on(self.docker.list_containers(Some(opts)))
+            .map_err(api("list"))?;
+        Ok(list
+            .into_iter()
+            .filter(|c| {
+                c.labels
+                    .as_ref()
+                    .and_then(|l| l.get(MANAGED_LABEL))
+                    .is_some_and(|v| v == "true")
+            })
+            .map(|c| {
+                (
+                    c.id.unwrap_or_default(),
+                    c.names
+                        .and_then(|n| n.first().cloned())
+                        .unwrap_or_default()
+                        .trim_start_matches('/')
+                        .to_owned(),
+                )
+            })
+            .collect())
+    }
+
+    /// Removes every container sglci started for `run_id` (or for any run). Returns their names.
+    pub fn cleanup(&self, run_id: Option<&str>) -> Result<Vec<String>, DockerError> {
+        let mut removed = Vec::new();
+        for (id, name) in self.managed(run_id)? {
+            self.remove(&id)?;
+            removed.push(name);
+        }
+        Ok(removed)
+    }
+
+    /// The raw inspect document of a container (for checks and the run record).
+    pub fn inspect(&self, id: &str) -> Result<serde_json::Value, DockerError> {
+        let v = self
+            .rt
+            .block_on(self.docker.inspect_container(id, None))
+            .map_err(api(format!("inspect {id}")))?;
+        serde_json::to_value(v).map_err(|e| DockerError::Api {
+            op: "inspect".into(),
+            reason: e.to_string(),
+        })
+    }
+}

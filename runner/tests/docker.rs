@@ -1,0 +1,304 @@
+//! F3 against a real Docker Engine (`.ci/run` installs docker.io and starts dockerd). The test
+//! image is made with `docker import` from a static busybox, since no registry is reachable.
+//! Without a daemon the tests say they skipped, unless `SGLCI_REQUIRE_DOCKER=1` (CI).
+
+#![allow(clippy::print_stderr, reason = "a skipped test says so")]
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sglci_runner::container::{spec, Mount, MANAGED_LABEL, RUN_LABEL};
+use sglci_runner::docker::DockerEngine;
+
+const IMAGE: &str = "sglci-test/busybox:2";
+
+/// One test at a time: `cleanup` removes every sglci container, other tests' included.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The engine and the test image (and the turn to use them), or `None` (skipped) where Docker is
+/// unavailable.
+fn engine() -> Option<(DockerEngine, std::sync::MutexGuard<'static, ()>)> {
+    let turn = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let e = match DockerEngine::connect() {
+        Ok(e) => e,
+        Err(err) => {
+            assert!(
+                std::env::var_os("SGLCI_REQUIRE_DOCKER").is_none(),
+                "Docker is required (SGLCI_REQUIRE_DOCKER) but unreachable: {err}"
+            );
+            eprintln!("skipped: no Docker daemon ({err})");
+            return None;
+        }
+    };
+    let have = Command::new("docker")
+        .args(["image", "inspect", IMAGE])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        let root = tempfile::tempdir().expect("tmp");
+        let bin = root.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("bin");
+        std::fs::create_dir_all(root.path().join("tmp")).expect("tmp");
+        // As in ROCm images: the groups the GPU devices belong to.
+        std::fs::create_dir_all(root.path().join("etc")).expect("etc");
+        std::fs::write(
+            root.path().join("etc/group"),
+            "root:x:0:\nvideo:x:44:\nrender:x:109:\n",
+        )
+        .expect("group");
+        std::fs::write(
+            root.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\n",
+        )
+        .expect("passwd");
+        std::fs::copy("/bin/busybox", bin.join("busybox"))
+            .expect("a static busybox (apt-get install busybox-static)");
+        for c in ["sh", "sleep", "echo", "cat", "ls", "env", "true"] {
+            std::os::unix::fs::symlink("busybox", bin.join(c)).expect("link");
+        }
+        let archive = root.path().with_extension("tar");
+        let tar = Command::new("tar")
+            .arg("-C")
+            .arg(root.path())
+            .arg("-cf")
+            .arg(&archive)
+            .arg(".")
+            .status()
+            .expect("tar");
+        assert!(tar.success());
+        let ok = Command::new("docker")
+            .arg("import")
+            .arg(&archive)
+            .arg(IMAGE)
+            .output()
+            .expect("docker import");
+        let _ = std::fs::remove_file(&archive);
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    }
+    Some((e, turn))
+}
+
+fn runner(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sglci-runner"));
+    c.args(args).env("RUNNER_LOG", "warn");
+    c
+}
+
+#[test]
+fn the_container_has_the_devices_labels_and_mounts_and_exec_streams() {
+    let Some((e, _turn)) = engine() else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("tmp");
+    std::fs::write(data.path().join("model.txt"), "weights").expect("write");
+    let mut env = BTreeMap::new();
+    env.insert("SGLANG_USE_AITER".to_owned(), "1".to_owned());
+    let s = spec(
+        "inspect-1",
+        "grok/GROK1",
+        IMAGE,
+        "mi30x",
+        &env,
+        &["/dev/null:/dev/kfd".to_owned()],
+        &[Mount {
+            host: data.path().display().to_string(),
+            container: "/data".to_owned(),
+            read_only: true,
+        }],
+    );
+    let id = e.start(&s).expect("start");
+    let v = e.inspect(&id).expect("inspect");
+    let host = &v["HostConfig"];
+    assert_eq!(host["Devices"][0]["PathInContainer"], "/dev/kfd");
+    assert_eq!(host["NetworkMode"], "host");
+    assert_eq!(host["IpcMode"], "host");
+    assert!(host["GroupAdd"]
+        .as_array()
+        .is_some_and(|g| g.iter().any(|x| x == "video")));
+    assert_eq!(v["Config"]["Labels"][MANAGED_LABEL], "true");
+    assert_eq!(v["Config"]["Labels"][RUN_LABEL], "inspect-1");
+    assert!(v["Config"]["Env"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|x| x == "SGLANG_USE_AITER=1")));
+    let m = &v["Mounts"][0];
+    assert_eq!(
+        (m["Destination"].as_str(), m["RW"].as_bool()),
+        (Some("/data"), Some(false))
+    );
+    // exec: output streamed line by line and into the log; the exit code comes back.
+    let log = data.path().join("step.log");
+    let mut lines = Vec::new();
+    let code = e
+        .exec(
+            &id,
+            &[
+                "sh".into(),
+                "-c".into(),
+                "cat /data/model.txt; echo; echo $STEP; ls /dev/kfd; exit 3".into(),
+            ],
+            &[("STEP".to_owned(), "gsm8k".to_owned())],
+            &log,
+            &mut |l| lines.push(l.to_owned()),
+        )
+        .expect("exec");
+    assert_eq!(code, 3);
+    assert_eq!(lines, ["weights", "gsm8k", "/dev/kfd"]);
+    assert!(std::fs::read_to_string(&log)
+        .expect("log")
+        .contains("gsm8k"));
+    e.remove(&id).expect("remove");
+    assert!(e.managed(Some("inspect-1")).expect("list").is_empty());
+}
+
+#[test]
+fn exec_cli_exit_codes_and_nothing_left_behind() {
+    let Some((e, _turn)) = engine() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let log = tmp.path().join("exec.log");
+    let log_s = log.to_str().expect("utf8");
+    let base = [
+        "exec",
+        "--image",
+        IMAGE,
+        "--run-id",
+        "cli-1",
+        "--hardware",
+        "cpu",
+        "--log",
+        log_s,
+    ];
+    let ok = runner(
+        &[
+            &base[..],
+            &["--env", "X=1", "--", "sh", "-c", "echo out-$X"],
+        ]
+        .concat(),
+    )
+    .output()
+    .expect("runs");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("out-1"));
+    let failed = runner(&[&base[..], &["--", "sh", "-c", "exit 7"]].concat())
+        .output()
+        .expect("runs");
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "the command failed: the task failed"
+    );
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("exited with 7"));
+    assert!(e.managed(Some("cli-1")).expect("list").is_empty());
+    let bad = runner(&[
+        "exec",
+        "--image",
+        IMAGE,
+        "--run-id",
+        "x",
+        "--hardware",
+        "cpu",
+        "--mount",
+        "rel:/x",
+        "--",
+        "true",
+    ])
+    .output()
+    .expect("runs");
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn sigterm_mid_run_removes_the_container_and_leaves_others_alone() {
+    let Some((e, _turn)) = engine() else {
+        return;
+    };
+    // A container sglci did not start.
+    let _ = Command::new("docker")
+        .args(["rm", "-f", "not-sglci"])
+        .output();
+    let foreign = Command::new("docker")
+        .args([
+            "run",
+            "-d",
+            "--name",
+            "not-sglci",
+            "--network",
+            "host",
+            IMAGE,
+            "sleep",
+            "300",
+        ])
+        .output()
+        .expect("docker run");
+    assert!(
+        foreign.status.success(),
+        "{}",
+        String::from_utf8_lossy(&foreign.stderr)
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let log = tmp.path().join("exec.log");
+    let mut child = runner(&[
+        "exec",
+        "--image",
+        IMAGE,
+        "--run-id",
+        "sigterm-1",
+        "--hardware",
+        "cpu",
+        "--log",
+        log.to_str().expect("utf8"),
+        "--",
+        "sleep",
+        "300",
+    ])
+    .spawn()
+    .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while e.managed(Some("sigterm-1")).expect("list").is_empty() {
+        assert!(Instant::now() < deadline, "the container never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(143));
+    assert!(
+        e.managed(Some("sigterm-1")).expect("list").is_empty(),
+        "nothing left behind"
+    );
+    // `cleanup` removes only sglci's containers.
+    let out = runner(&["cleanup"]).output().expect("cleanup");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let still = Command::new("docker")
+        .args(["inspect", "-f", "{{.State.Running}}", "not-sglci"])
+        .output()
+        .expect("inspect");
+    assert_eq!(
+        String::from_utf8_lossy(&still.stdout).trim(),
+        "true",
+        "a foreign container is never touched"
+    );
+    let _ = Command::new("docker")
+        .args(["rm", "-f", "not-sglci"])
+        .output();
+}

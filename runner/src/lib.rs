@@ -8,6 +8,7 @@
 //! - [`suite`]: suites as layered TOML (base, hardware, model, variant), validated with errors
 //!   that name the file and the key; [`suites`]: the bundled suites (`suites/*.toml`).
 //! - [`plan`]: a suite on one hardware resolved into jobs with their exact command lines.
+//! - [`report`]: F21 progress for terminals and GitHub Actions (groups, annotations, job summary).
 //! - [`ship`]: a run's files as a bundle to the store (manifest last) and its announcement on
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
 //!   `sglci-runner flush` delivers it.
@@ -17,6 +18,7 @@ pub mod docker;
 pub mod gpu;
 pub mod image;
 pub mod plan;
+pub mod report;
 pub mod ship;
 pub mod suite;
 pub mod suites;

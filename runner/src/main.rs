@@ -18,7 +18,7 @@ use sglci_core::queue::Queue;
 use sglci_core::store::ObjectStore;
 use sglci_runner::docker::DockerEngine;
 use sglci_runner::ship::{self, RunInfo, Shipped};
-use sglci_runner::{container, image};
+use sglci_runner::{container, image, report};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -291,12 +291,55 @@ fn exec(args: cli::CliExec) -> Result<String, Failure> {
     });
     let id = engine.start(&spec).map_err(|e| (3, e.into()))?;
     tracing::info!(container = %spec.name, image = %spec.image, "container started");
+    let surface = report::Surface::detect(std::env::var("GITHUB_ACTIONS").ok().as_deref());
     let stdout = std::io::stdout();
-    let result = engine.exec(&id, &args.command, &env, &args.log, &mut |line| {
+    let say = |line: &str| {
         let mut out = stdout.lock();
         let _ = std::io::Write::write_all(&mut out, line.as_bytes());
         let _ = std::io::Write::write_all(&mut out, b"\n");
-    });
+    };
+    say(&report::group_start(
+        surface,
+        &format!("{} in {}", args.command.join(" "), spec.name),
+    ));
+    let result = engine.exec(&id, &args.command, &env, &args.log, &mut |line| say(line));
+    if let Some(end) = report::group_end(surface) {
+        say(&end);
+    }
+    let status = match &result {
+        Ok(0) => "pass".to_owned(),
+        Ok(code) => format!("fail (exit {code})"),
+        Err(e) => format!("error: {e}"),
+    };
+    if !matches!(result, Ok(0)) {
+        say(&report::annotation(
+            surface,
+            report::Level::Error,
+            &format!("{} failed", spec.name),
+            &status,
+            None,
+        ));
+    }
+    if surface == report::Surface::GitHubActions {
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            let md = report::summary(
+                &format!("sglci-runner exec ({})", args.hardware),
+                &[report::SummaryRow {
+                    job: args.command.join(" "),
+                    status: status.clone(),
+                    detail: format!("{} · log {}", spec.image, args.log.display()),
+                }],
+            );
+            let appended = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, md.as_bytes()));
+            if let Err(e) = appended {
+                tracing::warn!("job summary not written: {e}");
+            }
+        }
+    }
     if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
         // The signal handler is removing the containers and will exit with 143.
         std::thread::sleep(std::time::Duration::from_secs(60));

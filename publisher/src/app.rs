@@ -939,14 +939,16 @@ pub fn ingest_pending(
                 MessageOutcome::Failed(reason) => queue.fail(m, &reason)?,
             }
         }
+        if !report.ingested.is_empty() {
+            // Findings after the latest batch: they cover everything committed so far.
+            total.regressions = report.regressions;
+        }
         total.ingested.extend(report.ingested);
         total.quarantined.extend(report.quarantined);
         total.skipped += report.skipped;
         total.site_files += report.site_files;
         total.touched.merge(report.touched);
-        if !total.ingested.is_empty() {
-            total.regressions = report.regressions.max(total.regressions);
-        }
+
     }
     Ok(total)
 }

@@ -129,7 +129,13 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf]) {
     for e in events {
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_slice(&std::fs::read(e).expect("event")).expect("event json");
-        for c in [&store.get, &store.put, &store.list, &store.delete, &store.list_us] {
+        for c in [
+            &store.get,
+            &store.put,
+            &store.list,
+            &store.delete,
+            &store.list_us,
+        ] {
             c.store(0, Ordering::Relaxed);
         }
         let t = Instant::now();

@@ -948,7 +948,6 @@ pub fn ingest_pending(
         total.skipped += report.skipped;
         total.site_files += report.site_files;
         total.touched.merge(report.touched);
-
     }
     Ok(total)
 }

@@ -134,6 +134,7 @@ where
     }
 }
 
+/// Shared with the SQS backend: both SDKs re-export the same smithy error types.
 pub(crate) fn describe<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,

@@ -4,6 +4,7 @@
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 
 use super::aws::Aws;
+use super::s3::describe;
 use crate::queue::{Message, Queue, QueueError};
 
 #[derive(Debug, Clone)]
@@ -97,31 +98,6 @@ impl SqsQueue {
             queue: self.url.clone(),
             op,
             reason: describe(&e),
-        }
-    }
-}
-
-fn describe<E, R>(e: &aws_sdk_sqs::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_sqs::error::SdkError;
-    match e {
-        SdkError::ServiceError(s) => format!(
-            "{}: {}",
-            s.err().code().unwrap_or("service error"),
-            s.err().message().unwrap_or("no message")
-        ),
-        other => {
-            let mut text = other.to_string();
-            let mut src = std::error::Error::source(other);
-            while let Some(s) = src {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-                src = s.source();
-            }
-            text
         }
     }
 }

@@ -46,16 +46,7 @@ fn now_utc() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let day = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let date = sglci_publisher::site::data::date_of_day(day);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        sglci_publisher::site::data::iso(&date),
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    sglci_publisher::site::data::rfc3339(secs)
 }
 
 fn invoke(ready: &Ready, event: &SqsEvent) -> Result<SqsBatchResponse, Error> {

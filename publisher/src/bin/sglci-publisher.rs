@@ -46,25 +46,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// The wall clock, for the "generated at" line only (the site is otherwise a pure function).
-fn now_utc() -> String {
+/// The wall clock as RFC 3339 (failure records).
+fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let day = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let date = sglci_publisher::site::data::date_of_day(day);
-    format!(
-        "{} {:02}:{:02} UTC",
-        sglci_publisher::site::data::iso(&date),
-        rem / 3600,
-        rem % 3600 / 60
-    )
+    sglci_publisher::site::data::rfc3339(secs)
 }
 
-/// The wall clock as RFC 3339 (failure records).
-fn now_rfc3339() -> String {
-    now_utc().replace(" UTC", ":00Z").replacen(' ', "T", 1)
+/// The wall clock to the minute, for the "generated at" line only (the site is otherwise a pure
+/// function).
+fn now_utc() -> String {
+    let t = now_rfc3339();
+    format!("{} UTC", t.get(..16).unwrap_or(&t).replace('T', " "))
 }
 
 fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {

@@ -35,6 +35,19 @@ pub fn date_of_day(z: i64) -> String {
     format!("{y:04}{m:02}{d:02}")
 }
 
+/// Seconds since the Unix epoch → `2025-12-09T06:00:00Z`.
+pub fn rfc3339(unix_secs: i64) -> String {
+    let day = unix_secs.div_euclid(86_400);
+    let rem = unix_secs.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        iso(&date_of_day(day)),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// `20251209` → `2025-12-09` (other strings unchanged).
 pub fn iso(date: &str) -> String {
     if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) {
@@ -59,5 +72,7 @@ mod tests {
         assert_eq!(day_number("2025120"), None);
         assert_eq!(day_number("20251301"), None);
         assert_eq!(iso("20251209"), "2025-12-09");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_765_260_245), "2025-12-09T06:04:05Z");
     }
 }

@@ -13,12 +13,14 @@
 //! - [`queue`]: the `Queue` trait and what a message body means (announcement, S3 event).
 //! - [`backend`]: the shell side: directory, spool, S3 and SQS backends and the enums that pick
 //!   one from configuration.
+//! - [`date`]: civil dates (`YYYYMMDD`) and day numbers.
 //! - [`text`]: byte clean-up (NULs, ANSI escapes, `\r` progress bars) shared by the parsers.
 //!
 //! Outside [`backend`], nothing in this crate touches the disk, the network or the clock.
 
 pub mod backend;
 pub mod bundle;
+pub mod date;
 pub mod error;
 pub mod failure;
 pub mod parse;

@@ -9,6 +9,7 @@
 //! only follows `next` links under that base.
 
 use serde::{Deserialize, Serialize};
+use sglci_core::date::{date_of_day as ymd, days_from_civil};
 use sglci_core::ImageTag;
 
 /// Docker Hub's API root.
@@ -78,31 +79,6 @@ pub fn pick<'a>(
     entries
         .iter()
         .find(|e| matches(&e.name, hardware, rocm, date))
-}
-
-/// Days since 1970-01-01 → `YYYYMMDD`.
-fn ymd(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}")
-}
-
-/// Day number of a civil date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// The `n`th Sunday of a month, as a day number.

@@ -43,6 +43,18 @@ pub struct Announcement {
     pub manifest: String,
 }
 
+impl Announcement {
+    /// The queue message body announcing the bundle whose manifest is `manifest`.
+    pub fn body(manifest: &Key) -> String {
+        // A struct of a number and a string always serializes.
+        serde_json::to_string(&Self {
+            schema: BUNDLE_SCHEMA,
+            manifest: manifest.to_string(),
+        })
+        .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BundleError {
     #[error("{manifest}: not a manifest: {reason}")]

@@ -7,38 +7,19 @@ mod common;
 
 use std::path::Path;
 
-use common::{check_all_runs_once, sample_run, synthetic_nights, NOW};
+use common::{check_all_runs_once, sample_run, ship_sample, synthetic_nights, NOW};
 
 use sglci_core::backend::{DirStore, SpoolQueue};
-use sglci_core::bundle::{manifest_for, upload, Announcement, BUNDLE_SCHEMA};
+use sglci_core::bundle::{manifest_for, upload, Announcement};
 use sglci_core::queue::Queue;
-use sglci_core::store::{check_store, Key, ObjectStore};
+use sglci_core::store::{check_store, Key};
 use sglci_publisher::app;
 use sglci_publisher::history::History;
 
 fn ship(store: &Path, run_id: &str, name: &str, tamper: bool) -> String {
-    let files = sample_run(name);
-    let tag = name.split('_').next().expect("tag");
-    let date = &tag[tag.len() - 8..];
-    let m = manifest_for(run_id, "mi30x", date, tag, "grok-online", &files);
-    let objects = DirStore::new(store);
-    let key = upload(&objects, &m, &files).expect("upload");
-    if tamper {
-        let (path, bytes) = &files[0];
-        // Same size, one byte changed: only the checksum can tell.
-        let mut bad = bytes.clone();
-        bad[0] ^= 0x20;
-        let k = Key::new(format!("runs/mi30x/{date}/{run_id}/files/{path}")).expect("key");
-        objects.put(&k, &bad).expect("tamper");
-    }
+    let key = ship_sample(&DirStore::new(store), run_id, name, tamper);
     SpoolQueue::new(&store.join("queue"))
-        .send(
-            &serde_json::to_string(&Announcement {
-                schema: BUNDLE_SCHEMA,
-                manifest: key.to_string(),
-            })
-            .expect("json"),
-        )
+        .send(&Announcement::body(&key))
         .expect("announce")
 }
 
@@ -84,14 +65,7 @@ fn two_publishers_at_once_lose_nothing() {
         let m = manifest_for(run_id, "mi30x", date, tag, "grok-online", files);
         let key = upload(&DirStore::new(store), &m, files).expect("upload");
         let q = SpoolQueue::new(&store.join(format!("queue-{}", i % 2)));
-        q.send(
-            &serde_json::to_string(&Announcement {
-                schema: BUNDLE_SCHEMA,
-                manifest: key.to_string(),
-            })
-            .expect("json"),
-        )
-        .expect("announce");
+        q.send(&Announcement::body(&key)).expect("announce");
     }
     let s = store.to_str().expect("utf8").to_owned();
     let children: Vec<_> = (0..2)
@@ -276,13 +250,7 @@ fn ingest_pending_updates_the_site() {
     );
     let key = upload(&DirStore::new(store), &m, &moved).expect("upload");
     SpoolQueue::new(&store.join("queue"))
-        .send(
-            &serde_json::to_string(&Announcement {
-                schema: BUNDLE_SCHEMA,
-                manifest: key.to_string(),
-            })
-            .expect("json"),
-        )
+        .send(&Announcement::body(&key))
         .expect("announce");
     ok(&[
         "ingest",

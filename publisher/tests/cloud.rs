@@ -9,12 +9,12 @@
 mod common;
 
 use common::{
-    check_all_runs_once, sample_run, synthetic_nights, Moto, GROK1_1206, GROK1_1210, NOW,
+    check_all_runs_once, ship_sample, synthetic_nights, Moto, GROK1_1206, GROK1_1210, NOW,
 };
 use sglci_core::backend::aws::Aws;
 use sglci_core::backend::s3::S3Store;
 use sglci_core::backend::sqs::SqsQueue;
-use sglci_core::bundle::{manifest_for, upload, Announcement, BUNDLE_SCHEMA};
+use sglci_core::bundle::{manifest_for, upload, Announcement};
 use sglci_core::queue::Queue;
 use sglci_core::store::{check_store, Key, ObjectStore};
 use sglci_publisher::app::{self, SiteJob, SiteTarget};
@@ -33,30 +33,11 @@ fn bucket(aws: &Aws, name: &str) -> S3Store {
 }
 
 fn announce(q: &dyn Queue, key: &Key) {
-    q.send(
-        &serde_json::to_string(&Announcement {
-            schema: BUNDLE_SCHEMA,
-            manifest: key.to_string(),
-        })
-        .expect("json"),
-    )
-    .expect("announce");
+    q.send(&Announcement::body(key)).expect("announce");
 }
 
 fn ship(store: &dyn ObjectStore, run_id: &str, name: &str, tamper: bool) -> Key {
-    let files = sample_run(name);
-    let tag = name.split('_').next().expect("tag");
-    let date = &tag[tag.len() - 8..];
-    let m = manifest_for(run_id, "mi30x", date, tag, "grok-online", &files);
-    let key = upload(store, &m, &files).expect("upload");
-    if tamper {
-        let (path, bytes) = &files[0];
-        let mut bad = bytes.clone();
-        bad[0] ^= 0x20;
-        let k = Key::new(format!("runs/mi30x/{date}/{run_id}/files/{path}")).expect("key");
-        store.put(&k, &bad).expect("tamper");
-    }
-    key
+    ship_sample(store, run_id, name, tamper)
 }
 
 #[test]

@@ -7,9 +7,7 @@
 use std::path::Path;
 
 use sglci_core::backend::{DirStore, SpoolQueue};
-use sglci_core::bundle::{
-    fetch, manifest_for, upload, Announcement, Files, Manifest, BUNDLE_SCHEMA,
-};
+use sglci_core::bundle::{fetch, manifest_for, upload, Announcement, Files, Manifest};
 use sglci_core::queue::{interpret, Delivery, Queue};
 use sglci_core::store::{Key, ObjectStore};
 
@@ -80,14 +78,6 @@ pub fn collect(dir: &Path) -> Result<Files, ShipError> {
     Ok(out)
 }
 
-fn announcement(manifest: &Key) -> String {
-    serde_json::to_string(&Announcement {
-        schema: BUNDLE_SCHEMA,
-        manifest: manifest.to_string(),
-    })
-    .unwrap_or_default()
-}
-
 /// Uploads (manifest last) and announces. Either step failing leaves no announcement of a
 /// bundle that is not whole: the manifest is the last object written, and the announcement is
 /// sent only after it.
@@ -99,7 +89,7 @@ pub fn deliver(
 ) -> Result<Key, String> {
     let key = upload(store, m, files).map_err(|e| format!("upload: {e}"))?;
     queue
-        .send(&announcement(&key))
+        .send(&Announcement::body(&key))
         .map_err(|e| format!("announce: {e}"))?;
     Ok(key)
 }
@@ -136,7 +126,7 @@ pub fn ship(
             tracing::warn!(run = %run.run_id, %reason, spool = %spool.display(), "delivery failed; spooling the bundle");
             let (ds, sq) = spool_parts(spool);
             let manifest = upload(&ds, &m, files).map_err(|e| ShipError::Spool(e.to_string()))?;
-            sq.send(&announcement(&manifest))
+            sq.send(&Announcement::body(&manifest))
                 .map_err(|e| ShipError::Spool(e.to_string()))?;
             Ok(Shipped::Spooled { manifest, reason })
         }

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use sglci_core::store::ObjectStore;
+use sglci_core::bundle::{manifest_for, upload};
+use sglci_core::store::{Key, ObjectStore};
 use sglci_publisher::history::History;
 
 pub type Files = Vec<(String, Vec<u8>)>;
@@ -78,3 +79,21 @@ pub fn check_all_runs_once(store: &dyn ObjectStore, runs: &[(String, String, Fil
 }
 
 pub use sglci_core::backend::moto::Moto;
+
+/// Uploads a sample run as a bundle (manifest last); with `tamper`, one byte of its first file
+/// is then changed in the store (same size: only the checksum can tell). Returns the manifest key.
+pub fn ship_sample(store: &dyn ObjectStore, run_id: &str, name: &str, tamper: bool) -> Key {
+    let files = sample_run(name);
+    let tag = name.split('_').next().expect("tag");
+    let date = &tag[tag.len() - 8..];
+    let m = manifest_for(run_id, "mi30x", date, tag, "grok-online", &files);
+    let key = upload(store, &m, &files).expect("upload");
+    if tamper {
+        let (path, bytes) = &files[0];
+        let mut bad = bytes.clone();
+        bad[0] ^= 0x20;
+        let k = Key::new(format!("runs/mi30x/{date}/{run_id}/files/{path}")).expect("key");
+        store.put(&k, &bad).expect("tamper");
+    }
+    key
+}

@@ -26,6 +26,34 @@ pub fn day_number(date: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d))
 }
 
+/// `(YYYYMMDD, HH, MM, SS)` in UTC of a Unix time.
+pub fn utc_parts(unix_secs: i64) -> (String, i64, i64, i64) {
+    let rem = unix_secs.rem_euclid(86_400);
+    (
+        date_of_day(unix_secs.div_euclid(86_400)),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+    )
+}
+
+/// `2026-11-25 01:23:45 UTC`: how run logs print a time.
+pub fn utc_datetime(unix_secs: i64) -> String {
+    let (d, h, m, s) = utc_parts(unix_secs);
+    format!(
+        "{}-{}-{} {h:02}:{m:02}:{s:02} UTC",
+        &d[..4],
+        &d[4..6],
+        &d[6..]
+    )
+}
+
+/// `20261125_012345`: the timestamp in run log file names.
+pub fn utc_stamp(unix_secs: i64) -> String {
+    let (d, h, m, s) = utc_parts(unix_secs);
+    format!("{d}_{h:02}{m:02}{s:02}")
+}
+
 /// The `YYYYMMDD` date of a day number (inverse of [`day_number`]).
 pub fn date_of_day(z: i64) -> String {
     let z = z + 719_468;

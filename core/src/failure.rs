@@ -11,6 +11,8 @@ pub enum FailureClass {
     PullFailed,
     GpuBusy,
     ServerStartTimeout,
+    /// The server process died after it was ready (during the gate or the sweep).
+    ServerExited,
     GpuOutOfMemory,
     MemoryAccessFault,
     ImportError,
@@ -26,11 +28,12 @@ pub enum FailureClass {
 }
 
 impl FailureClass {
-    pub const ALL: [FailureClass; 15] = [
+    pub const ALL: [FailureClass; 16] = [
         Self::ImageMissing,
         Self::PullFailed,
         Self::GpuBusy,
         Self::ServerStartTimeout,
+        Self::ServerExited,
         Self::GpuOutOfMemory,
         Self::MemoryAccessFault,
         Self::ImportError,
@@ -50,6 +53,7 @@ impl FailureClass {
             Self::PullFailed => "pull_failed",
             Self::GpuBusy => "gpu_busy",
             Self::ServerStartTimeout => "server_start_timeout",
+            Self::ServerExited => "server_exited",
             Self::GpuOutOfMemory => "gpu_out_of_memory",
             Self::MemoryAccessFault => "memory_access_fault",
             Self::ImportError => "import_error",
@@ -83,6 +87,10 @@ impl fmt::Display for FailureClass {
         f.write_str(self.as_str())
     }
 }
+
+/// The line prefix sglci-runner appends to the server log when the server process died after it
+/// was ready; the publisher's classifier reads it back.
+pub const SERVER_EXITED_MARKER: &str = "sglci-runner: server exited unexpectedly";
 
 /// Substring markers, most specific first. They are matched as substrings because real logs glue
 /// them to progress-bar text.
@@ -143,6 +151,8 @@ const MARKERS: &[(&str, FailureClass)] = &[
         FailureClass::ServerStartTimeout,
     ),
     ("Server startup: FAILED", FailureClass::ServerStartTimeout),
+    // Written by sglci-runner when the server process dies under load (nothing else may say why).
+    (SERVER_EXITED_MARKER, FailureClass::ServerExited),
     ("timed out", FailureClass::Timeout),
     ("Timeout", FailureClass::Timeout),
     ("SIGTERM", FailureClass::Cancelled),

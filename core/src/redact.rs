@@ -79,6 +79,32 @@ fn url_is_secret(url: &str) -> bool {
         || authority.contains('@')
 }
 
+/// The values of this process's secret-looking environment variables (`HF_TOKEN`,
+/// `TEAMS_WEBHOOK_URL`, `AWS_SECRET_ACCESS_KEY`, …), long enough to be searched for verbatim:
+/// whatever a tool printed of them must not leave the machine either (F15).
+pub fn secret_values(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut v: Vec<String> = env
+        .into_iter()
+        .filter(|(k, v)| v.len() >= 8 && secret_name(&k.to_ascii_uppercase().replace('-', "_")))
+        .map(|(_, v)| v)
+        .collect();
+    // Longest first, so a value containing another is replaced whole.
+    v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    v.dedup();
+    v
+}
+
+/// [`redact`], after replacing every verbatim occurrence of the known secret `values`.
+pub fn redact_with(text: &str, values: &[String]) -> String {
+    let mut t = std::borrow::Cow::Borrowed(text);
+    for v in values {
+        if t.contains(v.as_str()) {
+            t = std::borrow::Cow::Owned(t.replace(v.as_str(), REDACTED));
+        }
+    }
+    redact(&t)
+}
+
 /// Replaces secrets in `text`. Idempotent; text without secrets comes back unchanged.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -152,6 +178,35 @@ mod tests {
     // Fake secrets are assembled at run time so that no secret-shaped literal is tracked.
     fn fake(prefix: &str) -> String {
         format!("{prefix}{}", "0123456789abcdefghijklmnopqrstuvwxyz")
+    }
+
+    #[test]
+    fn secret_environment_values_are_replaced_verbatim() {
+        let env = vec![
+            ("HF_TOKEN".to_owned(), "abc123secretvalue".to_owned()),
+            ("MAX_TOKENS".to_owned(), "4096".to_owned()),
+            (
+                "teams-webhook-url".to_owned(),
+                "plainstringwebhook".to_owned(),
+            ),
+            ("HOME".to_owned(), "/root/home/dir".to_owned()),
+        ];
+        let values = secret_values(env);
+        assert_eq!(
+            values,
+            vec![
+                "plainstringwebhook".to_owned(),
+                "abc123secretvalue".to_owned()
+            ]
+        );
+        let out = redact_with(
+            "loaded abc123secretvalue from /root/home/dir; hook plainstringwebhook",
+            &values,
+        );
+        assert_eq!(
+            out,
+            "loaded <redacted> from /root/home/dir; hook <redacted>"
+        );
     }
 
     #[test]

@@ -162,13 +162,15 @@ impl FromStr for ImageTag {
             .strip_prefix('v')
             .filter(|v| valid_version(v))
             .ok_or_else(|| tag_error(s, HINT))?;
-        let rocm_ok = rocm
-            .strip_prefix("rocm")
-            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+        // `cpu` is the CPU smoke suite's build (no ROCm).
+        let rocm_ok = rocm == "cpu"
+            || rocm
+                .strip_prefix("rocm")
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
         if !rocm_ok {
             return Err(tag_error(
                 s,
-                "the second field must be `rocm<digits>`, e.g. `rocm700`",
+                "the second field must be `rocm<digits>` (e.g. `rocm700`) or `cpu`",
             ));
         }
         let hardware: Hardware = hw

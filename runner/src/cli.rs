@@ -76,6 +76,15 @@ pub enum CliCommand {
     Ship(CliShip),
     /// Deliver every spooled bundle (exit 3 if some still cannot be delivered).
     Flush(CliBackends),
+    /// Run a suite's jobs on this host (F4–F6, F17): server, GSM8K gate, serving sweep, into
+    /// a run folder in the log layout; then redact and ship it as a bundle (F15, F16). Prints
+    /// each job's results as JSON. Exit 1 when a job failed (class and evidence in its
+    /// `results.json`), 2 on a configuration error, 3 when the machine or the engine failed or
+    /// the bundle was spooled.
+    Run(CliRun),
+    /// Few-shot GSM8K against an OpenAI-compatible server (`/v1/completions`); prints
+    /// `Accuracy:`, `Invalid:`, `Latency:` and `Output throughput:` like bench_sglang.py.
+    Gsm8k(CliGsm8k),
     /// Parse one result file and print the typed value as JSON.
     Parse {
         /// What the file is.
@@ -180,4 +189,55 @@ pub struct CliExec {
     /// The command.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliRun {
+    /// A bundled suite (smoke, grok-online, deepseek-online, ...) or a suite file.
+    #[arg(long)]
+    pub suite: String,
+    /// The hardware (default: the suite's only one).
+    #[arg(long)]
+    pub hardware: Option<String>,
+    /// The image under test (`repo:tag` or a tag). Default for the CPU smoke suite:
+    /// `v<installed sglang>-cpu-cpu-<today, Pacific time>`.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// The run's id (default `<suite>-<hardware>-<UTC time>`).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Where run folders are written (default `./sglci-runs/<run id>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only jobs whose id contains this.
+    #[arg(long)]
+    pub job: Option<String>,
+    /// Keep an existing run folder's complete loads and passed gate; run only what is missing.
+    #[arg(long)]
+    pub resume: bool,
+    /// Leave the run folder where it is; do not ship it.
+    #[arg(long)]
+    pub no_ship: bool,
+    #[command(flatten)]
+    pub backends: CliBackends,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliGsm8k {
+    #[arg(long, default_value = "http://127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 30000)]
+    pub port: u16,
+    /// GSM8K JSONL (`question`, `answer` ending in `#### N`); default: the questions shipped
+    /// with sglci (suites/smoke/gsm8k.jsonl).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    #[arg(long, default_value_t = 200)]
+    pub num_questions: usize,
+    #[arg(long, default_value_t = 5)]
+    pub num_shots: usize,
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: u32,
 }

@@ -9,14 +9,23 @@
 //!   that name the file and the key; [`suites`]: the bundled suites (`suites/*.toml`).
 //! - [`plan`]: a suite on one hardware resolved into jobs with their exact command lines.
 //! - [`report`]: F21 progress for terminals and GitHub Actions (groups, annotations, job summary).
+//! - [`engine`]: where a job's processes run (the local-process engine; Docker in [`docker`]);
+//!   [`execute`]: the online/smoke job executor (server, GSM8K gate, sweep, failure class,
+//!   resume) writing the run folder; [`outputs`]: its timing summary and CSV, pure;
+//!   [`gsm8k`]: the gate rule and the few-shot scoring, pure; [`gsm8k_client`]: the client.
 //! - [`ship`]: a run's files as a bundle to the store (manifest last) and its announcement on
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
 //!   `sglci-runner flush` delivers it.
 
 pub mod container;
 pub mod docker;
+pub mod engine;
+pub mod execute;
 pub mod gpu;
+pub mod gsm8k;
+pub mod gsm8k_client;
 pub mod image;
+pub mod outputs;
 pub mod plan;
 pub mod report;
 pub mod ship;

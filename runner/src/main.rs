@@ -95,6 +95,8 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
                 suite: args.suite.clone(),
             };
             let files = ship::collect(&args.dir).map_err(|e| (2, e.into()))?;
+            let files =
+                ship::redact_files(files, &sglci_core::redact::secret_values(std::env::vars()));
             if files.is_empty() {
                 return Err((
                     2,
@@ -159,6 +161,38 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
             }
         }
         CliCommand::Exec(args) => exec(args),
+        CliCommand::Run(args) => run_suite(args),
+        CliCommand::Gsm8k(args) => {
+            let (text, file) = match &args.data {
+                Some(p) => (
+                    std::fs::read_to_string(p)
+                        .map_err(|e| (2, anyhow::anyhow!("--data {}: {e}", p.display())))?,
+                    p.display().to_string(),
+                ),
+                None => (
+                    sglci_runner::gsm8k::SMOKE_QUESTIONS.to_owned(),
+                    "suites/smoke/gsm8k.jsonl".to_owned(),
+                ),
+            };
+            let items = sglci_runner::gsm8k::parse_items(&text, &file)
+                .map_err(|e| (2, anyhow::anyhow!(e)))?;
+            let req = sglci_runner::gsm8k_client::Request {
+                base_url: format!("{}:{}", args.host.trim_end_matches('/'), args.port),
+                items,
+                shots: args.num_shots,
+                questions: args.num_questions,
+                parallel: args.parallel,
+                max_tokens: args.max_tokens,
+            };
+            let (score, errors) =
+                sglci_runner::gsm8k_client::run(&req).map_err(|e| (1, anyhow::anyhow!(e)))?;
+            let mut out = errors.join("\n");
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(sglci_runner::gsm8k::render_score(&score).trim_end());
+            Ok(out)
+        }
         CliCommand::Cleanup { run_id } => {
             let engine = DockerEngine::connect().map_err(|e| (3, e.into()))?;
             let removed = engine
@@ -230,6 +264,291 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
                 CliKind::Alert => to_json(alert::parse(&text()), &name),
             }
         }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The CPU smoke suite's image name: the installed SGLang client's version, `cpu` build and
+/// hardware, and today's image date.
+fn smoke_image(now: i64) -> Result<String, Failure> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import importlib.metadata as m; print(m.version('sglang'))"])
+        .output()
+        .map_err(|e| (3, anyhow::anyhow!("python3: {e} (hint: the smoke suite needs Python 3 with sglang; see scripts/smoke-setup.sh)")))?;
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() || version.is_empty() {
+        return Err((
+            3,
+            anyhow::anyhow!(
+                "sglang is not installed for python3 (hint: bash scripts/smoke-setup.sh, or pass --image)"
+            ),
+        ));
+    }
+    Ok(format!(
+        "v{version}-cpu-cpu-{}",
+        image::pacific_date(now, 0)
+    ))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Stops this run's processes on SIGTERM (a cancelled job) or Ctrl-C, then exits 143.
+fn stop_on_signal(what: &'static str) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return;
+            };
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        });
+        STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::warn!("stopping: ending {what}");
+        sglci_runner::engine::stop_all_local();
+        std::process::exit(143);
+    });
+}
+
+/// `run`: a suite's online/smoke jobs on this host, then the bundle.
+fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
+    use sglci_runner::execute::{self, Context, Progress};
+    use sglci_runner::suite::Kind;
+    let suite = sglci_runner::suites::load(&args.suite).map_err(|e| (2, e.into()))?;
+    let hardware = match (&args.hardware, suite.hardware.as_slice()) {
+        (Some(h), _) => h.clone(),
+        (None, [only]) => only.clone(),
+        (None, hs) => {
+            return Err((
+                2,
+                anyhow::anyhow!(
+                    "--hardware: suite `{}` runs on {} (hint: pick one)",
+                    suite.name,
+                    hs.join(", ")
+                ),
+            ))
+        }
+    };
+    let now = unix_now();
+    let image = match (&args.image, suite.kind) {
+        (Some(i), _) => i.clone(),
+        (None, Kind::Smoke) => smoke_image(now)?,
+        (None, _) => {
+            return Err((
+                2,
+                anyhow::anyhow!("--image is required for suite `{}` (hint: `sglci-runner resolve --hardware {hardware}` finds tonight's)", suite.name),
+            ))
+        }
+    };
+    let tag = ImageTag::from_image(&image).map_err(|e| (2, anyhow::anyhow!("--image: {e}")))?;
+    if tag.hardware().as_str() != hardware {
+        return Err((
+            2,
+            anyhow::anyhow!(
+                "--image {image} is built for {}, not --hardware {hardware}",
+                tag.hardware()
+            ),
+        ));
+    }
+    let plan = sglci_runner::plan::plan_with_env(
+        &suite,
+        &hardware,
+        Some(tag.as_str()),
+        &|k| std::env::var(k).ok(),
+        true,
+    )
+    .map_err(|e| (2, e.into()))?;
+    if !matches!(plan.kind, Kind::Online | Kind::Smoke) {
+        return Err((
+            2,
+            anyhow::anyhow!(
+                "suite `{}` is a {:?} suite: this runner executes online and smoke suites (`sglci-runner plan` shows the others' commands)",
+                suite.name,
+                plan.kind
+            ),
+        ));
+    }
+    let jobs: Vec<_> = plan
+        .jobs
+        .iter()
+        .filter(|j| args.job.as_deref().is_none_or(|f| j.id.contains(f)))
+        .collect();
+    if jobs.is_empty() {
+        return Err((
+            2,
+            anyhow::anyhow!("--job: no job of `{}` matches", suite.name),
+        ));
+    }
+    let run_id = args.run_id.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{hardware}-{}",
+            suite.name,
+            sglci_core::date::utc_stamp(now).replace('_', "-")
+        )
+    });
+    let run_id: String = run_id
+        .parse::<sglci_core::RunId>()
+        .map_err(|e| (2, anyhow::anyhow!("--run-id: {e}")))?
+        .as_str()
+        .to_owned();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("sglci-runs").join(&run_id));
+    stop_on_signal("the run's processes");
+    let surface = report::Surface::detect(std::env::var("GITHUB_ACTIONS").ok().as_deref());
+    let command: Vec<String> = std::env::args().collect();
+    let runner_exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "sglci-runner".to_owned());
+    let mut outcomes = Vec::new();
+    let mut summary = Vec::new();
+    for job in jobs {
+        let say = |line: &str| {
+            #[expect(clippy::print_stderr, reason = "progress for humans goes to stderr")]
+            {
+                eprintln!("{line}");
+            }
+        };
+        say(&report::group_start(surface, &job.id));
+        let mut progress = |p: Progress<'_>| match p {
+            Progress::Step(s) => say(&format!("{}: {s}", job.id)),
+            Progress::Point { done, total, label } => {
+                say(&report::progress(
+                    done,
+                    total,
+                    &format!("{}: {label}", job.id),
+                ));
+            }
+        };
+        let mut ctx = Context {
+            run_id: run_id.clone(),
+            suite: suite.name.clone(),
+            tag: tag.clone(),
+            root: out.clone(),
+            hostname: hostname(),
+            command: command.join(" "),
+            runner_exe: runner_exe.clone(),
+            resume: args.resume,
+            clock: &unix_now,
+            progress: &mut progress,
+        };
+        let mut engine = sglci_runner::engine::LocalEngine::default();
+        let outcome = execute::run_online(job, &mut ctx, &mut engine)
+            .map_err(|e| (3, anyhow::anyhow!("{}: {e}", job.id)))?;
+        if let Some(end) = report::group_end(surface) {
+            say(&end);
+        }
+        if let Some(f) = &outcome.failure {
+            say(&report::annotation(
+                surface,
+                report::Level::Error,
+                &format!("{} failed: {}", job.id, f.class),
+                &format!("{} — {}", outcome.reason, f.line),
+                None,
+            ));
+        }
+        summary.push(report::SummaryRow {
+            job: job.id.clone(),
+            status: match &outcome.failure {
+                None => "pass".to_owned(),
+                Some(f) => format!("fail ({})", f.class),
+            },
+            detail: outcome.reason.clone(),
+        });
+        outcomes.push(outcome);
+    }
+    if surface == report::Surface::GitHubActions {
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            let md = report::summary(
+                &format!("sglci-runner run {} ({hardware})", suite.name),
+                &summary,
+            );
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, md.as_bytes()));
+        }
+    }
+    let mut shipped = serde_json::Value::Null;
+    let mut ship_error = None;
+    if !args.no_ship {
+        let files = ship::collect(&out).map_err(|e| (3, e.into()))?;
+        let files = ship::redact_files(files, &sglci_core::redact::secret_values(std::env::vars()));
+        let info = RunInfo {
+            run_id: run_id.clone(),
+            hardware: hardware.clone(),
+            date: tag.date().to_owned(),
+            image: tag.as_str().to_owned(),
+            suite: suite.name.clone(),
+        };
+        let (store, queue) = backends(&args.backends)?;
+        match ship::ship(
+            store.as_ref(),
+            queue.as_ref(),
+            &args.backends.spool,
+            &info,
+            &files,
+        )
+        .map_err(|e| (3, e.into()))?
+        {
+            Shipped::Delivered { manifest } => shipped = serde_json::json!(manifest.as_str()),
+            Shipped::Spooled { manifest, reason } => {
+                ship_error = Some(anyhow::anyhow!(
+                    "{manifest}: not delivered ({reason}); kept in {} (hint: `sglci-runner flush`)",
+                    args.backends.spool.display()
+                ));
+            }
+        }
+    }
+    let failed = outcomes.iter().filter(|o| o.failed()).count();
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "run_id": run_id,
+        "out": out.display().to_string(),
+        "shipped": shipped,
+        "jobs": outcomes,
+    }))
+    .map_err(|e| (3, e.into()))?;
+    if failed == 0 && ship_error.is_none() {
+        return Ok(json);
+    }
+    #[expect(
+        clippy::print_stdout,
+        reason = "stdout carries the command's data, also on failure"
+    )]
+    {
+        println!("{json}");
+    }
+    match ship_error {
+        Some(e) => Err((3, e)),
+        None => Err((
+            1,
+            anyhow::anyhow!(
+                "{failed} job(s) failed; see results.json in {}",
+                out.display()
+            ),
+        )),
     }
 }
 

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::suite::{argv, Job, Kind, Suite, SuiteError, SweepBy};
+use crate::suite::{argv, Gsm8kClient, Job, Kind, Suite, SuiteError, SweepBy};
+
+/// Stands for the running `sglci-runner` binary in planned commands (its builtin GSM8K client).
+pub const RUNNER: &str = "{runner}";
 
 /// The GSM8K client inside SGLang images.
 pub const GSM8K_SCRIPT: &str = "/sgl-workspace/sglang/benchmark/gsm8k/bench_sglang.py";
@@ -52,6 +55,8 @@ pub struct ServerPlan {
     pub ready: String,
     pub ready_timeout_s: u32,
     pub port: u16,
+    /// The backend's name in log file names.
+    pub backend: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -93,6 +98,30 @@ fn num(v: f64) -> String {
     }
 }
 
+/// Replaces `${VAR}`; returns the text and the first unset variable (text unchanged there).
+pub fn expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (String, Option<String>) {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let mut unset = None;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let Some(j) = rest[i..].find('}') else {
+            break;
+        };
+        let name = &rest[i + 2..i + j];
+        match lookup(name) {
+            Some(v) => out.push_str(&v),
+            None => {
+                unset.get_or_insert_with(|| name.to_owned());
+                out.push_str(&rest[i..=i + j]);
+            }
+        }
+        rest = &rest[i + j + 1..];
+    }
+    out.push_str(rest);
+    (out, unset)
+}
+
 fn folder_suffix(kind: Kind) -> &'static str {
     match kind {
         Kind::Offline => "offline",
@@ -100,13 +129,64 @@ fn folder_suffix(kind: Kind) -> &'static str {
     }
 }
 
-/// Resolves a suite's jobs on one hardware into their commands.
+/// Resolves a suite's jobs on one hardware into their commands. `${VAR}` references (model
+/// paths on a host) are left as they are; [`plan_with_env`] fills them in.
 pub fn plan(suite: &Suite, hardware: &str, image: Option<&str>) -> Result<Plan, SuiteError> {
-    let jobs = suite
+    plan_with_env(suite, hardware, image, &|_| None, false)
+}
+
+/// [`plan`], with `${VAR}` in every command, environment value, model and run folder replaced
+/// through `lookup`; with `strict`, an unset variable is an error naming the job and the hint.
+pub fn plan_with_env(
+    suite: &Suite,
+    hardware: &str,
+    image: Option<&str>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    strict: bool,
+) -> Result<Plan, SuiteError> {
+    let mut jobs: Vec<PlannedJob> = suite
         .jobs(hardware)?
         .into_iter()
         .map(|j| planned(j, image))
         .collect();
+    for job in &mut jobs {
+        let id = job.id.clone();
+        let mut missing = None;
+        let mut fill = |s: &mut String| {
+            let (out, unset) = expand(s, lookup);
+            if let Some(v) = unset {
+                missing.get_or_insert(v);
+            } else {
+                *s = out;
+            }
+        };
+        fill(&mut job.model);
+        job.env.values_mut().for_each(&mut fill);
+        if let Some(s) = job.server.as_mut() {
+            s.argv.iter_mut().for_each(&mut fill);
+        }
+        for g in [job.gsm8k.as_mut(), job.sanity.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            g.argv.iter_mut().for_each(&mut fill);
+        }
+        for p in &mut job.sweep {
+            p.argv.iter_mut().for_each(&mut fill);
+        }
+        for c in &mut job.offline {
+            c.argv.iter_mut().for_each(&mut fill);
+        }
+        if let (true, Some(var)) = (strict, missing) {
+            return Err(SuiteError::Invalid {
+                file: suite.file.clone(),
+                at: id,
+                reason: format!(
+                    "`${{{var}}}` is not set (hint: export {var}=… on this host before running the suite)"
+                ),
+            });
+        }
+    }
     Ok(Plan {
         suite: suite.name.clone(),
         kind: suite.kind,
@@ -134,6 +214,13 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
         ready: s.ready.clone(),
         ready_timeout_s: s.ready_timeout_s,
         port: s.port,
+        backend: s
+            .backend
+            .clone()
+            .unwrap_or_else(|| match s.args.get("--attention-backend") {
+                Some(toml::Value::String(b)) => b.clone(),
+                _ => "default".to_owned(),
+            }),
     });
     let gsm8k_argv = |questions: u32, parallel: u32, shots: Option<u32>| {
         let mut a = vec![
@@ -156,7 +243,14 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
         a
     };
     let gsm8k = c.gsm8k.as_ref().map(|g| GatePlan {
-        argv: gsm8k_argv(g.questions, g.parallel, Some(g.shots)),
+        argv: match g.client {
+            Gsm8kClient::BenchSglang => gsm8k_argv(g.questions, g.parallel, Some(g.shots)),
+            Gsm8kClient::Builtin => {
+                let mut a = gsm8k_argv(g.questions, g.parallel, Some(g.shots));
+                a.splice(0..2, [RUNNER.to_owned(), "gsm8k".to_owned()]);
+                a
+            }
+        },
         threshold: g.threshold,
         attempts: g.runs,
         exclude_below: g.exclude_below,

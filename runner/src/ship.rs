@@ -44,6 +44,38 @@ pub enum Shipped {
     Spooled { manifest: Key, reason: String },
 }
 
+/// F15: every text file of a bundle with its secrets replaced (token shapes, webhook URLs,
+/// credentials in URLs, `SECRET_NAME=value`, and the verbatim `values` of the host's secret
+/// environment variables), before checksums are taken and anything leaves the machine. Files
+/// that are not UTF-8 text (images, archives) are kept as they are; logs with stray bytes are
+/// read lossily, since a log is text whatever its bytes.
+pub fn redact_files(files: Files, values: &[String]) -> Files {
+    files
+        .into_iter()
+        .map(|(path, bytes)| {
+            let text_like = [".log", ".txt", ".csv", ".json", ".jsonl", ".md"]
+                .iter()
+                .any(|e| path.ends_with(e));
+            let text = match std::str::from_utf8(&bytes) {
+                Ok(t) => Some(std::borrow::Cow::Borrowed(t)),
+                Err(_) if text_like => Some(String::from_utf8_lossy(&bytes)),
+                Err(_) => None,
+            };
+            match text {
+                Some(t) => {
+                    let r = sglci_core::redact::redact_with(&t, values);
+                    if r == t {
+                        (path, bytes)
+                    } else {
+                        (path, r.into_bytes())
+                    }
+                }
+                None => (path, bytes),
+            }
+        })
+        .collect()
+}
+
 /// Every regular file under `dir`, keyed by its `/`-separated path relative to `dir` (the log
 /// layout: `online_benchmark_log/<hw>/<model>/<run folder>/...`), sorted.
 pub fn collect(dir: &Path) -> Result<Files, ShipError> {

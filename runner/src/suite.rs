@@ -363,6 +363,10 @@ pub struct ServerConfig {
     pub ready_timeout_s: u32,
     #[serde(default = "default_port")]
     pub port: u16,
+    /// The backend's name in log file names (`sglang_client_log_<MODEL>_<backend>_…`); defaults
+    /// to the `--attention-backend` argument.
+    #[serde(default)]
+    pub backend: Option<String>,
     #[serde(default)]
     pub args: Args,
 }
@@ -382,6 +386,21 @@ pub struct Gsm8kConfig {
     pub questions: u32,
     pub parallel: u32,
     pub shots: u32,
+    /// Which GSM8K client asks the questions.
+    #[serde(default)]
+    pub client: Gsm8kClient,
+}
+
+/// The GSM8K client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Gsm8kClient {
+    /// SGLang's `benchmark/gsm8k/bench_sglang.py` inside the image (SGLang's native API).
+    #[default]
+    BenchSglang,
+    /// `sglci-runner gsm8k`: few-shot over an OpenAI-compatible `/v1/completions` with the
+    /// questions shipped with sglci (servers without SGLang's API, such as llama.cpp).
+    Builtin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("image-check", include_str!("../../suites/image-check.toml")),
     ("pd", include_str!("../../suites/pd.toml")),
     ("sanity", include_str!("../../suites/sanity.toml")),
+    ("smoke", include_str!("../../suites/smoke.toml")),
     ("unit", include_str!("../../suites/unit.toml")),
     ("upstream", include_str!("../../suites/upstream.toml")),
 ];

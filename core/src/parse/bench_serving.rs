@@ -133,8 +133,14 @@ fn set_metric(m: &mut ServingMetrics, label: &str, value: &str) {
     }
 }
 
+/// The number after `flag`: `--num-prompts 300` or, in the client's argument dump,
+/// `num_prompts=300, …` (digits up to the comma).
 fn arg_after(line: &str, flag: &str) -> Option<u64> {
-    text::after_substr(line, flag).and_then(text::leading_u64)
+    let rest = text::after_substr(line, flag)?.trim_start();
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 /// Parses a client log. Never fails on content; an empty file is [`ParseError::Empty`].

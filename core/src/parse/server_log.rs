@@ -80,6 +80,7 @@ const ERROR_MARKERS: &[&str] = &[
     "NCCL error",
     "RCCL error",
     "Killed",
+    crate::failure::SERVER_EXITED_MARKER,
 ];
 
 pub fn parse(bytes: &[u8]) -> ServerLog {

@@ -1082,7 +1082,7 @@ fn task_table(mut board: TaskBoard) -> Vec<TaskRow> {
     let mut rows = Vec::new();
     for (date, hw) in nights {
         for task in TASKS {
-            if !task.only_on.is_empty() && !task.only_on.contains(&hw.as_str()) {
+            if !task.scheduled_on(&hw) {
                 continue;
             }
             let key = (date.clone(), hw.clone(), task.id);

@@ -184,8 +184,22 @@ fn client_load(file: &str) -> Option<(u32, u32)> {
         rest
     } else {
         let rest = stem.strip_prefix("sglang_client_log_")?;
-        let i = rest.find("_aiter_").or_else(|| rest.find("_triton_"))?;
-        rest[i + 1..].split_once('_')?.1
+        match rest.find("_aiter_").or_else(|| rest.find("_triton_")) {
+            Some(i) => rest[i + 1..].split_once('_')?.1,
+            // Any other backend (sglci's smoke suite writes `_llamacpp_`): the name ends in
+            // `<load>_run<k>_<YYYYMMDD>_<HHMMSS>`, read from the right.
+            None => {
+                let mut right = rest.rsplitn(5, '_');
+                let (time, date, run, load) =
+                    (right.next()?, right.next()?, right.next()?, right.next()?);
+                let digits =
+                    |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+                if !(digits(time, 6) && digits(date, 8) && run.starts_with("run")) {
+                    return None;
+                }
+                &rest[rest.len() - (load.len() + run.len() + date.len() + time.len() + 3)..]
+            }
+        }
     };
     let mut parts = body.split('_');
     let load = parts.next()?.parse().ok()?;
@@ -276,6 +290,12 @@ fn online(parts: &[&str]) -> Classified {
         | "server.log"
         | "server_output_triton.log" => ok(FileKind::ServerLog, place(None)),
         "process_and_generate_online_plots.log" => ok(FileKind::PlotsLog, place(None)),
+        // sglci-runner's typed account of the run (F16). The rows come from the logs beside it,
+        // through the same parsers as the legacy tree, so it is kept, not parsed.
+        "results.json" => reject(
+            FileKind::NotData,
+            "sglci-runner results (the numbers are read from the logs beside it)",
+        ),
         f if f.starts_with("timing_summary_") && f.ends_with(".log") => {
             ok(FileKind::OnlineTiming, place(None))
         }
@@ -518,6 +538,19 @@ mod tests {
             Some((128, 1))
         );
         assert_eq!(client_load("sglang_client_log_GROK1_gsm8k_aiter.log"), None);
+        assert_eq!(
+            client_load("sglang_client_log_GEMMA3-270M_llamacpp_0.5_run2_20261125_101500.log"),
+            None,
+            "loads are whole numbers"
+        );
+        assert_eq!(
+            client_load("sglang_client_log_GEMMA3-270M_llamacpp_4_run2_20261125_101500.log"),
+            Some((4, 2))
+        );
+        assert_eq!(
+            client_load("sglang_client_log_X_llamacpp_4_run2_2026112_101500.log"),
+            None
+        );
     }
 
     #[test]

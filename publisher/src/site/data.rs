@@ -4,15 +4,8 @@ pub use sglci_core::date::{date_of_day, day_number};
 
 /// Seconds since the Unix epoch → `2025-12-09T06:00:00Z`.
 pub fn rfc3339(unix_secs: i64) -> String {
-    let day = unix_secs.div_euclid(86_400);
-    let rem = unix_secs.rem_euclid(86_400);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        iso(&date_of_day(day)),
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let (d, h, m, s) = sglci_core::date::utc_parts(unix_secs);
+    format!("{}T{h:02}:{m:02}:{s:02}Z", iso(&d))
 }
 
 /// `20251209` → `2025-12-09` (other strings unchanged).

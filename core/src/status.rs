@@ -269,6 +269,14 @@ pub fn online_verdict(e: &OnlineEvidence<'_>) -> Verdict {
             Some("Status: SKIPPED (prerequisites not met)".into()),
         );
     }
+    // A run sglci-runner stopped carries the runner's own class and evidence.
+    if let Some(f) = e.timing.and_then(|t| t.runner_failure.as_ref()) {
+        return Verdict::fail(
+            f.reason.clone(),
+            f.class.unwrap_or(FailureClass::Unclassified),
+            f.evidence.clone(),
+        );
+    }
     let server_ev = server_evidence(e.server);
     let accuracy = run_accuracy(e);
     let accuracy_failed = accuracy.is_some_and(|a| a < threshold);

@@ -556,9 +556,8 @@ pub fn run_online(
                 ));
                 let r0 = now();
                 let left = deadline.saturating_duration_since(Instant::now());
-                let end = run_to_end(engine, &p.argv, &env, &log, left, &mut |e| {
-                    server_gone(e, id)
-                })?;
+                let argv = with_output_file(&p.argv, &log.with_extension("jsonl"));
+                let end = run_to_end(engine, &argv, &env, &log, left, &mut |e| server_gone(e, id))?;
                 timing.points.push(PointTiming {
                     load,
                     run,
@@ -667,7 +666,9 @@ pub fn run_online(
         write(&folder.join(format!("{name}.csv")), &csv)?;
     }
     let ended = now();
-    timing.stopped = stopped.as_ref().map(|s| s.reason.clone());
+    timing.stopped = stopped
+        .as_ref()
+        .map(|s| (s.reason.clone(), s.evidence.clone()));
     timing.ended = Some((
         sglci_core::date::utc_datetime(ended),
         (ended - started).max(0) as u64,
@@ -717,6 +718,16 @@ pub fn run_online(
     Ok(outcome)
 }
 
+/// bench_serving writes its per-run JSONL into the working directory unless told where: keep
+/// it in the run folder, beside the client log it belongs to.
+fn with_output_file(argv: &[String], path: &Path) -> Vec<String> {
+    let mut a = argv.to_vec();
+    if a.iter().any(|x| x.ends_with("bench_serving")) && !a.iter().any(|x| x == "--output-file") {
+        a.extend(["--output-file".to_owned(), path.display().to_string()]);
+    }
+    a
+}
+
 /// `Some(reason)` when the server process has exited.
 fn server_gone(engine: &mut dyn Engine, id: ProcId) -> Option<String> {
     match engine.status(id) {
@@ -753,6 +764,25 @@ fn start_server(
     ctx: &Context<'_>,
 ) -> Result<(ProcId, u64), Stop> {
     let t0 = (ctx.clock)();
+    // What was started, with which environment: the first thing to read when a server
+    // misbehaves. Secrets among it are redacted before the log leaves the machine (F15).
+    let env_line: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    append(
+        log,
+        &format!(
+            "sglci-runner: starting the server at {}: {}\nsglci-runner: environment: {}\n",
+            sglci_core::date::utc_datetime(t0),
+            server.argv.join(" "),
+            env_line.join(" ")
+        ),
+    )
+    .map_err(|e| {
+        stop(
+            "the server log cannot be written",
+            FailureClass::Infrastructure,
+            e.to_string(),
+        )
+    })?;
     let id = engine.spawn(&server.argv, env, log).map_err(|e| {
         stop(
             "the server could not be started",

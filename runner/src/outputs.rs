@@ -60,8 +60,8 @@ pub struct Timing {
     /// `(RuntimeError count, error lines, critical count)` from the server log.
     pub server_check: Option<(u64, Vec<String>, u64)>,
     pub shutdown_s: Option<u64>,
-    /// Why the run stopped early, when it did (`Status: …`).
-    pub stopped: Option<String>,
+    /// Why the run stopped early, when it did: the reason and its evidence.
+    pub stopped: Option<(String, sglci_core::failure::Evidence)>,
     pub ended: Option<(String, u64)>,
 }
 
@@ -184,8 +184,10 @@ pub fn render_timing(t: &Timing) -> String {
         }
         let _ = writeln!(w);
     }
-    if let Some(reason) = &t.stopped {
-        let _ = writeln!(w, "Status: FAILED ({reason})\n");
+    if let Some((reason, ev)) = &t.stopped {
+        let _ = writeln!(w, "Run failed: {reason}");
+        let _ = writeln!(w, "Failure class: {}", ev.class);
+        let _ = writeln!(w, "Failure evidence: {}\n", ev.line);
     }
     if let Some((runtime, lines, critical)) = &t.server_check {
         let _ = writeln!(w, "Server Error Check:");
@@ -361,6 +363,26 @@ mod tests {
         assert_eq!(t.server_error_pass, Some(true));
         assert_eq!(t.total_execution_s, Some(121));
         insta::assert_snapshot!("timing_summary", text);
+    }
+
+    #[test]
+    fn the_runners_verdict_parses_back() {
+        let mut t = sample();
+        t.stopped = Some((
+            "the server exited during request rate 2, run 1".into(),
+            sglci_core::failure::Evidence {
+                class: sglci_core::failure::FailureClass::ServerExited,
+                line: "sglci-runner: server exited unexpectedly: signal 9".into(),
+            },
+        ));
+        let parsed = sglci_core::parse::timing::parse(render_timing(&t).as_bytes()).expect("parse");
+        let f = parsed.runner_failure.expect("runner failure");
+        assert_eq!(
+            f.class,
+            Some(sglci_core::failure::FailureClass::ServerExited)
+        );
+        assert!(f.reason.contains("request rate 2"));
+        assert!(f.evidence.is_some_and(|e| e.contains("signal 9")));
     }
 
     #[test]

@@ -46,7 +46,18 @@ pub struct OnlineTiming {
     pub total_execution_s: Option<u64>,
     /// `All logs already complete - skipping server startup`.
     pub resumed_complete: bool,
+    /// sglci-runner's own verdict on a run it stopped: `Run failed: <reason>` with
+    /// `Failure class: <class>` and `Failure evidence: <line>`.
+    pub runner_failure: Option<RunnerFailure>,
     pub lines: usize,
+}
+
+/// A run sglci-runner stopped, in its own words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunnerFailure {
+    pub reason: String,
+    pub class: Option<crate::failure::FailureClass>,
+    pub evidence: Option<String>,
 }
 
 impl OnlineTiming {
@@ -89,6 +100,7 @@ pub fn parse(bytes: &[u8]) -> Result<OnlineTiming, ParseError> {
         ended_at: None,
         total_execution_s: None,
         resumed_complete: false,
+        runner_failure: None,
         lines: 0,
     };
     let mut header_seen = false;
@@ -181,6 +193,22 @@ pub fn parse(bytes: &[u8]) -> Result<OnlineTiming, ParseError> {
             t.total_execution_s = text::leading_u64(v);
         } else if line.starts_with("All logs already complete") {
             t.resumed_complete = true;
+        } else if let Some(v) = text::after(line, "Run failed:") {
+            t.runner_failure = Some(RunnerFailure {
+                reason: v.to_owned(),
+                class: None,
+                evidence: None,
+            });
+        } else if let (Some(v), Some(f)) = (
+            text::after(line, "Failure class:"),
+            t.runner_failure.as_mut(),
+        ) {
+            f.class = v.parse().ok();
+        } else if let (Some(v), Some(f)) = (
+            text::after(line, "Failure evidence:"),
+            t.runner_failure.as_mut(),
+        ) {
+            f.evidence = Some(text::evidence(v, 240));
         }
     }
     if let Some(done) = current.take() {

@@ -1,0 +1,380 @@
+//! The CPU smoke suite end to end (F18) on the real components: a llama.cpp server with
+//! gemma-3-270m, the real `sglang.bench_serving`, sglci's GSM8K gate, shipped as a bundle,
+//! ingested by the publisher and shown on the site; a server that dies in the middle of the
+//! sweep (classified, shipped, exit 1) and the resumed run that completes it (F17); a planted
+//! secret that never reaches the bundle (F15).
+//!
+//! Needs `SGLCI_SMOKE_DIR` prepared by `scripts/smoke-setup.sh`; says it skipped otherwise
+//! (`SGLCI_REQUIRE_SMOKE=1`, set by `.ci/run`, makes that a failure).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sglci_core::backend::{DirStore, SpoolQueue};
+use sglci_core::store::ObjectStore;
+use sglci_publisher::app::{self, SiteJob, SiteTarget};
+use sglci_publisher::site::templates::Templates;
+use sglci_publisher::site::SiteOptions;
+
+/// One llama.cpp server at a time: two would halve each other's CPU.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const PLANTED: &str = "hf_PlantedSmokeSecret0123456789abcdef";
+
+fn smoke_dir() -> Option<PathBuf> {
+    let required = std::env::var("SGLCI_REQUIRE_SMOKE").is_ok_and(|v| v == "1");
+    let dir = std::env::var_os("SGLCI_SMOKE_DIR").map(PathBuf::from);
+    let ready = dir.as_ref().is_some_and(|d| {
+        d.join("gemma-3-270m-q4_k_m.gguf").is_file() && d.join("tokenizer/tokenizer.json").is_file()
+    }) && Command::new("python3")
+        .args(["-c", "import llama_cpp.server, sglang.bench_serving"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        assert!(
+            !required,
+            "SGLCI_REQUIRE_SMOKE=1 but the smoke suite is not set up (run scripts/smoke-setup.sh and export SGLCI_SMOKE_DIR)"
+        );
+        #[expect(clippy::print_stderr, reason = "a skipped test says so")]
+        {
+            eprintln!("skipped: the CPU smoke suite is not set up (scripts/smoke-setup.sh)");
+        }
+        return None;
+    }
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The bundled smoke suite on a free port, with the planted secret passed to the server the
+/// way a real suite passes `HF_TOKEN`.
+fn suite_file(dir: &Path, port: u16) -> PathBuf {
+    let text = sglci_runner::suites::BUNDLED
+        .iter()
+        .find(|(n, _)| *n == "smoke")
+        .expect("bundled smoke suite")
+        .1
+        .replace("port = 30000", &format!("port = {port}"))
+        .replace(
+            "[base.server]\n",
+            "[base.env]\nHF_TOKEN = \"${HF_TOKEN}\"\n\n[base.server]\n",
+        );
+    let path = dir.join("smoke-test.toml");
+    std::fs::write(&path, text).expect("suite file");
+    path
+}
+
+fn runner(dir: &Path, suite: &Path, run_id: &str, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sglci-runner"));
+    c.args(["run", "--suite"])
+        .arg(suite)
+        .args([
+            "--image",
+            "v0.4.9.post2-cpu-cpu-20261124",
+            "--run-id",
+            run_id,
+            "--out",
+        ])
+        .arg(dir.join("runs"))
+        .arg("--store")
+        .arg(dir.join("store"))
+        .arg("--spool")
+        .arg(dir.join("spool"))
+        .args(extra)
+        .env("HF_TOKEN", PLANTED)
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn run_folder(dir: &Path) -> PathBuf {
+    dir.join("runs/online_benchmark_log/cpu/GEMMA3-270M/v0.4.9.post2-cpu-cpu-20261124_GEMMA3-270M_Q4_K_M_online")
+}
+
+/// Every file of every bundle in the store, as text.
+fn bundle_texts(store: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![store.join("runs")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.clone(),
+                    String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn results(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run_folder(dir).join("results.json")).expect("results.json");
+    serde_json::from_str(&text).expect("results json")
+}
+
+/// Ingests the store's pending bundles and renders the site; returns the task rows as CSV.
+fn publish(dir: &Path) -> String {
+    let store = DirStore::new(&dir.join("store"));
+    let queue = SpoolQueue::new(&dir.join("store/queue"));
+    let templates = Templates::embedded().expect("templates");
+    let job = SiteJob {
+        target: SiteTarget::Dir(dir.join("site")),
+        templates: &templates,
+        opts: SiteOptions {
+            png: false,
+            ..SiteOptions::default()
+        },
+    };
+    let report =
+        app::ingest_pending(&store, &queue, Some(&job), "2026-11-25T06:00:00Z").expect("ingest");
+    assert!(report.quarantined.is_empty(), "{report:?}");
+    let hist = sglci_publisher::history::History::new(&store as &dyn ObjectStore);
+    let tasks = hist.read(sglci_core::records::TASKS).expect("tasks");
+    serde_json::to_string(&tasks.rows).expect("rows")
+}
+
+#[test]
+fn smoke_suite_end_to_end_to_the_site() {
+    let Some(_) = smoke_dir() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let suite = suite_file(dir, free_port());
+    let out = runner(dir, &suite, "smoke-e2e", &[])
+        .output()
+        .expect("runner");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stderr}",
+        out.status.code()
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert!(
+        printed["shipped"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("manifest.json")),
+        "{printed}"
+    );
+
+    // The run folder in the log layout, every load with a result.
+    let r = results(dir);
+    assert_eq!(r["status"], "pass", "{r:#}");
+    assert!(
+        r["gsm8k"]["accuracy"].as_f64().is_some_and(|a| a >= 0.4),
+        "{r:#}"
+    );
+    let loads = r["loads"].as_array().expect("loads");
+    assert_eq!(loads.len(), 3);
+    for l in loads {
+        assert!(l["median_e2e_ms"].as_f64().is_some_and(|v| v > 0.0), "{l}");
+        assert_eq!(l["completed"], l["requested"], "{l}");
+    }
+    let folder = run_folder(dir);
+    for f in [
+        "sglang_server.log",
+        "sglang_client_log_GEMMA3-270M_gsm8k_llamacpp.log",
+    ] {
+        assert!(folder.join(f).is_file(), "{f}");
+    }
+    let jsonl = std::fs::read_dir(&folder)
+        .expect("folder")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
+        .count();
+    assert_eq!(jsonl, 3, "bench_serving's JSONL stays in the run folder");
+
+    // F15: the run folder on this machine holds the secret (the server's environment line);
+    // nothing shipped does.
+    let local = std::fs::read_to_string(folder.join("sglang_server.log")).expect("server log");
+    assert!(
+        local.contains(PLANTED),
+        "the planted secret should be in the local log"
+    );
+    let shipped = bundle_texts(&dir.join("store"));
+    assert!(shipped.len() >= 8, "{}", shipped.len());
+    for (p, text) in &shipped {
+        assert!(
+            !text.contains(PLANTED) && !text.contains("PlantedSmokeSecret"),
+            "{} leaks the secret",
+            p.display()
+        );
+    }
+
+    // The publisher ingests it; the task passes and the numbers are on the site.
+    let tasks = publish(dir);
+    assert!(
+        tasks.contains("\"smoke_online\"") && tasks.contains("\"pass\""),
+        "{tasks}"
+    );
+    let e2e = loads[0]["median_e2e_ms"].as_f64().expect("e2e");
+    let page = dir
+        .join("site")
+        .join(sglci_publisher::site::paths::model_page(
+            "cpu",
+            "GEMMA3-270M",
+        ));
+    let html = std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+    assert!(
+        html.contains(&format!("{e2e:.0}")) || html.contains(&format!("{e2e}")),
+        "E2E {e2e} not on {}",
+        page.display()
+    );
+    let home = std::fs::read_to_string(dir.join("site/index.html")).expect("home");
+    assert!(
+        home.contains("CPU Smoke Benchmark"),
+        "the smoke task is on the home page"
+    );
+}
+
+/// The llama.cpp server serving `port`, found in /proc.
+fn server_pid(port: u16) -> Option<u32> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains("llama_cpp.server") && cmd.contains(&format!("--port {port} ")) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+#[test]
+fn a_server_that_dies_mid_sweep_is_classified_shipped_and_resumed() {
+    let Some(_) = smoke_dir() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let port = free_port();
+    let suite = suite_file(dir, port);
+    let mut child = runner(dir, &suite, "smoke-fault", &[])
+        .spawn()
+        .expect("runner");
+    // Wait until the sweep reaches its second load, then kill the server (SIGKILL: no last
+    // words in its log).
+    let folder = run_folder(dir);
+    let start = Instant::now();
+    loop {
+        let second = std::fs::read_dir(&folder)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("sglang_client_log_GEMMA3-270M_llamacpp_2_")
+            });
+        if second {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the sweep never reached load 2"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the runner ended early"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = server_pid(port).expect("the server's pid");
+    let killed = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("runner");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+
+    let r = results(dir);
+    assert_eq!(r["status"], "fail");
+    assert_eq!(r["failure"]["class"], "server_exited", "{r:#}");
+    let line = r["failure"]["line"].as_str().expect("evidence");
+    assert!(
+        line.contains("signal 9") && line.contains("request rate 2"),
+        "{line}"
+    );
+    assert!(
+        r["loads"][0]["median_e2e_ms"].as_f64().is_some(),
+        "load 1 was measured: {r:#}"
+    );
+    assert!(server_pid(port).is_none(), "nothing left running");
+
+    // What it had was shipped; the publisher shows the failure with its class.
+    let tasks = publish(dir);
+    assert!(
+        tasks.contains("\"server_exited\"") && tasks.contains("\"fail\""),
+        "{tasks}"
+    );
+
+    // F17: --resume keeps load 1 (the same log file), runs loads 2 and 4, and passes.
+    let load1 = |f: &Path| {
+        std::fs::read_dir(f)
+            .expect("folder")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| {
+                n.starts_with("sglang_client_log_GEMMA3-270M_llamacpp_1_") && n.ends_with(".log")
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = load1(&folder);
+    assert_eq!(before.len(), 1);
+    let out = runner(
+        dir,
+        &suite,
+        "smoke-fault-resumed",
+        &["--resume", "--no-ship"],
+    )
+    .output()
+    .expect("runner");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(load1(&folder), before, "load 1 was not run again");
+    let r = results(dir);
+    assert_eq!(r["status"], "pass", "{r:#}");
+    assert_eq!(r["resumed"], true);
+    assert!(
+        r["loads"]
+            .as_array()
+            .expect("loads")
+            .iter()
+            .all(|l| l["median_e2e_ms"].as_f64().is_some()),
+        "{r:#}"
+    );
+    let timing: Vec<_> = std::fs::read_dir(&folder)
+        .expect("folder")
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("timing_summary_")
+        })
+        .collect();
+    assert_eq!(
+        timing.len(),
+        2,
+        "each session writes its own timing summary"
+    );
+}

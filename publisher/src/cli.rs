@@ -140,9 +140,10 @@ pub struct CliServe {
     /// The rendered site.
     #[arg(long, value_name = "DIR", default_value = "./sglci-site")]
     pub dir: PathBuf,
-    /// A raw log tree to serve under /logs/ (for example the ingested legacy directory).
+    /// A raw log tree to serve under /logs/ (for example the ingested legacy directory, or the
+    /// runner's `sglci-runs`); repeatable, tried in order.
     #[arg(long, value_name = "DIR")]
-    pub logs: Option<PathBuf>,
+    pub logs: Vec<PathBuf>,
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8000)]
     pub port: u16,

@@ -10,7 +10,8 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub site: PathBuf,
-    pub logs: Option<PathBuf>,
+    /// Raw log trees, tried in order (the legacy tree, the runner's run folders).
+    pub logs: Vec<PathBuf>,
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -49,19 +50,27 @@ fn percent_decode(s: &str) -> Option<String> {
 pub fn resolve(cfg: &ServeConfig, target: &str) -> Option<PathBuf> {
     let path = target.split(['?', '#']).next().unwrap_or("");
     let path = percent_decode(path)?;
-    let (base, rest) = match (&cfg.logs, path.strip_prefix("/logs/")) {
-        (Some(logs), Some(rest)) => (logs.as_path(), rest.to_owned()),
-        _ => (cfg.site.as_path(), path.trim_start_matches('/').to_owned()),
+    let (bases, rest): (Vec<&Path>, String) = match path.strip_prefix("/logs/") {
+        Some(rest) if !cfg.logs.is_empty() => (
+            cfg.logs.iter().map(PathBuf::as_path).collect(),
+            rest.to_owned(),
+        ),
+        _ => (
+            vec![cfg.site.as_path()],
+            path.trim_start_matches('/').to_owned(),
+        ),
     };
     let rel = Path::new(&rest);
     if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
         return None;
     }
-    let mut full = base.join(rel);
-    if full.is_dir() {
-        full = full.join("index.html");
-    }
-    full.is_file().then_some(full)
+    bases.into_iter().find_map(|base| {
+        let mut full = base.join(rel);
+        if full.is_dir() {
+            full = full.join("index.html");
+        }
+        full.is_file().then_some(full)
+    })
 }
 
 fn respond(stream: &mut TcpStream, cfg: &ServeConfig) -> std::io::Result<()> {
@@ -135,7 +144,7 @@ mod tests {
         std::fs::write(dir.path().join("logs/cron_log/x.log"), "x").expect("write");
         let cfg = ServeConfig {
             site: dir.path().join("site"),
-            logs: Some(dir.path().join("logs")),
+            logs: vec![dir.path().join("logs")],
         };
         assert!(resolve(&cfg, "/").is_some_and(|p| p.ends_with("index.html")));
         assert!(resolve(&cfg, "/hw/a%20b.html?x=1").is_some());

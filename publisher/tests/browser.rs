@@ -100,7 +100,7 @@ fn pages_load_cleanly_and_charts_respond() {
     let port = listener.local_addr().expect("addr").port();
     let cfg = ServeConfig {
         site: out.clone(),
-        logs: Some(samples()),
+        logs: vec![samples()],
     };
     std::thread::spawn(move || serve(listener, cfg));
 

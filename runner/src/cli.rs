@@ -206,7 +206,8 @@ pub struct CliRun {
     /// The run's id (default `<suite>-<hardware>-<UTC time>`).
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Where run folders are written (default `./sglci-runs/<run id>`).
+    /// The log tree run folders are written into (default `./sglci-runs`); a folder that
+    /// exists is kept as `<folder>.backup_<time>` unless --resume.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Only jobs whose id contains this.

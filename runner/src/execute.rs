@@ -323,13 +323,14 @@ pub fn run_online(
         .replace("{tag}", &tag);
     let folder = ctx.root.join(&rel);
     if folder.exists() && !ctx.resume {
-        return Err(EngineError::Log {
-            path: folder,
-            source: std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "the run folder exists (hint: --resume keeps its complete loads, or pick another --out)",
-            ),
-        });
+        // A second run of the same image: keep the first as the predecessor did (a `.backup_`
+        // copy, which the publisher reads as such), never overwrite it.
+        let mut backup = folder.as_os_str().to_owned();
+        backup.push(format!(".backup_{}", sglci_core::date::utc_stamp(started)));
+        std::fs::rename(&folder, &backup).map_err(|source| EngineError::Log {
+            path: folder.clone(),
+            source,
+        })?;
     }
     std::fs::create_dir_all(&folder).map_err(|source| EngineError::Log {
         path: folder.clone(),

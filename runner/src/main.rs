@@ -414,7 +414,7 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| std::path::PathBuf::from("sglci-runs").join(&run_id));
+        .unwrap_or_else(|| std::path::PathBuf::from("sglci-runs"));
     stop_on_signal("the run's processes");
     let surface = report::Surface::detect(std::env::var("GITHUB_ACTIONS").ok().as_deref());
     let command: Vec<String> = std::env::args().collect();
@@ -494,7 +494,16 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     let mut shipped = serde_json::Value::Null;
     let mut ship_error = None;
     if !args.no_ship {
-        let files = ship::collect(&out).map_err(|e| (3, e.into()))?;
+        // This run's folders only: the log tree also holds earlier runs and their backups.
+        let files: Vec<_> = ship::collect(&out)
+            .map_err(|e| (3, e.into()))?
+            .into_iter()
+            .filter(|(path, _)| {
+                outcomes
+                    .iter()
+                    .any(|o| path.starts_with(&format!("{}/", o.run_folder)))
+            })
+            .collect();
         let files = ship::redact_files(files, &sglci_core::redact::secret_values(std::env::vars()));
         let info = RunInfo {
             run_id: run_id.clone(),

@@ -1018,7 +1018,8 @@ fn run_context(
                 "request_throughput": num(s.request_throughput),
                 "completed": s.completed, "requested": s.requested, "partial": s.partial,
                 "runs": s.runs, "runs_with_result": s.runs_with_result, "source": s.source,
-                "best_log": s.best_log.as_deref().map(|f| link.log(f)),
+                // `best_log` is a file name inside the run folder.
+                "best_log": s.best_log.as_deref().map(|f| link.log(&format!("{dir}/{f}"))),
             })
         })
         .collect();

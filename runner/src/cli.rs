@@ -219,8 +219,29 @@ pub struct CliRun {
     /// Leave the run folder where it is; do not ship it.
     #[arg(long)]
     pub no_ship: bool,
+    /// Where the job's processes run: `docker` (a labelled container of --image per job,
+    /// removed afterwards; the default on GPU hardware) or `local` (this machine's processes;
+    /// the default for `cpu`).
+    #[arg(long, value_enum)]
+    pub engine: Option<CliEngine>,
+    /// `HOST[:CONTAINER]` device for the container (repeatable); replaces the hardware's defaults.
+    #[arg(long = "device")]
+    pub devices: Vec<String>,
+    /// `/HOST:/CONTAINER[:ro]` bind mount for the container (repeatable), e.g. the model store.
+    #[arg(long = "mount")]
+    pub mounts: Vec<String>,
+    /// How long to wait for busy GPUs to become idle before giving up (exit 3, `gpu_busy`).
+    /// Other jobs' containers are never stopped.
+    #[arg(long, default_value_t = 900)]
+    pub gpu_wait: u64,
     #[command(flatten)]
     pub backends: CliBackends,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CliEngine {
+    Local,
+    Docker,
 }
 
 #[derive(Debug, clap::Args)]

@@ -270,3 +270,198 @@ impl DockerEngine {
         })
     }
 }
+
+impl DockerEngine {
+    /// Starts `argv` in the container without waiting: its output is appended to `log` (a path
+    /// that is the same inside the container: the run folder is bind-mounted at its own path),
+    /// its pid written to `pid_file` inside the container. Returns the exec id.
+    pub fn exec_detached(
+        &self,
+        id: &str,
+        argv: &[String],
+        env: &[(String, String)],
+        log: &Path,
+        pid_file: &str,
+    ) -> Result<String, DockerError> {
+        let mut cmd = vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            r#"echo $$ > "$0"; log="$1"; shift; exec "$@" >> "$log" 2>&1"#.to_owned(),
+            pid_file.to_owned(),
+            log.display().to_string(),
+        ];
+        cmd.extend(argv.iter().cloned());
+        self.rt.block_on(async {
+            let exec = self
+                .docker
+                .create_exec(
+                    id,
+                    CreateExecOptions::<String> {
+                        cmd: Some(cmd),
+                        env: Some(env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+                        attach_stdout: Some(false),
+                        attach_stderr: Some(false),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(api("exec create"))?;
+            self.docker
+                .start_exec(
+                    &exec.id,
+                    Some(bollard::exec::StartExecOptions {
+                        detach: true,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map_err(api("exec start"))?;
+            Ok(exec.id)
+        })
+    }
+
+    /// `None` while the exec runs, else its exit code.
+    pub fn exec_exit(&self, exec_id: &str) -> Result<Option<i64>, DockerError> {
+        let s = self
+            .rt
+            .block_on(self.docker.inspect_exec(exec_id))
+            .map_err(api("exec inspect"))?;
+        Ok(if s.running.unwrap_or(false) {
+            None
+        } else {
+            Some(s.exit_code.unwrap_or(-1))
+        })
+    }
+}
+
+/// The Docker side of [`crate::engine::Engine`]: one container per job (created by the caller
+/// from a [`ContainerSpec`]), every process an `exec` in it, removed on teardown.
+#[derive(Debug)]
+pub struct DockerJob {
+    engine: DockerEngine,
+    container: String,
+    /// (exec id, pid file) per process.
+    procs: Vec<(String, String)>,
+    exits: std::collections::BTreeMap<usize, crate::engine::Exit>,
+}
+
+impl DockerJob {
+    /// Creates and starts the job's container.
+    pub fn start(engine: DockerEngine, spec: &ContainerSpec) -> Result<Self, DockerError> {
+        let container = engine.start(spec)?;
+        Ok(Self {
+            engine,
+            container,
+            procs: Vec::new(),
+            exits: std::collections::BTreeMap::new(),
+        })
+    }
+
+    pub fn container_id(&self) -> &str {
+        &self.container
+    }
+
+    fn signal(&self, pid_file: &str, signal: &str) {
+        let script = format!(r#"kill -{signal} "$(cat {pid_file})" 2>/dev/null"#);
+        let argv = ["sh".to_owned(), "-c".to_owned(), script];
+        let _ = self.engine.exec(
+            &self.container,
+            &argv,
+            &[],
+            Path::new("/dev/null"),
+            &mut |_| {},
+        );
+    }
+}
+
+fn docker_exit(code: i64) -> crate::engine::Exit {
+    // A process killed by signal N exits 128 + N as seen through the exec.
+    crate::engine::Exit {
+        code: Some(code),
+        signal: (129..=192).contains(&code).then(|| (code - 128) as i32),
+    }
+}
+
+impl crate::engine::Engine for DockerJob {
+    fn describe(&self) -> String {
+        format!("docker {}", &self.container[..self.container.len().min(12)])
+    }
+
+    fn spawn(
+        &mut self,
+        argv: &[String],
+        env: &std::collections::BTreeMap<String, String>,
+        log: &Path,
+    ) -> Result<crate::engine::ProcId, crate::engine::EngineError> {
+        if argv.is_empty() {
+            return Err(crate::engine::EngineError::EmptyCommand);
+        }
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| crate::engine::EngineError::Log {
+                path: log.to_owned(),
+                source,
+            })?;
+        }
+        let pid_file = format!("/tmp/sglci-proc-{}.pid", self.procs.len());
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let exec = self
+            .engine
+            .exec_detached(&self.container, argv, &env, log, &pid_file)
+            .map_err(|e| crate::engine::EngineError::Docker(e.to_string()))?;
+        self.procs.push((exec, pid_file));
+        Ok(crate::engine::ProcId(self.procs.len() - 1))
+    }
+
+    fn status(
+        &mut self,
+        id: crate::engine::ProcId,
+    ) -> Result<Option<crate::engine::Exit>, crate::engine::EngineError> {
+        if let Some(e) = self.exits.get(&id.0) {
+            return Ok(Some(*e));
+        }
+        let Some((exec, _)) = self.procs.get(id.0) else {
+            return Ok(None);
+        };
+        match self
+            .engine
+            .exec_exit(exec)
+            .map_err(|e| crate::engine::EngineError::Docker(e.to_string()))?
+        {
+            Some(code) => {
+                let e = docker_exit(code);
+                self.exits.insert(id.0, e);
+                Ok(Some(e))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn stop(&mut self, id: crate::engine::ProcId) {
+        let Some((_, pid_file)) = self.procs.get(id.0).cloned() else {
+            return;
+        };
+        for (signal, grace) in [("TERM", 10), ("KILL", 5)] {
+            if matches!(self.status(id), Ok(Some(_))) {
+                return;
+            }
+            self.signal(&pid_file, signal);
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(grace);
+            while std::time::Instant::now() < until {
+                if matches!(self.status(id), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        }
+    }
+
+    fn teardown(&mut self) {
+        let _ = self.engine.remove(&self.container);
+    }
+}
+
+impl Drop for DockerJob {
+    fn drop(&mut self) {
+        crate::engine::Engine::teardown(self);
+    }
+}

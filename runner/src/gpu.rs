@@ -195,3 +195,61 @@ pub fn busy(gpus: &[GpuLoad], max_busy_pct: f64, max_mem_pct: f64) -> Vec<&GpuLo
         .filter(|g| g.busy_pct > max_busy_pct || g.mem_pct > max_mem_pct)
         .collect()
 }
+
+/// The predecessor's idle thresholds (percent), `GPU_USAGE_THRESHOLD` and `VRAM_USAGE_THRESHOLD`.
+pub const MAX_BUSY_PCT: f64 = 15.0;
+pub const MAX_MEM_PCT: f64 = 15.0;
+
+/// A vendor tool invocation and the parser of its output.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub tool: &'static str,
+    pub args: &'static [&'static str],
+    pub parse: fn(&str) -> Result<Vec<GpuLoad>, GpuParseError>,
+}
+
+/// The tools to ask on `hardware`, in order of preference (none for `cpu`).
+pub fn probes(hardware: &str) -> Vec<Probe> {
+    if hardware.starts_with("mi") {
+        vec![
+            Probe {
+                tool: "rocm-smi",
+                args: &["--showuse", "--showmemuse", "--json"],
+                parse: parse_rocm_smi_json,
+            },
+            Probe {
+                tool: "amd-smi",
+                args: &["metric", "--usage", "--mem-usage", "--json"],
+                parse: parse_amd_smi_json,
+            },
+        ]
+    } else if hardware == "cpu" {
+        Vec::new()
+    } else {
+        vec![Probe {
+            tool: "nvidia-smi",
+            args: &[
+                "--query-gpu=index,utilization.gpu,memory.used,memory.total",
+                "--format=csv,noheader,nounits",
+            ],
+            parse: parse_nvidia_smi_csv,
+        }]
+    }
+}
+
+/// The evidence line for GPUs that stayed busy (the F14 marker `GPU still busy after`).
+pub fn busy_line(busy: &[&GpuLoad], waited_s: u64) -> String {
+    let list: Vec<String> = busy
+        .iter()
+        .map(|g| {
+            format!(
+                "GPU {} at {:.0}% use, {:.0}% memory",
+                g.index, g.busy_pct, g.mem_pct
+            )
+        })
+        .collect();
+    format!(
+        "GPU still busy after {waited_s} s: {} (thresholds {MAX_BUSY_PCT}% / {MAX_MEM_PCT}%)",
+        list.join("; ")
+    )
+}

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use sglci_core::date::{date_of_day as ymd, days_from_civil};
 use sglci_core::ImageTag;
 
+/// The nightly images' repository on Docker Hub.
+pub const DEFAULT_REPO: &str = "rocm/sgl-dev";
+
 /// Docker Hub's API root.
 pub const DOCKER_HUB: &str = "https://hub.docker.com";
 

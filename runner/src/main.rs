@@ -304,8 +304,9 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// Stops this run's processes on SIGTERM (a cancelled job) or Ctrl-C, then exits 143.
-fn stop_on_signal(what: &'static str) {
+/// Stops this run's processes (and its containers) on SIGTERM (a cancelled job) or Ctrl-C,
+/// then exits 143.
+fn stop_on_signal(what: &'static str, run_id: Option<String>) {
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -326,8 +327,66 @@ fn stop_on_signal(what: &'static str) {
         STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
         tracing::warn!("stopping: ending {what}");
         sglci_runner::engine::stop_all_local();
+        if let Some(run) = run_id {
+            if let Ok(e) = DockerEngine::connect() {
+                let _ = e.cleanup(Some(&run));
+            }
+        }
         std::process::exit(143);
     });
+}
+
+/// F2: waits until the GPUs are idle (polling every 15 s up to `wait_s`); never stops anything.
+/// Busy at the end exits 3 with the `GPU still busy after` evidence; no vendor tool is an
+/// infrastructure failure on GPU hardware.
+fn gpu_idle(hardware: &str, wait_s: u64) -> Result<(), Failure> {
+    use sglci_runner::gpu;
+    let probes = gpu::probes(hardware);
+    if probes.is_empty() {
+        return Ok(());
+    }
+    let start = std::time::Instant::now();
+    loop {
+        let mut seen = None;
+        let mut tried = Vec::new();
+        for p in &probes {
+            match std::process::Command::new(p.tool).args(p.args).output() {
+                Ok(o) if o.status.success() => {
+                    match (p.parse)(&String::from_utf8_lossy(&o.stdout)) {
+                        Ok(g) => {
+                            seen = Some(g);
+                            break;
+                        }
+                        Err(e) => tried.push(e.to_string()),
+                    }
+                }
+                Ok(o) => tried.push(format!("{} exited with {}", p.tool, o.status)),
+                Err(e) => tried.push(format!("{}: {e}", p.tool)),
+            }
+        }
+        let Some(gpus) = seen else {
+            return Err((
+                3,
+                anyhow::anyhow!(
+                    "cannot tell whether the GPUs are idle: {} (hint: install the vendor tool on the runner host)",
+                    tried.join("; ")
+                ),
+            ));
+        };
+        let busy = gpu::busy(&gpus, gpu::MAX_BUSY_PCT, gpu::MAX_MEM_PCT);
+        if busy.is_empty() {
+            tracing::info!(gpus = gpus.len(), "GPUs idle");
+            return Ok(());
+        }
+        let waited = start.elapsed().as_secs();
+        if waited >= wait_s {
+            return Err((3, anyhow::anyhow!("{}", gpu::busy_line(&busy, waited))));
+        }
+        tracing::warn!(busy = busy.len(), waited, "GPUs busy; waiting");
+        std::thread::sleep(std::time::Duration::from_secs(
+            15.min(wait_s - waited).max(1),
+        ));
+    }
 }
 
 /// `run`: a suite's online/smoke jobs on this host, then the bundle.
@@ -361,6 +420,12 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         }
     };
     let tag = ImageTag::from_image(&image).map_err(|e| (2, anyhow::anyhow!("--image: {e}")))?;
+    // A bare nightly tag names the nightly repository's image.
+    let image = if image.contains(':') || !tag.hardware().is_amd() {
+        image
+    } else {
+        format!("{}:{image}", image::DEFAULT_REPO)
+    };
     if tag.hardware().as_str() != hardware {
         return Err((
             2,
@@ -415,7 +480,45 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         .out
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("sglci-runs"));
-    stop_on_signal("the run's processes");
+    gpu_idle(&hardware, args.gpu_wait)?;
+    let engine_kind = args.engine.unwrap_or(if hardware == "cpu" {
+        cli::CliEngine::Local
+    } else {
+        cli::CliEngine::Docker
+    });
+    let mut mounts = args
+        .mounts
+        .iter()
+        .map(|m| container::parse_mount(m))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| (2, anyhow::anyhow!("--mount: {e}")))?;
+    if engine_kind == cli::CliEngine::Docker {
+        // The log tree and this binary (the builtin GSM8K client) at their own paths, so that
+        // logs and commands mean the same inside the container.
+        std::fs::create_dir_all(&out)
+            .map_err(|e| (3, anyhow::anyhow!("--out {}: {e}", out.display())))?;
+        let abs = out
+            .canonicalize()
+            .map_err(|e| (3, anyhow::anyhow!("--out {}: {e}", out.display())))?;
+        mounts.push(container::Mount {
+            host: abs.display().to_string(),
+            container: abs.display().to_string(),
+            read_only: false,
+        });
+        if let Ok(exe) = std::env::current_exe() {
+            mounts.push(container::Mount {
+                host: exe.display().to_string(),
+                container: exe.display().to_string(),
+                read_only: true,
+            });
+        }
+    }
+    let out = if engine_kind == cli::CliEngine::Docker {
+        out.canonicalize().unwrap_or(out)
+    } else {
+        out
+    };
+    stop_on_signal("the run's processes", Some(run_id.clone()));
     let surface = report::Surface::detect(std::env::var("GITHUB_ACTIONS").ok().as_deref());
     let command: Vec<String> = std::env::args().collect();
     let runner_exe = std::env::current_exe()
@@ -453,9 +556,28 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
             clock: &unix_now,
             progress: &mut progress,
         };
-        let mut engine = sglci_runner::engine::LocalEngine::default();
-        let outcome = execute::run_online(job, &mut ctx, &mut engine)
-            .map_err(|e| (3, anyhow::anyhow!("{}: {e}", job.id)))?;
+        let mut engine: Box<dyn sglci_runner::engine::Engine> = match engine_kind {
+            cli::CliEngine::Local => Box::new(sglci_runner::engine::LocalEngine::default()),
+            cli::CliEngine::Docker => {
+                let spec = container::spec(
+                    &run_id,
+                    &job.id,
+                    &image,
+                    &hardware,
+                    &std::collections::BTreeMap::new(),
+                    &args.devices,
+                    &mounts,
+                );
+                let docker = DockerEngine::connect().map_err(|e| (3, e.into()))?;
+                let job_engine = sglci_runner::docker::DockerJob::start(docker, &spec)
+                    .map_err(|e| (3, anyhow::anyhow!("{}: {e}", job.id)))?;
+                tracing::info!(container = %spec.name, image = %spec.image, "job container started");
+                Box::new(job_engine)
+            }
+        };
+        let outcome = execute::run_online(job, &mut ctx, engine.as_mut());
+        engine.teardown();
+        let outcome = outcome.map_err(|e| (3, anyhow::anyhow!("{}: {e}", job.id)))?;
         if let Some(end) = report::group_end(surface) {
             say(&end);
         }

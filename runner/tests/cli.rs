@@ -58,3 +58,57 @@ fn parses_a_client_log() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// F2 in `run`: busy GPUs (the vendor tool's captured output) stop the run before anything
+/// starts, with the `gpu_busy` evidence and exit 3; a broken first tool falls back to the next.
+#[test]
+fn run_waits_for_idle_gpus_and_gives_up_with_exit_3() {
+    let tools = tempfile::tempdir().expect("tmp");
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gpu");
+    let script = |name: &str, body: &str| {
+        let p = tools.path().join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write");
+        let mut perm = std::fs::metadata(&p).expect("meta").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(&p, perm).expect("chmod");
+    };
+    script("rocm-smi", "echo 'rocm-smi: driver not loaded' >&2; exit 1");
+    script(
+        "amd-smi",
+        &format!(
+            "cat '{}'",
+            data.join("amd_smi_leftover_memory.json").display()
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        tools.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = bin()
+        .args([
+            "run",
+            "--suite",
+            "grok-online",
+            "--hardware",
+            "mi30x",
+            "--image",
+            "v0.5.6-rocm700-mi30x-20251216",
+            "--gpu-wait",
+            "0",
+            "--no-ship",
+            "--out",
+        ])
+        .arg(tools.path().join("runs"))
+        .env("PATH", path)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("GPU still busy after 0 s"), "{stderr}");
+    assert_eq!(
+        sglci_core::failure::classify(stderr.lines()).map(|e| e.class),
+        Some(sglci_core::failure::FailureClass::GpuBusy)
+    );
+    assert!(!tools.path().join("runs").exists(), "nothing started");
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use sglci_runner::container::{spec, Mount, MANAGED_LABEL, RUN_LABEL};
 use sglci_runner::docker::DockerEngine;
 
-const IMAGE: &str = "sglci-test/busybox:2";
+const IMAGE: &str = "sglci-test/busybox:3";
 
 /// One test at a time: `cleanup` removes every sglci container, other tests' included.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -56,7 +56,7 @@ fn engine() -> Option<(DockerEngine, std::sync::MutexGuard<'static, ()>)> {
         .expect("passwd");
         std::fs::copy("/bin/busybox", bin.join("busybox"))
             .expect("a static busybox (apt-get install busybox-static)");
-        for c in ["sh", "sleep", "echo", "cat", "ls", "env", "true"] {
+        for c in ["sh", "sleep", "echo", "cat", "ls", "env", "true", "kill"] {
             std::os::unix::fs::symlink("busybox", bin.join(c)).expect("link");
         }
         let archive = root.path().with_extension("tar");
@@ -301,4 +301,72 @@ fn sigterm_mid_run_removes_the_container_and_leaves_others_alone() {
     let _ = Command::new("docker")
         .args(["rm", "-f", "not-sglci"])
         .output();
+}
+
+/// The job engine `sglci-runner run --engine docker` uses: processes are execs in the job's
+/// container, their output lands in the bind-mounted run folder, they can be stopped, and the
+/// container goes away with the job.
+#[test]
+fn job_engine_runs_processes_in_the_container() {
+    use sglci_runner::engine::{run_to_end, Engine, RunEnd};
+    let Some((engine, _turn)) = engine() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let folder = dir.path().canonicalize().expect("abs");
+    let mount = Mount {
+        host: folder.display().to_string(),
+        container: folder.display().to_string(),
+        read_only: false,
+    };
+    let s = spec(
+        "job-engine",
+        "smoke/M/standard/cpu",
+        IMAGE,
+        "cpu",
+        &BTreeMap::new(),
+        &[],
+        &[mount],
+    );
+    let mut job = sglci_runner::docker::DockerJob::start(engine, &s).expect("container");
+    let id = job.container_id().to_owned();
+    let log = folder.join("run/server.log");
+    let sh = |script: &str| vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()];
+
+    // A background process: running, then stopped by SIGTERM (exit 143 through the exec).
+    let server = job
+        .spawn(&sh("echo up; exec sleep 60"), &BTreeMap::new(), &log)
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(job.status(server).expect("status"), None);
+    job.stop(server);
+    let exit = job.status(server).expect("status").expect("stopped");
+    assert_eq!(exit.signal, Some(15), "{exit}");
+
+    // A foreground process with its environment, to completion, its output in the log file on
+    // the host.
+    let mut env = BTreeMap::new();
+    env.insert("GREETING".to_owned(), "hello from the container".to_owned());
+    let end = run_to_end(
+        &mut job,
+        &sh("echo $GREETING; exit 4"),
+        &env,
+        &log,
+        Duration::from_secs(30),
+        &mut |_| None,
+    )
+    .expect("run");
+    match end {
+        RunEnd::Exited(x) => assert_eq!(x.code, Some(4)),
+        other => panic!("{other:?}"),
+    }
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(text, "up\nhello from the container\n");
+
+    job.teardown();
+    let gone = Command::new("docker")
+        .args(["inspect", &id])
+        .output()
+        .expect("docker inspect");
+    assert!(!gone.status.success(), "the job's container is removed");
 }

@@ -73,17 +73,17 @@ fn suite_file(dir: &Path, port: u16) -> PathBuf {
     path
 }
 
+const TAG: &str = "v0.4.9.post2-cpu-cpu-20261124";
+
 fn runner(dir: &Path, suite: &Path, run_id: &str, extra: &[&str]) -> Command {
+    runner_on(dir, suite, run_id, TAG, extra)
+}
+
+fn runner_on(dir: &Path, suite: &Path, run_id: &str, image: &str, extra: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sglci-runner"));
     c.args(["run", "--suite"])
         .arg(suite)
-        .args([
-            "--image",
-            "v0.4.9.post2-cpu-cpu-20261124",
-            "--run-id",
-            run_id,
-            "--out",
-        ])
+        .args(["--image", image, "--run-id", run_id, "--out"])
         .arg(dir.join("runs"))
         .arg("--store")
         .arg(dir.join("store"))
@@ -377,4 +377,123 @@ fn a_server_that_dies_mid_sweep_is_classified_shipped_and_resumed() {
         2,
         "each session writes its own timing summary"
     );
+}
+
+/// Builds `sglci-smoke/runtime:<tag>`: a static busybox image (`docker import`) to which the
+/// job adds this machine's Python runtime and the model as read-only bind mounts.
+fn runtime_image(tag: &str) -> Option<String> {
+    let required = std::env::var("SGLCI_REQUIRE_DOCKER").is_ok_and(|v| v == "1");
+    let up = Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !up {
+        assert!(
+            !required,
+            "SGLCI_REQUIRE_DOCKER=1 but no Docker daemon answers"
+        );
+        return None;
+    }
+    let image = format!("sglci-smoke/runtime:{tag}");
+    let root = tempfile::tempdir().expect("tmp");
+    let bin = root.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    std::fs::create_dir_all(root.path().join("tmp")).expect("tmp");
+    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("a static busybox (busybox-static)");
+    for c in ["sh", "cat", "kill", "sleep", "echo"] {
+        std::os::unix::fs::symlink("busybox", bin.join(c)).expect("link");
+    }
+    let archive = root.path().with_extension("tar");
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(root.path())
+        .args(["-cf"])
+        .arg(&archive)
+        .arg(".")
+        .status()
+        .expect("tar");
+    assert!(tar.success());
+    let ok = Command::new("docker")
+        .arg("import")
+        .arg(&archive)
+        .arg(&image)
+        .output()
+        .expect("import");
+    let _ = std::fs::remove_file(&archive);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    Some(image)
+}
+
+#[test]
+fn smoke_suite_through_the_docker_engine() {
+    let Some(smoke) = smoke_dir() else { return };
+    let Some(image) = runtime_image(TAG) else {
+        #[expect(clippy::print_stderr, reason = "a skipped test says so")]
+        {
+            eprintln!("skipped: no Docker daemon");
+        }
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let prefix = String::from_utf8(
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.prefix)"])
+            .output()
+            .expect("python3")
+            .stdout,
+    )
+    .expect("utf8")
+    .trim()
+    .to_owned();
+    // The job's PATH finds this machine's Python (mounted below) inside the container.
+    let suite = suite_file(dir, free_port());
+    let text = std::fs::read_to_string(&suite).expect("suite").replace(
+        "[base.env]\n",
+        &format!("[base.env]\nPATH = \"{prefix}/bin:/usr/bin:/bin\"\nHOME = \"/tmp\"\n"),
+    );
+    std::fs::write(&suite, text).expect("suite");
+    let mut mounts = vec![
+        "/usr:/usr:ro".to_owned(),
+        format!("{prefix}:{prefix}:ro"),
+        format!("{}:{}:ro", smoke.display(), smoke.display()),
+    ];
+    for (link, target) in [("/lib", "/usr/lib"), ("/lib64", "/usr/lib64")] {
+        if Path::new(target).is_dir() {
+            mounts.push(format!("{target}:{link}:ro"));
+        }
+    }
+    let mut args: Vec<String> = vec!["--engine".into(), "docker".into(), "--no-ship".into()];
+    for m in &mounts {
+        args.extend(["--mount".to_owned(), m.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut c = runner_on(dir, &suite, "smoke-docker", &image, &args);
+    let out = c.output().expect("runner");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stderr}",
+        out.status.code()
+    );
+    assert!(stderr.contains("job container started"), "{stderr}");
+    let r = results(dir);
+    assert_eq!(r["status"], "pass", "{r:#}");
+    assert!(r["loads"]
+        .as_array()
+        .expect("loads")
+        .iter()
+        .all(|l| l["median_e2e_ms"].as_f64().is_some()));
+    let left = Command::new("docker")
+        .args(["ps", "-aq", "--filter", "label=sglci.run=smoke-docker"])
+        .output()
+        .expect("docker ps");
+    assert!(left.stdout.is_empty(), "the job's container is removed");
 }

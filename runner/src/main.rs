@@ -464,7 +464,25 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
             anyhow::anyhow!("--job: no job of `{}` matches", suite.name),
         ));
     }
-    let run_id = args.run_id.clone().unwrap_or_else(|| {
+    // A resumed run continues the interrupted one: same run id, so its bundle and its history
+    // partition replace the partial ones instead of adding a second copy.
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("sglci-runs"));
+    let resumed_id = args
+        .resume
+        .then(|| {
+            jobs.iter().find_map(|j| {
+                let folder = j.run_folder.as_ref()?.replace("{tag}", tag.as_str());
+                let text =
+                    std::fs::read_to_string(out_dir.join(folder).join("results.json")).ok()?;
+                let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+                v["run_id"].as_str().map(str::to_owned)
+            })
+        })
+        .flatten();
+    let run_id = args.run_id.clone().or(resumed_id).unwrap_or_else(|| {
         format!(
             "{}-{hardware}-{}",
             suite.name,
@@ -476,10 +494,7 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         .map_err(|e| (2, anyhow::anyhow!("--run-id: {e}")))?
         .as_str()
         .to_owned();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| std::path::PathBuf::from("sglci-runs"));
+    let out = out_dir;
     gpu_idle(&hardware, args.gpu_wait)?;
     let engine_kind = args.engine.unwrap_or(if hardware == "cpu" {
         cli::CliEngine::Local

@@ -338,14 +338,16 @@ fn a_server_that_dies_mid_sweep_is_classified_shipped_and_resumed() {
     };
     let before = load1(&folder);
     assert_eq!(before.len(), 1);
-    let out = runner(
-        dir,
-        &suite,
-        "smoke-fault-resumed",
-        &["--resume", "--no-ship"],
-    )
-    .output()
-    .expect("runner");
+    // No --run-id: the resumed run continues the interrupted one's.
+    let resume = runner(dir, &suite, "unused", &["--resume"]);
+    let args: Vec<std::ffi::OsString> = resume.get_args().map(ToOwned::to_owned).collect();
+    let at = args.iter().position(|a| a == "--run-id").expect("--run-id");
+    let out = Command::new(resume.get_program())
+        .args(args[..at].iter().chain(&args[at + 2..]))
+        .env("HF_TOKEN", PLANTED)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("runner");
     assert!(
         out.status.success(),
         "{}",
@@ -376,6 +378,22 @@ fn a_server_that_dies_mid_sweep_is_classified_shipped_and_resumed() {
         timing.len(),
         2,
         "each session writes its own timing summary"
+    );
+    assert_eq!(r["run_id"], "smoke-fault");
+
+    // Its bundle replaces the partial one: one run, now passing.
+    let tasks = publish(dir);
+    assert!(
+        tasks.contains("\"pass\"") && !tasks.contains("\"server_exited\""),
+        "{tasks}"
+    );
+    let store = DirStore::new(&dir.join("store"));
+    let hist = sglci_publisher::history::History::new(&store as &dyn ObjectStore);
+    let serving = hist.read(sglci_core::records::SERVING).expect("serving");
+    assert_eq!(
+        serving.rows.len(),
+        3,
+        "one row per load, not two copies of load 1"
     );
 }
 

@@ -787,7 +787,8 @@ pub fn ingest_bundle(
         .map(|(path, bytes)| legacy::parse_file(path, bytes))
         .collect();
     let rows = legacy::build(&parsed).rows;
-    if rows.runs.is_empty() {
+    // A bundle must hold a run: a run folder, or a task log (unit test, image check).
+    if rows.runs.is_empty() && rows.tasks.is_empty() && rows.image_check.is_empty() {
         return Err(format!(
             "{manifest}: no run folder among its {} files (hint: bundle paths follow the log layout, e.g. online_benchmark_log/<hw>/<model>/<tag>_..._online/...)",
             files.len()

@@ -230,6 +230,16 @@ pub struct CliRun {
     /// `/HOST:/CONTAINER[:ro]` bind mount for the container (repeatable), e.g. the model store.
     #[arg(long = "mount")]
     pub mounts: Vec<String>,
+    /// The image date to check (image-check suite; default today in Pacific time).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Docker Hub's API root for the image check.
+    #[arg(
+        long,
+        env = "SGLCI_DOCKER_HUB_URL",
+        default_value = "https://hub.docker.com"
+    )]
+    pub hub_url: String,
     /// How long to wait for busy GPUs to become idle before giving up (exit 3, `gpu_busy`).
     /// Other jobs' containers are never stopped.
     #[arg(long, default_value_t = 900)]

@@ -13,6 +13,7 @@
 //!   [`execute`]: the online/smoke job executor (server, GSM8K gate, sweep, failure class,
 //!   resume) writing the run folder; [`outputs`]: its timing summary and CSV, pure;
 //!   [`gsm8k`]: the gate rule and the few-shot scoring, pure; [`gsm8k_client`]: the client.
+//! - [`tasks`]: the unit test (F11) and the nightly image check (F13) as run tasks.
 //! - [`ship`]: a run's files as a bundle to the store (manifest last) and its announcement on
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
 //!   `sglci-runner flush` delivers it.
@@ -31,3 +32,4 @@ pub mod report;
 pub mod ship;
 pub mod suite;
 pub mod suites;
+pub mod tasks;

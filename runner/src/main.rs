@@ -409,6 +409,9 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         }
     };
     let now = unix_now();
+    if suite.kind == Kind::ImageCheck {
+        return image_check(&args, &suite, &hardware, now);
+    }
     let image = match (&args.image, suite.kind) {
         (Some(i), _) => i.clone(),
         (None, Kind::Smoke) => smoke_image(now)?,
@@ -443,11 +446,11 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         true,
     )
     .map_err(|e| (2, e.into()))?;
-    if !matches!(plan.kind, Kind::Online | Kind::Smoke) {
+    if !matches!(plan.kind, Kind::Online | Kind::Smoke | Kind::Unit) {
         return Err((
             2,
             anyhow::anyhow!(
-                "suite `{}` is a {:?} suite: this runner executes online and smoke suites (`sglci-runner plan` shows the others' commands)",
+                "suite `{}` is a {:?} suite: this runner executes online, smoke, unit and image-check suites (`sglci-runner plan` shows the others' commands)",
                 suite.name,
                 plan.kind
             ),
@@ -483,10 +486,12 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         })
         .flatten();
     let run_id = args.run_id.clone().or(resumed_id).unwrap_or_else(|| {
+        // The process id keeps two runs started in the same second apart.
         format!(
-            "{}-{hardware}-{}",
+            "{}-{hardware}-{}-{}",
             suite.name,
-            sglci_core::date::utc_stamp(now).replace('_', "-")
+            sglci_core::date::utc_stamp(now).replace('_', "-"),
+            std::process::id()
         )
     });
     let run_id: String = run_id
@@ -590,7 +595,10 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
                 Box::new(job_engine)
             }
         };
-        let outcome = execute::run_online(job, &mut ctx, engine.as_mut());
+        let outcome = match plan.kind {
+            Kind::Unit => sglci_runner::tasks::run_unit(job, &mut ctx, engine.as_mut(), &image),
+            _ => execute::run_online(job, &mut ctx, engine.as_mut()),
+        };
         engine.teardown();
         let outcome = outcome.map_err(|e| (3, anyhow::anyhow!("{}: {e}", job.id)))?;
         if let Some(end) = report::group_end(surface) {
@@ -628,11 +636,110 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
                 .and_then(|mut f| std::io::Write::write_all(&mut f, md.as_bytes()));
         }
     }
+    let info = RunInfo {
+        run_id: run_id.clone(),
+        hardware: hardware.clone(),
+        date: tag.date().to_owned(),
+        image: tag.as_str().to_owned(),
+        suite: suite.name.clone(),
+    };
+    finish_run(&args, &out, &info, &outcomes)
+}
+
+/// `run` for the image-check suite (F13): Docker Hub only, no engine, no GPU.
+fn image_check(
+    args: &cli::CliRun,
+    suite: &sglci_runner::suite::Suite,
+    hardware: &str,
+    now: i64,
+) -> Result<String, Failure> {
+    let plan = sglci_runner::plan::plan(suite, hardware, None).map_err(|e| (2, e.into()))?;
+    let date = match &args.date {
+        Some(d) if sglci_core::tag::valid_date(d) => d.clone(),
+        Some(d) => return Err((2, anyhow::anyhow!("--date `{d}`: expected YYYYMMDD"))),
+        None => image::pacific_date(now, 0),
+    };
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("{}-{hardware}-{date}", suite.name));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("sglci-runs"));
+    let origin = sglci_runner::tasks::Origin {
+        run_id: run_id.clone(),
+        suite: suite.name.clone(),
+        host: hostname(),
+        hardware: hardware.to_owned(),
+    };
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(15))
+        .build();
+    let mut fetch = |url: &str| -> Result<String, String> {
+        agent
+            .get(url)
+            .call()
+            .map_err(|e| match e {
+                ureq::Error::Status(code, _) => format!("HTTP {code}"),
+                ureq::Error::Transport(t) => t.kind().to_string(),
+            })?
+            .into_string()
+            .map_err(|e| e.to_string())
+    };
+    let mut outcomes = Vec::new();
+    for job in &plan.jobs {
+        let o = sglci_runner::tasks::run_image_check(
+            job,
+            &origin,
+            &out,
+            &unix_now,
+            &date,
+            &args.hub_url,
+            &mut fetch,
+        )
+        .map_err(|e| (3, anyhow::anyhow!("{}: {e}", job.id)))?;
+        if o.failure
+            .as_ref()
+            .is_some_and(|f| f.class == sglci_core::failure::FailureClass::Infrastructure)
+        {
+            tracing::error!(job = %job.id, reason = %o.reason, "the image check could not run");
+        }
+        outcomes.push(o);
+    }
+    let info = RunInfo {
+        run_id,
+        hardware: hardware.to_owned(),
+        date,
+        image: outcomes
+            .first()
+            .map_or_else(String::new, |o| o.image.clone()),
+        suite: suite.name.clone(),
+    };
+    let infra = outcomes.iter().any(|o| {
+        o.failure
+            .as_ref()
+            .is_some_and(|f| f.class == sglci_core::failure::FailureClass::Infrastructure)
+    });
+    match finish_run(args, &out, &info, &outcomes) {
+        Err((1, e)) if infra => Err((3, e)),
+        r => r,
+    }
+}
+
+/// Ships this run's folders (unless `--no-ship`) and reports: the run's JSON on stdout; exit 1
+/// when a job failed, 3 when the bundle was spooled.
+fn finish_run(
+    args: &cli::CliRun,
+    out: &std::path::Path,
+    info: &RunInfo,
+    outcomes: &[sglci_runner::execute::JobOutcome],
+) -> Result<String, Failure> {
     let mut shipped = serde_json::Value::Null;
     let mut ship_error = None;
     if !args.no_ship {
         // This run's folders only: the log tree also holds earlier runs and their backups.
-        let files: Vec<_> = ship::collect(&out)
+        let files: Vec<_> = ship::collect(out)
             .map_err(|e| (3, e.into()))?
             .into_iter()
             .filter(|(path, _)| {
@@ -642,19 +749,12 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
             })
             .collect();
         let files = ship::redact_files(files, &sglci_core::redact::secret_values(std::env::vars()));
-        let info = RunInfo {
-            run_id: run_id.clone(),
-            hardware: hardware.clone(),
-            date: tag.date().to_owned(),
-            image: tag.as_str().to_owned(),
-            suite: suite.name.clone(),
-        };
         let (store, queue) = backends(&args.backends)?;
         match ship::ship(
             store.as_ref(),
             queue.as_ref(),
             &args.backends.spool,
-            &info,
+            info,
             &files,
         )
         .map_err(|e| (3, e.into()))?
@@ -670,7 +770,7 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     }
     let failed = outcomes.iter().filter(|o| o.failed()).count();
     let json = serde_json::to_string_pretty(&serde_json::json!({
-        "run_id": run_id,
+        "run_id": info.run_id,
         "out": out.display().to_string(),
         "shipped": shipped,
         "jobs": outcomes,

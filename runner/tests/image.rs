@@ -158,3 +158,96 @@ fn network_and_usage_errors() {
     let out = runner(&["resolve", "--hardware", "mi30x", "--date", "2025-12-16"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// F13 through `sglci-runner run --suite image-check`: the predecessor's check log, the task's
+/// verdict and exit code, and the publisher's image-check row from the shipped bundle.
+#[test]
+fn image_check_task_reports_missing_images() {
+    let run = |date: &str, fail: bool| {
+        let (base, h) = hub(fail);
+        let dir = tempfile::tempdir().expect("tmp");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sglci-runner"))
+            .args([
+                "run",
+                "--suite",
+                "image-check",
+                "--hardware",
+                "mi30x",
+                "--date",
+                date,
+                "--hub-url",
+                &base,
+            ])
+            .arg("--out")
+            .arg(dir.path().join("runs"))
+            .arg("--store")
+            .arg(dir.path().join("store"))
+            .arg("--spool")
+            .arg(dir.path().join("spool"))
+            .output()
+            .expect("runner");
+        stop(&base, h);
+        let log = std::fs::read_to_string(
+            dir.path()
+                .join(format!("runs/cron_log/mi30x/{date}/docker_image_check.log")),
+        )
+        .unwrap_or_default();
+        (out, log, dir)
+    };
+
+    let (out, log, dir) = run("20251216", false);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        log.contains("Available images: 3") && log.contains("All expected images are available"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Image: rocm/sgl-dev:v0.5.6.post2-rocm700-mi30x-20251216"),
+        "{log}"
+    );
+    // The publisher reads the shipped log like the predecessor's.
+    let store = sglci_core::backend::DirStore::new(&dir.path().join("store"));
+    let queue = sglci_core::backend::SpoolQueue::new(&dir.path().join("store/queue"));
+    let report = sglci_publisher::app::ingest_pending(&store, &queue, None, "2025-12-16T18:00:00Z")
+        .expect("ingest");
+    assert_eq!(report.ingested.len(), 1, "{report:?}");
+    let hist =
+        sglci_publisher::history::History::new(&store as &dyn sglci_core::store::ObjectStore);
+    let rows = hist
+        .read(sglci_core::records::IMAGE_CHECK)
+        .expect("image_check");
+    assert_eq!(rows.rows.len(), 1, "{:?}", rows.rows);
+    let row = serde_json::to_string(&rows.rows[0]).expect("json");
+    assert!(row.contains("20251216"), "{row}");
+
+    // The 14th: mi35x's image is missing (a required one): the task fails, exit 1.
+    let (out, log, _dir) = run("20251214", false);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        log.contains("mi35x image (rocm700)... ✗ NOT FOUND"),
+        "{log}"
+    );
+    assert!(log.contains("Missing required images: 1"), "{log}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["jobs"][0]["failure"]["class"], "image_missing", "{v:#}");
+
+    // Docker Hub down: an infrastructure failure, exit 3, not a missing image.
+    let (out, _log, _dir) = run("20251216", true);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["jobs"][0]["failure"]["class"], "infrastructure", "{v:#}");
+}

@@ -120,9 +120,9 @@ impl JobOutcome {
 }
 
 /// Why a job stopped early.
-struct Stop {
-    reason: String,
-    evidence: Evidence,
+pub(crate) struct Stop {
+    pub(crate) reason: String,
+    pub(crate) evidence: Evidence,
 }
 
 fn stop(reason: impl Into<String>, class: FailureClass, line: impl Into<String>) -> Stop {
@@ -140,11 +140,11 @@ fn load_of(v: f64) -> u32 {
     v.round().max(0.0) as u32
 }
 
-fn read(path: &Path) -> Vec<u8> {
+pub(crate) fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_default()
 }
 
-fn append(path: &Path, text: &str) -> Result<(), EngineError> {
+pub(crate) fn append(path: &Path, text: &str) -> Result<(), EngineError> {
     use std::io::Write;
     std::fs::OpenOptions::new()
         .create(true)
@@ -730,7 +730,7 @@ fn with_output_file(argv: &[String], path: &Path) -> Vec<String> {
 }
 
 /// `Some(reason)` when the server process has exited.
-fn server_gone(engine: &mut dyn Engine, id: ProcId) -> Option<String> {
+pub(crate) fn server_gone(engine: &mut dyn Engine, id: ProcId) -> Option<String> {
     match engine.status(id) {
         Ok(Some(exit)) => Some(format!("the server process ended ({exit})")),
         _ => None,
@@ -757,7 +757,7 @@ fn server_died(server_log: &Path, why: &str, during: &str) -> Result<Stop, Engin
 
 /// Starts the server and waits until it is ready (HTTP or its log line). Fails fast when the
 /// process exits, with the class its log shows.
-fn start_server(
+pub(crate) fn start_server(
     server: &ServerPlan,
     env: &BTreeMap<String, String>,
     log: &Path,

@@ -446,11 +446,14 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         true,
     )
     .map_err(|e| (2, e.into()))?;
-    if !matches!(plan.kind, Kind::Online | Kind::Smoke | Kind::Unit) {
+    if !matches!(
+        plan.kind,
+        Kind::Online | Kind::Smoke | Kind::Unit | Kind::Sanity
+    ) {
         return Err((
             2,
             anyhow::anyhow!(
-                "suite `{}` is a {:?} suite: this runner executes online, smoke, unit and image-check suites (`sglci-runner plan` shows the others' commands)",
+                "suite `{}` is a {:?} suite: this runner executes online, smoke, sanity, unit and image-check suites (`sglci-runner plan` shows the others' commands)",
                 suite.name,
                 plan.kind
             ),
@@ -546,7 +549,47 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         .unwrap_or_else(|_| "sglci-runner".to_owned());
     let mut outcomes = Vec::new();
     let mut summary = Vec::new();
-    for job in jobs {
+    if plan.kind == Kind::Sanity {
+        // One timing summary for all models: the models run in turn, each on its own engine.
+        let say = |line: &str| {
+            #[expect(clippy::print_stderr, reason = "progress for humans goes to stderr")]
+            {
+                eprintln!("{line}");
+            }
+        };
+        let mut progress = |p: Progress<'_>| {
+            if let Progress::Step(s) = p {
+                say(&format!("{}: {s}", suite.name));
+            }
+        };
+        let mut ctx = Context {
+            run_id: run_id.clone(),
+            suite: suite.name.clone(),
+            tag: tag.clone(),
+            root: out.clone(),
+            hostname: hostname(),
+            command: command.join(" "),
+            runner_exe: runner_exe.clone(),
+            resume: args.resume,
+            clock: &unix_now,
+            progress: &mut progress,
+        };
+        let mut engine_for = |job: &sglci_runner::plan::PlannedJob| {
+            make_engine(
+                engine_kind,
+                &run_id,
+                job,
+                &image,
+                &hardware,
+                &args.devices,
+                &mounts,
+            )
+            .map_err(|(_, e)| sglci_runner::engine::EngineError::Docker(format!("{e:#}")))
+        };
+        outcomes = sglci_runner::tasks::run_sanity(&jobs, &mut ctx, &mut engine_for, &image)
+            .map_err(|e| (3, anyhow::anyhow!("{}: {e}", suite.name)))?;
+    }
+    for job in jobs.iter().filter(|_| plan.kind != Kind::Sanity) {
         let say = |line: &str| {
             #[expect(clippy::print_stderr, reason = "progress for humans goes to stderr")]
             {
@@ -576,25 +619,15 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
             clock: &unix_now,
             progress: &mut progress,
         };
-        let mut engine: Box<dyn sglci_runner::engine::Engine> = match engine_kind {
-            cli::CliEngine::Local => Box::new(sglci_runner::engine::LocalEngine::default()),
-            cli::CliEngine::Docker => {
-                let spec = container::spec(
-                    &run_id,
-                    &job.id,
-                    &image,
-                    &hardware,
-                    &std::collections::BTreeMap::new(),
-                    &args.devices,
-                    &mounts,
-                );
-                let docker = DockerEngine::connect().map_err(|e| (3, e.into()))?;
-                let job_engine = sglci_runner::docker::DockerJob::start(docker, &spec)
-                    .map_err(|e| (3, anyhow::anyhow!("{}: {e}", job.id)))?;
-                tracing::info!(container = %spec.name, image = %spec.image, "job container started");
-                Box::new(job_engine)
-            }
-        };
+        let mut engine = make_engine(
+            engine_kind,
+            &run_id,
+            job,
+            &image,
+            &hardware,
+            &args.devices,
+            &mounts,
+        )?;
         let outcome = match plan.kind {
             Kind::Unit => sglci_runner::tasks::run_unit(job, &mut ctx, engine.as_mut(), &image),
             _ => execute::run_online(job, &mut ctx, engine.as_mut()),
@@ -725,6 +758,37 @@ fn image_check(
         Err((1, e)) if infra => Err((3, e)),
         r => r,
     }
+}
+
+/// The engine a job runs on: this machine's processes, or a fresh labelled container.
+fn make_engine(
+    kind: cli::CliEngine,
+    run_id: &str,
+    job: &sglci_runner::plan::PlannedJob,
+    image: &str,
+    hardware: &str,
+    devices: &[String],
+    mounts: &[container::Mount],
+) -> Result<Box<dyn sglci_runner::engine::Engine>, Failure> {
+    Ok(match kind {
+        cli::CliEngine::Local => Box::new(sglci_runner::engine::LocalEngine::default()),
+        cli::CliEngine::Docker => {
+            let spec = container::spec(
+                run_id,
+                &job.id,
+                image,
+                hardware,
+                &std::collections::BTreeMap::new(),
+                devices,
+                mounts,
+            );
+            let docker = DockerEngine::connect().map_err(|e| (3, e.into()))?;
+            let job_engine = sglci_runner::docker::DockerJob::start(docker, &spec)
+                .map_err(|e| (3, anyhow::anyhow!("{}: {e}", job.id)))?;
+            tracing::info!(container = %spec.name, image = %spec.image, "job container started");
+            Box::new(job_engine)
+        }
+    })
 }
 
 /// Ships this run's folders (unless `--no-ship`) and reports: the run's JSON on stdout; exit 1

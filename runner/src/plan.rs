@@ -256,7 +256,14 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
         exclude_below: g.exclude_below,
     });
     let sanity = c.sanity.as_ref().map(|s| GatePlan {
-        argv: gsm8k_argv(s.questions, s.parallel, None),
+        argv: match s.client {
+            Gsm8kClient::BenchSglang => gsm8k_argv(s.questions, s.parallel, None),
+            Gsm8kClient::Builtin => {
+                let mut a = gsm8k_argv(s.questions, s.parallel, s.shots);
+                a.splice(0..2, [RUNNER.to_owned(), "gsm8k".to_owned()]);
+                a
+            }
+        },
         threshold: s.threshold,
         attempts: s.trials,
         exclude_below: 0.0,
@@ -313,6 +320,7 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
     });
     let details = match job.kind {
         Kind::Pd => c.pd.as_ref().and_then(|p| serde_json::to_value(p).ok()),
+        Kind::Sanity => c.sanity.as_ref().and_then(|p| serde_json::to_value(p).ok()),
         Kind::Unit => c.unit.as_ref().and_then(|u| serde_json::to_value(u).ok()),
         Kind::ImageCheck => c
             .image_check

@@ -461,6 +461,12 @@ pub struct SanityConfig {
     /// Image tags containing one of these skip the model (GROK2.5 on rocm630).
     #[serde(default)]
     pub skip_tags_containing: Vec<String>,
+    /// Which GSM8K client asks the questions.
+    #[serde(default)]
+    pub client: Gsm8kClient,
+    /// Few-shot examples for the builtin client (bench_sglang.py uses its own default).
+    #[serde(default)]
+    pub shots: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

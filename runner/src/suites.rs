@@ -22,6 +22,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("pd", include_str!("../../suites/pd.toml")),
     ("sanity", include_str!("../../suites/sanity.toml")),
     ("smoke", include_str!("../../suites/smoke.toml")),
+    (
+        "smoke-sanity",
+        include_str!("../../suites/smoke-sanity.toml"),
+    ),
     ("unit", include_str!("../../suites/unit.toml")),
     ("upstream", include_str!("../../suites/upstream.toml")),
 ];

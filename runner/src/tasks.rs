@@ -352,3 +352,315 @@ pub fn run_image_check(
         format!("{available} of {checked} images available for {date}"),
     ))
 }
+
+/// Makes the engine a sanity model runs on (each model gets a fresh one).
+pub type EngineFor<'a> = dyn FnMut(&PlannedJob) -> Result<Box<dyn Engine>, EngineError> + 'a;
+
+/// One model's sanity result, for the run's `OVERALL SUMMARY`.
+fn verdict_word(o: &JobOutcome) -> &'static str {
+    if o.reason.starts_with("skipped") {
+        "SKIPPED"
+    } else if o.failed() {
+        "FAIL"
+    } else {
+        "PASS"
+    }
+}
+
+/// F9: the sanity sweep over models, each with its server, up to `trials` GSM8K trials (the
+/// first pass ends early; the model passes if any trial reaches its threshold), skipped on the
+/// image tags its suite names, and one retry with `--disable-cuda-graph` when an SGLang server
+/// fails to start. Writes `test/sanity_check_log/<hw>/<TAG>/` as the predecessor did: a client
+/// log per trial and one timing summary for the run.
+pub fn run_sanity(
+    jobs: &[&PlannedJob],
+    ctx: &mut Context<'_>,
+    engine_for: &mut EngineFor<'_>,
+    image: &str,
+) -> Result<Vec<JobOutcome>, EngineError> {
+    use crate::execute::{append, read, server_gone, start_server};
+    let started = (ctx.clock)();
+    let hw = ctx.tag.hardware().to_string();
+    let tag = ctx.tag.as_str().to_owned();
+    let folder = format!("test/sanity_check_log/{hw}/{tag}");
+    let dir = ctx.root.join(&folder);
+    std::fs::create_dir_all(&dir).map_err(|e| log_error(&dir, e))?;
+    let timing = dir.join(format!(
+        "timing_summary_{}.log",
+        sglci_core::date::utc_stamp(started)
+    ));
+    let trials = jobs
+        .iter()
+        .filter_map(|j| j.sanity.as_ref().map(|g| g.attempts))
+        .max()
+        .unwrap_or(0);
+    let rule = "==================================================";
+    let models: Vec<&str> = jobs.iter().map(|j| j.model.as_str()).collect();
+    append(
+        &timing,
+        &format!(
+            "SGLang Sanity Check Timing Summary\n{rule}\nStart time: {}\nMachine: {}\nPlatform: {hw}\nModels: {}\nTrials per model: {trials}\nDocker image: {image}\n{rule}\n\n",
+            sglci_core::date::utc_datetime(started),
+            ctx.hostname,
+            models.join(", ")
+        ),
+    )?;
+    let origin = Origin {
+        run_id: ctx.run_id.clone(),
+        suite: ctx.suite.clone(),
+        host: ctx.hostname.clone(),
+        hardware: hw.clone(),
+    };
+    let mut outcomes = Vec::new();
+    for job in jobs {
+        let m0 = (ctx.clock)();
+        let (Some(server), Some(gate)) = (job.server.as_ref(), job.sanity.as_ref()) else {
+            return Err(EngineError::Docker(format!(
+                "{}: a sanity job needs a server and a sanity gate",
+                job.id
+            )));
+        };
+        let cfg: Option<crate::suite::SanityConfig> = job
+            .details
+            .clone()
+            .and_then(|d| serde_json::from_value(d).ok());
+        if let Some(skip) = cfg.as_ref().and_then(|c| {
+            c.skip_tags_containing
+                .iter()
+                .find(|s| tag.contains(s.as_str()))
+        }) {
+            append(
+                &timing,
+                &format!(
+                    "=== {} on {hw} ===\nSkipped: image tag contains `{skip}`\n{rule}\n\n",
+                    job.model
+                ),
+            )?;
+            outcomes.push(outcome(
+                job,
+                &origin,
+                image,
+                &folder,
+                (m0, (ctx.clock)()),
+                None,
+                format!("skipped: the image tag contains `{skip}`"),
+            ));
+            continue;
+        }
+        (ctx.progress)(crate::execute::Progress::Step(&format!(
+            "{}: starting the server",
+            job.model
+        )));
+        let server_log = dir.join(format!("{}_{hw}_server.log", job.model));
+        let mut attempt_server = server.clone();
+        let mut engine = engine_for(job)?;
+        let mut retried = false;
+        let started_server = loop {
+            let a0 = (ctx.clock)();
+            append(
+                &timing,
+                &format!(
+                    "=== {} on {hw} ===\nStart time: {}\n{}",
+                    job.model,
+                    sglci_core::date::utc_datetime(a0),
+                    if retried {
+                        "Note: Running with --disable-cuda-graph fallback\n"
+                    } else {
+                        ""
+                    }
+                ),
+            )?;
+            let t = Instant::now();
+            match start_server(&attempt_server, &job.env, &server_log, engine.as_mut(), ctx) {
+                Ok((id, _)) => {
+                    append(
+                        &timing,
+                        &format!("Server startup: {:.2}s\n", t.elapsed().as_secs_f64()),
+                    )?;
+                    break Ok(id);
+                }
+                Err(stop) => {
+                    append(
+                        &timing,
+                        &format!(
+                            "Server startup: FAILED after {:.2}s\nError: {}\n",
+                            t.elapsed().as_secs_f64(),
+                            stop.evidence.line
+                        ),
+                    )?;
+                    let sglang = attempt_server
+                        .argv
+                        .iter()
+                        .any(|a| a == "sglang.launch_server");
+                    if !retried
+                        && sglang
+                        && !attempt_server
+                            .argv
+                            .iter()
+                            .any(|a| a == "--disable-cuda-graph")
+                    {
+                        append(
+                            &timing,
+                            "🔄 Retrying with --disable-cuda-graph fallback...\n\n",
+                        )?;
+                        attempt_server.argv.push("--disable-cuda-graph".to_owned());
+                        retried = true;
+                        continue;
+                    }
+                    break Err(stop);
+                }
+            }
+        };
+        let id = match started_server {
+            Ok(id) => id,
+            Err(stop) => {
+                append(&timing, &format!("Final result: FAIL [X]\n{rule}\n\n"))?;
+                engine.teardown();
+                outcomes.push(outcome(
+                    job,
+                    &origin,
+                    image,
+                    &folder,
+                    (m0, (ctx.clock)()),
+                    Some((stop.reason, stop.evidence)),
+                    String::new(),
+                ));
+                continue;
+            }
+        };
+        let argv: Vec<String> = gate
+            .argv
+            .iter()
+            .map(|a| {
+                if a == crate::plan::RUNNER {
+                    ctx.runner_exe.clone()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        let mut best: Option<f64> = None;
+        let mut passed_on = None;
+        let mut died = None;
+        for trial in 1..=gate.attempts {
+            (ctx.progress)(crate::execute::Progress::Step(&format!(
+                "{}: trial {trial}",
+                job.model
+            )));
+            let log = dir.join(format!("{}_{hw}_client_try{trial}.log", job.model));
+            let t = Instant::now();
+            let timeout = Duration::from_secs(u64::from(job.timeout_minutes) * 60);
+            let end = run_to_end(engine.as_mut(), &argv, &job.env, &log, timeout, &mut |e| {
+                server_gone(e, id)
+            })?;
+            let acc = sglci_core::parse::gsm8k::parse_bench_sglang(&read(&log))
+                .ok()
+                .and_then(|b| b.accuracy);
+            if let RunEnd::Aborted(why) = &end {
+                died = Some(why.clone());
+            }
+            let pass = acc.is_some_and(|a| a >= gate.threshold);
+            best = match (best, acc) {
+                (Some(b), Some(a)) => Some(b.max(a)),
+                (b, a) => b.or(a),
+            };
+            append(
+                &timing,
+                &format!(
+                    "Trial {trial}: {} (Accuracy: {:.3}, Time: {:.2}s)\n",
+                    if pass { "PASS [OK]" } else { "FAIL [X]" },
+                    acc.unwrap_or(0.0),
+                    t.elapsed().as_secs_f64()
+                ),
+            )?;
+            if pass {
+                passed_on = Some(trial);
+                break;
+            }
+            if died.is_some() {
+                break;
+            }
+        }
+        if let Some(t) = passed_on {
+            if t < gate.attempts {
+                append(
+                    &timing,
+                    &format!(
+                        "Early exit: Passed on trial {t}, skipped {} trial(s)\n",
+                        gate.attempts - t
+                    ),
+                )?;
+            }
+        }
+        let s0 = Instant::now();
+        engine.stop(id);
+        engine.teardown();
+        append(
+            &timing,
+            &format!("Server shutdown: {:.2}s\n", s0.elapsed().as_secs_f64()),
+        )?;
+        let acc = best.unwrap_or(0.0);
+        let head = if passed_on.is_some() {
+            "Accuracy"
+        } else {
+            "Highest accuracy"
+        };
+        let m1 = (ctx.clock)();
+        append(
+            &timing,
+            &format!(
+                "Final result: {}\n{head}: {acc:.3} (Required: {:.3})\nTotal time: {}.00s\nEnd time: {}\n{rule}\n\n",
+                if passed_on.is_some() { "PASS [OK]" } else { "FAIL [X]" },
+                gate.threshold,
+                m1 - m0,
+                sglci_core::date::utc_datetime(m1)
+            ),
+        )?;
+        let failure = match (passed_on, died) {
+            (Some(_), _) => None,
+            (None, Some(why)) => Some((
+                format!("{}: the server exited during the trials", job.model),
+                Evidence {
+                    class: FailureClass::ServerExited,
+                    line: format!("{}: {why}", sglci_core::failure::SERVER_EXITED_MARKER),
+                },
+            )),
+            (None, None) => Some((
+                format!("{}: accuracy {acc:.3} below {}", job.model, gate.threshold),
+                Evidence {
+                    class: FailureClass::AccuracyBelowThreshold,
+                    line: format!(
+                        "Highest accuracy: {acc:.3} (Required: {:.3})",
+                        gate.threshold
+                    ),
+                },
+            )),
+        };
+        outcomes.push(outcome(
+            job,
+            &origin,
+            image,
+            &folder,
+            (m0, m1),
+            failure,
+            format!("{}: accuracy {acc:.3} ≥ {}", job.model, gate.threshold),
+        ));
+    }
+    let ended = (ctx.clock)();
+    let n = outcomes.len();
+    let count = |w: &str| outcomes.iter().filter(|o| verdict_word(o) == w).count();
+    let mut summary = format!(
+        "OVERALL SUMMARY\n{rule}\nEnd time: {}\nTotal execution time: {}.00s ({:.1} minutes)\nModels tested: {n}/{n}\nModels passed: {}/{n}\nModels failed: {}/{n}\nModels skipped: {}/{n}\n",
+        sglci_core::date::utc_datetime(ended),
+        ended - started,
+        (ended - started) as f64 / 60.0,
+        count("PASS"),
+        count("FAIL"),
+        count("SKIPPED"),
+    );
+    for (job, o) in jobs.iter().zip(&outcomes) {
+        let _ = writeln!(summary, "  {}: {}", job.model, verdict_word(o));
+    }
+    append(&timing, &summary)?;
+    Ok(outcomes)
+}

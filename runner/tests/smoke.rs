@@ -515,3 +515,51 @@ fn smoke_suite_through_the_docker_engine() {
         .expect("docker ps");
     assert!(left.stdout.is_empty(), "the job's container is removed");
 }
+
+/// F9 on CPU: the sanity sweep over two "models" on the real llama.cpp server; one passes
+/// early, one fails both trials; the predecessor's sanity layout reaches the publisher's tables.
+#[test]
+fn sanity_sweep_passes_one_model_and_fails_another() {
+    let Some(_) = smoke_dir() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let text = sglci_runner::suites::BUNDLED
+        .iter()
+        .find(|(n, _)| *n == "smoke-sanity")
+        .expect("bundled")
+        .1
+        .replace("port = 30000", &format!("port = {}", free_port()));
+    let suite = dir.join("sanity.toml");
+    std::fs::write(&suite, text).expect("suite");
+    let out = runner(dir, &suite, "sanity-cpu", &[])
+        .output()
+        .expect("runner");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["jobs"][0]["status"], "pass", "{v:#}");
+    assert_eq!(
+        v["jobs"][1]["failure"]["class"], "accuracy_below_threshold",
+        "{v:#}"
+    );
+    let folder = dir.join(format!("runs/test/sanity_check_log/cpu/{TAG}"));
+    assert!(folder.join("GEMMA3-270M_cpu_client_try1.log").is_file());
+    assert!(
+        !folder.join("GEMMA3-270M_cpu_client_try2.log").exists(),
+        "early exit"
+    );
+    assert!(folder
+        .join("GEMMA3-270M-TERSE_cpu_client_try2.log")
+        .is_file());
+
+    publish(dir);
+    let store = DirStore::new(&dir.join("store"));
+    let hist = sglci_publisher::history::History::new(&store as &dyn ObjectStore);
+    let models = hist
+        .read(sglci_core::records::SANITY_MODELS)
+        .expect("sanity_models");
+    let text = serde_json::to_string(&models.rows).expect("json");
+    assert_eq!(models.rows.len(), 2, "{text}");
+    assert!(text.contains("GEMMA3-270M-TERSE"), "{text}");
+}

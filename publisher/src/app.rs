@@ -787,8 +787,16 @@ pub fn ingest_bundle(
         .map(|(path, bytes)| legacy::parse_file(path, bytes))
         .collect();
     let rows = legacy::build(&parsed).rows;
-    // A bundle must hold a run: a run folder, or a task log (unit test, image check).
-    if rows.runs.is_empty() && rows.tasks.is_empty() && rows.image_check.is_empty() {
+    // A bundle must hold a run: a run folder, or a task log (unit test, image check, offline
+    // grid, sanity, PD).
+    let holds_a_run = !(rows.runs.is_empty()
+        && rows.tasks.is_empty()
+        && rows.image_check.is_empty()
+        && rows.offline.is_empty()
+        && rows.unit.is_empty()
+        && rows.sanity.is_empty()
+        && rows.pd.is_empty());
+    if !holds_a_run {
         return Err(format!(
             "{manifest}: no run folder among its {} files (hint: bundle paths follow the log layout, e.g. online_benchmark_log/<hw>/<model>/<tag>_..._online/...)",
             files.len()

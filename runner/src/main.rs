@@ -448,12 +448,12 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     .map_err(|e| (2, e.into()))?;
     if !matches!(
         plan.kind,
-        Kind::Online | Kind::Smoke | Kind::Unit | Kind::Sanity
+        Kind::Online | Kind::Smoke | Kind::Unit | Kind::Sanity | Kind::Offline
     ) {
         return Err((
             2,
             anyhow::anyhow!(
-                "suite `{}` is a {:?} suite: this runner executes online, smoke, sanity, unit and image-check suites (`sglci-runner plan` shows the others' commands)",
+                "suite `{}` is a {:?} suite: this runner executes online, smoke, offline, sanity, unit and image-check suites (`sglci-runner plan` shows the others' commands)",
                 suite.name,
                 plan.kind
             ),
@@ -630,6 +630,9 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         )?;
         let outcome = match plan.kind {
             Kind::Unit => sglci_runner::tasks::run_unit(job, &mut ctx, engine.as_mut(), &image),
+            Kind::Offline => {
+                sglci_runner::tasks::run_offline(job, &mut ctx, engine.as_mut(), &image)
+            }
             _ => execute::run_online(job, &mut ctx, engine.as_mut()),
         };
         engine.teardown();

@@ -297,7 +297,7 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
                     if let Some(extra) = o.at_batch_size.get(&bs.to_string()) {
                         args.extend(extra.clone());
                     }
-                    let mut a = python_m("sglang.bench_one_batch");
+                    let mut a = python_m(&o.module);
                     a.extend(argv(&args, &vars));
                     a.extend([
                         "--batch-size".to_owned(),

@@ -449,6 +449,13 @@ pub struct OfflineConfig {
     /// Extra arguments at given batch sizes (`"128" = { "--mem-fraction-static" = 0.85 }`).
     #[serde(default)]
     pub at_batch_size: BTreeMap<String, Args>,
+    /// The benchmark module started with `python3 -m`.
+    #[serde(default = "default_one_batch")]
+    pub module: String,
+}
+
+fn default_one_batch() -> String {
+    "sglang.bench_one_batch".to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

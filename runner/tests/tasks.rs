@@ -121,3 +121,107 @@ class TestBroken(unittest.TestCase):
         "{text}"
     );
 }
+
+/// F7 through `run` on the local engine. `sglang.bench_one_batch` needs a GPU build of SGLang,
+/// so the suite names a replay module instead: it prints the output a real run printed
+/// (`core/tests/data/one_batch/result_synthetic.log`) and, at batch size 256, the out-of-memory
+/// error a real run dies with. The grid, the logs, the CSV and the classification are the
+/// runner's own.
+#[test]
+fn offline_grid_writes_the_csv_with_na_for_failed_cells() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let captured = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/data/one_batch/result_synthetic.log");
+    std::fs::write(
+        dir.join("replay_one_batch.py"),
+        format!(
+            r#"import sys
+args = sys.argv[1:]
+bs = int(args[args.index("--batch-size") + 1])
+if bs >= 256:
+    print("torch.OutOfMemoryError: HIP out of memory. Tried to allocate 20.00 GiB", file=sys.stderr)
+    sys.exit(1)
+print(open({:?}).read())
+"#,
+            captured.display().to_string()
+        ),
+    )
+    .expect("replay module");
+    let suite = dir.join("offline.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"name = "offline-cpu"
+kind = "offline"
+description = "the offline grid, replayed"
+hardware = ["cpu"]
+
+[base]
+timeout_minutes = 5
+
+[base.env]
+PYTHONPATH = "{}"
+
+[base.offline]
+module = "replay_one_batch"
+batch_sizes = [1, 256]
+input_lens = [1024]
+output_lens = [128]
+
+[base.offline.args]
+"--model-path" = "{{model}}"
+"--tp" = 8
+"--attention-backend" = "aiter"
+
+[models.GROK1]
+label = "MOE-I4F8"
+model = "/models/grok-1"
+"#,
+            dir.display()
+        ),
+    )
+    .expect("suite");
+    let out = run(dir, &suite);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let folder = dir.join(
+        "runs/offline_benchmark_log/cpu/GROK1/v0.4.9.post2-cpu-cpu-20261124_GROK1_MOE-I4F8_offline",
+    );
+    let csv = std::fs::read_to_string(
+        folder.join("v0.4.9.post2-cpu-cpu-20261124_GROK1_MOE-I4F8_offline.csv"),
+    )
+    .expect("csv");
+    let rows = sglci_core::parse::offline::parse_csv(&csv).expect("parse");
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert_eq!(rows[0].tp, 8);
+    assert_eq!(rows[0].e2e_throughput, Some(835.36));
+    assert_eq!(
+        rows[1].e2e_latency_s, None,
+        "NA for the cell that ran out of memory"
+    );
+    assert!(
+        std::fs::read_to_string(folder.join("bench_one_batch_bs256_il1024_ol128.log"))
+            .expect("log")
+            .contains("HIP out of memory")
+    );
+
+    // The publisher's offline table from the bundle.
+    let store = sglci_core::backend::DirStore::new(&dir.join("store"));
+    let queue = sglci_core::backend::SpoolQueue::new(&dir.join("store/queue"));
+    let report = sglci_publisher::app::ingest_pending(&store, &queue, None, "2026-11-25T06:00:00Z")
+        .expect("ingest");
+    assert_eq!(report.ingested.len(), 1, "{report:?}");
+    let hist =
+        sglci_publisher::history::History::new(&store as &dyn sglci_core::store::ObjectStore);
+    assert_eq!(
+        hist.read(sglci_core::records::OFFLINE)
+            .expect("offline")
+            .rows
+            .len(),
+        2
+    );
+}

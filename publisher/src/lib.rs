@@ -16,6 +16,7 @@ pub mod app;
 pub mod benchmarks;
 pub mod compare;
 pub mod config;
+pub mod gitpub;
 pub mod history;
 pub mod lambda;
 pub mod legacy;

@@ -1,0 +1,442 @@
+//! F38 publishing to git: the site to a Pages branch and the runs' raw files to the log
+//! repository, through libgit2 (git2 with libgit2 built in), so it also runs inside Lambda where
+//! there is no git binary. Every push works in a fresh bare scratch repository: fetch the branch,
+//! build the new tree in memory, commit, push.
+//!
+//! - [`Mode::Append`] (the log repository): the files are added on top of the branch's tree
+//!   (append-only, as the predecessor's `rsync` without `--delete`); a push rejected because
+//!   someone else pushed first is retried on top of their commit, so concurrent publishers all
+//!   land.
+//! - [`Mode::Replace`] (Pages): the branch's tree becomes exactly the files. The branch keeps at
+//!   most `keep` commits: when it is that long, the new commit starts a fresh history (an orphan
+//!   commit, force-pushed), so the branch's size stays bounded however many nights are published.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use git2::{Oid, Repository, Signature};
+
+/// How the files relate to what the branch holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Add (or update) these files; keep everything else.
+    Append,
+    /// The branch holds exactly these files, in a history of at most `keep` commits.
+    Replace { keep: usize },
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PushReport {
+    pub remote: String,
+    pub branch: String,
+    /// The commit now at the branch's head (`None`: nothing changed, nothing pushed).
+    pub commit: Option<String>,
+    pub files: usize,
+    pub bytes: u64,
+    /// Files that differ from what the branch held before (added or changed).
+    pub changed: usize,
+    /// Pushes rejected because the branch moved, then retried.
+    pub retries: usize,
+    /// The history was squashed to one commit (Replace mode at its bound).
+    pub squashed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("git {op} {remote}: {reason}")]
+    Git {
+        op: &'static str,
+        remote: String,
+        reason: String,
+    },
+    #[error("{remote} {branch}: still rejected after {attempts} attempts (hint: another publisher keeps pushing; try again)")]
+    Contended {
+        remote: String,
+        branch: String,
+        attempts: usize,
+    },
+    #[error("invalid path `{0}` (hint: relative, `/`-separated, no `..`)")]
+    Path(String),
+}
+
+fn git<'a>(op: &'static str, remote: &'a str) -> impl Fn(git2::Error) -> GitError + 'a {
+    move |e| GitError::Git {
+        op,
+        remote: remote.to_owned(),
+        reason: e.message().to_owned(),
+    }
+}
+
+/// Credentials for https remotes: `GITHUB_TOKEN` (or `SGLCI_GIT_TOKEN`) as the password.
+fn callbacks<'a>(token: Option<&'a str>) -> git2::RemoteCallbacks<'a> {
+    let mut cb = git2::RemoteCallbacks::new();
+    if let Some(t) = token {
+        cb.credentials(move |_url, _user, _allowed| {
+            git2::Cred::userpass_plaintext("x-access-token", t)
+        });
+    }
+    cb
+}
+
+/// A nested tree, built in memory.
+#[derive(Default)]
+struct Dir {
+    files: BTreeMap<String, Oid>,
+    dirs: BTreeMap<String, Dir>,
+}
+
+impl Dir {
+    fn insert(&mut self, parts: &[&str], blob: Oid) {
+        match parts {
+            [name] => {
+                self.files.insert((*name).to_owned(), blob);
+            }
+            [dir, rest @ ..] => self
+                .dirs
+                .entry((*dir).to_owned())
+                .or_default()
+                .insert(rest, blob),
+            [] => {}
+        }
+    }
+
+    /// Writes the tree on top of `base` (entries not mentioned are kept).
+    fn write(&self, repo: &Repository, base: Option<&git2::Tree<'_>>) -> Result<Oid, git2::Error> {
+        let mut b = repo.treebuilder(base)?;
+        for (name, sub) in &self.dirs {
+            let existing = base
+                .and_then(|t| t.get_name(name))
+                .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
+                .and_then(|e| repo.find_tree(e.id()).ok());
+            let oid = sub.write(repo, existing.as_ref())?;
+            b.insert(name, oid, 0o040000)?;
+        }
+        for (name, oid) in &self.files {
+            b.insert(name, *oid, 0o100644)?;
+        }
+        b.write()
+    }
+}
+
+fn valid(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..")
+        && !path.split('/').any(|p| p == ".git")
+}
+
+/// The files at a tree, as (path, blob id), recursively.
+fn listing(repo: &Repository, tree: &git2::Tree<'_>) -> BTreeMap<String, Oid> {
+    let mut out = BTreeMap::new();
+    let _ = tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() == Some(git2::ObjectType::Blob) {
+            out.insert(format!("{dir}{}", entry.name().unwrap_or("")), entry.id());
+        }
+        git2::TreeWalkResult::Ok
+    });
+    let _ = repo;
+    out
+}
+
+/// What a push of `files` would change, without pushing (for `--dry-run`): the files that are
+/// new or different from the branch's.
+pub fn plan(
+    remote: &str,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    token: Option<&str>,
+) -> Result<Vec<String>, GitError> {
+    let scratch = tempfile::tempdir().map_err(|e| GitError::Git {
+        op: "scratch",
+        remote: remote.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let repo = Repository::init_bare(scratch.path()).map_err(git("init", remote))?;
+    let head = fetch(&repo, remote, branch, token)?;
+    let old = match head {
+        Some(h) => {
+            let c = repo.find_commit(h).map_err(git("read", remote))?;
+            let t = c.tree().map_err(git("read", remote))?;
+            listing(&repo, &t)
+        }
+        None => BTreeMap::new(),
+    };
+    let mut changed = Vec::new();
+    for (path, bytes) in files {
+        let oid = Oid::hash_object(git2::ObjectType::Blob, bytes).map_err(git("hash", remote))?;
+        if old.get(path) != Some(&oid) {
+            changed.push(path.clone());
+        }
+    }
+    Ok(changed)
+}
+
+/// The branch's head on the remote, fetched into the scratch repository.
+fn fetch(
+    repo: &Repository,
+    remote: &str,
+    branch: &str,
+    token: Option<&str>,
+) -> Result<Option<Oid>, GitError> {
+    let mut r = repo
+        .remote_anonymous(remote)
+        .map_err(git("remote", remote))?;
+    let mut opts = git2::FetchOptions::new();
+    opts.remote_callbacks(callbacks(token));
+    let spec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+    match r.fetch(&[&spec], Some(&mut opts), None) {
+        Ok(()) => {}
+        Err(e) => return Err(git("fetch", remote)(e)),
+    }
+    Ok(repo
+        .find_reference(&format!("refs/remotes/origin/{branch}"))
+        .ok()
+        .and_then(|r| r.target()))
+}
+
+fn depth(repo: &Repository, head: Oid, limit: usize) -> usize {
+    let mut n = 0;
+    let mut cur = repo.find_commit(head).ok();
+    while let Some(c) = cur {
+        n += 1;
+        if n >= limit {
+            break;
+        }
+        cur = c.parent(0).ok();
+    }
+    n
+}
+
+/// A remote on this machine: a path or a `file://` URL.
+fn local_path(remote: &str) -> Option<std::path::PathBuf> {
+    match remote.strip_prefix("file://") {
+        Some(p) => Some(p.into()),
+        None if !remote.contains("://") && !remote.contains('@') => Some(remote.into()),
+        None => None,
+    }
+}
+
+/// Pushes one refspec; `Ok(false)` when the remote refused it as not a fast-forward.
+fn send(
+    repo: &Repository,
+    remote: &str,
+    spec: &str,
+    token: Option<&str>,
+) -> Result<bool, GitError> {
+    let mut r = repo
+        .remote_anonymous(remote)
+        .map_err(git("remote", remote))?;
+    let rejected = std::cell::RefCell::new(None::<String>);
+    let mut cb = callbacks(token);
+    cb.push_update_reference(|_, status| {
+        if let Some(s) = status {
+            *rejected.borrow_mut() = Some(s.to_owned());
+        }
+        Ok(())
+    });
+    let mut opts = git2::PushOptions::new();
+    opts.remote_callbacks(cb);
+    let result = r.push(&[spec], Some(&mut opts));
+    let refused = rejected.borrow().clone();
+    match (result, refused) {
+        (Ok(()), None) => Ok(true),
+        (Ok(()), Some(_)) => Ok(false),
+        (Err(e), _)
+            if e.code() == git2::ErrorCode::NotFastForward
+                || e.message().contains("fast-forward")
+                || e.message().contains("fetch first")
+                // The local transport lists the remote's refs while a concurrent publisher
+                // removes its private one: transient, the next attempt starts over.
+                || e.message().contains("refs/sglci/") =>
+        {
+            Ok(false)
+        }
+        (Err(e), _) => Err(git("push", remote)(e)),
+    }
+}
+
+/// Pushes `files` to `branch` of `remote` (a path, `file://` or `https://` URL).
+pub fn push(
+    remote: &str,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    mode: Mode,
+    message: &str,
+    token: Option<&str>,
+) -> Result<PushReport, GitError> {
+    if let Some((p, _)) = files.iter().find(|(p, _)| !valid(p)) {
+        return Err(GitError::Path(p.clone()));
+    }
+    const ATTEMPTS: usize = 20;
+    let scratch = tempfile::tempdir().map_err(|e| GitError::Git {
+        op: "scratch",
+        remote: remote.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let repo = Repository::init_bare(scratch.path()).map_err(git("init", remote))?;
+    let sig = Signature::now(
+        "sglci-publisher",
+        "sglci-publisher@users.noreply.github.com",
+    )
+    .map_err(git("signature", remote))?;
+    let mut dir = Dir::default();
+    let mut bytes = 0u64;
+    for (path, content) in files {
+        let oid = repo.blob(content).map_err(git("blob", remote))?;
+        let parts: Vec<&str> = path.split('/').collect();
+        dir.insert(&parts, oid);
+        bytes += content.len() as u64;
+    }
+    for attempt in 0..ATTEMPTS {
+        let head = fetch(&repo, remote, branch, token)?;
+        let head_commit = head
+            .map(|h| repo.find_commit(h))
+            .transpose()
+            .map_err(git("read", remote))?;
+        let head_tree = head_commit
+            .as_ref()
+            .map(git2::Commit::tree)
+            .transpose()
+            .map_err(git("read", remote))?;
+        let base = match mode {
+            Mode::Append => head_tree.as_ref(),
+            Mode::Replace { .. } => None,
+        };
+        let tree_id = dir.write(&repo, base).map_err(git("tree", remote))?;
+        let old = head_tree
+            .as_ref()
+            .map(|t| listing(&repo, t))
+            .unwrap_or_default();
+        let tree = repo.find_tree(tree_id).map_err(git("tree", remote))?;
+        let changed = listing(&repo, &tree)
+            .iter()
+            .filter(|(p, oid)| old.get(*p) != Some(oid))
+            .count();
+        if head_tree.as_ref().is_some_and(|t| t.id() == tree_id) {
+            return Ok(PushReport {
+                remote: remote.to_owned(),
+                branch: branch.to_owned(),
+                commit: None,
+                files: files.len(),
+                bytes,
+                changed: 0,
+                retries: attempt,
+                squashed: false,
+            });
+        }
+        let squash = match (mode, head) {
+            (Mode::Replace { keep }, Some(h)) => depth(&repo, h, keep.max(1)) >= keep.max(1),
+            _ => false,
+        };
+        let parents: Vec<&git2::Commit<'_>> = match (&head_commit, squash) {
+            (Some(c), false) => vec![c],
+            _ => Vec::new(),
+        };
+        let commit = repo
+            .commit(None, &sig, &sig, message, &tree, &parents)
+            .map_err(git("commit", remote))?;
+        let local = format!("refs/heads/sglci-push-{attempt}");
+        repo.reference(&local, commit, true, "sglci push")
+            .map_err(git("ref", remote))?;
+        let report = PushReport {
+            remote: remote.to_owned(),
+            branch: branch.to_owned(),
+            commit: Some(commit.to_string()),
+            files: files.len(),
+            bytes,
+            changed,
+            retries: attempt,
+            squashed: squash,
+        };
+        let landed = match local_path(remote) {
+            // A repository on this machine: libgit2's local transport does not refuse a
+            // non-fast-forward update, so the objects go to a private ref and the branch moves by
+            // compare-and-swap against the head this commit was built on.
+            Some(path) => {
+                let tmp_ref = format!("refs/sglci/push-{commit}");
+                if !send(&repo, remote, &format!("+{local}:{tmp_ref}"), token)? {
+                    std::thread::sleep(std::time::Duration::from_millis(50 * (attempt as u64 + 1)));
+                    continue;
+                }
+                let target = Repository::open(&path).map_err(git("open", remote))?;
+                let name = format!("refs/heads/{branch}");
+                let swapped = match head {
+                    Some(h) => target.reference_matching(&name, commit, true, h, message),
+                    None => target.reference(&name, commit, false, message),
+                };
+                if let Ok(mut r) = target.find_reference(&tmp_ref) {
+                    let _ = r.delete();
+                }
+                match swapped {
+                    Ok(_) => true,
+                    Err(e)
+                        if matches!(
+                            e.code(),
+                            git2::ErrorCode::Modified
+                                | git2::ErrorCode::Exists
+                                | git2::ErrorCode::Locked
+                        ) =>
+                    {
+                        false
+                    }
+                    Err(e) => return Err(git("update", remote)(e)),
+                }
+            }
+            // A server (GitHub): it refuses a non-fast-forward push itself; only a squash forces.
+            None => {
+                let force = if squash { "+" } else { "" };
+                send(
+                    &repo,
+                    remote,
+                    &format!("{force}{local}:refs/heads/{branch}"),
+                    token,
+                )?
+            }
+        };
+        if landed {
+            return Ok(report);
+        }
+        tracing::info!(%remote, %branch, attempt, "the branch moved; retrying on the new head");
+        std::thread::sleep(std::time::Duration::from_millis(50 * (attempt as u64 + 1)));
+    }
+    Err(GitError::Contended {
+        remote: remote.to_owned(),
+        branch: branch.to_owned(),
+        attempts: ATTEMPTS,
+    })
+}
+
+/// Every regular file under `dir` as (`/`-separated relative path, bytes), sorted; dot-files
+/// at the top (the site's marker) are left out.
+pub fn files_under(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            let p = e.path();
+            let t = e.file_type()?;
+            if t.is_dir() {
+                stack.push(p);
+            } else if t.is_file() {
+                let rel = p
+                    .strip_prefix(dir)
+                    .map(|r| {
+                        r.components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    })
+                    .unwrap_or_default();
+                if !rel.starts_with('.') {
+                    out.push((rel, std::fs::read(&p)?));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

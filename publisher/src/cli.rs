@@ -44,6 +44,10 @@ pub enum CliCommand {
     Regressions(CliRegressions),
     /// Compare two runs (a run folder or run id each) for a PR comment: B against A.
     Compare(CliCompare),
+    /// Publish to GitHub (F38): the runs' raw files to the log repository (append-only, the
+    /// predecessor's paths, so existing links keep working) and a rendered site to the Pages
+    /// branch (its history bounded by --keep). --dry-run shows what would be pushed.
+    Publish(CliPublish),
     /// Send a notification: the daily summary, the regressions, or a comparison.
     Notify(CliNotify),
 }
@@ -204,4 +208,28 @@ pub enum CliFormat {
     Csv,
     Json,
     Parquet,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliPublish {
+    /// The log repository (a path, file:// or https:// URL); its branch gets every stored
+    /// bundle's files at their log-layout paths.
+    #[arg(long, value_name = "REMOTE", env = "SGLCI_LOG_REPO")]
+    pub log_repo: Option<String>,
+    #[arg(long, default_value = "log")]
+    pub log_branch: String,
+    /// A rendered site directory to publish to --pages.
+    #[arg(long, value_name = "DIR")]
+    pub site: Option<PathBuf>,
+    /// The Pages repository (a path, file:// or https:// URL).
+    #[arg(long, value_name = "REMOTE", env = "SGLCI_PAGES_REPO")]
+    pub pages: Option<String>,
+    #[arg(long, default_value = "gh-pages")]
+    pub pages_branch: String,
+    /// Commits the Pages branch keeps; at the bound its history restarts from one commit.
+    #[arg(long, default_value_t = 10)]
+    pub keep: usize,
+    /// Show what would be pushed; push nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

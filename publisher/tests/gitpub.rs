@@ -156,3 +156,108 @@ fn bad_paths_are_refused() {
         assert!(e.to_string().contains(p), "{e}");
     }
 }
+
+mod common;
+
+/// `sglci-publisher publish`: a stored bundle's raw files go to the log repository at their
+/// log-layout paths, the site to Pages; every raw-log link on the site resolves to a file in the
+/// log repository; `--dry-run` pushes nothing.
+#[test]
+fn publish_pushes_logs_and_site_and_links_resolve() {
+    use sglci_core::store::ObjectStore as _;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let store_dir = dir.join("store");
+    let store = sglci_core::backend::DirStore::new(&store_dir);
+    let manifest = common::ship_sample(&store, "grok1-1210", common::GROK1_1210, false);
+    let queue = sglci_core::backend::SpoolQueue::new(&store_dir.join("queue"));
+    sglci_core::queue::Queue::send(&queue, &sglci_core::bundle::Announcement::body(&manifest))
+        .expect("announce");
+    assert!(store.get(&manifest).is_ok());
+    let logs = bare(dir, "logs.git");
+    let pages = bare(dir, "pages.git");
+    let bin = env!("CARGO_BIN_EXE_sglci-publisher");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin)
+            .arg("--store")
+            .arg(&store_dir)
+            .args(args)
+            .output()
+            .expect("publisher");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["ingest", "--pending"]);
+    let site = dir.join("site");
+    let site_s = site.display().to_string();
+    let prefix = "https://github.com/example/logs/blob/log/";
+    run(&["site", "--out", &site_s, "--logs-url", prefix, "--no-png"]);
+
+    let dry = run(&[
+        "publish",
+        "--log-repo",
+        &logs,
+        "--site",
+        &site_s,
+        "--pages",
+        &pages,
+        "--dry-run",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&dry).expect("json");
+    assert_eq!(
+        v["log_repo"]["would_push"].as_array().map(Vec::len),
+        Some(8),
+        "{v:#}"
+    );
+    assert!(
+        git2::Repository::open_bare(&logs)
+            .expect("open")
+            .find_reference("refs/heads/log")
+            .is_err(),
+        "dry run pushed nothing"
+    );
+
+    let done = run(&[
+        "publish",
+        "--log-repo",
+        &logs,
+        "--site",
+        &site_s,
+        "--pages",
+        &pages,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&done).expect("json");
+    assert!(
+        v["log_repo"]["commit"].is_string() && v["pages"]["commit"].is_string(),
+        "{v:#}"
+    );
+
+    // Every raw-log link of the run page names a file on the log branch.
+    let log_tree: std::collections::BTreeSet<String> =
+        tree_of(&logs, "log").into_iter().map(|(p, _)| p).collect();
+    let page = std::fs::read_to_string(site.join(sglci_publisher::site::paths::run_page(
+        &format!("online_benchmark_log/mi30x/GROK1/{}", common::GROK1_1210),
+    )))
+    .expect("run page");
+    let page = page.replace("&#x2F;", "/");
+    let links: Vec<&str> = page
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|h| h.split('"').next())
+        .filter_map(|h| h.strip_prefix(prefix))
+        .collect();
+    assert!(links.len() >= 7, "{links:?}");
+    for l in &links {
+        assert!(log_tree.contains(*l), "{l} is not in the log repository");
+    }
+    let pages_tree = tree_of(&pages, "gh-pages");
+    assert!(pages_tree.iter().any(|(p, _)| p == "index.html"));
+    assert!(
+        !pages_tree.iter().any(|(p, _)| p.starts_with(".sglci")),
+        "the site marker stays local"
+    );
+}

@@ -227,6 +227,7 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
             };
             out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
         }
+        CliCommand::Publish(args) => publish(store, &args),
         CliCommand::Compare(args) => {
             let c = app::compare(store, &args.a, &args.b).map_err(|e| (e.exit_code(), e.into()))?;
             let text = match args.format {
@@ -285,4 +286,109 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
             Ok(())
         }
     }
+}
+
+/// `publish`: the stored bundles' files to the log repository, the site to Pages.
+fn publish(
+    store: &dyn sglci_core::store::ObjectStore,
+    args: &cli::CliPublish,
+) -> Result<(), (u8, anyhow::Error)> {
+    use sglci_publisher::gitpub::{self, Mode};
+    if args.log_repo.is_none() && args.pages.is_none() {
+        return Err((
+            2,
+            anyhow::anyhow!(
+                "nothing to publish (hint: --log-repo REMOTE and/or --site DIR --pages REMOTE)"
+            ),
+        ));
+    }
+    let token = std::env::var("SGLCI_GIT_TOKEN")
+        .or_else(|_| std::env::var("GITHUB_TOKEN"))
+        .ok();
+    let mut report = serde_json::Map::new();
+    if let Some(remote) = &args.log_repo {
+        // Every verified bundle's files, at their paths in the log layout (the predecessor's
+        // mapping, predecessor.md 6.6, is the identity for runner bundles).
+        let mut files: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
+        let mut runs = Vec::new();
+        for key in store.list("runs/").map_err(|e| (3, e.into()))? {
+            if !key.as_str().ends_with("/manifest.json") {
+                continue;
+            }
+            match sglci_core::bundle::fetch(store, &key) {
+                Ok((m, fs)) => {
+                    runs.push(m.run_id);
+                    files.extend(fs);
+                }
+                Err(e) => tracing::warn!(manifest = %key, error = %e, "bundle not published"),
+            }
+        }
+        let files: Vec<(String, Vec<u8>)> = files.into_iter().collect();
+        let entry = if args.dry_run {
+            let changed = gitpub::plan(remote, &args.log_branch, &files, token.as_deref())
+                .map_err(|e| (3, e.into()))?;
+            serde_json::json!({ "remote": redact_remote(remote), "branch": args.log_branch, "runs": runs.len(), "files": files.len(), "would_push": changed })
+        } else {
+            let msg = format!("sglci: raw logs of {} run(s)", runs.len());
+            let r = gitpub::push(
+                remote,
+                &args.log_branch,
+                &files,
+                Mode::Append,
+                &msg,
+                token.as_deref(),
+            )
+            .map_err(|e| (3, e.into()))?;
+            serde_json::json!({ "remote": redact_remote(remote), "branch": r.branch, "runs": runs.len(), "files": r.files, "changed": r.changed, "commit": r.commit, "retries": r.retries })
+        };
+        report.insert("log_repo".into(), entry);
+    }
+    if let Some(remote) = &args.pages {
+        let Some(site) = &args.site else {
+            return Err((
+                2,
+                anyhow::anyhow!("--pages needs --site DIR (a rendered site)"),
+            ));
+        };
+        let files = gitpub::files_under(site)
+            .map_err(|e| (3, anyhow::anyhow!("--site {}: {e}", site.display())))?;
+        if !files.iter().any(|(p, _)| p == "index.html") {
+            return Err((
+                2,
+                anyhow::anyhow!(
+                    "--site {}: no index.html (hint: sglci-publisher site --out DIR first)",
+                    site.display()
+                ),
+            ));
+        }
+        let entry = if args.dry_run {
+            let changed = gitpub::plan(remote, &args.pages_branch, &files, token.as_deref())
+                .map_err(|e| (3, e.into()))?;
+            serde_json::json!({ "remote": redact_remote(remote), "branch": args.pages_branch, "files": files.len(), "would_push": changed })
+        } else {
+            let r = gitpub::push(
+                remote,
+                &args.pages_branch,
+                &files,
+                Mode::Replace { keep: args.keep },
+                "sglci: site",
+                token.as_deref(),
+            )
+            .map_err(|e| (3, e.into()))?;
+            serde_json::json!({ "remote": redact_remote(remote), "branch": r.branch, "files": r.files, "changed": r.changed, "commit": r.commit, "squashed": r.squashed, "retries": r.retries })
+        };
+        report.insert("pages".into(), entry);
+    }
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(report))
+        .map_err(|e| (3, e.into()))?;
+    #[expect(clippy::print_stdout, reason = "stdout carries the command's data")]
+    {
+        println!("{text}");
+    }
+    Ok(())
+}
+
+/// A remote for logs and reports: credentials in the URL never appear.
+fn redact_remote(remote: &str) -> String {
+    sglci_core::redact::redact(remote)
 }

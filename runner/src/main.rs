@@ -896,31 +896,7 @@ fn exec(args: cli::CliExec) -> Result<String, Failure> {
     );
     let engine = DockerEngine::connect().map_err(|e| (3, e.into()))?;
     // SIGTERM (a cancelled job) or Ctrl-C: remove this run's containers, then exit 143.
-    let run_id = args.run_id.clone();
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut term), Ok(mut int)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) else {
-                return;
-            };
-            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
-        });
-        STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
-        tracing::warn!(run = %run_id, "stopping: removing this run's containers");
-        if let Ok(e) = DockerEngine::connect() {
-            let _ = e.cleanup(Some(&run_id));
-        }
-        std::process::exit(143);
-    });
+    stop_on_signal("this run's containers", Some(args.run_id.clone()));
     let id = engine.start(&spec).map_err(|e| (3, e.into()))?;
     tracing::info!(container = %spec.name, image = %spec.image, "container started");
     let surface = report::Surface::detect(std::env::var("GITHUB_ACTIONS").ok().as_deref());

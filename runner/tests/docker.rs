@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use sglci_runner::container::{spec, Mount, MANAGED_LABEL, RUN_LABEL};
 use sglci_runner::docker::DockerEngine;
 
+mod common;
+
 const IMAGE: &str = "sglci-test/busybox:3";
 
 /// One test at a time: `cleanup` removes every sglci container, other tests' included.
@@ -33,55 +35,7 @@ fn engine() -> Option<(DockerEngine, std::sync::MutexGuard<'static, ()>)> {
             return None;
         }
     };
-    let have = Command::new("docker")
-        .args(["image", "inspect", IMAGE])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        let root = tempfile::tempdir().expect("tmp");
-        let bin = root.path().join("bin");
-        std::fs::create_dir_all(&bin).expect("bin");
-        std::fs::create_dir_all(root.path().join("tmp")).expect("tmp");
-        // As in ROCm images: the groups the GPU devices belong to.
-        std::fs::create_dir_all(root.path().join("etc")).expect("etc");
-        std::fs::write(
-            root.path().join("etc/group"),
-            "root:x:0:\nvideo:x:44:\nrender:x:109:\n",
-        )
-        .expect("group");
-        std::fs::write(
-            root.path().join("etc/passwd"),
-            "root:x:0:0:root:/root:/bin/sh\n",
-        )
-        .expect("passwd");
-        std::fs::copy("/bin/busybox", bin.join("busybox"))
-            .expect("a static busybox (apt-get install busybox-static)");
-        for c in ["sh", "sleep", "echo", "cat", "ls", "env", "true", "kill"] {
-            std::os::unix::fs::symlink("busybox", bin.join(c)).expect("link");
-        }
-        let archive = root.path().with_extension("tar");
-        let tar = Command::new("tar")
-            .arg("-C")
-            .arg(root.path())
-            .arg("-cf")
-            .arg(&archive)
-            .arg(".")
-            .status()
-            .expect("tar");
-        assert!(tar.success());
-        let ok = Command::new("docker")
-            .arg("import")
-            .arg(&archive)
-            .arg(IMAGE)
-            .output()
-            .expect("docker import");
-        let _ = std::fs::remove_file(&archive);
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-    }
+    common::busybox_image(IMAGE);
     Some((e, turn))
 }
 

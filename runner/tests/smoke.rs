@@ -18,6 +18,8 @@ use sglci_publisher::app::{self, SiteJob, SiteTarget};
 use sglci_publisher::site::templates::Templates;
 use sglci_publisher::site::SiteOptions;
 
+mod common;
+
 /// One llama.cpp server at a time: two would halve each other's CPU.
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -397,8 +399,8 @@ fn a_server_that_dies_mid_sweep_is_classified_shipped_and_resumed() {
     );
 }
 
-/// Builds `sglci-smoke/runtime:<tag>`: a static busybox image (`docker import`) to which the
-/// job adds this machine's Python runtime and the model as read-only bind mounts.
+/// `sglci-smoke/runtime:<tag>`: the static busybox test image, to which the job adds this
+/// machine's Python runtime and the model as read-only bind mounts.
 fn runtime_image(tag: &str) -> Option<String> {
     let required = std::env::var("SGLCI_REQUIRE_DOCKER").is_ok_and(|v| v == "1");
     let up = Command::new("docker")
@@ -415,36 +417,7 @@ fn runtime_image(tag: &str) -> Option<String> {
         return None;
     }
     let image = format!("sglci-smoke/runtime:{tag}");
-    let root = tempfile::tempdir().expect("tmp");
-    let bin = root.path().join("bin");
-    std::fs::create_dir_all(&bin).expect("bin");
-    std::fs::create_dir_all(root.path().join("tmp")).expect("tmp");
-    std::fs::copy("/bin/busybox", bin.join("busybox")).expect("a static busybox (busybox-static)");
-    for c in ["sh", "cat", "kill", "sleep", "echo"] {
-        std::os::unix::fs::symlink("busybox", bin.join(c)).expect("link");
-    }
-    let archive = root.path().with_extension("tar");
-    let tar = Command::new("tar")
-        .arg("-C")
-        .arg(root.path())
-        .args(["-cf"])
-        .arg(&archive)
-        .arg(".")
-        .status()
-        .expect("tar");
-    assert!(tar.success());
-    let ok = Command::new("docker")
-        .arg("import")
-        .arg(&archive)
-        .arg(&image)
-        .output()
-        .expect("import");
-    let _ = std::fs::remove_file(&archive);
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    common::busybox_image(&image);
     Some(image)
 }
 

@@ -412,31 +412,10 @@ pub fn push(
 /// Every regular file under `dir` as (`/`-separated relative path, bytes), sorted; dot-files
 /// at the top (the site's marker) are left out.
 pub fn files_under(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let e = e?;
-            let p = e.path();
-            let t = e.file_type()?;
-            if t.is_dir() {
-                stack.push(p);
-            } else if t.is_file() {
-                let rel = p
-                    .strip_prefix(dir)
-                    .map(|r| {
-                        r.components()
-                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                            .collect::<Vec<_>>()
-                            .join("/")
-                    })
-                    .unwrap_or_default();
-                if !rel.starts_with('.') {
-                    out.push((rel, std::fs::read(&p)?));
-                }
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    let files = sglci_core::backend::files_under(dir)
+        .map_err(|(path, e)| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    Ok(files
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with('.'))
+        .collect())
 }

@@ -135,6 +135,17 @@ fn stop(reason: impl Into<String>, class: FailureClass, line: impl Into<String>)
     }
 }
 
+/// Moves `path` aside as `<path>.backup_<UTC time>`: an earlier run's output is never
+/// overwritten.
+pub(crate) fn keep_as_backup(path: &Path, now: i64) -> Result<(), EngineError> {
+    let mut backup = path.as_os_str().to_owned();
+    backup.push(format!(".backup_{}", sglci_core::date::utc_stamp(now)));
+    std::fs::rename(path, &backup).map_err(|source| EngineError::Log {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// Load numbers as they appear in file names and tables.
 fn load_of(v: f64) -> u32 {
     v.round().max(0.0) as u32
@@ -325,12 +336,7 @@ pub fn run_online(
     if folder.exists() && !ctx.resume {
         // A second run of the same image: keep the first as the predecessor did (a `.backup_`
         // copy, which the publisher reads as such), never overwrite it.
-        let mut backup = folder.as_os_str().to_owned();
-        backup.push(format!(".backup_{}", sglci_core::date::utc_stamp(started)));
-        std::fs::rename(&folder, &backup).map_err(|source| EngineError::Log {
-            path: folder.clone(),
-            source,
-        })?;
+        keep_as_backup(&folder, started)?;
     }
     std::fs::create_dir_all(&folder).map_err(|source| EngineError::Log {
         path: folder.clone(),

@@ -138,20 +138,7 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
                 None => image::pacific_date(now, 0),
             };
             let dates = image::fallback_dates(&first, fallback_days);
-            let agent = ureq::AgentBuilder::new()
-                .timeout(std::time::Duration::from_secs(15))
-                .build();
-            let mut fetch = |url: &str| -> Result<String, String> {
-                agent
-                    .get(url)
-                    .call()
-                    .map_err(|e| match e {
-                        ureq::Error::Status(code, _) => format!("HTTP {code}"),
-                        ureq::Error::Transport(t) => t.kind().to_string(),
-                    })?
-                    .into_string()
-                    .map_err(|e| e.to_string())
-            };
+            let mut fetch = hub_fetch();
             match image::resolve(
                 &hub_url, &repo, &hardware, &rocm, &dates, max_pages, &mut fetch,
             ) {
@@ -264,6 +251,24 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
                 CliKind::Alert => to_json(alert::parse(&text()), &name),
             }
         }
+    }
+}
+
+/// Reads Docker Hub pages (F1, F13): the body, or a short reason.
+fn hub_fetch() -> impl FnMut(&str) -> Result<String, String> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(15))
+        .build();
+    move |url: &str| {
+        agent
+            .get(url)
+            .call()
+            .map_err(|e| match e {
+                ureq::Error::Status(code, _) => format!("HTTP {code}"),
+                ureq::Error::Transport(t) => t.kind().to_string(),
+            })?
+            .into_string()
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -709,20 +714,7 @@ fn image_check(
         host: hostname(),
         hardware: hardware.to_owned(),
     };
-    let agent = ureq::AgentBuilder::new()
-        .timeout(std::time::Duration::from_secs(15))
-        .build();
-    let mut fetch = |url: &str| -> Result<String, String> {
-        agent
-            .get(url)
-            .call()
-            .map_err(|e| match e {
-                ureq::Error::Status(code, _) => format!("HTTP {code}"),
-                ureq::Error::Transport(t) => t.kind().to_string(),
-            })?
-            .into_string()
-            .map_err(|e| e.to_string())
-    };
+    let mut fetch = hub_fetch();
     let mut outcomes = Vec::new();
     for job in &plan.jobs {
         let o = sglci_runner::tasks::run_image_check(

@@ -79,35 +79,7 @@ pub fn redact_files(files: Files, values: &[String]) -> Files {
 /// Every regular file under `dir`, keyed by its `/`-separated path relative to `dir` (the log
 /// layout: `online_benchmark_log/<hw>/<model>/<run folder>/...`), sorted.
 pub fn collect(dir: &Path) -> Result<Files, ShipError> {
-    let read_err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| ShipError::Read { path, source }
-    };
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).map_err(read_err(&d))? {
-            let e = e.map_err(read_err(&d))?;
-            let p = e.path();
-            let ty = e.file_type().map_err(read_err(&p))?;
-            if ty.is_dir() {
-                stack.push(p);
-            } else if ty.is_file() {
-                let rel = p
-                    .strip_prefix(dir)
-                    .map(|r| {
-                        r.components()
-                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                            .collect::<Vec<_>>()
-                            .join("/")
-                    })
-                    .unwrap_or_default();
-                out.push((rel, std::fs::read(&p).map_err(read_err(&p))?));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    sglci_core::backend::files_under(dir).map_err(|(path, source)| ShipError::Read { path, source })
 }
 
 /// Uploads (manifest last) and announces. Either step failing leaves no announcement of a

@@ -90,9 +90,7 @@ pub fn run_unit(
     std::fs::create_dir_all(&dir).map_err(|e| log_error(&dir, e))?;
     let log = dir.join(format!("{tag}.log"));
     if log.exists() {
-        let mut backup = log.as_os_str().to_owned();
-        backup.push(format!(".backup_{}", sglci_core::date::utc_stamp(started)));
-        std::fs::rename(&log, &backup).map_err(|e| log_error(&log, e))?;
+        crate::execute::keep_as_backup(&log, started)?;
     }
     let devices: Vec<String> = (0..unit.gpus).map(|g| g.to_string()).collect();
     let devices = devices.join(",");
@@ -691,9 +689,7 @@ pub fn run_offline(
         .replace("{tag}", &tag);
     let dir = ctx.root.join(&rel);
     if dir.exists() {
-        let mut backup = dir.as_os_str().to_owned();
-        backup.push(format!(".backup_{}", sglci_core::date::utc_stamp(started)));
-        std::fs::rename(&dir, &backup).map_err(|e| log_error(&dir, e))?;
+        crate::execute::keep_as_backup(&dir, started)?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| log_error(&dir, e))?;
     let deadline = Instant::now() + Duration::from_secs(u64::from(job.timeout_minutes) * 60);

@@ -165,6 +165,41 @@ impl Backends {
     }
 }
 
+/// Every regular file under `dir`, keyed by its `/`-separated path relative to `dir`, sorted.
+/// An error names the path it happened on. (The runner ships a log tree this way; the publisher
+/// pushes a rendered site.)
+pub fn files_under(dir: &Path) -> Result<crate::bundle::Files, (PathBuf, std::io::Error)> {
+    let at = |p: &Path| {
+        let p = p.to_owned();
+        move |e| (p, e)
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(at(&d))? {
+            let e = e.map_err(at(&d))?;
+            let p = e.path();
+            let ty = e.file_type().map_err(at(&p))?;
+            if ty.is_dir() {
+                stack.push(p);
+            } else if ty.is_file() {
+                let rel = p
+                    .strip_prefix(dir)
+                    .map(|r| {
+                        r.components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    })
+                    .unwrap_or_default();
+                out.push((rel, std::fs::read(&p).map_err(at(&p))?));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

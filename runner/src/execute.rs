@@ -379,7 +379,7 @@ pub fn run_online(
         hardware: ctx.tag.hardware().to_string(),
         rocm: ctx.tag.rocm().to_owned(),
         image: tag.clone(),
-        model_path: job.model.clone(),
+        model_path: job.model_path.clone().unwrap_or_else(|| job.model.clone()),
         hostname: ctx.hostname.clone(),
         header: vec![("Attention backend".to_owned(), backend.clone())],
         by: job.sweep.first().map(|p| p.by),

@@ -28,6 +28,8 @@ pub struct PlannedJob {
     /// `<suite>/<model>/<variant>/<hardware>`.
     pub id: String,
     pub model: String,
+    /// Where the model's weights are (the suite's `model`), for the records.
+    pub model_path: Option<String>,
     pub label: Option<String>,
     pub variant: String,
     /// The run folder in the log layout (what the publisher's parsers read).
@@ -161,6 +163,9 @@ pub fn plan_with_env(
             }
         };
         fill(&mut job.model);
+        if let Some(p) = job.model_path.as_mut() {
+            fill(p);
+        }
         job.env.values_mut().for_each(&mut fill);
         if let Some(s) = job.server.as_mut() {
             s.argv.iter_mut().for_each(&mut fill);
@@ -365,6 +370,7 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
             job.suite, job.model, job.variant, job.hardware
         ),
         model: job.model.clone(),
+        model_path: c.model.clone(),
         label: c.label.clone(),
         variant: job.variant.clone(),
         run_folder,

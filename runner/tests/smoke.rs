@@ -193,6 +193,25 @@ fn smoke_suite_end_to_end_to_the_site() {
     ] {
         assert!(folder.join(f).is_file(), "{f}");
     }
+    let timing = std::fs::read_dir(&folder)
+        .expect("folder")
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("timing_summary_")
+        })
+        .expect("timing summary");
+    let t = sglci_core::parse::timing::parse(&std::fs::read(timing.path()).expect("read"))
+        .expect("parse");
+    assert!(t.completed());
+    assert!(
+        t.model_path
+            .as_deref()
+            .is_some_and(|m| m.ends_with("gemma-3-270m-q4_k_m.gguf")),
+        "{:?}",
+        t.model_path
+    );
     let jsonl = std::fs::read_dir(&folder)
         .expect("folder")
         .flatten()

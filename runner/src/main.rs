@@ -254,6 +254,14 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
     }
 }
 
+/// Progress for humans: stderr (stdout carries the run's JSON).
+fn say(line: &str) {
+    #[expect(clippy::print_stderr, reason = "progress for humans goes to stderr")]
+    {
+        eprintln!("{line}");
+    }
+}
+
 /// Reads Docker Hub pages (F1, F13): the body, or a short reason.
 fn hub_fetch() -> impl FnMut(&str) -> Result<String, String> {
     let agent = ureq::AgentBuilder::new()
@@ -556,12 +564,6 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     let mut summary = Vec::new();
     if plan.kind == Kind::Sanity {
         // One timing summary for all models: the models run in turn, each on its own engine.
-        let say = |line: &str| {
-            #[expect(clippy::print_stderr, reason = "progress for humans goes to stderr")]
-            {
-                eprintln!("{line}");
-            }
-        };
         let mut progress = |p: Progress<'_>| {
             if let Progress::Step(s) = p {
                 say(&format!("{}: {s}", suite.name));
@@ -595,12 +597,6 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
             .map_err(|e| (3, anyhow::anyhow!("{}: {e}", suite.name)))?;
     }
     for job in jobs.iter().filter(|_| plan.kind != Kind::Sanity) {
-        let say = |line: &str| {
-            #[expect(clippy::print_stderr, reason = "progress for humans goes to stderr")]
-            {
-                eprintln!("{line}");
-            }
-        };
         say(&report::group_start(surface, &job.id));
         let mut progress = |p: Progress<'_>| match p {
             Progress::Step(s) => say(&format!("{}: {s}", job.id)),

@@ -23,6 +23,18 @@ pub struct Origin {
     pub hardware: String,
 }
 
+impl Origin {
+    /// The run a job context belongs to.
+    pub fn of(ctx: &Context<'_>) -> Self {
+        Self {
+            run_id: ctx.run_id.clone(),
+            suite: ctx.suite.clone(),
+            host: ctx.hostname.clone(),
+            hardware: ctx.tag.hardware().to_string(),
+        }
+    }
+}
+
 fn outcome(
     job: &PlannedJob,
     origin: &Origin,
@@ -190,12 +202,7 @@ pub fn run_unit(
         Some((format!("{} failed (exit code {code})", unit.test), ev))
     };
     let ran = parsed.and_then(|p| p.tests_ran).unwrap_or(0);
-    let origin = Origin {
-        run_id: ctx.run_id.clone(),
-        suite: ctx.suite.clone(),
-        host: ctx.hostname.clone(),
-        hardware: ctx.tag.hardware().to_string(),
-    };
+    let origin = Origin::of(ctx);
     Ok(outcome(
         job,
         &origin,
@@ -403,12 +410,7 @@ pub fn run_sanity(
             models.join(", ")
         ),
     )?;
-    let origin = Origin {
-        run_id: ctx.run_id.clone(),
-        suite: ctx.suite.clone(),
-        host: ctx.hostname.clone(),
-        hardware: hw.clone(),
-    };
+    let origin = Origin::of(ctx);
     let mut outcomes = Vec::new();
     for job in jobs {
         let m0 = (ctx.clock)();
@@ -780,12 +782,7 @@ pub fn run_offline(
     } else {
         None
     };
-    let origin = Origin {
-        run_id: ctx.run_id.clone(),
-        suite: ctx.suite.clone(),
-        host: ctx.hostname.clone(),
-        hardware: ctx.tag.hardware().to_string(),
-    };
+    let origin = Origin::of(ctx);
     Ok(outcome(
         job,
         &origin,

@@ -149,12 +149,7 @@ pub fn plan(
     files: &[(String, Vec<u8>)],
     token: Option<&str>,
 ) -> Result<Vec<String>, GitError> {
-    let scratch = tempfile::tempdir().map_err(|e| GitError::Git {
-        op: "scratch",
-        remote: remote.to_owned(),
-        reason: e.to_string(),
-    })?;
-    let repo = Repository::init_bare(scratch.path()).map_err(git("init", remote))?;
+    let (_scratch, repo) = scratch(remote)?;
     let head = fetch(&repo, remote, branch, token)?;
     let old = match head {
         Some(h) => {
@@ -172,6 +167,17 @@ pub fn plan(
         }
     }
     Ok(changed)
+}
+
+/// A fresh bare repository in a temporary directory (removed when the guard drops).
+fn scratch(remote: &str) -> Result<(tempfile::TempDir, Repository), GitError> {
+    let dir = tempfile::tempdir().map_err(|e| GitError::Git {
+        op: "scratch",
+        remote: remote.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let repo = Repository::init_bare(dir.path()).map_err(git("init", remote))?;
+    Ok((dir, repo))
 }
 
 /// The branch's head on the remote, fetched into the scratch repository.
@@ -289,12 +295,7 @@ pub fn push(
         return Err(GitError::Path(p.clone()));
     }
     const ATTEMPTS: usize = 20;
-    let scratch = tempfile::tempdir().map_err(|e| GitError::Git {
-        op: "scratch",
-        remote: remote.to_owned(),
-        reason: e.to_string(),
-    })?;
-    let repo = Repository::init_bare(scratch.path()).map_err(git("init", remote))?;
+    let (_scratch, repo) = scratch(remote)?;
     let sig = Signature::now(
         "sglci-publisher",
         "sglci-publisher@users.noreply.github.com",

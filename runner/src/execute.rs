@@ -125,7 +125,11 @@ pub(crate) struct Stop {
     pub(crate) evidence: Evidence,
 }
 
-fn stop(reason: impl Into<String>, class: FailureClass, line: impl Into<String>) -> Stop {
+pub(crate) fn stop(
+    reason: impl Into<String>,
+    class: FailureClass,
+    line: impl Into<String>,
+) -> Stop {
     Stop {
         reason: reason.into(),
         evidence: Evidence {
@@ -168,7 +172,7 @@ pub(crate) fn append(path: &Path, text: &str) -> Result<(), EngineError> {
         })
 }
 
-fn write(path: &Path, text: &str) -> Result<(), EngineError> {
+pub(crate) fn write(path: &Path, text: &str) -> Result<(), EngineError> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, path))
@@ -179,7 +183,7 @@ fn write(path: &Path, text: &str) -> Result<(), EngineError> {
 }
 
 /// The server's failure from its log, or the fallback.
-fn server_failure(log: &Path, fallback: Evidence) -> Evidence {
+pub(crate) fn server_failure(log: &Path, fallback: Evidence) -> Evidence {
     let text = sglci_core::text::clean(&read(log)).into_owned();
     failure::classify(text.lines())
         .map(|e| Evidence {
@@ -191,7 +195,7 @@ fn server_failure(log: &Path, fallback: Evidence) -> Evidence {
 
 /// Whether the server answers: the first readiness endpoint that returns 200 (SGLang's
 /// `/health_generate`, `/health`, `/get_model_info`; OpenAI servers' `/v1/models`).
-fn http_ready(port: u16) -> bool {
+pub(crate) fn http_ready(port: u16) -> bool {
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(3))
         .build();

@@ -94,6 +94,10 @@ pub fn first_answer(completion: &str) -> &str {
 /// One scored client run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Score {
+    /// Questions asked, answered correctly, and without a number in the answer (or failed).
+    pub questions: usize,
+    pub correct: usize,
+    pub invalid_answers: usize,
     pub accuracy: f64,
     pub invalid: f64,
     pub latency_s: f64,
@@ -120,6 +124,9 @@ pub fn score(items: &[Item], completions: &[Option<(String, u64)>], latency_s: f
         }
     }
     Score {
+        questions: items.len(),
+        correct,
+        invalid_answers: invalid,
         accuracy: round3(correct as f64 / n),
         invalid: round3(invalid as f64 / n),
         latency_s: round3(latency_s),
@@ -137,6 +144,44 @@ pub fn render_score(s: &Score) -> String {
         "Accuracy: {:.3}\nInvalid: {:.3}\nLatency: {:.3} s\nOutput throughput: {:.3} token/s\n",
         s.accuracy, s.invalid, s.latency_s, s.output_throughput
     )
+}
+
+/// What the predecessor's PD GSM8K client (`bench_gsm8k_pd.py`) printed: a header with the
+/// settings, a progress line, the `RESULTS` block and the first request errors.
+pub fn render_pd_report(
+    s: &Score,
+    errors: &[String],
+    host: &str,
+    shots: usize,
+    parallel: usize,
+    max_tokens: u32,
+    loaded: usize,
+) -> String {
+    let rule = "=".repeat(70);
+    let qps = s.questions as f64 / s.latency_s.max(1e-9);
+    let exact = s.correct as f64 / s.questions.max(1) as f64;
+    let mut out = format!(
+        "{rule}\nGSM8K Benchmark - PD Testing\n{rule}\nHost: {host}\nNum Questions: {}\n\
+         Parallelism: {parallel}\nNum Shots: {shots}\nMax New Tokens: {max_tokens}\n{rule}\n\
+         Loaded {loaded} examples\n\nRunning benchmark with {parallel} parallel requests...\n\
+         Progress: {n}/{n} questions ({qps:.2} QPS, Acc: {exact:.4})\n\n{rule}\nRESULTS\n{rule}\n\
+         Total Questions: {n}\nCorrect: {}\nIncorrect: {}\nInvalid: {}\nAccuracy: {exact:.4}\n\
+         Invalid Rate: {:.4}\nTotal Time: {:.2}s\nQuestions per Second: {qps:.2}\n{rule}\n",
+        s.questions,
+        s.correct,
+        s.questions - s.correct,
+        s.invalid_answers,
+        s.invalid_answers as f64 / s.questions.max(1) as f64,
+        s.latency_s,
+        n = s.questions,
+    );
+    if !errors.is_empty() {
+        out.push_str("\nSample Errors (first 5):\n");
+        for (i, e) in errors.iter().take(5).enumerate() {
+            out.push_str(&format!("\n{}.\n   {e}\n", i + 1));
+        }
+    }
+    out
 }
 
 /// The gate's decision.
@@ -319,6 +364,29 @@ mod tests {
     }
 
     #[test]
+    fn pd_report_parses_back() {
+        let s = Score {
+            questions: 20,
+            correct: 11,
+            invalid_answers: 2,
+            accuracy: 0.55,
+            invalid: 0.1,
+            latency_s: 12.5,
+            output_throughput: 3.0,
+        };
+        let errors = vec!["Error: question 4: HTTP 503: busy".to_owned()];
+        let text = render_pd_report(&s, &errors, "http://127.0.0.1:30028", 3, 4, 128, 24);
+        let g = sglci_core::parse::pd::parse_gsm8k(text.as_bytes()).expect("parse");
+        assert_eq!(g.total_questions, Some(20));
+        assert_eq!(g.correct, Some(11));
+        assert_eq!(g.accuracy, Some(0.55));
+        assert_eq!(g.invalid_rate, Some(0.1));
+        assert_eq!(g.total_time_s, Some(12.5));
+        assert_eq!(g.first_error.as_deref(), Some("question 4: HTTP 503: busy"));
+        assert!(g.progress.is_some_and(|p| p.contains("20/20")));
+    }
+
+    #[test]
     fn verdict_lines_parse_back() {
         let runs = [Some(0.7), Some(0.76)];
         let Next::Done(g) = gate(&runs, 2, 0.8, 0.1) else {
@@ -331,6 +399,9 @@ mod tests {
                 i + 1
             ));
             log.push_str(&render_score(&Score {
+                questions: 10,
+                correct: 7,
+                invalid_answers: 0,
                 accuracy: a.unwrap_or(0.0),
                 invalid: 0.0,
                 latency_s: 1.0,

@@ -13,7 +13,8 @@
 //!   [`execute`]: the online/smoke job executor (server, GSM8K gate, sweep, failure class,
 //!   resume) writing the run folder; [`outputs`]: its timing summary and CSV, pure;
 //!   [`gsm8k`]: the gate rule and the few-shot scoring, pure; [`gsm8k_client`]: the client.
-//! - [`tasks`]: the unit test (F11) and the nightly image check (F13) as run tasks.
+//! - [`tasks`]: the unit test (F11), the nightly image check (F13), the sanity sweep (F9) and
+//!   the offline grid (F7) as run tasks; [`pd`]: the prefill/decode disaggregation test (F10).
 //! - [`ship`]: a run's files as a bundle to the store (manifest last) and its announcement on
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
 //!   `sglci-runner flush` delivers it.
@@ -27,6 +28,7 @@ pub mod gsm8k;
 pub mod gsm8k_client;
 pub mod image;
 pub mod outputs;
+pub mod pd;
 pub mod plan;
 pub mod report;
 pub mod ship;

@@ -31,11 +31,15 @@ fn main() -> ExitCode {
         .init();
     match run(Cli::parse()) {
         Ok(json) => {
-            #[expect(clippy::print_stdout, reason = "stdout carries the command's data")]
-            {
-                println!("{json}");
+            // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+            let mut out = std::io::stdout().lock();
+            match std::io::Write::write_all(&mut out, format!("{json}\n").as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    tracing::error!("writing to stdout: {e}");
+                    ExitCode::from(3)
+                }
+                _ => ExitCode::SUCCESS,
             }
-            ExitCode::SUCCESS
         }
         Err((code, err)) => {
             tracing::error!("{err:#}");
@@ -163,6 +167,7 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
             };
             let items = sglci_runner::gsm8k::parse_items(&text, &file)
                 .map_err(|e| (2, anyhow::anyhow!(e)))?;
+            let loaded = items.len();
             let req = sglci_runner::gsm8k_client::Request {
                 base_url: format!("{}:{}", args.host.trim_end_matches('/'), args.port),
                 items,
@@ -173,6 +178,19 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
             };
             let (score, errors) =
                 sglci_runner::gsm8k_client::run(&req).map_err(|e| (1, anyhow::anyhow!(e)))?;
+            if args.report == cli::CliGsm8kReport::Pd {
+                return Ok(sglci_runner::gsm8k::render_pd_report(
+                    &score,
+                    &errors,
+                    &req.base_url,
+                    req.shots,
+                    req.parallel,
+                    req.max_tokens,
+                    loaded,
+                )
+                .trim_end()
+                .to_owned());
+            }
             let mut out = errors.join("\n");
             if !out.is_empty() {
                 out.push('\n');
@@ -427,7 +445,7 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     }
     let image = match (&args.image, suite.kind) {
         (Some(i), _) => i.clone(),
-        (None, Kind::Smoke) => smoke_image(now)?,
+        (None, _) if hardware == "cpu" => smoke_image(now)?,
         (None, _) => {
             return Err((
                 2,
@@ -461,12 +479,12 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     .map_err(|e| (2, e.into()))?;
     if !matches!(
         plan.kind,
-        Kind::Online | Kind::Smoke | Kind::Unit | Kind::Sanity | Kind::Offline
+        Kind::Online | Kind::Smoke | Kind::Unit | Kind::Sanity | Kind::Offline | Kind::Pd
     ) {
         return Err((
             2,
             anyhow::anyhow!(
-                "suite `{}` is a {:?} suite: this runner executes online, smoke, offline, sanity, unit and image-check suites (`sglci-runner plan` shows the others' commands)",
+                "suite `{}` is a {:?} suite: this runner executes online, smoke, offline, sanity, PD, unit and image-check suites (`sglci-runner plan` shows the others' commands)",
                 suite.name,
                 plan.kind
             ),
@@ -634,6 +652,7 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
             Kind::Offline => {
                 sglci_runner::tasks::run_offline(job, &mut ctx, engine.as_mut(), &image)
             }
+            Kind::Pd => sglci_runner::pd::run_pd(job, &mut ctx, engine.as_mut(), &image),
             _ => execute::run_online(job, &mut ctx, engine.as_mut()),
         };
         engine.teardown();

@@ -46,9 +46,31 @@ pub struct PlannedJob {
     pub offline: Vec<OfflineCell>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sanity: Option<GatePlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pd: Option<PdPlan>,
     /// Kind-specific settings passed through (PD, unit, image check, upstream).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
+}
+
+/// F10: the three services of a prefill/decode disaggregation test and its GSM8K client.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PdPlan {
+    pub prefill: PdService,
+    pub decode: PdService,
+    pub router: PdService,
+    /// sglci's GSM8K client through the router (one run).
+    pub gsm8k: GatePlan,
+    pub ready_timeout_s: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PdService {
+    pub argv: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub port: u16,
+    /// `0,1,2,3`; empty for the router.
+    pub gpus: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -181,6 +203,13 @@ pub fn plan_with_env(
         }
         for c in &mut job.offline {
             c.argv.iter_mut().for_each(&mut fill);
+        }
+        if let Some(pd) = job.pd.as_mut() {
+            for svc in [&mut pd.prefill, &mut pd.decode, &mut pd.router] {
+                svc.argv.iter_mut().for_each(&mut fill);
+                svc.env.values_mut().for_each(&mut fill);
+            }
+            pd.gsm8k.argv.iter_mut().for_each(&mut fill);
         }
         if let (true, Some(var)) = (strict, missing) {
             return Err(SuiteError::Invalid {
@@ -323,8 +352,8 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
         }
         cells
     });
+    let pd = c.pd.as_ref().map(|p| pd_plan(p, &vars, &c.env));
     let details = match job.kind {
-        Kind::Pd => c.pd.as_ref().and_then(|p| serde_json::to_value(p).ok()),
         Kind::Sanity => c.sanity.as_ref().and_then(|p| serde_json::to_value(p).ok()),
         Kind::Unit => c.unit.as_ref().and_then(|u| serde_json::to_value(u).ok()),
         Kind::ImageCheck => c
@@ -362,6 +391,12 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
                 folder_suffix(job.kind)
             ))
         }
+        (Kind::Pd, _) => {
+            let tag = image
+                .map(|i| i.rsplit(':').next().unwrap_or(i).to_owned())
+                .unwrap_or_else(|| "{tag}".to_owned());
+            Some(format!("test/pd/pd_log/{}/{tag}", job.hardware))
+        }
         _ => None,
     };
     PlannedJob {
@@ -381,6 +416,92 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
         sweep,
         offline,
         sanity,
+        pd,
         details,
+    }
+}
+
+/// The PD services' command lines. Each worker sees only its GPUs; the router is started with
+/// the predecessor's flags on loopback, then the suite's extra ones.
+fn pd_plan(
+    p: &crate::suite::PdConfig,
+    vars: &BTreeMap<&str, String>,
+    env: &BTreeMap<String, String>,
+) -> PdPlan {
+    let worker =
+        |args: &crate::suite::Args, port: u16, gpus: &str, own: &BTreeMap<String, String>| {
+            let mut vars = vars.clone();
+            vars.insert("port", port.to_string());
+            let mut env = env.clone();
+            env.extend(own.clone());
+            for var in ["HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"] {
+                env.insert(var.to_owned(), gpus.to_owned());
+            }
+            PdService {
+                argv: [p.worker.clone(), argv(args, &vars)].concat(),
+                env,
+                port,
+                gpus: gpus.to_owned(),
+            }
+        };
+    let prefill = worker(
+        &p.prefill_args,
+        p.prefill_port,
+        &p.prefill_gpus,
+        &p.prefill_env,
+    );
+    let decode = worker(&p.decode_args, p.decode_port, &p.decode_gpus, &p.decode_env);
+    let mut router_argv = p.router.clone();
+    router_argv.extend([
+        "--pd-disaggregation".to_owned(),
+        "--prefill".to_owned(),
+        format!("http://127.0.0.1:{}", p.prefill_port),
+        "--decode".to_owned(),
+        format!("http://127.0.0.1:{}", p.decode_port),
+        "--host".to_owned(),
+        "127.0.0.1".to_owned(),
+        "--port".to_owned(),
+        p.router_port.to_string(),
+    ]);
+    let mut router_vars = vars.clone();
+    router_vars.insert("port", p.router_port.to_string());
+    router_argv.extend(argv(&p.router_args, &router_vars));
+    let mut gsm8k = vec![
+        RUNNER.to_owned(),
+        "gsm8k".to_owned(),
+        "--host".to_owned(),
+        "http://127.0.0.1".to_owned(),
+        "--port".to_owned(),
+        p.router_port.to_string(),
+        "--num-questions".to_owned(),
+        p.questions.to_string(),
+        "--parallel".to_owned(),
+        p.parallel.to_string(),
+        "--num-shots".to_owned(),
+        p.shots.to_string(),
+        "--max-tokens".to_owned(),
+        p.max_tokens.to_string(),
+        "--report".to_owned(),
+        "pd".to_owned(),
+    ];
+    if let Some(d) = &p.data {
+        gsm8k.extend(["--data".to_owned(), d.clone()]);
+    }
+    PdPlan {
+        prefill,
+        decode,
+        router: PdService {
+            argv: router_argv,
+            env: env.clone(),
+            port: p.router_port,
+            gpus: String::new(),
+        },
+        gsm8k: GatePlan {
+            argv: gsm8k,
+            threshold: p.threshold,
+            attempts: 1,
+            exclude_below: 0.0,
+        },
+        ready_timeout_s: p.ready_timeout_s,
     }
 }

@@ -484,16 +484,55 @@ pub struct PdConfig {
     pub prefill_port: u16,
     pub decode_port: u16,
     pub router_port: u16,
+    /// The worker program (prefill and decode), before its arguments.
+    #[serde(default = "default_pd_worker")]
+    pub worker: Vec<String>,
+    /// The router program, before its arguments.
+    #[serde(default = "default_pd_router")]
+    pub router: Vec<String>,
     #[serde(default)]
     pub prefill_args: Args,
     #[serde(default)]
     pub decode_args: Args,
+    /// Added to the router's own `--pd-disaggregation --prefill … --decode … --host --port`.
+    #[serde(default)]
+    pub router_args: Args,
+    #[serde(default)]
+    pub prefill_env: BTreeMap<String, String>,
     #[serde(default)]
     pub decode_env: BTreeMap<String, String>,
+    /// Seconds each of the three services gets to answer its health check.
+    #[serde(default = "default_pd_ready")]
+    pub ready_timeout_s: u32,
     pub threshold: f64,
     pub questions: u32,
     pub parallel: u32,
     pub shots: u32,
+    /// GSM8K questions (JSONL) for sglci's client; default: the ones shipped with sglci.
+    #[serde(default)]
+    pub data: Option<String>,
+    #[serde(default = "default_pd_max_tokens")]
+    pub max_tokens: u32,
+}
+
+fn default_pd_worker() -> Vec<String> {
+    ["python3", "-m", "sglang.launch_server"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
+fn default_pd_router() -> Vec<String> {
+    ["python3", "-m", "sglang_router.launch_router"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
+fn default_pd_ready() -> u32 {
+    1800
+}
+
+fn default_pd_max_tokens() -> u32 {
+    512
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -683,6 +722,33 @@ fn validate(c: &JobConfig, kind: Kind, file: &str, at: &str) -> Result<(), Suite
     }
     for (k, v) in c.client.iter().flat_map(|s| s.args.iter()) {
         check_arg(k, v, file, at)?;
+    }
+    if let Some(pd) = &c.pd {
+        for (k, v) in pd
+            .prefill_args
+            .iter()
+            .chain(&pd.decode_args)
+            .chain(&pd.router_args)
+        {
+            check_arg(k, v, file, at)?;
+        }
+        for (name, program) in [("pd.worker", &pd.worker), ("pd.router", &pd.router)] {
+            if program.is_empty() {
+                return Err(invalid(
+                    file,
+                    &format!("{at}: {name}"),
+                    "a program and its leading arguments, e.g. [\"python3\", \"-m\", \"sglang.launch_server\"]",
+                ));
+            }
+        }
+        let ports = [pd.prefill_port, pd.decode_port, pd.router_port];
+        if ports[0] == ports[1] || ports[0] == ports[2] || ports[1] == ports[2] {
+            return Err(invalid(
+                file,
+                &format!("{at}: pd"),
+                "prefill_port, decode_port and router_port must differ",
+            ));
+        }
     }
     Ok(())
 }

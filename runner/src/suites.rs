@@ -22,6 +22,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("pd", include_str!("../../suites/pd.toml")),
     ("sanity", include_str!("../../suites/sanity.toml")),
     ("smoke", include_str!("../../suites/smoke.toml")),
+    ("smoke-pd", include_str!("../../suites/smoke-pd.toml")),
     (
         "smoke-sanity",
         include_str!("../../suites/smoke-sanity.toml"),

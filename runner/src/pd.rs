@@ -1,0 +1,695 @@
+//! F10, the prefill/decode disaggregation test (predecessor.md 1.9): a prefill worker and a
+//! decode worker on split GPUs, the SGLang router in PD mode in front of them, a health wait
+//! with a functional probe, four HTTP tests and GSM8K through the router. The run folder is the
+//! predecessor's `test/pd/pd_log/<hw>/<TAG>/` with `prefill.log`, `decode.log`,
+//! `load_balance.log`, `test_gsm8k.log` and `test_summary.txt`, which is rewritten after every
+//! step so that a run that dies leaves `PENDING` tests (the publisher reads it as such).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sglci_core::failure::{Evidence, FailureClass};
+
+use crate::engine::{run_to_end, Engine, EngineError, ProcId, RunEnd};
+use crate::execute::{self, Context, JobOutcome, Progress, Status, Stop, RESULTS_SCHEMA};
+use crate::plan::{PdPlan, PdService, PlannedJob, RUNNER};
+
+/// A test's state in the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pending,
+    Pass,
+    Fail,
+}
+
+impl Verdict {
+    fn word(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Pass => "PASS",
+            Self::Fail => "FAIL",
+        }
+    }
+}
+
+/// What `test_summary.txt` says at one moment. Pure data; [`render_summary`] writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub tag: String,
+    pub hardware: String,
+    pub model: String,
+    pub model_path: String,
+    pub image: String,
+    pub hostname: String,
+    pub engine: String,
+    pub prefill: (u16, String),
+    pub decode: (u16, String),
+    pub router_port: u16,
+    /// Router, prefill, decode startup and the health wait, in seconds (None: not reached).
+    pub steps: [Option<u64>; 4],
+    /// Tests 1–4: verdict and seconds.
+    pub tests: [(Verdict, u64); 4],
+    /// Test 6: accuracy (None: no result), verdict, seconds.
+    pub gsm8k: (Option<f64>, Verdict, u64),
+    pub questions: u32,
+    pub parallel: u32,
+    pub total_s: u64,
+    pub log_dir: String,
+    pub completed: bool,
+}
+
+pub const STEP_NAMES: [&str; 4] = [
+    "Router Startup",
+    "Prefill Server Startup",
+    "Decode Server Startup",
+    "Health Check Wait",
+];
+pub const TEST_NAMES: [&str; 4] = [
+    "Health Check",
+    "Model Info",
+    "Simple Completion",
+    "Code Generation",
+];
+
+/// `test_summary.txt` in the predecessor's layout (predecessor.md 3.11).
+pub fn render_summary(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "SGLang PD Disaggregation Test Summary");
+    let _ = writeln!(o, "======================================\n");
+    let _ = writeln!(o, "Docker Tag: {}", s.tag);
+    let _ = writeln!(o, "Hardware: {}", s.hardware);
+    let _ = writeln!(o, "Model: {}", s.model);
+    let _ = writeln!(o, "Model Path: {}", s.model_path);
+    let _ = writeln!(o, "Docker Image: {}", s.image);
+    let _ = writeln!(o, "Hostname: {}\n", s.hostname);
+    let _ = writeln!(o, "Configuration:");
+    let _ = writeln!(o, "- IP Address: 127.0.0.1");
+    for (role, (port, gpus)) in [("Prefill", &s.prefill), ("Decode", &s.decode)] {
+        let _ = writeln!(o, "- {role} Server: Port {port}, GPUs {gpus}");
+    }
+    let _ = writeln!(o, "- Load Balancer: Port {}", s.router_port);
+    let _ = writeln!(o, "- Network: Loopback (lo)");
+    let _ = writeln!(o, "- Execution: {}\n", s.engine);
+    let _ = writeln!(o, "Setup Steps (with runtime):");
+    for (i, (name, secs)) in STEP_NAMES.iter().zip(s.steps).enumerate() {
+        let _ = writeln!(o, "- Step {} - {name}: {}s", i + 1, secs.unwrap_or(0));
+    }
+    let _ = writeln!(o, "\nTest Results (with runtime):");
+    for (i, (name, (v, secs))) in TEST_NAMES.iter().zip(s.tests).enumerate() {
+        let _ = writeln!(o, "- Test {} - {name}: {} ({secs}s)", i + 1, v.word());
+    }
+    let (acc, v, secs) = s.gsm8k;
+    let acc = match (acc, v) {
+        (Some(a), _) => format!("{a:.4}"),
+        (None, Verdict::Pending) => "PENDING".to_owned(),
+        (None, _) => "FAILED".to_owned(),
+    };
+    let _ = writeln!(
+        o,
+        "- Test 6 - GSM8K Accuracy: {acc} [{}] ({secs}s)",
+        v.word()
+    );
+    let setup: u64 = s.steps.iter().flatten().sum();
+    let _ = writeln!(o, "\nTiming Summary:");
+    let _ = writeln!(o, "- Total Time (Setup + Tests): {}s", s.total_s);
+    let _ = writeln!(o, "- Setup Time (Steps 1-4): {setup}s");
+    let _ = writeln!(o, "- GSM8K Test Duration: {secs}s");
+    let qps = if secs > 0 && v != Verdict::Pending {
+        format!("{:.2}", f64::from(s.questions) / secs as f64)
+    } else {
+        "N/A".to_owned()
+    };
+    let _ = writeln!(o, "- GSM8K Questions per Second: {qps}");
+    let _ = writeln!(o, "- GSM8K Parallelism: {} concurrent requests", s.parallel);
+    let _ = writeln!(o, "- GSM8K Timeout: 600s per request\n");
+    let _ = writeln!(o, "Log Files:");
+    for (what, file) in [
+        ("Load Balancer", "load_balance.log"),
+        ("Prefill Server", "prefill.log"),
+        ("Decode Server", "decode.log"),
+        ("GSM8K Results", "test_gsm8k.log"),
+    ] {
+        let _ = writeln!(o, "- {what}: {}/{file}", s.log_dir);
+    }
+    if s.completed {
+        let _ = writeln!(o, "\nTest completed in nightly mode (sglci-runner).");
+    }
+    o
+}
+
+/// One functional HTTP test (tests 1–4 and the probe): `Ok` when the status is 200 and the body
+/// has what the test looks for.
+fn http_test(port: u16, test: usize, timeout: Duration) -> Result<(), String> {
+    let agent = ureq::AgentBuilder::new().timeout(timeout).build();
+    let base = format!("http://127.0.0.1:{port}");
+    let completion = |prompt: &str, max_tokens: u32, temperature: f64| {
+        serde_json::json!({
+            "prompt": prompt,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        })
+        .to_string()
+    };
+    let resp = match test {
+        1 => agent.get(&format!("{base}/health")).call(),
+        2 => agent.get(&format!("{base}/v1/models")).call(),
+        3 => agent
+            .post(&format!("{base}/v1/completions"))
+            .set("Content-Type", "application/json")
+            .send_string(&completion("The capital of France is", 50, 0.7)),
+        4 => agent
+            .post(&format!("{base}/v1/completions"))
+            .set("Content-Type", "application/json")
+            .send_string(&completion(
+                "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n",
+                100,
+                0.3,
+            )),
+        // The health wait's probe: a 5-token completion.
+        _ => agent
+            .post(&format!("{base}/v1/completions"))
+            .set("Content-Type", "application/json")
+            .send_string(&completion("Hello", 5, 0.0)),
+    };
+    let body = match resp {
+        Ok(r) => r
+            .into_string()
+            .map_err(|e| format!("reading the body: {e}"))?,
+        Err(ureq::Error::Status(code, r)) => {
+            let body = r.into_string().unwrap_or_default();
+            return Err(format!(
+                "HTTP {code}: {}",
+                sglci_core::text::evidence(&body, 200)
+            ));
+        }
+        Err(ureq::Error::Transport(t)) => return Err(t.to_string()),
+    };
+    let json = || serde_json::from_str::<serde_json::Value>(&body);
+    match test {
+        1 => Ok(()),
+        2 => match json() {
+            Ok(v) if v["data"].as_array().is_some_and(|d| !d.is_empty()) => Ok(()),
+            _ => Err(format!(
+                "/v1/models lists no model: {}",
+                sglci_core::text::evidence(&body, 200)
+            )),
+        },
+        _ => match json() {
+            Ok(v) if v["choices"][0]["text"].is_string() => Ok(()),
+            _ => Err(format!(
+                "no choices in the completion: {}",
+                sglci_core::text::evidence(&body, 200)
+            )),
+        },
+    }
+}
+
+/// The three services' logs and process ids.
+struct Running {
+    ids: Vec<(&'static str, ProcId, std::path::PathBuf)>,
+}
+
+impl Running {
+    /// The first service that has exited, with its log.
+    fn dead(&self, engine: &mut dyn Engine) -> Option<(&'static str, String, std::path::PathBuf)> {
+        self.ids.iter().find_map(|(name, id, log)| {
+            engine
+                .status(*id)
+                .ok()
+                .flatten()
+                .map(|exit| (*name, exit.to_string(), log.clone()))
+        })
+    }
+}
+
+fn start(
+    engine: &mut dyn Engine,
+    name: &'static str,
+    svc: &PdService,
+    log: &Path,
+    now: i64,
+) -> Result<ProcId, Stop> {
+    let env_line: Vec<String> = svc.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    execute::append(
+        log,
+        &format!(
+            "sglci-runner: starting the {name} at {}: {}\nsglci-runner: environment: {}\n",
+            sglci_core::date::utc_datetime(now),
+            svc.argv.join(" "),
+            env_line.join(" ")
+        ),
+    )
+    .map_err(|e| {
+        execute::stop(
+            format!("the {name} log cannot be written"),
+            FailureClass::Infrastructure,
+            e.to_string(),
+        )
+    })?;
+    engine.spawn(&svc.argv, &svc.env, log).map_err(|e| {
+        execute::stop(
+            format!("the {name} could not be started"),
+            FailureClass::Infrastructure,
+            e.to_string(),
+        )
+    })
+}
+
+/// Why a service died: its own log's class, else `server_exited` with the marker added.
+fn died(name: &str, exit: &str, log: &Path, during: &str) -> Stop {
+    let line = format!(
+        "{}: the {name} process ended ({exit}) during {during}",
+        sglci_core::failure::SERVER_EXITED_MARKER
+    );
+    let ev = execute::server_failure(
+        log,
+        Evidence {
+            class: FailureClass::ServerExited,
+            line: line.clone(),
+        },
+    );
+    let _ = execute::append(log, &format!("\n{line}\n"));
+    Stop {
+        reason: format!("the {name} exited during {during}"),
+        evidence: ev,
+    }
+}
+
+/// F10: runs the PD test of `job`; the caller tears the engine down.
+pub fn run_pd(
+    job: &PlannedJob,
+    ctx: &mut Context<'_>,
+    engine: &mut dyn Engine,
+    image: &str,
+) -> Result<JobOutcome, EngineError> {
+    let Some(plan) = job.pd.as_ref() else {
+        return Err(EngineError::Docker(format!(
+            "{}: a PD job without its `pd` plan",
+            job.id
+        )));
+    };
+    let now = ctx.clock;
+    let started = now();
+    let tag = ctx.tag.as_str().to_owned();
+    let rel = job
+        .run_folder
+        .clone()
+        .unwrap_or_else(|| format!("test/pd/pd_log/{}/{{tag}}", ctx.tag.hardware()))
+        .replace("{tag}", &tag);
+    let folder = ctx.root.join(&rel);
+    if folder.exists() {
+        // A second run of the same image keeps the first (the predecessor's `_rerun` folders).
+        execute::keep_as_backup(&folder, started)?;
+    }
+    std::fs::create_dir_all(&folder).map_err(|source| EngineError::Log {
+        path: folder.clone(),
+        source,
+    })?;
+    let log_of = |f: &str| folder.join(f);
+    let summary_path = log_of("test_summary.txt");
+    let mut s = Summary {
+        tag: tag.clone(),
+        hardware: ctx.tag.hardware().to_string(),
+        model: job.model.clone(),
+        model_path: job.model_path.clone().unwrap_or_else(|| job.model.clone()),
+        image: image.to_owned(),
+        hostname: ctx.hostname.clone(),
+        engine: engine.describe(),
+        prefill: (plan.prefill.port, plan.prefill.gpus.clone()),
+        decode: (plan.decode.port, plan.decode.gpus.clone()),
+        router_port: plan.router.port,
+        steps: [None; 4],
+        tests: [(Verdict::Pending, 0); 4],
+        gsm8k: (None, Verdict::Pending, 0),
+        questions: plan
+            .gsm8k
+            .argv
+            .iter()
+            .skip_while(|a| *a != "--num-questions")
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        parallel: plan
+            .gsm8k
+            .argv
+            .iter()
+            .skip_while(|a| *a != "--parallel")
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1),
+        total_s: 0,
+        log_dir: folder.display().to_string(),
+        completed: false,
+    };
+    let deadline = Instant::now() + Duration::from_secs(u64::from(job.timeout_minutes) * 60);
+    let write = |s: &Summary| execute::write(&summary_path, &render_summary(s));
+    write(&s)?;
+    let result = run_steps(plan, ctx, engine, &mut s, &folder, deadline, &write);
+    s.total_s = (now() - started).max(0) as u64;
+    s.completed = true;
+    write(&s)?;
+    let failure = result?;
+    let passed = failure.is_none();
+    let reason = match &failure {
+        None => format!(
+            "all 4 HTTP tests passed, GSM8K {:.4} through the router",
+            s.gsm8k.0.unwrap_or_default()
+        ),
+        Some(stop) => stop.reason.clone(),
+    };
+    let outcome = JobOutcome {
+        schema: RESULTS_SCHEMA,
+        run_id: ctx.run_id.clone(),
+        suite: ctx.suite.clone(),
+        job: job.id.clone(),
+        image: image.to_owned(),
+        hardware: ctx.tag.hardware().to_string(),
+        host: ctx.hostname.clone(),
+        run_folder: rel,
+        started_at: sglci_core::date::utc_datetime(started),
+        ended_at: sglci_core::date::utc_datetime(now()),
+        status: if passed { Status::Pass } else { Status::Fail },
+        reason,
+        failure: failure.map(|f| f.evidence),
+        gsm8k: None,
+        threshold: Some(plan.gsm8k.threshold),
+        loads: Vec::new(),
+        resumed: false,
+    };
+    execute::write(
+        &folder.join("results.json"),
+        &serde_json::to_string_pretty(&outcome).unwrap_or_default(),
+    )?;
+    Ok(outcome)
+}
+
+/// The setup steps and the tests; `Ok(Some(stop))` when the test failed.
+fn run_steps(
+    plan: &PdPlan,
+    ctx: &mut Context<'_>,
+    engine: &mut dyn Engine,
+    s: &mut Summary,
+    folder: &Path,
+    deadline: Instant,
+    write: &dyn Fn(&Summary) -> Result<(), EngineError>,
+) -> Result<Option<Stop>, EngineError> {
+    let now = ctx.clock;
+    let logs = [
+        ("prefill server", folder.join("prefill.log")),
+        ("decode server", folder.join("decode.log")),
+        ("router", folder.join("load_balance.log")),
+    ];
+    let ready_limit = Duration::from_secs(u64::from(plan.ready_timeout_s));
+    let mut running = Running { ids: Vec::new() };
+
+    // Steps 2 and 3: both workers start at once (they have their own GPUs), then each is
+    // timed until it answers.
+    (ctx.progress)(Progress::Step("starting the prefill and decode servers"));
+    let t0 = now();
+    for (i, svc) in [&plan.prefill, &plan.decode].into_iter().enumerate() {
+        let (name, log) = &logs[i];
+        match start(engine, name, svc, log, now()) {
+            Ok(id) => running.ids.push((name, id, log.clone())),
+            Err(stop) => return Ok(Some(stop)),
+        }
+    }
+    let limit =
+        Instant::now() + ready_limit.min(deadline.saturating_duration_since(Instant::now()));
+    let mut ready = [false; 2];
+    while !ready.iter().all(|r| *r) {
+        if let Some((name, exit, log)) = running.dead(engine) {
+            return Ok(Some(died(name, &exit, &log, "startup")));
+        }
+        for (i, svc) in [&plan.prefill, &plan.decode].into_iter().enumerate() {
+            if !ready[i] && execute::http_ready(svc.port) {
+                ready[i] = true;
+                s.steps[1 + i] = Some((now() - t0).max(0) as u64);
+                write(s)?;
+            }
+        }
+        if Instant::now() > limit {
+            let which = if ready[0] { "decode" } else { "prefill" };
+            return Ok(Some(execute::stop(
+                format!(
+                    "the {which} server was not ready within {} s",
+                    plan.ready_timeout_s
+                ),
+                FailureClass::ServerStartTimeout,
+                format!(
+                    "{which} server failed to start in time ({} s)",
+                    plan.ready_timeout_s
+                ),
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // Step 1: the router, once its workers answer (it registers them at startup).
+    (ctx.progress)(Progress::Step("starting the router"));
+    let t1 = now();
+    let (name, log) = &logs[2];
+    match start(engine, name, &plan.router, log, t1) {
+        Ok(id) => running.ids.push((name, id, log.clone())),
+        Err(stop) => return Ok(Some(stop)),
+    }
+    let limit =
+        Instant::now() + ready_limit.min(deadline.saturating_duration_since(Instant::now()));
+    loop {
+        if let Some((name, exit, log)) = running.dead(engine) {
+            return Ok(Some(died(name, &exit, &log, "router startup")));
+        }
+        if http_test(plan.router.port, 1, Duration::from_secs(3)).is_ok() {
+            break;
+        }
+        if Instant::now() > limit {
+            return Ok(Some(execute::stop(
+                format!("the router was not ready within {} s", plan.ready_timeout_s),
+                FailureClass::ServerStartTimeout,
+                format!(
+                    "router failed to answer /health in time ({} s)",
+                    plan.ready_timeout_s
+                ),
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    s.steps[0] = Some((now() - t1).max(0) as u64);
+    write(s)?;
+
+    // Step 4: the health wait ends when a short completion comes back through the router.
+    (ctx.progress)(Progress::Step(
+        "waiting for a completion through the router",
+    ));
+    let t4 = now();
+    let limit =
+        Instant::now() + ready_limit.min(deadline.saturating_duration_since(Instant::now()));
+    loop {
+        if let Some((name, exit, log)) = running.dead(engine) {
+            return Ok(Some(died(name, &exit, &log, "the health check wait")));
+        }
+        let last = match http_test(plan.router.port, 0, Duration::from_secs(60)) {
+            Ok(()) => break,
+            Err(e) => e,
+        };
+        if Instant::now() > limit {
+            s.steps[3] = Some((now() - t4).max(0) as u64);
+            return Ok(Some(execute::stop(
+                "no completion came back through the router",
+                FailureClass::ServerStartTimeout,
+                format!(
+                    "health check failed after {} s: {last}",
+                    plan.ready_timeout_s
+                ),
+            )));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    s.steps[3] = Some((now() - t4).max(0) as u64);
+    write(s)?;
+
+    // Tests 1–4.
+    let mut failed: Option<Stop> = None;
+    for test in 1..=4 {
+        (ctx.progress)(Progress::Point {
+            done: test - 1,
+            total: 5,
+            label: TEST_NAMES[test - 1],
+        });
+        let t = now();
+        let r = http_test(plan.router.port, test, Duration::from_secs(600));
+        s.tests[test - 1] = (
+            if r.is_ok() {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            },
+            (now() - t).max(0) as u64,
+        );
+        write(s)?;
+        if let (Err(e), None) = (r, &failed) {
+            failed = Some(test_failed(engine, &running, test, &e));
+        }
+    }
+
+    // Test 6: GSM8K through the router, sglci's client in the PD report format.
+    (ctx.progress)(Progress::Point {
+        done: 4,
+        total: 5,
+        label: "GSM8K",
+    });
+    let gsm_log = folder.join("test_gsm8k.log");
+    let argv: Vec<String> = plan
+        .gsm8k
+        .argv
+        .iter()
+        .map(|a| {
+            if a == RUNNER {
+                ctx.runner_exe.clone()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let t6 = now();
+    let left = deadline.saturating_duration_since(Instant::now());
+    let end = run_to_end(engine, &argv, &plan.router.env, &gsm_log, left, &mut |e| {
+        running
+            .dead(e)
+            .map(|(name, exit, _)| format!("the {name} process ended ({exit})"))
+    })?;
+    let parsed = sglci_core::parse::pd::parse_gsm8k(&execute::read(&gsm_log)).ok();
+    let acc = parsed.as_ref().and_then(|g| g.accuracy);
+    let threshold = plan.gsm8k.threshold;
+    let pass = acc.is_some_and(|a| a > 0.0 && a >= threshold);
+    s.gsm8k = (
+        acc,
+        if pass { Verdict::Pass } else { Verdict::Fail },
+        (now() - t6).max(0) as u64,
+    );
+    write(s)?;
+    if failed.is_none() && !pass {
+        failed = Some(match end {
+            RunEnd::Aborted(_) => match running.dead(engine) {
+                Some((name, exit, log)) => died(name, &exit, &log, "GSM8K"),
+                None => test_failed(engine, &running, 6, "a service exited"),
+            },
+            RunEnd::TimedOut => execute::stop(
+                "the job's time ran out during GSM8K",
+                FailureClass::Timeout,
+                "GSM8K through the router did not finish in the job's time",
+            ),
+            RunEnd::Exited(_) => match acc {
+                Some(a) => execute::stop(
+                    format!("GSM8K accuracy {a:.4} through the router is below {threshold}"),
+                    FailureClass::AccuracyBelowThreshold,
+                    format!("Test 6 - GSM8K Accuracy: {a:.4} [FAIL] (threshold {threshold})"),
+                ),
+                None => {
+                    let first = parsed.and_then(|g| g.first_error).unwrap_or_else(|| {
+                        let text = sglci_core::text::clean(&execute::read(&gsm_log)).into_owned();
+                        text.lines().last().unwrap_or("no output").to_owned()
+                    });
+                    test_failed(engine, &running, 6, &first)
+                }
+            },
+        });
+    }
+    (ctx.progress)(Progress::Point {
+        done: 5,
+        total: 5,
+        label: "done",
+    });
+    Ok(failed)
+}
+
+/// A failed HTTP test: a service's own failure when its log names one, else the test's error.
+fn test_failed(engine: &mut dyn Engine, running: &Running, test: usize, error: &str) -> Stop {
+    if let Some((name, exit, log)) = running.dead(engine) {
+        return died(name, &exit, &log, &format!("test {test}"));
+    }
+    let name = if test == 6 {
+        "GSM8K"
+    } else {
+        TEST_NAMES[test - 1]
+    };
+    let line = format!("Test {test} - {name}: FAIL ({error})");
+    let logged = running.ids.iter().find_map(|(_, _, log)| {
+        let text = sglci_core::text::clean(&execute::read(log)).into_owned();
+        sglci_core::failure::classify(text.lines())
+    });
+    Stop {
+        reason: format!("PD test {test} ({name}) failed"),
+        evidence: logged.unwrap_or(Evidence {
+            class: FailureClass::ClientErrors,
+            line: sglci_core::redact::redact(&line),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary() -> Summary {
+        Summary {
+            tag: "v0.4.9.post2-cpu-cpu-20261125".to_owned(),
+            hardware: "cpu".to_owned(),
+            model: "GEMMA3-270M".to_owned(),
+            model_path: "/models/gemma.gguf".to_owned(),
+            image: "local".to_owned(),
+            hostname: "box".to_owned(),
+            engine: "local".to_owned(),
+            prefill: (30025, "0".to_owned()),
+            decode: (30026, "1".to_owned()),
+            router_port: 30028,
+            steps: [None; 4],
+            tests: [(Verdict::Pending, 0); 4],
+            gsm8k: (None, Verdict::Pending, 0),
+            questions: 20,
+            parallel: 4,
+            total_s: 0,
+            log_dir: "/runs/test/pd/pd_log/cpu/v0.4.9.post2-cpu-cpu-20261125".to_owned(),
+            completed: false,
+        }
+    }
+
+    /// Every state the summary goes through parses back to what the publisher should conclude.
+    #[test]
+    fn summary_states_parse_back() {
+        use sglci_core::parse::pd::parse_summary;
+        let mut s = summary();
+        let p = parse_summary(render_summary(&s).as_bytes()).expect("parse");
+        assert!(p.pending() && !p.passed());
+        assert_eq!(p.tests.len(), 5);
+        assert_eq!(p.docker_tag.as_deref(), Some(s.tag.as_str()));
+
+        s.steps = [Some(1), Some(12), Some(13), Some(2)];
+        s.tests = [
+            (Verdict::Pass, 0),
+            (Verdict::Pass, 0),
+            (Verdict::Pass, 3),
+            (Verdict::Fail, 5),
+        ];
+        s.gsm8k = (Some(0.55), Verdict::Pass, 40);
+        s.total_s = 75;
+        s.completed = true;
+        let text = render_summary(&s);
+        let p = parse_summary(text.as_bytes()).expect("parse");
+        assert!(!p.pending() && !p.passed(), "test 4 failed");
+        assert_eq!(p.total_s, Some(75));
+        assert_eq!(p.gsm8k_accuracy, Some(0.55));
+        assert!(p.completed);
+        assert!(text.contains("- Step 2 - Prefill Server Startup: 12s"));
+        assert!(text.contains("- GSM8K Questions per Second: 0.50"));
+
+        s.tests[3] = (Verdict::Pass, 5);
+        let p = parse_summary(render_summary(&s).as_bytes()).expect("parse");
+        assert!(p.passed());
+
+        s.gsm8k = (None, Verdict::Fail, 3);
+        let text = render_summary(&s);
+        assert!(text.contains("- Test 6 - GSM8K Accuracy: FAILED [FAIL] (3s)"));
+        assert!(!parse_summary(text.as_bytes()).expect("parse").passed());
+    }
+}

@@ -244,6 +244,13 @@ pub struct CliRun {
     /// Other jobs' containers are never stopped.
     #[arg(long, default_value_t = 900)]
     pub gpu_wait: u64,
+    /// With `--engine docker`: pulls of an image that is not on the host before giving up
+    /// (exit 3, `pull_failed`).
+    #[arg(long, default_value_t = 3)]
+    pub pull_attempts: u32,
+    /// Seconds between pulls, times the attempt number.
+    #[arg(long, default_value_t = 30)]
+    pub pull_backoff: u64,
     #[command(flatten)]
     pub backends: CliBackends,
 }

@@ -12,7 +12,8 @@ use std::path::Path;
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, DeviceMapping, HostConfig, MountType};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptions, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -25,6 +26,13 @@ pub enum DockerError {
         "Docker: {op}: {reason} (hint: is the Docker daemon running and is its socket readable?)"
     )]
     Api { op: String, reason: String },
+    /// F3: the image is not on this host and could not be pulled (class `pull_failed`).
+    #[error("pull_failed: {image}: {attempts} pull attempt(s) failed, the last with: {reason} (hint: is the registry reachable from this host, and is the tag right?)")]
+    Pull {
+        image: String,
+        attempts: u32,
+        reason: String,
+    },
     #[error("writing {path}: {source}")]
     Log {
         path: std::path::PathBuf,
@@ -59,6 +67,64 @@ impl DockerEngine {
         let docker = Docker::connect_with_local_defaults().map_err(api("connect"))?;
         rt.block_on(docker.ping()).map_err(api("ping"))?;
         Ok(Self { docker, rt })
+    }
+
+    /// F3: makes sure `image` is on this host: nothing to do when it is, otherwise up to
+    /// `attempts` pulls, waiting `backoff × attempt` between them (registries fail
+    /// transiently). Returns how many pulls it took (0 = already present).
+    pub fn ensure_image(
+        &self,
+        image: &str,
+        attempts: u32,
+        backoff: std::time::Duration,
+        on_retry: &mut dyn FnMut(u32, &str),
+    ) -> Result<u32, DockerError> {
+        if self.rt.block_on(self.docker.inspect_image(image)).is_ok() {
+            return Ok(0);
+        }
+        // `repo:tag` (a registry host may carry a port: the tag is after the last `/`).
+        let (repo, tag) = match image.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r.to_owned(), t.to_owned()),
+            _ => (image.to_owned(), "latest".to_owned()),
+        };
+        let mut last = String::new();
+        for attempt in 1..=attempts.max(1) {
+            let opts = CreateImageOptions {
+                from_image: Some(repo.clone()),
+                tag: Some(tag.clone()),
+                ..Default::default()
+            };
+            let result: Result<(), String> = self.rt.block_on(async {
+                let mut stream = self.docker.create_image(Some(opts), None, None);
+                while let Some(item) = stream.next().await {
+                    match item {
+                        Ok(info) => {
+                            if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                                return Err(e);
+                            }
+                        }
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+                Ok(())
+            });
+            match result {
+                Ok(()) if self.rt.block_on(self.docker.inspect_image(image)).is_ok() => {
+                    return Ok(attempt)
+                }
+                Ok(()) => last = "the pull ended but the image is not on the host".to_owned(),
+                Err(e) => last = e,
+            }
+            if attempt < attempts {
+                on_retry(attempt, &last);
+                std::thread::sleep(backoff * attempt);
+            }
+        }
+        Err(DockerError::Pull {
+            image: image.to_owned(),
+            attempts: attempts.max(1),
+            reason: last,
+        })
     }
 
     /// Creates and starts the container; returns its id.

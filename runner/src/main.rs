@@ -574,6 +574,9 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     };
     stop_on_signal("the run's processes", Some(run_id.clone()));
     let surface = report::Surface::detect(std::env::var("GITHUB_ACTIONS").ok().as_deref());
+    if engine_kind == cli::CliEngine::Docker {
+        pull_image(&image, &args, surface)?;
+    }
     let command: Vec<String> = std::env::args().collect();
     let runner_exe = std::env::current_exe()
         .map(|p| p.display().to_string())
@@ -799,6 +802,37 @@ fn make_engine(
             Box::new(job_engine)
         }
     })
+}
+
+/// F3: the image on this host before any job starts, pulled with retries when missing. A pull
+/// that never succeeds is an infrastructure failure (exit 3) of class `pull_failed`.
+fn pull_image(image: &str, args: &cli::CliRun, surface: report::Surface) -> Result<(), Failure> {
+    let docker = DockerEngine::connect().map_err(|e| (3, e.into()))?;
+    let backoff = std::time::Duration::from_secs(args.pull_backoff);
+    let mut on_retry = |attempt: u32, why: &str| {
+        say(&format!(
+            "pull {image}: attempt {attempt} of {} failed ({why}); retrying in {} s",
+            args.pull_attempts,
+            backoff.as_secs() * u64::from(attempt)
+        ));
+    };
+    match docker.ensure_image(image, args.pull_attempts, backoff, &mut on_retry) {
+        Ok(0) => Ok(()),
+        Ok(n) => {
+            say(&format!("pulled {image} (attempt {n})"));
+            Ok(())
+        }
+        Err(e) => {
+            say(&report::annotation(
+                surface,
+                report::Level::Error,
+                "pull_failed",
+                &e.to_string(),
+                None,
+            ));
+            Err((3, e.into()))
+        }
+    }
 }
 
 /// Ships this run's folders (unless `--no-ship`) and reports: the run's JSON on stdout; exit 1

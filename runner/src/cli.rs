@@ -279,6 +279,9 @@ pub struct CliGsm8k {
     pub parallel: usize,
     #[arg(long, default_value_t = 256)]
     pub max_tokens: u32,
+    /// The requests' `model` (routers require one).
+    #[arg(long)]
+    pub model: Option<String>,
     /// What to print: bench_sglang.py's last lines, or the PD test's report (`test_gsm8k.log`).
     #[arg(long, value_enum, default_value_t = CliGsm8kReport::BenchSglang)]
     pub report: CliGsm8kReport,

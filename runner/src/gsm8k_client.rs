@@ -18,20 +18,25 @@ pub struct Request {
     pub questions: usize,
     pub parallel: usize,
     pub max_tokens: u32,
+    /// The request's `model`, for servers and routers that require one.
+    pub model: Option<String>,
 }
 
 fn ask(
     agent: &ureq::Agent,
     url: &str,
     prompt: &str,
-    max_tokens: u32,
+    req: &Request,
 ) -> Result<(String, u64), String> {
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "prompt": prompt,
-        "max_tokens": max_tokens,
+        "max_tokens": req.max_tokens,
         "temperature": 0,
         "stop": ["Question:", "\n\n"],
     });
+    if let Some(m) = &req.model {
+        body["model"] = serde_json::Value::String(m.clone());
+    }
     let resp: serde_json::Value = agent
         .post(url)
         .set("Content-Type", "application/json")
@@ -79,7 +84,7 @@ pub fn run(req: &Request) -> Result<(Score, Vec<String>), String> {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(item) = asked.get(i) else { break };
                 let prompt = gsm8k::prompt(shots, &item.question);
-                match ask(&agent, &url, &prompt, req.max_tokens) {
+                match ask(&agent, &url, &prompt, req) {
                     Ok(r) => {
                         if let Ok(mut v) = results.lock() {
                             v[i] = Some(r);

@@ -175,6 +175,7 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
                 questions: args.num_questions,
                 parallel: args.parallel,
                 max_tokens: args.max_tokens,
+                model: args.model.clone(),
             };
             let (score, errors) =
                 sglci_runner::gsm8k_client::run(&req).map_err(|e| (1, anyhow::anyhow!(e)))?;

@@ -140,11 +140,12 @@ pub fn render_summary(s: &Summary) -> String {
 
 /// One functional HTTP test (tests 1–4 and the probe): `Ok` when the status is 200 and the body
 /// has what the test looks for.
-fn http_test(port: u16, test: usize, timeout: Duration) -> Result<(), String> {
+fn http_test(port: u16, model: &str, test: usize, timeout: Duration) -> Result<(), String> {
     let agent = ureq::AgentBuilder::new().timeout(timeout).build();
     let base = format!("http://127.0.0.1:{port}");
     let completion = |prompt: &str, max_tokens: u32, temperature: f64| {
         serde_json::json!({
+            "model": model,
             "prompt": prompt,
             "max_tokens": max_tokens,
             "temperature": temperature,
@@ -459,7 +460,7 @@ fn run_steps(
         if let Some((name, exit, log)) = running.dead(engine) {
             return Ok(Some(died(name, &exit, &log, "router startup")));
         }
-        if http_test(plan.router.port, 1, Duration::from_secs(3)).is_ok() {
+        if http_test(plan.router.port, &plan.model, 1, Duration::from_secs(3)).is_ok() {
             break;
         }
         if Instant::now() > limit {
@@ -488,7 +489,7 @@ fn run_steps(
         if let Some((name, exit, log)) = running.dead(engine) {
             return Ok(Some(died(name, &exit, &log, "the health check wait")));
         }
-        let last = match http_test(plan.router.port, 0, Duration::from_secs(60)) {
+        let last = match http_test(plan.router.port, &plan.model, 0, Duration::from_secs(60)) {
             Ok(()) => break,
             Err(e) => e,
         };
@@ -517,7 +518,12 @@ fn run_steps(
             label: TEST_NAMES[test - 1],
         });
         let t = now();
-        let r = http_test(plan.router.port, test, Duration::from_secs(600));
+        let r = http_test(
+            plan.router.port,
+            &plan.model,
+            test,
+            Duration::from_secs(600),
+        );
         s.tests[test - 1] = (
             if r.is_ok() {
                 Verdict::Pass

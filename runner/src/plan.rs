@@ -62,6 +62,8 @@ pub struct PdPlan {
     /// sglci's GSM8K client through the router (one run).
     pub gsm8k: GatePlan,
     pub ready_timeout_s: u32,
+    /// The `model` of every request (the router requires one).
+    pub model: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -352,7 +354,7 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
         }
         cells
     });
-    let pd = c.pd.as_ref().map(|p| pd_plan(p, &vars, &c.env));
+    let pd = c.pd.as_ref().map(|p| pd_plan(p, &job.model, &vars, &c.env));
     let details = match job.kind {
         Kind::Sanity => c.sanity.as_ref().and_then(|p| serde_json::to_value(p).ok()),
         Kind::Unit => c.unit.as_ref().and_then(|u| serde_json::to_value(u).ok()),
@@ -425,6 +427,7 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
 /// the predecessor's flags on loopback, then the suite's extra ones.
 fn pd_plan(
     p: &crate::suite::PdConfig,
+    model: &str,
     vars: &BTreeMap<&str, String>,
     env: &BTreeMap<String, String>,
 ) -> PdPlan {
@@ -483,6 +486,8 @@ fn pd_plan(
         p.max_tokens.to_string(),
         "--report".to_owned(),
         "pd".to_owned(),
+        "--model".to_owned(),
+        model.to_owned(),
     ];
     if let Some(d) = &p.data {
         gsm8k.extend(["--data".to_owned(), d.clone()]);
@@ -503,5 +508,6 @@ fn pd_plan(
             exclude_below: 0.0,
         },
         ready_timeout_s: p.ready_timeout_s,
+        model: model.to_owned(),
     }
 }

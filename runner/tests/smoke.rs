@@ -564,3 +564,195 @@ fn sanity_sweep_passes_one_model_and_fails_another() {
     assert_eq!(models.rows.len(), 2, "{text}");
     assert!(text.contains("GEMMA3-270M-TERSE"), "{text}");
 }
+
+/// The PD suite's extra pieces: llama.cpp's llama-server and the SGLang router.
+fn pd_ready(dir: &Path) -> bool {
+    let ready = dir.join("bin/llama-server").is_file()
+        && Command::new("python3")
+            .args(["-c", "import sglang_router"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ready {
+        assert!(
+            !std::env::var("SGLCI_REQUIRE_SMOKE").is_ok_and(|v| v == "1"),
+            "SGLCI_REQUIRE_SMOKE=1 but the PD pieces are missing (scripts/smoke-setup.sh builds llama-server and installs sglang-router)"
+        );
+        #[expect(clippy::print_stderr, reason = "a skipped test says so")]
+        {
+            eprintln!("skipped: llama-server or sglang-router missing (scripts/smoke-setup.sh)");
+        }
+    }
+    ready
+}
+
+/// The bundled PD suite on free ports.
+fn pd_suite(dir: &Path, ports: [u16; 3]) -> PathBuf {
+    let text = sglci_runner::suites::BUNDLED
+        .iter()
+        .find(|(n, _)| *n == "smoke-pd")
+        .expect("bundled smoke-pd suite")
+        .1
+        .replace(
+            "prefill_port = 30025",
+            &format!("prefill_port = {}", ports[0]),
+        )
+        .replace(
+            "decode_port = 30026",
+            &format!("decode_port = {}", ports[1]),
+        )
+        .replace(
+            "router_port = 30028",
+            &format!("router_port = {}", ports[2]),
+        );
+    let path = dir.join("smoke-pd.toml");
+    std::fs::write(&path, text).expect("suite file");
+    path
+}
+
+/// A process whose command line has `program` and `--port <port>`.
+fn pid_of(program: &str, port: u16) -> Option<u32> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(program) && cmd.contains(&format!("--port {port} ")) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+fn free_ports() -> [u16; 3] {
+    let ls: Vec<_> = (0..3)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("port"))
+        .collect();
+    let p: Vec<u16> = ls
+        .iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect();
+    [p[0], p[1], p[2]]
+}
+
+/// F10 on CPU: the real SGLang router in PD mode over two llama.cpp workers. Every request of
+/// the tests and of GSM8K goes through the router to both workers; the summary, the GSM8K log
+/// and the publisher's PD row say it passed. Then the decode worker is killed during GSM8K:
+/// the run fails with `server_exited` naming it, nothing is left running, and the publisher
+/// shows the failure with that class.
+#[test]
+fn pd_suite_through_the_router_and_a_decode_worker_that_dies() {
+    let Some(smoke) = smoke_dir() else { return };
+    if !pd_ready(&smoke) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let ports = free_ports();
+    let suite = pd_suite(dir, ports);
+    let out = runner(dir, &suite, "pd-cpu", &[]).output().expect("runner");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stderr}",
+        out.status.code()
+    );
+    let folder = dir.join(format!("runs/test/pd/pd_log/cpu/{TAG}"));
+    let summary = sglci_core::parse::pd::parse_summary(
+        &std::fs::read(folder.join("test_summary.txt")).expect("summary"),
+    )
+    .expect("parse");
+    assert!(summary.passed() && summary.completed, "{summary:?}");
+    assert_eq!(summary.tests.len(), 5);
+    let g = sglci_core::parse::pd::parse_gsm8k(
+        &std::fs::read(folder.join("test_gsm8k.log")).expect("gsm8k log"),
+    )
+    .expect("parse");
+    assert_eq!(g.total_questions, Some(21));
+    assert!(g.accuracy.is_some_and(|a| a >= 0.25), "{g:?}");
+    // The router sent every request to both workers: each processed the probe, the two
+    // completions and the 21 questions.
+    for log in ["prefill.log", "decode.log"] {
+        let text = std::fs::read_to_string(folder.join(log)).expect("worker log");
+        let tasks = text.matches("processing task").count();
+        assert!(tasks >= 24, "{log}: {tasks} requests");
+    }
+    for p in ports {
+        assert!(
+            pid_of("llama-server", p).is_none() && pid_of("sglang_router", p).is_none(),
+            "nothing left running on {p}"
+        );
+    }
+    let tasks = publish(dir);
+    assert!(
+        tasks.contains("\"pd\"") && tasks.contains("PD Disaggregation Tests"),
+        "{tasks}"
+    );
+    let store = DirStore::new(&dir.join("store"));
+    let hist = sglci_publisher::history::History::new(&store as &dyn ObjectStore);
+    let pd = hist.read(sglci_core::records::PD).expect("pd");
+    let rows = serde_json::to_string(&pd.rows).expect("json");
+    assert_eq!(pd.rows.len(), 1, "{rows}");
+    assert!(rows.contains("\"pass\""), "{rows}");
+
+    // The fault: the decode worker dies (SIGKILL) once GSM8K has started.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let ports = free_ports();
+    let suite = pd_suite(dir, ports);
+    let mut child = runner(dir, &suite, "pd-fault", &[])
+        .spawn()
+        .expect("runner");
+    let folder = dir.join(format!("runs/test/pd/pd_log/cpu/{TAG}"));
+    let start = Instant::now();
+    while !std::fs::read_to_string(folder.join("test_summary.txt"))
+        .is_ok_and(|s| s.contains("Test 4 - Code Generation: PASS"))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the PD test never reached GSM8K"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the runner ended early"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = pid_of("llama-server", ports[1]).expect("the decode worker's pid");
+    let killed = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("runner");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let r: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("results.json")).expect("results.json"),
+    )
+    .expect("json");
+    assert_eq!(r["status"], "fail", "{r:#}");
+    assert_eq!(r["failure"]["class"], "server_exited", "{r:#}");
+    let line = r["failure"]["line"].as_str().expect("evidence");
+    assert!(
+        line.contains("decode server") && line.contains("signal 9") && line.contains("GSM8K"),
+        "{line}"
+    );
+    let text = std::fs::read_to_string(folder.join("test_summary.txt")).expect("summary");
+    assert!(text.contains("[FAIL]"), "{text}");
+    for p in ports {
+        assert!(
+            pid_of("llama-server", p).is_none() && pid_of("sglang_router", p).is_none(),
+            "nothing left running on {p}"
+        );
+    }
+    let tasks = publish(dir);
+    assert!(
+        tasks.contains("\"server_exited\"") && tasks.contains("\"fail\""),
+        "{tasks}"
+    );
+}

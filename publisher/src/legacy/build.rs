@@ -824,7 +824,13 @@ fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
                 // The class and its evidence line always come from the same source.
                 let only_gsm8k = failed.is_empty() || failed.iter().all(|n| n.contains("GSM8K"));
                 let client = g.and_then(|g| g.first_error.clone());
-                let (class, line) = if only_gsm8k && s.gsm8k_accuracy.is_some_and(|a| a > 0.001) {
+                // A service the runner saw die explains a low accuracy, not the other way round.
+                let died = server_failure
+                    .as_ref()
+                    .filter(|e| e.class == FailureClass::ServerExited);
+                let (class, line) = if let Some(e) = died {
+                    (e.class, Some(e.line.clone()))
+                } else if only_gsm8k && s.gsm8k_accuracy.is_some_and(|a| a > 0.001) {
                     (
                         FailureClass::AccuracyBelowThreshold,
                         Some(format!(
@@ -1082,10 +1088,15 @@ fn task_table(mut board: TaskBoard) -> Vec<TaskRow> {
     let mut rows = Vec::new();
     for (date, hw) in nights {
         for task in TASKS {
-            if !task.scheduled_on(&hw) {
+            let key = (date.clone(), hw.clone(), task.id);
+            // A task not expected on this hardware is never "missing", but one that ran there
+            // anyway (the PD suite on the CPU smoke host) is shown.
+            if !task.scheduled_on(&hw)
+                && !board.runs.contains_key(&key)
+                && !board.cron.contains_key(&key)
+            {
                 continue;
             }
-            let key = (date.clone(), hw.clone(), task.id);
             let from_runs = board.runs.remove(&key).and_then(pick);
             let from_cron = board.cron.remove(&key).and_then(pick);
             let chosen = match (from_runs, from_cron) {

@@ -267,10 +267,10 @@ pub struct CliGsm8k {
     pub host: String,
     #[arg(long, default_value_t = 30000)]
     pub port: u16,
-    /// GSM8K JSONL (`question`, `answer` ending in `#### N`); default: the questions shipped
-    /// with sglci (suites/smoke/gsm8k.jsonl).
+    /// GSM8K JSONL (`question`, `answer` ending in `#### N`), a file or an http(s) URL;
+    /// default: the questions shipped with sglci (suites/smoke/gsm8k.jsonl).
     #[arg(long)]
-    pub data: Option<PathBuf>,
+    pub data: Option<String>,
     #[arg(long, default_value_t = 200)]
     pub num_questions: usize,
     #[arg(long, default_value_t = 5)]

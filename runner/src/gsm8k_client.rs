@@ -69,6 +69,15 @@ pub fn run(req: &Request) -> Result<(Score, Vec<String>), String> {
         ));
     }
     let (shots, rest) = req.items.split_at(req.shots);
+    if rest.len() < req.questions {
+        // Asking fewer than requested would make the accuracy mean something else.
+        return Err(format!(
+            "{} questions asked for, but the data has {} after the {} shots (hint: a larger GSM8K file with --data, or fewer --num-questions)",
+            req.questions,
+            rest.len(),
+            req.shots
+        ));
+    }
     let asked: Vec<Item> = rest.iter().take(req.questions.max(1)).cloned().collect();
     let url = format!("{}/v1/completions", req.base_url.trim_end_matches('/'));
     let agent = ureq::AgentBuilder::new()

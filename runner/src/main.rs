@@ -6,6 +6,7 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sglci_core::failure::{Evidence, FailureClass};
 use sglci_core::parse::{
     alert, bench_serving, cron, gsm8k, offline, online_csv, pd, sanity, server_log, timing,
     unit_test, upstream,
@@ -546,8 +547,22 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         .map_err(|e| (2, anyhow::anyhow!("--run-id: {e}")))?
         .as_str()
         .to_owned();
-    let out = out_dir;
-    gpu_idle(&hardware, args.gpu_wait)?;
+    let out = out_dir.clone();
+    let preflight = Preflight {
+        args: &args,
+        jobs: &jobs,
+        out: &out_dir,
+        info: RunInfo {
+            run_id: run_id.clone(),
+            hardware: hardware.clone(),
+            date: tag.date().to_owned(),
+            image: tag.as_str().to_owned(),
+            suite: suite.name.clone(),
+        },
+        image: &image,
+        now,
+    };
+    gpu_idle(&hardware, args.gpu_wait).map_err(|f| preflight.failed(f))?;
     let engine_kind = args.engine.unwrap_or(if hardware == "cpu" {
         cli::CliEngine::Local
     } else {
@@ -588,7 +603,7 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     stop_on_signal("the run's processes", Some(run_id.clone()));
     let surface = report::Surface::detect(std::env::var("GITHUB_ACTIONS").ok().as_deref());
     if engine_kind == cli::CliEngine::Docker {
-        pull_image(&image, &args, surface)?;
+        pull_image(&image, &args, surface).map_err(|f| preflight.failed(f))?;
     }
     let command: Vec<String> = std::env::args().collect();
     let runner_exe = std::env::current_exe()
@@ -817,6 +832,97 @@ fn make_engine(
     })
 }
 
+/// What a run that could not start needs to report it.
+struct Preflight<'a> {
+    args: &'a cli::CliRun,
+    jobs: &'a [&'a sglci_runner::plan::PlannedJob],
+    out: &'a std::path::Path,
+    info: RunInfo,
+    image: &'a str,
+    now: i64,
+}
+
+impl Preflight<'_> {
+    /// The machine failed before any job started (busy GPUs, no image): each job's task gets the
+    /// failure as its cron log (`cron_log/<hw>/<date>/<cron job>.log`, the predecessor's place
+    /// for a job's console output), shipped like any bundle, so the night's status board shows
+    /// the class instead of a missing run. The exit code stays the machine failure's.
+    fn failed(&self, (code, err): Failure) -> Failure {
+        if code != 3 {
+            return (code, err);
+        }
+        let line = format!("{err:#}");
+        let class = sglci_core::failure::classify(std::iter::once(line.as_str()))
+            .map_or(FailureClass::Infrastructure, |e| e.class);
+        let folder = format!("cron_log/{}/{}", self.info.hardware, self.info.date);
+        let mut outcomes = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for job in self.jobs {
+            let Some(cron) = job.cron_job.as_deref() else {
+                continue;
+            };
+            if !seen.insert(cron) {
+                continue;
+            }
+            let rel = format!("{folder}/{cron}.log");
+            let text =
+                sglci_runner::outputs::render_preflight_log(&sglci_runner::outputs::Preflight {
+                    command: &std::env::args().collect::<Vec<_>>().join(" "),
+                    run_id: &self.info.run_id,
+                    started_at: &sglci_core::date::utc_datetime(self.now),
+                    machine: &hostname(),
+                    image: self.image,
+                    line: &line,
+                });
+            let path = self.out.join(&rel);
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| {
+                    use std::io::Write as _;
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                        .and_then(|mut f| f.write_all(text.as_bytes()))
+                });
+            if let Err(e) = written {
+                tracing::warn!("{}: {e}", path.display());
+                continue;
+            }
+            outcomes.push(sglci_runner::execute::JobOutcome {
+                schema: sglci_runner::execute::RESULTS_SCHEMA,
+                run_id: self.info.run_id.clone(),
+                suite: self.info.suite.clone(),
+                job: job.id.clone(),
+                image: self.image.to_owned(),
+                hardware: self.info.hardware.clone(),
+                host: hostname(),
+                run_folder: rel,
+                started_at: sglci_core::date::utc_datetime(self.now),
+                ended_at: sglci_core::date::utc_datetime(unix_now()),
+                status: sglci_runner::execute::Status::Fail,
+                reason: format!("the run could not start ({class})"),
+                failure: Some(Evidence {
+                    class,
+                    line: sglci_core::redact::redact(&line),
+                }),
+                gsm8k: None,
+                threshold: None,
+                loads: Vec::new(),
+                resumed: false,
+            });
+        }
+        if outcomes.is_empty() {
+            return (code, err);
+        }
+        match finish_run(self.args, self.out, &self.info, &outcomes) {
+            Err((3, spooled)) => (3, err.context(format!("{spooled:#}"))),
+            _ => (code, err),
+        }
+    }
+}
+
 /// F3: the image on this host before any job starts, pulled with retries when missing. A pull
 /// that never succeeds is an infrastructure failure (exit 3) of class `pull_failed`.
 fn pull_image(image: &str, args: &cli::CliRun, surface: report::Surface) -> Result<(), Failure> {
@@ -864,9 +970,9 @@ fn finish_run(
             .map_err(|e| (3, e.into()))?
             .into_iter()
             .filter(|(path, _)| {
-                outcomes
-                    .iter()
-                    .any(|o| path.starts_with(&format!("{}/", o.run_folder)))
+                outcomes.iter().any(|o| {
+                    path == &o.run_folder || path.starts_with(&format!("{}/", o.run_folder))
+                })
             })
             .collect();
         let files = ship::redact_files(files, &sglci_core::redact::secret_values(std::env::vars()));

@@ -424,3 +424,24 @@ mod tests {
         assert!(!lines[0].contains("abcdefabcdef"), "{lines:?}");
     }
 }
+
+/// A run that could not start, as the predecessor's cron log of the job it replaces.
+#[derive(Debug, Clone)]
+pub struct Preflight<'a> {
+    pub command: &'a str,
+    pub run_id: &'a str,
+    pub started_at: &'a str,
+    pub machine: &'a str,
+    pub image: &'a str,
+    /// The failure, with its marker (`GPU still busy after`, `Failed to pull`).
+    pub line: &'a str,
+}
+
+/// The cron log lines the publisher's cron parser reads: start, machine, image, the failure,
+/// `Result: FAILED`.
+pub fn render_preflight_log(p: &Preflight<'_>) -> String {
+    format!(
+        "=== sglci-runner {} ===\nRun: {}\nStart time: {}\nMachine: {}\nImage: {}\n{}\nResult: FAILED\n",
+        p.command, p.run_id, p.started_at, p.machine, p.image, p.line
+    )
+}

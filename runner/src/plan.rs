@@ -37,6 +37,8 @@ pub struct PlannedJob {
     pub env: BTreeMap<String, String>,
     pub timeout_minutes: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_job: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gsm8k: Option<GatePlan>,
@@ -413,6 +415,7 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
         run_folder,
         env: c.env.clone(),
         timeout_minutes: c.timeout_minutes,
+        cron_job: c.cron_job.clone(),
         server,
         gsm8k,
         sweep,

@@ -322,6 +322,11 @@ pub struct JobConfig {
     pub tokenizer: Option<String>,
     #[serde(default = "default_timeout")]
     pub timeout_minutes: u32,
+    /// The predecessor's cron job this job replaces (`grok_nightly`, `test_nightly_pd`): when
+    /// the run cannot start (busy GPUs, no image), the failure is logged as that job's cron log
+    /// so the night's status board shows it with its class.
+    #[serde(default)]
+    pub cron_job: Option<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     #[serde(default)]

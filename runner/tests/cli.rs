@@ -96,11 +96,15 @@ fn run_waits_for_idle_gpus_and_gives_up_with_exit_3() {
             "v0.5.6-rocm700-mi30x-20251216",
             "--gpu-wait",
             "0",
-            "--no-ship",
             "--out",
         ])
         .arg(tools.path().join("runs"))
+        .arg("--store")
+        .arg(tools.path().join("store"))
+        .arg("--spool")
+        .arg(tools.path().join("spool"))
         .env("PATH", path)
+        .env_remove("GITHUB_ACTIONS")
         .output()
         .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -110,7 +114,48 @@ fn run_waits_for_idle_gpus_and_gives_up_with_exit_3() {
         sglci_core::failure::classify(stderr.lines()).map(|e| e.class),
         Some(sglci_core::failure::FailureClass::GpuBusy)
     );
-    assert!(!tools.path().join("runs").exists(), "nothing started");
+    // Nothing started: the run tree holds only the two jobs' cron logs (GROK1 and GROK2 each
+    // replace a cron job of the predecessor's), and those were shipped.
+    let runs = tools.path().join("runs");
+    let top: Vec<String> = std::fs::read_dir(&runs)
+        .expect("runs")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(top, ["cron_log"], "nothing started");
+    let day = runs.join("cron_log/mi30x/20251216");
+    for job in ["grok_nightly", "grok2_nightly_online"] {
+        let log = std::fs::read_to_string(day.join(format!("{job}.log"))).expect("cron log");
+        assert!(log.contains("GPU still busy after 0 s") && log.contains("Result: FAILED"));
+    }
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout JSON");
+    assert!(printed["shipped"].as_str().is_some(), "{printed}");
+
+    // The publisher shows both of the night's Grok tasks failed with `gpu_busy`, not missing.
+    let store = sglci_core::backend::DirStore::new(&tools.path().join("store"));
+    let queue = sglci_core::backend::SpoolQueue::new(&tools.path().join("store/queue"));
+    let report = sglci_publisher::app::ingest_pending(&store, &queue, None, "2025-12-17T06:00:00Z")
+        .expect("ingest");
+    assert!(report.quarantined.is_empty(), "{report:?}");
+    let hist =
+        sglci_publisher::history::History::new(&store as &dyn sglci_core::store::ObjectStore);
+    let tasks = hist.read(sglci_core::records::TASKS).expect("tasks");
+    let rows = serde_json::to_value(&tasks.rows).expect("rows");
+    for task in ["grok_online", "grok2_online"] {
+        let row = rows
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["task"] == task && r["date"] == "20251216" && r["hardware"] == "mi30x")
+            .unwrap_or_else(|| panic!("no {task} row: {rows:#}"));
+        assert_eq!(row["failure_class"], "gpu_busy", "{row:#}");
+        assert!(
+            row["evidence"]
+                .as_str()
+                .is_some_and(|e| e.contains("GPU still busy")),
+            "{row:#}"
+        );
+    }
 }
 
 /// Serves `body` once per connection on a loopback port, for `count` requests.

@@ -451,7 +451,7 @@ fn missing_images_are_pulled_with_retries_from_a_loopback_registry() {
         .expect_err("no such tag");
     let text = err.to_string();
     assert!(text.starts_with("pull_failed: "), "{text}");
-    assert!(text.contains("2 pull attempt(s)"), "{text}");
+    assert!(text.contains("after 2 attempt(s)"), "{text}");
 
     // Through `run`: exit 3, the class on stderr, nothing started.
     let out_dir = tempfile::tempdir().expect("tmp");
@@ -481,6 +481,11 @@ fn missing_images_are_pulled_with_retries_from_a_loopback_registry() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("pull_failed"), "{stderr}");
+    assert_eq!(
+        sglci_core::failure::classify(stderr.lines()).map(|e| e.class),
+        Some(sglci_core::failure::FailureClass::PullFailed),
+        "{stderr}"
+    );
     assert!(stderr.contains("attempt 1 of 2 failed"), "{stderr}");
     assert!(
         e.managed(None).expect("list").is_empty(),

@@ -52,6 +52,54 @@ fn bundled_suites_are_the_files_and_all_resolve() {
     }
 }
 
+/// Every job of the nightly GPU suites that replaces a predecessor's cron job names it, and the
+/// name is one the publisher maps to a task (a typo would leave a failed night "missing").
+#[test]
+fn cron_jobs_name_the_publishers_tasks() {
+    let mut named = BTreeSet::new();
+    for (name, _) in BUNDLED {
+        let s = load(name).expect("parses");
+        for hw in &s.hardware {
+            let p = plan(&s, hw, None).expect("resolves");
+            for j in &p.jobs {
+                if let Some(c) = &j.cron_job {
+                    let task = sglci_core::status::TASKS
+                        .iter()
+                        .find(|t| t.cron_jobs.contains(&c.as_str()))
+                        .unwrap_or_else(|| panic!("{}: cron_job `{c}` is no task's", j.id));
+                    named.insert(task.id);
+                } else {
+                    assert!(
+                        [
+                            "grok-offline",
+                            "deepseek-offline",
+                            "image-check",
+                            "upstream"
+                        ]
+                        .contains(name)
+                            || hw == "cpu",
+                        "{}: no cron_job",
+                        j.id
+                    );
+                }
+            }
+        }
+    }
+    for task in [
+        "grok_online",
+        "grok2_online",
+        "deepseek_online",
+        "deepseek_dp_attention",
+        "deepseek_torch_compile",
+        "deepseek_mtp",
+        "sanity",
+        "unit_test",
+        "pd",
+    ] {
+        assert!(named.contains(task), "no job reports as {task}");
+    }
+}
+
 /// The whole matrix as job ids per suite and hardware (a renamed model or variant shows here).
 #[test]
 fn the_matrix() {

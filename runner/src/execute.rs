@@ -44,6 +44,21 @@ pub struct Context<'a> {
     pub progress: &'a mut dyn FnMut(Progress<'_>),
 }
 
+impl Context<'_> {
+    /// A planned command with `{runner}` replaced by this binary (its builtin GSM8K client).
+    pub fn resolve(&self, argv: &[String]) -> Vec<String> {
+        argv.iter()
+            .map(|a| {
+                if a == RUNNER {
+                    self.runner_exe.clone()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect()
+    }
+}
+
 impl std::fmt::Debug for Context<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Context")
@@ -431,17 +446,7 @@ pub fn run_online(
                 sglci_core::date::utc_datetime(t0)
             ),
         )?;
-        let argv: Vec<String> = plan
-            .argv
-            .iter()
-            .map(|a| {
-                if a == RUNNER {
-                    ctx.runner_exe.clone()
-                } else {
-                    a.clone()
-                }
-            })
-            .collect();
+        let argv = ctx.resolve(&plan.argv);
         let mut runs: Vec<Option<f64>> = Vec::new();
         let gate = loop {
             let n = runs.len() + 1;

@@ -13,7 +13,7 @@ use sglci_core::failure::{Evidence, FailureClass};
 
 use crate::engine::{run_to_end, Engine, EngineError, ProcId, RunEnd};
 use crate::execute::{self, Context, JobOutcome, Progress, Status, Stop, RESULTS_SCHEMA};
-use crate::plan::{PdPlan, PdService, PlannedJob, RUNNER};
+use crate::plan::{PdPlan, PdService, PlannedJob};
 
 /// A test's state in the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -545,18 +545,7 @@ fn run_steps(
         label: "GSM8K",
     });
     let gsm_log = folder.join("test_gsm8k.log");
-    let argv: Vec<String> = plan
-        .gsm8k
-        .argv
-        .iter()
-        .map(|a| {
-            if a == RUNNER {
-                ctx.runner_exe.clone()
-            } else {
-                a.clone()
-            }
-        })
-        .collect();
+    let argv = ctx.resolve(&plan.gsm8k.argv);
     let t6 = now();
     let left = deadline.saturating_duration_since(Instant::now());
     let end = run_to_end(engine, &argv, &plan.router.env, &gsm_log, left, &mut |e| {

@@ -528,17 +528,7 @@ pub fn run_sanity(
                 continue;
             }
         };
-        let argv: Vec<String> = gate
-            .argv
-            .iter()
-            .map(|a| {
-                if a == crate::plan::RUNNER {
-                    ctx.runner_exe.clone()
-                } else {
-                    a.clone()
-                }
-            })
-            .collect();
+        let argv = ctx.resolve(&gate.argv);
         let mut best: Option<f64> = None;
         let mut passed_on = None;
         let mut died = None;

@@ -442,6 +442,10 @@ fn runtime_image(tag: &str) -> Option<String> {
             !required,
             "SGLCI_REQUIRE_DOCKER=1 but no Docker daemon answers"
         );
+        #[expect(clippy::print_stderr, reason = "a skipped test says so")]
+        {
+            eprintln!("skipped: no Docker daemon");
+        }
         return None;
     }
     let image = format!("sglci-smoke/runtime:{tag}");
@@ -449,19 +453,10 @@ fn runtime_image(tag: &str) -> Option<String> {
     Some(image)
 }
 
-#[test]
-fn smoke_suite_through_the_docker_engine() {
-    let Some(smoke) = smoke_dir() else { return };
-    let Some(image) = runtime_image(TAG) else {
-        #[expect(clippy::print_stderr, reason = "a skipped test says so")]
-        {
-            eprintln!("skipped: no Docker daemon");
-        }
-        return;
-    };
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path();
+/// This machine's Python prefix, and the `run` arguments that lend the busybox job container
+/// this machine's runtime (`/usr`, the Python prefix, the libraries) and the smoke directory,
+/// all read-only.
+fn docker_runtime(smoke: &Path) -> (String, Vec<String>) {
     let prefix = String::from_utf8(
         Command::new("python3")
             .args(["-c", "import sys; print(sys.prefix)"])
@@ -472,13 +467,6 @@ fn smoke_suite_through_the_docker_engine() {
     .expect("utf8")
     .trim()
     .to_owned();
-    // The job's PATH finds this machine's Python (mounted below) inside the container.
-    let suite = suite_file(dir, free_port());
-    let text = std::fs::read_to_string(&suite).expect("suite").replace(
-        "[base.env]\n",
-        &format!("[base.env]\nPATH = \"{prefix}/bin:/usr/bin:/bin\"\nHOME = \"/tmp\"\n"),
-    );
-    std::fs::write(&suite, text).expect("suite");
     let mut mounts = vec![
         "/usr:/usr:ro".to_owned(),
         format!("{prefix}:{prefix}:ro"),
@@ -493,6 +481,26 @@ fn smoke_suite_through_the_docker_engine() {
     for m in &mounts {
         args.extend(["--mount".to_owned(), m.clone()]);
     }
+    (prefix, args)
+}
+
+#[test]
+fn smoke_suite_through_the_docker_engine() {
+    let Some(smoke) = smoke_dir() else { return };
+    let Some(image) = runtime_image(TAG) else {
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let (prefix, args) = docker_runtime(&smoke);
+    // The job's PATH finds this machine's Python (mounted below) inside the container.
+    let suite = suite_file(dir, free_port());
+    let text = std::fs::read_to_string(&suite).expect("suite").replace(
+        "[base.env]\n",
+        &format!("[base.env]\nPATH = \"{prefix}/bin:/usr/bin:/bin\"\nHOME = \"/tmp\"\n"),
+    );
+    std::fs::write(&suite, text).expect("suite");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut c = runner_on(dir, &suite, "smoke-docker", &image, &args);
     let out = c.output().expect("runner");
@@ -767,25 +775,12 @@ fn pd_suite_through_the_docker_engine() {
         return;
     }
     let Some(image) = runtime_image(TAG) else {
-        #[expect(clippy::print_stderr, reason = "a skipped test says so")]
-        {
-            eprintln!("skipped: no Docker daemon");
-        }
         return;
     };
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let prefix = String::from_utf8(
-        Command::new("python3")
-            .args(["-c", "import sys; print(sys.prefix)"])
-            .output()
-            .expect("python3")
-            .stdout,
-    )
-    .expect("utf8")
-    .trim()
-    .to_owned();
+    let (prefix, args) = docker_runtime(&smoke);
     let suite = pd_suite(dir, free_ports());
     let text = std::fs::read_to_string(&suite).expect("suite").replace(
         "[base.pd]\n",
@@ -794,20 +789,6 @@ fn pd_suite_through_the_docker_engine() {
         ),
     );
     std::fs::write(&suite, text).expect("suite");
-    let mut args: Vec<String> = vec!["--engine".into(), "docker".into(), "--no-ship".into()];
-    let mut mounts = vec![
-        "/usr:/usr:ro".to_owned(),
-        format!("{prefix}:{prefix}:ro"),
-        format!("{}:{}:ro", smoke.display(), smoke.display()),
-    ];
-    for (link, target) in [("/lib", "/usr/lib"), ("/lib64", "/usr/lib64")] {
-        if Path::new(target).is_dir() {
-            mounts.push(format!("{target}:{link}:ro"));
-        }
-    }
-    for m in &mounts {
-        args.extend(["--mount".to_owned(), m.clone()]);
-    }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = runner_on(dir, &suite, "pd-docker", &image, &args)
         .output()

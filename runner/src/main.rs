@@ -507,7 +507,10 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     let jobs: Vec<_> = plan
         .jobs
         .iter()
-        .filter(|j| args.job.as_deref().is_none_or(|f| j.id.contains(f)))
+        .filter(|j| match args.job.as_deref() {
+            Some(f) => j.id.contains(f),
+            None => !j.manual,
+        })
         .collect();
     if jobs.is_empty() {
         return Err((

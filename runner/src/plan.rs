@@ -38,6 +38,9 @@ pub struct PlannedJob {
     pub timeout_minutes: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cron_job: Option<String>,
+    /// Run only when `--job` names it, not in a whole-suite run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -377,10 +380,11 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
                 .unwrap_or_else(|| "{tag}".to_owned());
             // The predecessor's folder names: no suffix for the standard online job or the normal
             // offline grid.
-            let variant = if job.variant == "standard" || job.variant == "normal" {
+            let variant = c.folder_variant.as_deref().unwrap_or(&job.variant);
+            let variant = if variant == "standard" || variant == "normal" || variant.is_empty() {
                 String::new()
             } else {
-                format!("_{}", job.variant)
+                format!("_{variant}")
             };
             Some(format!(
                 "{}/{}/{}/{tag}_{}_{label}_{}{variant}",
@@ -416,6 +420,7 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
         env: c.env.clone(),
         timeout_minutes: c.timeout_minutes,
         cron_job: c.cron_job.clone(),
+        manual: c.manual,
         server,
         gsm8k,
         sweep,

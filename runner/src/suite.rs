@@ -17,6 +17,12 @@
 //! model or a variant to some hardware. Argument values may use `{model}`, `{tokenizer}`,
 //! `{port}`, and in the client `{value}` (the sweep point) and `{prompts}`.
 //!
+//! Per job, besides the sections: `cron_job` (the predecessor's cron job it replaces, under
+//! which a run that cannot start is reported), `folder_variant` (the variant's suffix in the run
+//! folder, where the predecessor's differs from the variant's name) and `manual = true` (run
+//! only when `--job` names it). PD jobs take `[pd]` with `worker`/`router` programs,
+//! `prefill_args`, `decode_args`, `router_args` and `{port}` for each service's own port.
+//!
 //! Parsing is pure (`parse(text, name)`); errors name the file, the layer and the key.
 
 use std::collections::BTreeMap;
@@ -327,6 +333,15 @@ pub struct JobConfig {
     /// so the night's status board shows it with its class.
     #[serde(default)]
     pub cron_job: Option<String>,
+    /// The variant's suffix in the run folder name, where the predecessor's differs from the
+    /// variant's name (its DP test shared `_dp_attention`); default: the variant's name.
+    #[serde(default)]
+    pub folder_variant: Option<String>,
+    /// Planned, but run only when `--job` names it, never in a whole-suite run (the
+    /// predecessor's DP + torch-compile job, disabled after GPU memory faults). `true` only:
+    /// `false` in a layer removes the key, as everywhere.
+    #[serde(default)]
+    pub manual: bool,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     #[serde(default)]

@@ -192,10 +192,29 @@ fn deepseek_variants_per_hardware() {
         ids,
         [
             "deepseek-online/DeepSeek-V3-0324/dp_attention/mi30x",
+            "deepseek-online/DeepSeek-V3-0324/dp_attention_torch_compile/mi30x",
             "deepseek-online/DeepSeek-V3-0324/standard/mi30x",
             "deepseek-online/DeepSeek-V3-0324/torch_compile/mi30x",
         ]
     );
+    // DP + torch compile: planned, but only run when named (the predecessor disabled it).
+    let dptc = job(
+        &p30.jobs,
+        "deepseek-online/DeepSeek-V3-0324/dp_attention_torch_compile/mi30x",
+    );
+    assert!(dptc.manual);
+    assert!(p30
+        .jobs
+        .iter()
+        .filter(|j| j.id != dptc.id)
+        .all(|j| !j.manual));
+    let server = dptc.server.as_ref().expect("server");
+    assert!(has(&server.argv, "--mem-fraction-static", Some("0.6")));
+    assert!(has(&server.argv, "--cuda-graph-max-bs", Some("8")));
+    assert!(has(&server.argv, "--enable-torch-compile", None));
+    assert!(has(&server.argv, "--enable-dp-attention", None));
+    assert_eq!(server.ready_timeout_s, 2700);
+    assert!(dptc.sweep.is_empty());
     let dp = job(
         &p30.jobs,
         "deepseek-online/DeepSeek-V3-0324/dp_attention/mi30x",
@@ -212,7 +231,25 @@ fn deepseek_variants_per_hardware() {
         dp.env.get("SGLANG_USE_ROCM700A").map(String::as_str),
         Some("1")
     );
-    let conc: Vec<(f64, u32)> = dp.sweep.iter().map(|p| (p.value, p.prompts)).collect();
+    // Plain DP attention and torch compile are GSM8K only (predecessor.md 1.4).
+    assert!(dp.sweep.is_empty());
+    assert!(job(
+        &p30.jobs,
+        "deepseek-online/DeepSeek-V3-0324/torch_compile/mi30x"
+    )
+    .sweep
+    .is_empty());
+    let p35 = plan(&s, "mi35x", None).expect("plan");
+    // The DP test serves too, in the predecessor's `_dp_attention` folder.
+    let dp_test = job(
+        &p35.jobs,
+        "deepseek-online/DeepSeek-R1-MXFP4-Preview/dp_test/mi35x",
+    );
+    assert!(dp_test
+        .run_folder
+        .as_deref()
+        .is_some_and(|f| f.ends_with("_FP8_online_dp_attention")));
+    let conc: Vec<(f64, u32)> = dp_test.sweep.iter().map(|p| (p.value, p.prompts)).collect();
     assert_eq!(
         conc,
         [

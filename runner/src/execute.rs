@@ -770,6 +770,43 @@ fn server_died(server_log: &Path, why: &str, during: &str) -> Result<Stop, Engin
     })
 }
 
+/// Starts `argv` in the background after writing what was started, with which environment, at
+/// the top of its log: the first thing to read when a server misbehaves. Secrets among it are
+/// redacted before the log leaves the machine (F15).
+pub(crate) fn spawn_logged(
+    engine: &mut dyn Engine,
+    name: &str,
+    argv: &[String],
+    env: &BTreeMap<String, String>,
+    log: &Path,
+    now: i64,
+) -> Result<ProcId, Stop> {
+    let env_line: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    append(
+        log,
+        &format!(
+            "sglci-runner: starting the {name} at {}: {}\nsglci-runner: environment: {}\n",
+            sglci_core::date::utc_datetime(now),
+            argv.join(" "),
+            env_line.join(" ")
+        ),
+    )
+    .map_err(|e| {
+        stop(
+            format!("the {name} log cannot be written"),
+            FailureClass::Infrastructure,
+            e.to_string(),
+        )
+    })?;
+    engine.spawn(argv, env, log).map_err(|e| {
+        stop(
+            format!("the {name} could not be started"),
+            FailureClass::Infrastructure,
+            e.to_string(),
+        )
+    })
+}
+
 /// Starts the server and waits until it is ready (HTTP or its log line). Fails fast when the
 /// process exits, with the class its log shows.
 pub(crate) fn start_server(
@@ -780,32 +817,7 @@ pub(crate) fn start_server(
     ctx: &Context<'_>,
 ) -> Result<(ProcId, u64), Stop> {
     let t0 = (ctx.clock)();
-    // What was started, with which environment: the first thing to read when a server
-    // misbehaves. Secrets among it are redacted before the log leaves the machine (F15).
-    let env_line: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    append(
-        log,
-        &format!(
-            "sglci-runner: starting the server at {}: {}\nsglci-runner: environment: {}\n",
-            sglci_core::date::utc_datetime(t0),
-            server.argv.join(" "),
-            env_line.join(" ")
-        ),
-    )
-    .map_err(|e| {
-        stop(
-            "the server log cannot be written",
-            FailureClass::Infrastructure,
-            e.to_string(),
-        )
-    })?;
-    let id = engine.spawn(&server.argv, env, log).map_err(|e| {
-        stop(
-            "the server could not be started",
-            FailureClass::Infrastructure,
-            e.to_string(),
-        )
-    })?;
+    let id = spawn_logged(engine, "server", &server.argv, env, log, t0)?;
     let limit = Instant::now() + Duration::from_secs(u64::from(server.ready_timeout_s));
     loop {
         if let Ok(Some(exit)) = engine.status(id) {

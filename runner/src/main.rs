@@ -436,7 +436,7 @@ fn gpu_idle(hardware: &str, wait_s: u64) -> Result<(), Failure> {
 
 /// `run`: a suite's online/smoke jobs on this host, then the bundle.
 fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
-    use sglci_runner::execute::{self, Context, Progress};
+    use sglci_runner::execute::{self, Progress};
     use sglci_runner::suite::Kind;
     let suite = sglci_runner::suites::load(&args.suite).map_err(|e| (2, e.into()))?;
     let hardware = match (&args.hardware, suite.hardware.as_slice()) {
@@ -612,6 +612,15 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
     let runner_exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "sglci-runner".to_owned());
+    let base = RunBase {
+        run_id: run_id.clone(),
+        suite: suite.name.clone(),
+        tag: tag.clone(),
+        root: out.clone(),
+        command: command.join(" "),
+        runner_exe: runner_exe.clone(),
+        resume: args.resume,
+    };
     let mut outcomes = Vec::new();
     let mut summary = Vec::new();
     if plan.kind == Kind::Sanity {
@@ -621,18 +630,7 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
                 say(&format!("{}: {s}", suite.name));
             }
         };
-        let mut ctx = Context {
-            run_id: run_id.clone(),
-            suite: suite.name.clone(),
-            tag: tag.clone(),
-            root: out.clone(),
-            hostname: hostname(),
-            command: command.join(" "),
-            runner_exe: runner_exe.clone(),
-            resume: args.resume,
-            clock: &unix_now,
-            progress: &mut progress,
-        };
+        let mut ctx = base.context(&mut progress);
         let mut engine_for = |job: &sglci_runner::plan::PlannedJob| {
             make_engine(
                 engine_kind,
@@ -660,18 +658,7 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
                 ));
             }
         };
-        let mut ctx = Context {
-            run_id: run_id.clone(),
-            suite: suite.name.clone(),
-            tag: tag.clone(),
-            root: out.clone(),
-            hostname: hostname(),
-            command: command.join(" "),
-            runner_exe: runner_exe.clone(),
-            resume: args.resume,
-            clock: &unix_now,
-            progress: &mut progress,
-        };
+        let mut ctx = base.context(&mut progress);
         let mut engine = make_engine(
             engine_kind,
             &run_id,
@@ -833,6 +820,37 @@ fn make_engine(
             Box::new(job_engine)
         }
     })
+}
+
+/// What every job of a run shares; [`RunBase::context`] gives a job its executor context.
+struct RunBase {
+    run_id: String,
+    suite: String,
+    tag: ImageTag,
+    root: std::path::PathBuf,
+    command: String,
+    runner_exe: String,
+    resume: bool,
+}
+
+impl RunBase {
+    fn context<'a>(
+        &self,
+        progress: &'a mut dyn FnMut(sglci_runner::execute::Progress<'_>),
+    ) -> sglci_runner::execute::Context<'a> {
+        sglci_runner::execute::Context {
+            run_id: self.run_id.clone(),
+            suite: self.suite.clone(),
+            tag: self.tag.clone(),
+            root: self.root.clone(),
+            hostname: hostname(),
+            command: self.command.clone(),
+            runner_exe: self.runner_exe.clone(),
+            resume: self.resume,
+            clock: &unix_now,
+            progress,
+        }
+    }
 }
 
 /// What a run that could not start needs to report it.

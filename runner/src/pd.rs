@@ -13,7 +13,7 @@ use sglci_core::failure::{Evidence, FailureClass};
 
 use crate::engine::{run_to_end, Engine, EngineError, ProcId, RunEnd};
 use crate::execute::{self, Context, JobOutcome, Progress, Status, Stop, RESULTS_SCHEMA};
-use crate::plan::{PdPlan, PdService, PlannedJob};
+use crate::plan::{PdPlan, PlannedJob};
 
 /// A test's state in the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,39 +224,6 @@ impl Running {
     }
 }
 
-fn start(
-    engine: &mut dyn Engine,
-    name: &'static str,
-    svc: &PdService,
-    log: &Path,
-    now: i64,
-) -> Result<ProcId, Stop> {
-    let env_line: Vec<String> = svc.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    execute::append(
-        log,
-        &format!(
-            "sglci-runner: starting the {name} at {}: {}\nsglci-runner: environment: {}\n",
-            sglci_core::date::utc_datetime(now),
-            svc.argv.join(" "),
-            env_line.join(" ")
-        ),
-    )
-    .map_err(|e| {
-        execute::stop(
-            format!("the {name} log cannot be written"),
-            FailureClass::Infrastructure,
-            e.to_string(),
-        )
-    })?;
-    engine.spawn(&svc.argv, &svc.env, log).map_err(|e| {
-        execute::stop(
-            format!("the {name} could not be started"),
-            FailureClass::Infrastructure,
-            e.to_string(),
-        )
-    })
-}
-
 /// Why a service died: its own log's class, else `server_exited` with the marker added.
 fn died(name: &str, exit: &str, log: &Path, during: &str) -> Stop {
     let line = format!(
@@ -410,7 +377,7 @@ fn run_steps(
     let t0 = now();
     for (i, svc) in [&plan.prefill, &plan.decode].into_iter().enumerate() {
         let (name, log) = &logs[i];
-        match start(engine, name, svc, log, now()) {
+        match execute::spawn_logged(engine, name, &svc.argv, &svc.env, log, now()) {
             Ok(id) => running.ids.push((name, id, log.clone())),
             Err(stop) => return Ok(Some(stop)),
         }
@@ -450,7 +417,7 @@ fn run_steps(
     (ctx.progress)(Progress::Step("starting the router"));
     let t1 = now();
     let (name, log) = &logs[2];
-    match start(engine, name, &plan.router, log, t1) {
+    match execute::spawn_logged(engine, name, &plan.router.argv, &plan.router.env, log, t1) {
         Ok(id) => running.ids.push((name, id, log.clone())),
         Err(stop) => return Ok(Some(stop)),
     }

@@ -34,29 +34,46 @@ fn planted() -> String {
     )
 }
 
-fn smoke_dir() -> Option<PathBuf> {
-    let required = std::env::var("SGLCI_REQUIRE_SMOKE").is_ok_and(|v| v == "1");
-    let dir = std::env::var_os("SGLCI_SMOKE_DIR").map(PathBuf::from);
-    let ready = dir.as_ref().is_some_and(|d| {
-        d.join("gemma-3-270m-q4_k_m.gguf").is_file() && d.join("tokenizer/tokenizer.json").is_file()
-    }) && Command::new("python3")
-        .args(["-c", "import llama_cpp.server, sglang.bench_serving"])
+/// Whether `program args…` runs and exits 0 (quietly).
+fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
+        .is_ok_and(|s| s.success())
+}
+
+/// `ready`, or a skip that says why; a failure instead when `required_by` is set to 1 (CI).
+fn ready_or_skip(ready: bool, required_by: &str, missing: &str) -> bool {
     if !ready {
         assert!(
-            !required,
-            "SGLCI_REQUIRE_SMOKE=1 but the smoke suite is not set up (run scripts/smoke-setup.sh and export SGLCI_SMOKE_DIR)"
+            !std::env::var(required_by).is_ok_and(|v| v == "1"),
+            "{required_by}=1 but {missing}"
         );
         #[expect(clippy::print_stderr, reason = "a skipped test says so")]
         {
-            eprintln!("skipped: the CPU smoke suite is not set up (scripts/smoke-setup.sh)");
+            eprintln!("skipped: {missing}");
         }
-        return None;
     }
-    dir
+    ready
+}
+
+fn smoke_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("SGLCI_SMOKE_DIR").map(PathBuf::from);
+    let ready = dir.as_ref().is_some_and(|d| {
+        d.join("gemma-3-270m-q4_k_m.gguf").is_file() && d.join("tokenizer/tokenizer.json").is_file()
+    }) && succeeds(
+        "python3",
+        &["-c", "import llama_cpp.server, sglang.bench_serving"],
+    );
+    ready_or_skip(
+        ready,
+        "SGLCI_REQUIRE_SMOKE",
+        "the CPU smoke suite is not set up (run scripts/smoke-setup.sh and export SGLCI_SMOKE_DIR)",
+    )
+    .then_some(dir)
+    .flatten()
 }
 
 fn free_port() -> u16 {
@@ -430,22 +447,11 @@ fn a_server_that_dies_mid_sweep_is_classified_shipped_and_resumed() {
 /// `sglci-smoke/runtime:<tag>`: the static busybox test image, to which the job adds this
 /// machine's Python runtime and the model as read-only bind mounts.
 fn runtime_image(tag: &str) -> Option<String> {
-    let required = std::env::var("SGLCI_REQUIRE_DOCKER").is_ok_and(|v| v == "1");
-    let up = Command::new("docker")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !up {
-        assert!(
-            !required,
-            "SGLCI_REQUIRE_DOCKER=1 but no Docker daemon answers"
-        );
-        #[expect(clippy::print_stderr, reason = "a skipped test says so")]
-        {
-            eprintln!("skipped: no Docker daemon");
-        }
+    if !ready_or_skip(
+        succeeds("docker", &["info"]),
+        "SGLCI_REQUIRE_DOCKER",
+        "no Docker daemon answers",
+    ) {
         return None;
     }
     let image = format!("sglci-smoke/runtime:{tag}");
@@ -575,24 +581,11 @@ fn sanity_sweep_passes_one_model_and_fails_another() {
 
 /// The PD suite's extra pieces: llama.cpp's llama-server and the SGLang router.
 fn pd_ready(dir: &Path) -> bool {
-    let ready = dir.join("bin/llama-server").is_file()
-        && Command::new("python3")
-            .args(["-c", "import sglang_router"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ready {
-        assert!(
-            !std::env::var("SGLCI_REQUIRE_SMOKE").is_ok_and(|v| v == "1"),
-            "SGLCI_REQUIRE_SMOKE=1 but the PD pieces are missing (scripts/smoke-setup.sh builds llama-server and installs sglang-router)"
-        );
-        #[expect(clippy::print_stderr, reason = "a skipped test says so")]
-        {
-            eprintln!("skipped: llama-server or sglang-router missing (scripts/smoke-setup.sh)");
-        }
-    }
-    ready
+    ready_or_skip(
+        dir.join("bin/llama-server").is_file() && succeeds("python3", &["-c", "import sglang_router"]),
+        "SGLCI_REQUIRE_SMOKE",
+        "the PD pieces are missing (scripts/smoke-setup.sh builds llama-server and installs sglang-router)",
+    )
 }
 
 /// The bundled PD suite on free ports.

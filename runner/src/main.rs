@@ -621,6 +621,17 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         runner_exe: runner_exe.clone(),
         resume: args.resume,
     };
+    let engine_of = |job: &sglci_runner::plan::PlannedJob| {
+        make_engine(
+            engine_kind,
+            &run_id,
+            job,
+            &image,
+            &hardware,
+            &args.devices,
+            &mounts,
+        )
+    };
     let mut outcomes = Vec::new();
     let mut summary = Vec::new();
     if plan.kind == Kind::Sanity {
@@ -632,16 +643,8 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
         };
         let mut ctx = base.context(&mut progress);
         let mut engine_for = |job: &sglci_runner::plan::PlannedJob| {
-            make_engine(
-                engine_kind,
-                &run_id,
-                job,
-                &image,
-                &hardware,
-                &args.devices,
-                &mounts,
-            )
-            .map_err(|(_, e)| sglci_runner::engine::EngineError::Docker(format!("{e:#}")))
+            engine_of(job)
+                .map_err(|(_, e)| sglci_runner::engine::EngineError::Docker(format!("{e:#}")))
         };
         outcomes = sglci_runner::tasks::run_sanity(&jobs, &mut ctx, &mut engine_for, &image)
             .map_err(|e| (3, anyhow::anyhow!("{}: {e}", suite.name)))?;
@@ -659,15 +662,7 @@ fn run_suite(args: cli::CliRun) -> Result<String, Failure> {
             }
         };
         let mut ctx = base.context(&mut progress);
-        let mut engine = make_engine(
-            engine_kind,
-            &run_id,
-            job,
-            &image,
-            &hardware,
-            &args.devices,
-            &mounts,
-        )?;
+        let mut engine = engine_of(job)?;
         let outcome = match plan.kind {
             Kind::Unit => sglci_runner::tasks::run_unit(job, &mut ctx, engine.as_mut(), &image),
             Kind::Offline => {

@@ -224,6 +224,39 @@ impl Running {
     }
 }
 
+/// How a wait for the services ended.
+enum Waited {
+    Ready,
+    /// A service exited (its log's class, or `server_exited`).
+    Died(Stop),
+    /// The limit passed; the probe's last error.
+    TimedOut(String),
+}
+
+/// Polls `probe` every `every` until it succeeds, a service dies, or `limit` passes.
+fn wait_until(
+    engine: &mut dyn Engine,
+    running: &Running,
+    during: &str,
+    limit: Instant,
+    every: Duration,
+    probe: &mut dyn FnMut() -> Result<(), String>,
+) -> Waited {
+    loop {
+        if let Some((name, exit, log)) = running.dead(engine) {
+            return Waited::Died(died(name, &exit, &log, during));
+        }
+        let last = match probe() {
+            Ok(()) => return Waited::Ready,
+            Err(e) => e,
+        };
+        if Instant::now() > limit {
+            return Waited::TimedOut(last);
+        }
+        std::thread::sleep(every);
+    }
+}
+
 /// Why a service died: its own log's class, else `server_exited` with the marker added.
 fn died(name: &str, exit: &str, log: &Path, during: &str) -> Stop {
     let line = format!(
@@ -423,14 +456,18 @@ fn run_steps(
     }
     let limit =
         Instant::now() + ready_limit.min(deadline.saturating_duration_since(Instant::now()));
-    loop {
-        if let Some((name, exit, log)) = running.dead(engine) {
-            return Ok(Some(died(name, &exit, &log, "router startup")));
-        }
-        if http_test(plan.router.port, &plan.model, 1, Duration::from_secs(3)).is_ok() {
-            break;
-        }
-        if Instant::now() > limit {
+    let waited = wait_until(
+        engine,
+        &running,
+        "router startup",
+        limit,
+        Duration::from_millis(500),
+        &mut || http_test(plan.router.port, &plan.model, 1, Duration::from_secs(3)),
+    );
+    match waited {
+        Waited::Ready => {}
+        Waited::Died(stop) => return Ok(Some(stop)),
+        Waited::TimedOut(_) => {
             return Ok(Some(execute::stop(
                 format!("the router was not ready within {} s", plan.ready_timeout_s),
                 FailureClass::ServerStartTimeout,
@@ -438,9 +475,8 @@ fn run_steps(
                     "router failed to answer /health in time ({} s)",
                     plan.ready_timeout_s
                 ),
-            )));
+            )))
         }
-        std::thread::sleep(Duration::from_millis(500));
     }
     s.steps[0] = Some((now() - t1).max(0) as u64);
     write(s)?;
@@ -452,15 +488,18 @@ fn run_steps(
     let t4 = now();
     let limit =
         Instant::now() + ready_limit.min(deadline.saturating_duration_since(Instant::now()));
-    loop {
-        if let Some((name, exit, log)) = running.dead(engine) {
-            return Ok(Some(died(name, &exit, &log, "the health check wait")));
-        }
-        let last = match http_test(plan.router.port, &plan.model, 0, Duration::from_secs(60)) {
-            Ok(()) => break,
-            Err(e) => e,
-        };
-        if Instant::now() > limit {
+    let waited = wait_until(
+        engine,
+        &running,
+        "the health check wait",
+        limit,
+        Duration::from_secs(2),
+        &mut || http_test(plan.router.port, &plan.model, 0, Duration::from_secs(60)),
+    );
+    match waited {
+        Waited::Ready => {}
+        Waited::Died(stop) => return Ok(Some(stop)),
+        Waited::TimedOut(last) => {
             s.steps[3] = Some((now() - t4).max(0) as u64);
             return Ok(Some(execute::stop(
                 "no completion came back through the router",
@@ -471,7 +510,6 @@ fn run_steps(
                 ),
             )));
         }
-        std::thread::sleep(Duration::from_secs(2));
     }
     s.steps[3] = Some((now() - t4).max(0) as u64);
     write(s)?;

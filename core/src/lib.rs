@@ -14,12 +14,15 @@
 //! - [`backend`]: the shell side: directory, spool, S3 and SQS backends and the enums that pick
 //!   one from configuration.
 //! - [`date`]: civil dates (`YYYYMMDD`) and day numbers.
+//! - [`clock`]: the one wall clock, for the shells (binaries and the Lambda entry) only.
 //! - [`text`]: byte clean-up (NULs, ANSI escapes, `\r` progress bars) shared by the parsers.
 //!
-//! Outside [`backend`], nothing in this crate touches the disk, the network or the clock.
+//! Outside [`backend`] and [`clock`], nothing in this crate touches the disk, the network or
+//! the clock.
 
 pub mod backend;
 pub mod bundle;
+pub mod clock;
 pub mod date;
 pub mod error;
 pub mod failure;

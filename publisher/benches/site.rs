@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use sglci_core::backend::DirStore;
+use sglci_core::date::date_of_day;
 use sglci_core::records::ALL_SCHEMAS;
 use sglci_publisher::app;
 use sglci_publisher::history::History;
 use sglci_publisher::rows::Rows;
-use sglci_publisher::site::data::date_of_day;
 use sglci_publisher::site::templates::Templates;
 use sglci_publisher::site::{SiteOptions, Touched};
 use sglci_publisher::synth;
@@ -214,7 +214,7 @@ Site: {files} files ({html} pages), {mb:.1} MB in all. Heaviest page: `{heavy_pa
 The update at the largest history costs {ratio:.2}x the update at 1x. Target: flat, under 1 s.\n",
         corpus = corpus.canonicalize().unwrap_or(corpus.clone()).display(),
         window = opts.window_days,
-        newest_iso = sglci_publisher::site::data::iso(&newest),
+        newest_iso = sglci_core::date::iso(&newest),
         r = median(&render_s),
         rr = fmt(&render_s),
         f = median(&full_s),

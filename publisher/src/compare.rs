@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sglci_core::records::{AccuracyRow, RunRow};
 
+use crate::markdown::escape as md;
 use crate::regress::series::{build_series, Direction, Series};
 use crate::regress::{baseline, DetectConfig};
 use crate::rows::Rows;
-use crate::site::data::{day_number, iso};
-use crate::site::templates::escape_markdown as md;
+use sglci_core::date::{day_number, iso};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CompareError {

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use sglci_core::records::Schema;
-use sglci_core::store::{update, Key, ObjectStore, StoreError, UpdateError};
+use sglci_core::store::{update, Key, ObjectStore, StoreError, UpdateError, Version};
 use thiserror::Error;
 
 use crate::table::{Table, TableError};
@@ -150,6 +150,36 @@ impl<'a> History<'a> {
         }
     }
 
+    /// The index as it is now and its version, for work that must know whether the history
+    /// moved while it ran ([`History::mark_derived`]); `None` before the first commit.
+    pub fn index_versioned(&self) -> Result<Option<(Index, Version)>, HistoryError> {
+        let k = Self::index_key();
+        match self.store.get_versioned(&k) {
+            Ok((bytes, version)) => {
+                let idx = decode_index(&bytes).map_err(|reason| HistoryError::Index {
+                    key: k.to_string(),
+                    reason,
+                })?;
+                Ok(Some((idx, version)))
+            }
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records that the derived state (regressions, site) reflects `idx`'s generation, if the
+    /// index is still at `version`. `Ok(false)`: another publisher committed meanwhile, and the
+    /// derived state must be computed again.
+    pub fn mark_derived(&self, mut idx: Index, version: &Version) -> Result<bool, HistoryError> {
+        idx.derived = idx.generation;
+        let next = serde_json::to_vec_pretty(&idx).unwrap_or_default();
+        match self.store.put_if_match(&Self::index_key(), &next, version) {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Applies `change` to the index by conditional write, retrying on conflict. `change` returns
     /// `None` to leave it alone.
     pub fn update_index(
@@ -267,11 +297,7 @@ impl<'a> History<'a> {
                 rows,
             };
             let k = key(format!("{prefix}/{month}/{file_name}"))?;
-            let mut df = part.to_dataframe()?;
-            let bytes = to_parquet(&mut df).map_err(|source| HistoryError::Parquet {
-                key: k.to_string(),
-                source,
-            })?;
+            let bytes = part.to_parquet()?;
             self.store.put(&k, &bytes)?;
             written.push(k);
         }
@@ -411,15 +437,6 @@ impl Snapshot<'_> {
 
 fn decode_index(bytes: &[u8]) -> Result<Index, String> {
     serde_json::from_slice(bytes).map_err(|e| e.to_string())
-}
-
-/// Serializes a frame as Parquet (zstd) into memory.
-pub fn to_parquet(df: &mut DataFrame) -> PolarsResult<Vec<u8>> {
-    let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(df)?;
-    Ok(buf)
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@
 //! - [`rows`]: typed rows of every table (backfill output, store contents, site input).
 //! - [`table`]: typed tables ↔ polars frames, CSV and JSON.
 //! - [`history`]: the Parquet history in the object store, with its index of commits.
-//! - [`app`]: the commands (`ingest`, `export`, `tables`) over those pieces.
+//! - [`app`]: the commands over those pieces, one module per command family (ingest and the
+//!   batch handler, derive, site I/O, export, reports, notify).
 //! - [`site`]: the static site, plots and markdown (pure), [`serve`]: the local preview server.
+//! - [`regress`]: regression detection (pure); [`compare`]: two runs side by side (pure);
+//!   [`markdown`]: escaping log text for markdown.
 //! - [`synth`]: synthetic histories for benchmarks.
 //! - [`config`]: where the store, queue and site live (flags and `SGLCI_*`).
 //! - [`lambda`]: the SQS event handler of `sglci-publisher-lambda` (the same batch handler as
@@ -20,6 +23,7 @@ pub mod gitpub;
 pub mod history;
 pub mod lambda;
 pub mod legacy;
+pub mod markdown;
 pub mod notify;
 pub mod regress;
 pub mod rows;

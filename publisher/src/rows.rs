@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use serde::de::DeserializeOwned;
 use sglci_core::records::{self, *};
 
-use crate::site::data::day_number;
 use crate::table::{Table, TableError};
+use sglci_core::date::day_number;
 
 /// Typed rows of the history tables a site is rendered from.
 #[derive(Debug, Clone, Default)]

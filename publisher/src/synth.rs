@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::site::data::{date_of_day, day_number};
 use crate::table::Table;
+use sglci_core::date::{date_of_day, day_number};
 
 /// Moves every `YYYYMMDD` date (an 8-digit run that is a valid date in 2000..2100) in `s` by
 /// `days`: in dates, image tags, run folders and file paths alike, so rows stay consistent.

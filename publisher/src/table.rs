@@ -51,6 +51,21 @@ impl Table {
         Ok(Self { schema, rows })
     }
 
+    /// The table as Parquet (zstd), in memory: the history's partitions and the site's
+    /// downloads.
+    pub fn to_parquet(&self) -> Result<Vec<u8>, TableError> {
+        let mut df = self.to_dataframe()?;
+        let mut buf = Vec::new();
+        ParquetWriter::new(&mut buf)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(&mut df)
+            .map_err(|source| TableError::Polars {
+                table: self.schema.name,
+                source,
+            })?;
+        Ok(buf)
+    }
+
     pub fn to_dataframe(&self) -> Result<DataFrame, TableError> {
         let name = self.schema.name;
         let mut columns: Vec<Column> = Vec::with_capacity(self.schema.columns.len());

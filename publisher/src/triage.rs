@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::site::data::day_number;
+use sglci_core::date::day_number;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

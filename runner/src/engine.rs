@@ -52,6 +52,9 @@ pub enum EngineError {
     EmptyCommand,
     #[error("{0}")]
     Docker(String),
+    /// The run handed a job to another kind's executor (a bug in the runner, not in the suite).
+    #[error("{job}: not a {kind} job (hint: this is a bug in sglci-runner; please report it)")]
+    NotThisKind { job: String, kind: &'static str },
 }
 
 /// Runs a job's processes.

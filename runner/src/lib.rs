@@ -1,37 +1,48 @@
 //! sglci-runner's library: what the `sglci-runner` binary does, as functions the tests call.
+//! `main.rs` only parses the command line, calls [`commands::dispatch`] and exits with
+//! [`error::RunnerError::exit_code`].
 //!
-//! - [`container`]: F3 container specs (devices, groups, mounts, sglci labels), pure;
-//!   [`docker`]: the Docker engine through its API (bollard): start, exec with streamed logs,
-//!   remove, and cleanup of sglci's own containers only.
-//! - [`gpu`]: F2, GPU load from rocm-smi, amd-smi and nvidia-smi output, and the idle verdict.
-//! - [`image`]: F1, tonight's image from Docker Hub (Pacific-time date, paging, stale fallback).
+//! - [`cli`]: the command line (clap derive, no logic); [`commands`]: one function per command;
+//!   [`error`]: `RunnerError` and its exit codes; [`host`]: this host's name, progress lines,
+//!   Docker Hub reads, the stop on SIGTERM.
+//! - [`run`]: `sglci-runner run`, the orchestration of a suite on this host: hardware, image and
+//!   tag, plan, job selection, run id, preflight (idle GPUs, the image pulled, a run that cannot
+//!   start still reporting), each job on its engine, the job summary, ship and exit code.
+//! - [`job`]: the executors, one module per task kind (online, offline, sanity, PD, unit, image
+//!   check), the shared server start and readiness (`job::server`), and the `JobOutcome` each
+//!   writes as `results.json`.
 //! - [`suite`]: suites as layered TOML (base, hardware, model, variant), validated with errors
-//!   that name the file and the key; [`suites`]: the bundled suites (`suites/*.toml`).
-//! - [`plan`]: a suite on one hardware resolved into jobs with their exact command lines.
-//! - [`report`]: F21 progress for terminals and GitHub Actions (groups, annotations, job summary).
-//! - [`engine`]: where a job's processes run (the local-process engine; Docker in [`docker`]);
-//!   [`execute`]: the online/smoke job executor (server, GSM8K gate, sweep, failure class,
-//!   resume) writing the run folder; [`outputs`]: its timing summary and CSV, pure;
-//!   [`gsm8k`]: the gate rule and the few-shot scoring, pure; [`gsm8k_client`]: the client.
-//! - [`tasks`]: the unit test (F11), the nightly image check (F13), the sanity sweep (F9) and
-//!   the offline grid (F7) as run tasks; [`pd`]: the prefill/decode disaggregation test (F10).
+//!   that name the file, the layer and the key; [`suites`]: the bundled suites (`suites/*.toml`).
+//! - [`plan`]: a suite on one hardware resolved into jobs with their exact command lines and a
+//!   typed `JobSpec` per kind; pure.
+//! - [`engine`]: where a job's processes run (local process groups; a labelled container per
+//!   job in [`docker`]); [`container`]: container specs (devices, groups, mounts, labels), pure.
+//! - [`outputs`]: the timing summary and CSV in the predecessor's formats, pure; [`gsm8k`]: the
+//!   gate rule and few-shot scoring, pure; [`gsm8k_client`]: the OpenAI-completions client.
+//! - [`gpu`]: GPU load from rocm-smi, amd-smi and nvidia-smi output, and the idle verdict.
+//! - [`image`]: tonight's image from Docker Hub (Pacific-time date, paging, stale fallback).
+//! - [`report`]: progress for terminals and GitHub Actions (groups, annotations, job summary).
 //! - [`ship`]: a run's files as a bundle to the store (manifest last) and its announcement on
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
-//!   `sglci-runner flush` delivers it.
+//!   `sglci-runner flush` delivers it; [`destination`]: the store and queue from the flags.
 
+pub mod cli;
+pub mod commands;
 pub mod container;
+pub mod destination;
 pub mod docker;
 pub mod engine;
-pub mod execute;
+pub mod error;
 pub mod gpu;
 pub mod gsm8k;
 pub mod gsm8k_client;
+pub mod host;
 pub mod image;
+pub mod job;
 pub mod outputs;
-pub mod pd;
 pub mod plan;
 pub mod report;
+pub mod run;
 pub mod ship;
 pub mod suite;
 pub mod suites;
-pub mod tasks;

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::suite::{argv, Gsm8kClient, Job, Kind, Suite, SuiteError, SweepBy};
+use crate::suite::{
+    argv, Gsm8kClient, ImageCheckConfig, Job, Kind, SanityConfig, Suite, SuiteError, SweepBy,
+    UnitConfig, UpstreamConfig,
+};
 
 /// Stands for the running `sglci-runner` binary in planned commands (its builtin GSM8K client).
 pub const RUNNER: &str = "{runner}";
@@ -41,21 +44,111 @@ pub struct PlannedJob {
     /// Run only when `--job` names it, not in a whole-suite run.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub manual: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub server: Option<ServerPlan>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gsm8k: Option<GatePlan>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sweep: Vec<SweepPoint>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub offline: Vec<OfflineCell>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sanity: Option<GatePlan>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pd: Option<PdPlan>,
-    /// Kind-specific settings passed through (PD, unit, image check, upstream).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<serde_json::Value>,
+    /// What the job runs, typed per kind.
+    #[serde(flatten)]
+    pub spec: JobSpec,
+}
+
+/// What a job runs: one variant per task kind, each with its typed configuration, so an
+/// executor never decodes its settings (a missing part is a suite error at plan time).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobSpec {
+    /// Online and smoke jobs (F4–F6): the server, the GSM8K gate, the serving sweep.
+    Online {
+        server: ServerPlan,
+        gsm8k: Option<GatePlan>,
+        sweep: Vec<SweepPoint>,
+    },
+    /// A `bench_one_batch` grid (F7).
+    Offline { cells: Vec<OfflineCell> },
+    /// One model of the sanity sweep (F9): its server and its GSM8K trials.
+    Sanity {
+        server: ServerPlan,
+        gate: GatePlan,
+        config: SanityConfig,
+    },
+    /// Prefill/decode disaggregation (F10).
+    Pd(PdPlan),
+    /// The unit test (F11).
+    Unit(UnitConfig),
+    /// The nightly image check (F13).
+    ImageCheck(ImageCheckConfig),
+    /// The upstream coverage report (planned, not executed by the runner).
+    Upstream(UpstreamConfig),
+}
+
+impl PlannedJob {
+    /// The job's server (online, smoke and sanity jobs).
+    pub fn server(&self) -> Option<&ServerPlan> {
+        match &self.spec {
+            JobSpec::Online { server, .. } | JobSpec::Sanity { server, .. } => Some(server),
+            _ => None,
+        }
+    }
+
+    /// The GSM8K gate of an online job.
+    pub fn gsm8k(&self) -> Option<&GatePlan> {
+        match &self.spec {
+            JobSpec::Online { gsm8k, .. } => gsm8k.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The sweep points of an online job (empty otherwise).
+    pub fn sweep(&self) -> &[SweepPoint] {
+        match &self.spec {
+            JobSpec::Online { sweep, .. } => sweep,
+            _ => &[],
+        }
+    }
+
+    /// The cells of an offline grid (empty otherwise).
+    pub fn offline(&self) -> &[OfflineCell] {
+        match &self.spec {
+            JobSpec::Offline { cells } => cells,
+            _ => &[],
+        }
+    }
+
+    /// The GSM8K trials of a sanity job.
+    pub fn sanity(&self) -> Option<&GatePlan> {
+        match &self.spec {
+            JobSpec::Sanity { gate, .. } => Some(gate),
+            _ => None,
+        }
+    }
+
+    /// The services of a PD job.
+    pub fn pd(&self) -> Option<&PdPlan> {
+        match &self.spec {
+            JobSpec::Pd(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Every command line of the job, for `${VAR}` expansion.
+    fn argvs_mut(&mut self) -> Vec<&mut Vec<String>> {
+        match &mut self.spec {
+            JobSpec::Online {
+                server,
+                gsm8k,
+                sweep,
+            } => std::iter::once(&mut server.argv)
+                .chain(gsm8k.iter_mut().map(|g| &mut g.argv))
+                .chain(sweep.iter_mut().map(|p| &mut p.argv))
+                .collect(),
+            JobSpec::Offline { cells } => cells.iter_mut().map(|c| &mut c.argv).collect(),
+            JobSpec::Sanity { server, gate, .. } => vec![&mut server.argv, &mut gate.argv],
+            JobSpec::Pd(pd) => vec![
+                &mut pd.prefill.argv,
+                &mut pd.decode.argv,
+                &mut pd.router.argv,
+                &mut pd.gsm8k.argv,
+            ],
+            JobSpec::Unit(_) | JobSpec::ImageCheck(_) | JobSpec::Upstream(_) => Vec::new(),
+        }
+    }
 }
 
 /// F10: the three services of a prefill/decode disaggregation test and its GSM8K client.
@@ -178,8 +271,8 @@ pub fn plan_with_env(
     let mut jobs: Vec<PlannedJob> = suite
         .jobs(hardware)?
         .into_iter()
-        .map(|j| planned(j, image))
-        .collect();
+        .map(|j| planned(j, image, &suite.file))
+        .collect::<Result<_, _>>()?;
     for job in &mut jobs {
         let id = job.id.clone();
         let mut missing = None;
@@ -196,27 +289,13 @@ pub fn plan_with_env(
             fill(p);
         }
         job.env.values_mut().for_each(&mut fill);
-        if let Some(s) = job.server.as_mut() {
-            s.argv.iter_mut().for_each(&mut fill);
-        }
-        for g in [job.gsm8k.as_mut(), job.sanity.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            g.argv.iter_mut().for_each(&mut fill);
-        }
-        for p in &mut job.sweep {
-            p.argv.iter_mut().for_each(&mut fill);
-        }
-        for c in &mut job.offline {
-            c.argv.iter_mut().for_each(&mut fill);
-        }
-        if let Some(pd) = job.pd.as_mut() {
+        if let JobSpec::Pd(pd) = &mut job.spec {
             for svc in [&mut pd.prefill, &mut pd.decode, &mut pd.router] {
-                svc.argv.iter_mut().for_each(&mut fill);
                 svc.env.values_mut().for_each(&mut fill);
             }
-            pd.gsm8k.argv.iter_mut().for_each(&mut fill);
+        }
+        for argv in job.argvs_mut() {
+            argv.iter_mut().for_each(&mut fill);
         }
         if let (true, Some(var)) = (strict, missing) {
             return Err(SuiteError::Invalid {
@@ -237,10 +316,10 @@ pub fn plan_with_env(
     })
 }
 
-fn planned(job: Job, image: Option<&str>) -> PlannedJob {
-    let c = &job.config;
+/// The variables a job's argument templates use (`{model}`, `{tokenizer}`, `{port}`).
+fn job_vars(c: &crate::suite::JobConfig) -> BTreeMap<&'static str, String> {
     let port = c.server.as_ref().map_or(30000, |s| s.port);
-    let mut vars: BTreeMap<&str, String> = BTreeMap::new();
+    let mut vars = BTreeMap::new();
     vars.insert("model", c.model.clone().unwrap_or_default());
     vars.insert(
         "tokenizer",
@@ -250,8 +329,19 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
             .unwrap_or_default(),
     );
     vars.insert("port", port.to_string());
-    let server = c.server.as_ref().map(|s| ServerPlan {
-        argv: [python_m(&s.module), argv(&s.args, &vars)].concat(),
+    vars
+}
+
+fn server_plan(s: &crate::suite::ServerConfig, vars: &BTreeMap<&str, String>) -> ServerPlan {
+    ServerPlan {
+        argv: [
+            match (&s.command, &s.module) {
+                (Some(cmd), _) => cmd.clone(),
+                (None, module) => python_m(module.as_deref().unwrap_or_default()),
+            },
+            argv(&s.args, vars),
+        ]
+        .concat(),
         ready: s.ready.clone(),
         ready_timeout_s: s.ready_timeout_s,
         port: s.port,
@@ -262,122 +352,104 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
                 Some(toml::Value::String(b)) => b.clone(),
                 _ => "default".to_owned(),
             }),
-    });
-    let gsm8k_argv = |questions: u32, parallel: u32, shots: Option<u32>| {
-        let mut a = vec![
-            "python3".to_owned(),
-            GSM8K_SCRIPT.to_owned(),
-            "--num-questions".to_owned(),
-            questions.to_string(),
-            "--parallel".to_owned(),
-            parallel.to_string(),
-        ];
-        if let Some(s) = shots {
-            a.extend(["--num-shots".to_owned(), s.to_string()]);
-        }
-        a.extend([
-            "--port".to_owned(),
-            port.to_string(),
-            "--host".to_owned(),
-            "http://127.0.0.1".to_owned(),
-        ]);
-        a
+    }
+}
+
+/// A GSM8K client's command line against the server on `port`: the image's `bench_sglang.py`,
+/// or this binary's builtin client.
+fn gsm8k_argv(
+    client: Gsm8kClient,
+    port: u16,
+    questions: u32,
+    parallel: u32,
+    shots: Option<u32>,
+) -> Vec<String> {
+    let mut a = match client {
+        Gsm8kClient::BenchSglang => vec!["python3".to_owned(), GSM8K_SCRIPT.to_owned()],
+        Gsm8kClient::Builtin => vec![RUNNER.to_owned(), "gsm8k".to_owned()],
     };
-    let gsm8k = c.gsm8k.as_ref().map(|g| GatePlan {
-        argv: match g.client {
-            Gsm8kClient::BenchSglang => gsm8k_argv(g.questions, g.parallel, Some(g.shots)),
-            Gsm8kClient::Builtin => {
-                let mut a = gsm8k_argv(g.questions, g.parallel, Some(g.shots));
-                a.splice(0..2, [RUNNER.to_owned(), "gsm8k".to_owned()]);
-                a
-            }
-        },
-        threshold: g.threshold,
-        attempts: g.runs,
-        exclude_below: g.exclude_below,
-    });
-    let sanity = c.sanity.as_ref().map(|s| GatePlan {
-        argv: match s.client {
-            Gsm8kClient::BenchSglang => gsm8k_argv(s.questions, s.parallel, None),
-            Gsm8kClient::Builtin => {
-                let mut a = gsm8k_argv(s.questions, s.parallel, s.shots);
-                a.splice(0..2, [RUNNER.to_owned(), "gsm8k".to_owned()]);
-                a
-            }
-        },
-        threshold: s.threshold,
-        attempts: s.trials,
-        exclude_below: 0.0,
-    });
-    let sweep = match (&c.sweep, &c.client) {
-        (Some(s), Some(client)) => s
-            .values
-            .iter()
-            .zip(&s.prompts)
-            .map(|(v, p)| {
-                let mut point_vars = vars.clone();
-                point_vars.insert("value", num(*v));
-                point_vars.insert("prompts", p.to_string());
-                SweepPoint {
-                    by: s.by,
-                    value: *v,
-                    prompts: *p,
-                    runs: s.runs,
-                    argv: [python_m(&client.module), argv(&client.args, &point_vars)].concat(),
-                }
-            })
-            .collect(),
-        _ => Vec::new(),
+    a.extend([
+        "--num-questions".to_owned(),
+        questions.to_string(),
+        "--parallel".to_owned(),
+        parallel.to_string(),
+    ]);
+    if let Some(s) = shots {
+        a.extend(["--num-shots".to_owned(), s.to_string()]);
+    }
+    a.extend([
+        "--port".to_owned(),
+        port.to_string(),
+        "--host".to_owned(),
+        "http://127.0.0.1".to_owned(),
+    ]);
+    a
+}
+
+fn sweep_points(c: &crate::suite::JobConfig, vars: &BTreeMap<&str, String>) -> Vec<SweepPoint> {
+    let (Some(s), Some(client)) = (&c.sweep, &c.client) else {
+        return Vec::new();
     };
-    let offline = c.offline.as_ref().map_or_else(Vec::new, |o| {
-        let mut cells = Vec::new();
-        for &bs in &o.batch_sizes {
-            for &il in &o.input_lens {
-                for &ol in &o.output_lens {
-                    let mut args = o.args.clone();
-                    if let Some(extra) = o.at_batch_size.get(&bs.to_string()) {
-                        args.extend(extra.clone());
-                    }
-                    let mut a = python_m(&o.module);
-                    a.extend(argv(&args, &vars));
-                    a.extend([
-                        "--batch-size".to_owned(),
-                        bs.to_string(),
-                        "--input".to_owned(),
-                        il.to_string(),
-                        "--output".to_owned(),
-                        ol.to_string(),
-                    ]);
-                    cells.push(OfflineCell {
-                        batch_size: bs,
-                        input_len: il,
-                        output_len: ol,
-                        argv: a,
-                    });
+    s.values
+        .iter()
+        .zip(&s.prompts)
+        .map(|(v, p)| {
+            let mut point_vars = vars.clone();
+            point_vars.insert("value", num(*v));
+            point_vars.insert("prompts", p.to_string());
+            SweepPoint {
+                by: s.by,
+                value: *v,
+                prompts: *p,
+                runs: s.runs,
+                argv: [python_m(&client.module), argv(&client.args, &point_vars)].concat(),
+            }
+        })
+        .collect()
+}
+
+fn offline_cells(
+    o: &crate::suite::OfflineConfig,
+    vars: &BTreeMap<&str, String>,
+) -> Vec<OfflineCell> {
+    let mut cells = Vec::new();
+    for &bs in &o.batch_sizes {
+        for &il in &o.input_lens {
+            for &ol in &o.output_lens {
+                let mut args = o.args.clone();
+                if let Some(extra) = o.at_batch_size.get(&bs.to_string()) {
+                    args.extend(extra.clone());
                 }
+                let mut a = python_m(&o.module);
+                a.extend(argv(&args, vars));
+                a.extend([
+                    "--batch-size".to_owned(),
+                    bs.to_string(),
+                    "--input".to_owned(),
+                    il.to_string(),
+                    "--output".to_owned(),
+                    ol.to_string(),
+                ]);
+                cells.push(OfflineCell {
+                    batch_size: bs,
+                    input_len: il,
+                    output_len: ol,
+                    argv: a,
+                });
             }
         }
-        cells
-    });
-    let pd = c.pd.as_ref().map(|p| pd_plan(p, &job.model, &vars, &c.env));
-    let details = match job.kind {
-        Kind::Sanity => c.sanity.as_ref().and_then(|p| serde_json::to_value(p).ok()),
-        Kind::Unit => c.unit.as_ref().and_then(|u| serde_json::to_value(u).ok()),
-        Kind::ImageCheck => c
-            .image_check
-            .as_ref()
-            .and_then(|i| serde_json::to_value(i).ok()),
-        Kind::Upstream => c
-            .upstream
-            .as_ref()
-            .and_then(|u| serde_json::to_value(u).ok()),
-        _ => None,
-    };
-    let run_folder = match (job.kind, &c.label) {
+    }
+    cells
+}
+
+/// The run folder in the predecessor's log layout, with `{tag}` until the image is known.
+fn run_folder(job: &Job, image: Option<&str>) -> Option<String> {
+    let tag = image
+        .map(|i| i.rsplit(':').next().unwrap_or(i).to_owned())
+        .unwrap_or_else(|| "{tag}".to_owned());
+    let c = &job.config;
+    match (job.kind, &c.label) {
         (Kind::Online | Kind::Offline | Kind::Smoke, Some(label)) => {
-            let tag = image
-                .map(|i| i.rsplit(':').next().unwrap_or(i).to_owned())
-                .unwrap_or_else(|| "{tag}".to_owned());
             // The predecessor's folder names: no suffix for the standard online job or the normal
             // offline grid.
             let variant = c.folder_variant.as_deref().unwrap_or(&job.variant);
@@ -399,36 +471,90 @@ fn planned(job: Job, image: Option<&str>) -> PlannedJob {
                 folder_suffix(job.kind)
             ))
         }
-        (Kind::Pd, _) => {
-            let tag = image
-                .map(|i| i.rsplit(':').next().unwrap_or(i).to_owned())
-                .unwrap_or_else(|| "{tag}".to_owned());
-            Some(format!("test/pd/pd_log/{}/{tag}", job.hardware))
-        }
+        (Kind::Pd, _) => Some(format!("test/pd/pd_log/{}/{tag}", job.hardware)),
         _ => None,
+    }
+}
+
+/// The job's typed spec; `validate` in `suite.rs` already checked that each kind has its parts,
+/// so a missing one here is reported as the suite error it would be.
+fn job_spec(job: &Job, vars: &BTreeMap<&str, String>, file: &str) -> Result<JobSpec, SuiteError> {
+    let c = &job.config;
+    let missing = |what: &str| SuiteError::Invalid {
+        file: file.to_owned(),
+        at: format!("{}/{}/{}", job.model, job.variant, job.hardware),
+        reason: format!("a {:?} job needs `{what}`", job.kind),
     };
-    PlannedJob {
+    let port = c.server.as_ref().map_or(30000, |s| s.port);
+    Ok(match job.kind {
+        Kind::Online | Kind::Smoke => JobSpec::Online {
+            server: server_plan(c.server.as_ref().ok_or_else(|| missing("server"))?, vars),
+            gsm8k: c.gsm8k.as_ref().map(|g| GatePlan {
+                argv: gsm8k_argv(g.client, port, g.questions, g.parallel, Some(g.shots)),
+                threshold: g.threshold,
+                attempts: g.runs,
+                exclude_below: g.exclude_below,
+            }),
+            sweep: sweep_points(c, vars),
+        },
+        Kind::Offline => JobSpec::Offline {
+            cells: offline_cells(c.offline.as_ref().ok_or_else(|| missing("offline"))?, vars),
+        },
+        Kind::Sanity => {
+            let s = c.sanity.as_ref().ok_or_else(|| missing("sanity"))?;
+            // bench_sglang.py uses its own number of shots.
+            let shots = match s.client {
+                Gsm8kClient::BenchSglang => None,
+                Gsm8kClient::Builtin => s.shots,
+            };
+            JobSpec::Sanity {
+                server: server_plan(c.server.as_ref().ok_or_else(|| missing("server"))?, vars),
+                gate: GatePlan {
+                    argv: gsm8k_argv(s.client, port, s.questions, s.parallel, shots),
+                    threshold: s.threshold,
+                    attempts: s.trials,
+                    exclude_below: 0.0,
+                },
+                config: s.clone(),
+            }
+        }
+        Kind::Pd => JobSpec::Pd(pd_plan(
+            c.pd.as_ref().ok_or_else(|| missing("pd"))?,
+            &job.model,
+            vars,
+            &c.env,
+        )),
+        Kind::Unit => JobSpec::Unit(c.unit.clone().ok_or_else(|| missing("unit"))?),
+        Kind::ImageCheck => JobSpec::ImageCheck(
+            c.image_check
+                .clone()
+                .ok_or_else(|| missing("image_check"))?,
+        ),
+        Kind::Upstream => JobSpec::Upstream(c.upstream.clone().ok_or_else(|| missing("upstream"))?),
+    })
+}
+
+fn planned(job: Job, image: Option<&str>, file: &str) -> Result<PlannedJob, SuiteError> {
+    let vars = job_vars(&job.config);
+    let spec = job_spec(&job, &vars, file)?;
+    let run_folder = run_folder(&job, image);
+    let c = job.config;
+    Ok(PlannedJob {
         id: format!(
             "{}/{}/{}/{}",
             job.suite, job.model, job.variant, job.hardware
         ),
-        model: job.model.clone(),
-        model_path: c.model.clone(),
-        label: c.label.clone(),
-        variant: job.variant.clone(),
+        model: job.model,
+        model_path: c.model,
+        label: c.label,
+        variant: job.variant,
         run_folder,
-        env: c.env.clone(),
+        env: c.env,
         timeout_minutes: c.timeout_minutes,
-        cron_job: c.cron_job.clone(),
+        cron_job: c.cron_job,
         manual: c.manual,
-        server,
-        gsm8k,
-        sweep,
-        offline,
-        sanity,
-        pd,
-        details,
-    }
+        spec,
+    })
 }
 
 /// The PD services' command lines. Each worker sees only its GPUs; the router is started with

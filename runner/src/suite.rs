@@ -17,6 +17,9 @@
 //! model or a variant to some hardware. Argument values may use `{model}`, `{tokenizer}`,
 //! `{port}`, and in the client `{value}` (the sweep point) and `{prompts}`.
 //!
+//! A `server` is a Python module (`module = "sglang.launch_server"`, started with `python3 -m`)
+//! or a program (`command = ["/path/llama-server"]`), then its `args`.
+//!
 //! Per job, besides the sections: `cron_job` (the predecessor's cron job it replaces, under
 //! which a run that cannot start is reported), `folder_variant` (the variant's suffix in the run
 //! folder, where the predecessor's differs from the variant's name) and `manual = true` (run
@@ -376,8 +379,13 @@ pub type Args = BTreeMap<String, Value>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Python module started with `python3 -m`.
-    pub module: String,
+    /// Python module started with `python3 -m` (SGLang's `sglang.launch_server`); or `command`.
+    #[serde(default)]
+    pub module: Option<String>,
+    /// The server program and its leading arguments, instead of a Python module (llama.cpp's
+    /// `llama-server` in the CPU suites).
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
     /// Log line that means ready.
     pub ready: String,
     pub ready_timeout_s: u32,
@@ -667,6 +675,25 @@ impl Suite {
     }
 }
 
+/// A server is started either as a Python module or as a program, never both.
+fn server_program(c: &JobConfig, file: &str, at: &str) -> Result<(), SuiteError> {
+    let Some(s) = &c.server else { return Ok(()) };
+    match (&s.module, &s.command) {
+        (Some(_), None) => Ok(()),
+        (None, Some(cmd)) if !cmd.is_empty() => Ok(()),
+        (Some(_), Some(_)) => Err(invalid(
+            file,
+            &format!("{at}: server"),
+            "give `module` or `command`, not both (hint: `command = false` in a layer removes an inherited one)",
+        )),
+        _ => Err(invalid(
+            file,
+            &format!("{at}: server"),
+            "needs `module` (a Python module for `python3 -m`) or `command` (a program and its first arguments)",
+        )),
+    }
+}
+
 /// What each kind needs, and consistency of what is given.
 fn validate(c: &JobConfig, kind: Kind, file: &str, at: &str) -> Result<(), SuiteError> {
     let need = |present: bool, what: &str| {
@@ -679,6 +706,7 @@ fn validate(c: &JobConfig, kind: Kind, file: &str, at: &str) -> Result<(), Suite
     match kind {
         Kind::Online | Kind::Smoke => {
             need(c.server.is_some(), "server")?;
+            server_program(c, file, at)?;
             need(c.model.is_some(), "model")?;
             need(c.gsm8k.is_some() || c.sweep.is_some(), "gsm8k or sweep")?;
             if c.sweep.is_some() {
@@ -691,6 +719,7 @@ fn validate(c: &JobConfig, kind: Kind, file: &str, at: &str) -> Result<(), Suite
         }
         Kind::Sanity => {
             need(c.server.is_some(), "server")?;
+            server_program(c, file, at)?;
             need(c.sanity.is_some(), "sanity")?;
             need(c.model.is_some(), "model")?;
         }

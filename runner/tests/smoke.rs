@@ -18,6 +18,7 @@ use sglci_publisher::app::{self, SiteJob, SiteTarget};
 use sglci_publisher::site::templates::Templates;
 use sglci_publisher::site::SiteOptions;
 
+#[path = "it/common.rs"]
 mod common;
 
 /// One llama.cpp server at a time: two would halve each other's CPU.
@@ -62,11 +63,10 @@ fn ready_or_skip(ready: bool, required_by: &str, missing: &str) -> bool {
 fn smoke_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("SGLCI_SMOKE_DIR").map(PathBuf::from);
     let ready = dir.as_ref().is_some_and(|d| {
-        d.join("gemma-3-270m-q4_k_m.gguf").is_file() && d.join("tokenizer/tokenizer.json").is_file()
-    }) && succeeds(
-        "python3",
-        &["-c", "import llama_cpp.server, sglang.bench_serving"],
-    );
+        d.join("gemma-3-270m-q4_k_m.gguf").is_file()
+            && d.join("tokenizer/tokenizer.json").is_file()
+            && d.join("bin/llama-server").is_file()
+    }) && succeeds("python3", &["-c", "import sglang.bench_serving"]);
     ready_or_skip(
         ready,
         "SGLCI_REQUIRE_SMOKE",
@@ -296,7 +296,7 @@ fn server_pid(port: u16) -> Option<u32> {
         };
         let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("llama_cpp.server") && cmd.contains(&format!("--port {port} ")) {
+        if cmd.contains("llama-server") && cmd.contains(&format!("--port {port} ")) {
             return Some(pid);
         }
     }

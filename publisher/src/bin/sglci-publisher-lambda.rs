@@ -43,10 +43,7 @@ fn cold_start() -> Result<Ready, Error> {
 }
 
 fn now_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    sglci_publisher::site::data::rfc3339(secs)
+    sglci_core::date::rfc3339(sglci_core::clock::unix_now())
 }
 
 fn invoke(ready: &Ready, event: &SqsEvent) -> Result<SqsBatchResponse, Error> {

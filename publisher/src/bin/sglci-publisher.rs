@@ -48,10 +48,7 @@ fn main() -> ExitCode {
 
 /// The wall clock as RFC 3339 (failure records).
 fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    sglci_publisher::site::data::rfc3339(secs)
+    sglci_core::date::rfc3339(sglci_core::clock::unix_now())
 }
 
 /// The wall clock to the minute, for the "generated at" line only (the site is otherwise a pure
@@ -158,7 +155,7 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
         CliCommand::Site(args) => {
             let started = std::time::Instant::now();
             let templates = match &args.templates {
-                Some(dir) => Templates::from_dir(dir),
+                Some(dir) => app::load_templates(dir),
                 None => Templates::embedded(),
             }
             .map_err(|e| (2, e.into()))?;

@@ -6,9 +6,9 @@ use sglci_core::ImageTag;
 use super::{mark_stale, Notification, Status};
 use crate::compare::{to_markdown, Comparison};
 use crate::rows::Rows;
-use crate::site::data::iso;
 use crate::site::templates::{chain, Templates};
 use crate::site::views::{pct, runtime, state_icon};
+use sglci_core::date::iso;
 
 /// The daily summary of predecessor.md 5.2 for one hardware and night. Always built (a missing
 /// or stale image is stated, never a reason to drop the report).

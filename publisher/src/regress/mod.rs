@@ -318,11 +318,11 @@ fn detect_group(key: &ConfigKey, series: &[&Series], cfg: &DetectConfig) -> Vec<
     let ends: Vec<i64> = out
         .iter()
         .skip(1)
-        .filter_map(|f| crate::site::data::day_number(&f.first_bad_date))
+        .filter_map(|f| sglci_core::date::day_number(&f.first_bad_date))
         .chain(std::iter::once(last + 1))
         .collect();
     for (f, end) in out.iter_mut().zip(ends) {
-        f.latest = crate::site::data::date_of_day(last);
+        f.latest = sglci_core::date::date_of_day(last);
         attribute(f, series, &screens, end, cfg);
         // How bad it is now: the latest valid value of each affected load against its baseline.
         let now: Vec<f64> = f
@@ -352,7 +352,7 @@ fn attribute(
     end: i64,
     cfg: &DetectConfig,
 ) {
-    let day = crate::site::data::day_number;
+    let day = sglci_core::date::day_number;
     let start = f
         .last_good_date
         .as_deref()
@@ -477,7 +477,7 @@ fn open_finding(
         }
     }
     let (bad_day, bad_tag, good) = first_bad.unwrap_or((day, String::new(), None));
-    let date = crate::site::data::date_of_day;
+    let date = sglci_core::date::date_of_day;
     let mut affected: Vec<i64> = hit.iter().map(|(i, _)| series[*i].load).collect();
     affected.sort_unstable();
     Finding {
@@ -548,7 +548,7 @@ fn update_recovery(f: &mut Finding, series: &[&Series], day: i64, cfg: &DetectCo
     });
     if back {
         f.state = State::Recovered;
-        f.recovered = Some(crate::site::data::date_of_day(day));
+        f.recovered = Some(sglci_core::date::date_of_day(day));
     }
 }
 

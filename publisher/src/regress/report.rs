@@ -2,8 +2,8 @@
 
 use super::series::Direction;
 use super::{Finding, State};
-use crate::site::data::iso;
-use crate::site::templates::escape_markdown as md;
+use crate::markdown::escape as md;
+use sglci_core::date::iso;
 
 const COLUMNS: &[&str] = &[
     "id",

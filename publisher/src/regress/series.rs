@@ -9,7 +9,7 @@ use sglci_core::failure::FailureClass;
 use sglci_core::records::{OfflineResultRow, ServingRow};
 
 use crate::rows::Rows;
-use crate::site::data::day_number;
+use sglci_core::date::day_number;
 
 /// Whether larger values are better (throughputs) or worse (latencies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sglci_core::records::{SanityModelRow, ServingRow};
 
-use super::data::{day_number, iso};
 use super::paths;
 use crate::rows::Rows;
+use sglci_core::date::{day_number, iso};
 
 /// One measured value on one night.
 #[derive(Debug, Clone, PartialEq, Serialize)]

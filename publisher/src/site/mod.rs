@@ -2,7 +2,6 @@
 //! a map of file path → bytes. Nothing here touches the disk or the clock: the caller passes the
 //! generation time and writes the files.
 //!
-//! - [`data`]: the history as typed rows; date arithmetic.
 //! - [`chart`]: chart specifications shared by static plots and interactive charts.
 //! - [`plot`]: plotters SVG/PNG rendering.
 //! - [`views`]: page view models.
@@ -14,7 +13,6 @@
 //! downloads are split per year.
 
 pub mod chart;
-pub mod data;
 pub mod paths;
 pub mod plot;
 pub mod templates;
@@ -31,7 +29,7 @@ use crate::history::month_of;
 use crate::rows::Rows;
 use crate::table::Table;
 use chart::Chart;
-use data::{day_number, iso};
+use sglci_core::date::{day_number, iso};
 use templates::{chain, Templates};
 use views::*;
 
@@ -420,7 +418,7 @@ impl<'a> Renderer<'a> {
                         .map(|r| link.page(&paths::run_page(&r.run_dir)))
                 };
                 let steps: Vec<serde_json::Value> = serde_json::from_str(&f.steps).unwrap_or_default();
-                let today = data::date_of_day(self.from_day + self.opts.window_days - 1);
+                let today = sglci_core::date::date_of_day(self.from_day + self.opts.window_days - 1);
                 let treatment = match self.opts.triage.treatment(&f.id, &today) {
                     Some(crate::triage::Treatment::Muted(d)) => Some(format!(
                         "muted by {} ({}){}: {}",
@@ -927,8 +925,7 @@ impl<'a> Renderer<'a> {
                 part.write_csv(&mut csv).map_err(|e| err(e.to_string()))?;
                 let mut js = Vec::new();
                 part.write_json(&mut js).map_err(|e| err(e.to_string()))?;
-                let mut df = part.to_dataframe().map_err(|e| err(e.to_string()))?;
-                let pq = crate::history::to_parquet(&mut df).map_err(|e| err(e.to_string()))?;
+                let pq = part.to_parquet().map_err(|e| err(e.to_string()))?;
                 self.out.insert(format!("{stem}.csv"), csv);
                 self.out.insert(format!("{stem}.json"), js);
                 self.out.insert(format!("{stem}.parquet"), pq);

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
 use super::chart::Chart;
-use super::data::{date_of_day, iso};
+use sglci_core::date::{date_of_day, iso};
 
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";

@@ -2,7 +2,6 @@
 //! is one file), or read from a directory with `--templates DIR` for fast local iteration.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use tera::Tera;
 
@@ -113,30 +112,16 @@ impl Templates {
         )
     }
 
-    /// The same files read from a directory (a working copy of `site-templates/`).
-    pub fn from_dir(dir: &Path) -> Result<Self, TemplateError> {
-        let mut files = Vec::new();
-        for (name, _) in EMBEDDED {
-            let path = dir.join(name);
-            let text = std::fs::read_to_string(&path).map_err(|source| {
-                if source.kind() == std::io::ErrorKind::NotFound {
-                    TemplateError::Missing {
-                        dir: dir.display().to_string(),
-                        name: (*name).to_owned(),
-                    }
-                } else {
-                    TemplateError::Read {
-                        dir: dir.display().to_string(),
-                        source,
-                    }
-                }
-            })?;
-            files.push(((*name).to_owned(), text));
-        }
-        Self::from_files(files.into_iter())
+    /// The names of the template and asset files (relative to `site-templates/`), for a shell
+    /// that reads a working copy from disk ([`crate::app::load_templates`]).
+    pub fn file_names() -> impl Iterator<Item = &'static str> {
+        EMBEDDED.iter().map(|(n, _)| *n)
     }
 
-    fn from_files(files: impl Iterator<Item = (String, String)>) -> Result<Self, TemplateError> {
+    /// Templates and assets from `(name, text)` pairs, as named by [`Templates::file_names`].
+    pub fn from_files(
+        files: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, TemplateError> {
         let mut tera = Tera::default();
         // Markdown is escaped by the `md` filter where it matters, never as HTML.
         tera.autoescape_on(vec![".html"]);
@@ -159,26 +144,6 @@ impl Templates {
     }
 }
 
-/// Escapes text for a GitHub-flavoured markdown table cell or line: markdown punctuation and
-/// HTML are neutralised and line breaks become spaces.
-pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 fn md_filter(
     value: &tera::Value,
     _: &std::collections::HashMap<String, tera::Value>,
@@ -188,7 +153,7 @@ fn md_filter(
         tera::Value::Null => String::new(),
         other => other.to_string(),
     };
-    Ok(tera::Value::String(escape_markdown(&s)))
+    Ok(tera::Value::String(crate::markdown::escape(&s)))
 }
 
 #[cfg(test)]
@@ -197,7 +162,7 @@ mod tests {
 
     #[test]
     fn embedded_list_matches_directory() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../site-templates");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../site-templates");
         let mut on_disk = Vec::new();
         for sub in ["", "static"] {
             for e in std::fs::read_dir(dir.join(sub)).expect("site-templates") {
@@ -221,14 +186,17 @@ mod tests {
         embedded.sort();
         assert_eq!(embedded, on_disk);
         Templates::embedded().expect("templates parse");
-        Templates::from_dir(&dir).expect("templates parse from the directory");
+        crate::app::load_templates(&dir).expect("templates parse from the directory");
     }
 
     #[test]
     fn markdown_escaping() {
-        assert_eq!(escape_markdown("a|b *c* <x>"), "a\\|b \\*c\\* &lt;x&gt;");
         assert_eq!(
-            escape_markdown("[link](http://e)\nnext"),
+            crate::markdown::escape("a|b *c* <x>"),
+            "a\\|b \\*c\\* &lt;x&gt;"
+        );
+        assert_eq!(
+            crate::markdown::escape("[link](http://e)\nnext"),
             "\\[link\\](http://e) next"
         );
     }

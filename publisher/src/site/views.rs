@@ -7,9 +7,9 @@ use serde::Serialize;
 use sglci_core::records::*;
 use sglci_core::status::{task_group, TASK_GROUPS};
 
-use super::data::{day_number, iso};
 use super::paths;
 use crate::rows::Rows;
+use sglci_core::date::{day_number, iso};
 
 /// A percentage with one decimal, from a 0..1 fraction.
 pub fn pct(v: Option<f64>) -> String {

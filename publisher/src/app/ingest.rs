@@ -1,0 +1,307 @@
+//! Ingest: the predecessor's log tree backfilled as one partition, and run bundles announced on
+//! a queue, each verified and committed as its own partition (the batch handler shared by
+//! `ingest --pending` and the Lambda).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+use sglci_core::queue::{interpret, Delivery, Message, Queue};
+use sglci_core::records;
+use sglci_core::store::{Key, ObjectStore};
+
+use super::{derive, rows_digest, AppError, SiteJob};
+use crate::history::{Commit, History};
+use crate::legacy::{self, Backfill};
+use crate::site::Touched;
+
+/// Partition written by the legacy backfill.
+pub const LEGACY_PARTITION: &str = "legacy";
+
+/// What `ingest --legacy` did.
+#[derive(Debug, Serialize)]
+pub struct IngestReport {
+    pub files: usize,
+    pub bytes: u64,
+    pub interpreted: usize,
+    pub quarantined: usize,
+    /// Per file kind: interpreted and quarantined counts.
+    pub kinds: BTreeMap<String, (usize, usize)>,
+    /// Rows written per table.
+    pub tables: BTreeMap<String, usize>,
+}
+
+/// Backfills a predecessor tree into the store and returns the backfill with its report.
+pub fn ingest_legacy(
+    store: &dyn ObjectStore,
+    dir: &Path,
+) -> Result<(Backfill, IngestReport), AppError> {
+    let files = legacy::scan(dir)?;
+    let backfill = legacy::build(&files);
+    let hist = History::new(store);
+    let mut tables = BTreeMap::new();
+    let source: Vec<_> = backfill
+        .rows
+        .to_tables()?
+        .into_iter()
+        .filter(|t| t.schema.name != records::REGRESSIONS.name)
+        .collect();
+    for t in &source {
+        tables.insert(t.schema.name.to_owned(), t.rows.len());
+    }
+    hist.commit(&source, LEGACY_PARTITION, &rows_digest(&source))?;
+    let found = derive(&hist, None, &Touched::default())?.regressions;
+    tables.insert(records::REGRESSIONS.name.to_owned(), found);
+    let quarantined = backfill.rows.quarantine.len();
+    let report = IngestReport {
+        files: files.len(),
+        bytes: files.iter().map(|f| f.bytes as u64).sum(),
+        interpreted: files.len() - quarantined,
+        quarantined,
+        kinds: backfill
+            .kinds
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect(),
+        tables,
+    };
+    Ok((backfill, report))
+}
+
+/// Human-readable ingest report (stdout is the command's output).
+pub fn write_report(
+    w: &mut impl Write,
+    report: &IngestReport,
+    backfill: &Backfill,
+) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "files: {} ({:.1} MB), interpreted: {}, quarantined: {}",
+        report.files,
+        report.bytes as f64 / 1e6,
+        report.interpreted,
+        report.quarantined
+    )?;
+    writeln!(w, "\nfile kind              interpreted  quarantined")?;
+    for (kind, (ok, bad)) in &report.kinds {
+        writeln!(w, "{kind:<22} {ok:>11}  {bad:>11}")?;
+    }
+    writeln!(w, "\ntable                  rows")?;
+    for (table, n) in &report.tables {
+        writeln!(w, "{table:<22} {n:>5}")?;
+    }
+    if !backfill.rows.quarantine.is_empty() {
+        writeln!(w, "\nquarantined files:")?;
+        for q in &backfill.rows.quarantine {
+            writeln!(w, "  {}  [{}] {}", q.file, q.kind, q.reason)?;
+        }
+    }
+    Ok(())
+}
+
+/// What `ingest --pending` (or one Lambda invocation) did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PendingReport {
+    /// (run id, manifest key, rows written; 0 when the same rows were already committed).
+    pub ingested: Vec<(String, String, usize)>,
+    /// (message id, reason): messages that failed, each recorded in the store under
+    /// `quarantine/` (and set aside in a spool queue's `failed/`).
+    pub quarantined: Vec<(String, String)>,
+    /// Messages with nothing to do (S3 test events, events for other objects).
+    pub skipped: usize,
+    /// Regression findings after the batch.
+    pub regressions: usize,
+    /// Site files written.
+    pub site_files: usize,
+    /// The site pages the ingested bundles touch (for an incremental site update).
+    #[serde(skip)]
+    pub touched: Touched,
+}
+
+/// Ingests one verified bundle: its files go through the same parsers as the legacy tree, and its
+/// rows become the bundle's own partition (the run id), so the same bundle twice changes nothing.
+pub fn ingest_bundle(
+    hist: &History<'_>,
+    manifest: &Key,
+) -> Result<(String, usize, Touched), String> {
+    let (m, files) =
+        sglci_core::bundle::fetch(hist.store(), manifest).map_err(|e| e.to_string())?;
+    let parsed: Vec<_> = files
+        .iter()
+        .map(|(path, bytes)| legacy::parse_file(path, bytes))
+        .collect();
+    let rows = legacy::build(&parsed).rows;
+    // A bundle must hold a run: a run folder, or a task log (unit test, image check, offline
+    // grid, sanity, PD).
+    let holds_a_run = !(rows.runs.is_empty()
+        && rows.tasks.is_empty()
+        && rows.image_check.is_empty()
+        && rows.offline.is_empty()
+        && rows.unit.is_empty()
+        && rows.sanity.is_empty()
+        && rows.pd.is_empty());
+    if !holds_a_run {
+        return Err(format!(
+            "{manifest}: no run folder among its {} files (hint: bundle paths follow the log layout, e.g. online_benchmark_log/<hw>/<model>/<tag>_..._online/...)",
+            files.len()
+        ));
+    }
+    let touched = Touched::from_rows(&rows);
+    let partition = format!("run-{}", crate::site::paths::slug(&m.run_id));
+    let tables: Vec<_> = rows
+        .to_tables()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|t| t.schema.name != records::REGRESSIONS.name)
+        .collect();
+    let n = match hist
+        .commit(&tables, &partition, &rows_digest(&tables))
+        .map_err(|e| e.to_string())?
+    {
+        Commit::Written(_) => tables.iter().map(|t| t.rows.len()).sum(),
+        Commit::Unchanged => 0,
+    };
+    Ok((m.run_id, n, touched))
+}
+
+/// The outcome of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageOutcome {
+    Done,
+    /// Failed with this reason (recorded in the store under `quarantine/`).
+    Failed(String),
+}
+
+/// The handler shared by `ingest --pending` and the Lambda: ingests the bundles the messages
+/// announce, records every failure with its reason in the store (`quarantine/<message>.json`)
+/// without stopping the batch, then derives regressions and the site once for the batch.
+/// `now` stamps the failure records (time is a parameter).
+///
+/// Returns the report and one outcome per message, in order. An `Err` means the store itself
+/// failed (infrastructure): nothing is settled, and every message is retried.
+pub fn handle_batch(
+    store: &dyn ObjectStore,
+    messages: &[Message],
+    site: Option<&SiteJob<'_>>,
+    now: &str,
+) -> Result<(PendingReport, Vec<MessageOutcome>), AppError> {
+    let hist = History::new(store);
+    let mut report = PendingReport::default();
+    let mut outcomes = Vec::with_capacity(messages.len());
+    for msg in messages {
+        let mut failure = None;
+        for delivery in interpret(&msg.body) {
+            let result = match delivery {
+                Delivery::Skip(why) => {
+                    tracing::info!(message = %msg.id, %why, "nothing to do");
+                    report.skipped += 1;
+                    Ok(())
+                }
+                Delivery::Invalid(reason) => Err(reason),
+                Delivery::Bundle(manifest) => Key::new(manifest.clone())
+                    .map_err(|e| e.to_string())
+                    .and_then(|k| ingest_bundle(&hist, &k))
+                    .map(|(run, rows, touched)| {
+                        tracing::info!(run = %run, rows, "bundle ingested");
+                        report.touched.merge(touched);
+                        report.ingested.push((run, manifest, rows));
+                    }),
+            };
+            if let Err(reason) = result {
+                failure = Some(reason);
+            }
+        }
+        outcomes.push(match failure {
+            None => MessageOutcome::Done,
+            Some(reason) => {
+                tracing::warn!(message = %msg.id, receives = msg.receive_count, %reason, "message failed");
+                record_failure(store, msg, &reason, now)?;
+                report.quarantined.push((msg.id.clone(), reason.clone()));
+                MessageOutcome::Failed(reason)
+            }
+        });
+    }
+    if !report.ingested.is_empty() {
+        let d = derive(&hist, site, &report.touched)?;
+        report.regressions = d.regressions;
+        report.site_files = d.site_files;
+    }
+    Ok((report, outcomes))
+}
+
+/// Keeps a failed message's reason in the store, so a message that ends in the dead-letter
+/// queue has its error beside it.
+fn record_failure(
+    store: &dyn ObjectStore,
+    msg: &Message,
+    reason: &str,
+    now: &str,
+) -> Result<(), AppError> {
+    let name: String = msg
+        .id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let record = serde_json::json!({
+        "message_id": msg.id,
+        "receive_count": msg.receive_count,
+        "reason": reason,
+        "at": now,
+        "body": msg.body.chars().take(4096).collect::<String>(),
+    });
+    store.put(
+        &Key::new(format!("quarantine/{name}.json"))?,
+        &serde_json::to_vec_pretty(&record).unwrap_or_default(),
+    )?;
+    Ok(())
+}
+
+/// Drains a queue (`ingest --pending`): receives in batches, handles each batch, acknowledges
+/// what was done and fails the rest (a spool sets it aside; SQS retries it, then dead-letters
+/// it). Each message is handled at most once per drain.
+pub fn ingest_pending(
+    store: &dyn ObjectStore,
+    queue: &dyn Queue,
+    site: Option<&SiteJob<'_>>,
+    now: &str,
+) -> Result<PendingReport, AppError> {
+    let mut total = PendingReport::default();
+    let mut seen = BTreeSet::new();
+    loop {
+        let batch = queue.receive(10)?;
+        let (fresh, again): (Vec<Message>, Vec<Message>) =
+            batch.into_iter().partition(|m| !seen.contains(&m.id));
+        for m in &again {
+            // Back to the queue for the next drain.
+            queue.fail(m, "seen in this drain already")?;
+        }
+        if fresh.is_empty() {
+            break;
+        }
+        let (report, outcomes) = handle_batch(store, &fresh, site, now)?;
+        for (m, outcome) in fresh.iter().zip(outcomes) {
+            seen.insert(m.id.clone());
+            match outcome {
+                MessageOutcome::Done => queue.ack(m)?,
+                MessageOutcome::Failed(reason) => queue.fail(m, &reason)?,
+            }
+        }
+        if !report.ingested.is_empty() {
+            // Findings after the latest batch: they cover everything committed so far.
+            total.regressions = report.regressions;
+        }
+        total.ingested.extend(report.ingested);
+        total.quarantined.extend(report.quarantined);
+        total.skipped += report.skipped;
+        total.site_files += report.site_files;
+        total.touched.merge(report.touched);
+    }
+    Ok(total)
+}

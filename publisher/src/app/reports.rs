@@ -1,0 +1,108 @@
+//! Reports over the history: the daily summary of a night, the regressions report and
+//! `compare` of two runs.
+
+use sglci_core::store::ObjectStore;
+
+use super::{detection_data, load_site_data, AppError};
+use crate::history::History;
+use crate::rows::Rows;
+use crate::site::templates::Templates;
+use crate::site::{self, SiteError};
+
+/// The daily summary of a night (the latest with data when `date` is `None`) as markdown.
+pub fn daily_summary(
+    store: &dyn ObjectStore,
+    templates: &Templates,
+    hardware: &str,
+    date: Option<&str>,
+    logs_base: &str,
+) -> Result<String, AppError> {
+    let data = load_site_data(&History::new(store), None)?;
+    let nights = crate::site::views::nights_by_hardware(&data);
+    let Some(known) = nights.get(hardware) else {
+        return Err(AppError::NoSuchNight(format!(
+            "no night recorded for hardware `{hardware}` (hint: one of {})",
+            nights.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    };
+    let date = match date {
+        Some(d) if known.iter().any(|k| k == d) => d.to_owned(),
+        Some(d) => {
+            return Err(AppError::NoSuchNight(format!(
+                "no night {d} on {hardware} (hint: dates are YYYYMMDD; the latest is {})",
+                known.last().map_or("none", String::as_str)
+            )))
+        }
+        None => known.last().cloned().unwrap_or_default(),
+    };
+    let ctx = site::daily_summary_context(&data, hardware, &date, logs_base, "");
+    templates
+        .tera
+        .render("daily_summary.md", &ctx)
+        .map_err(|e| {
+            AppError::Site(SiteError::Render {
+                page: "daily summary".to_owned(),
+                reason: crate::site::templates::chain(&e),
+            })
+        })
+}
+
+/// Regression findings over the whole history: open ones first (then recovered ones with
+/// `all`), newest first within each.
+pub fn regressions(
+    store: &dyn ObjectStore,
+    all: bool,
+) -> Result<Vec<crate::regress::Finding>, AppError> {
+    let data = detection_data(&History::new(store))?;
+    let mut findings = crate::regress::detect(&data, &crate::regress::DetectConfig::default());
+    findings.retain(|f| all || f.state == crate::regress::State::Open);
+    findings.sort_by(|a, b| {
+        (
+            a.state != crate::regress::State::Open,
+            std::cmp::Reverse(&a.first_bad_date),
+            &a.id,
+        )
+            .cmp(&(
+                b.state != crate::regress::State::Open,
+                std::cmp::Reverse(&b.first_bad_date),
+                &b.id,
+            ))
+    });
+    Ok(findings)
+}
+
+/// Compares run B against run A (each a run folder or run id).
+pub fn compare(
+    store: &dyn ObjectStore,
+    a: &str,
+    b: &str,
+) -> Result<crate::compare::Comparison, AppError> {
+    let data = load_site_data(&History::new(store), None)?;
+    let (ra, rb) = (
+        crate::compare::find_run(&data, a)?,
+        crate::compare::find_run(&data, b)?,
+    );
+    Ok(crate::compare::compare(
+        &data,
+        ra,
+        rb,
+        &crate::regress::DetectConfig::default(),
+    )?)
+}
+
+/// The given night, or the latest night with data on that hardware.
+pub(super) fn night_or_latest(
+    data: &Rows,
+    hardware: &str,
+    date: Option<&str>,
+) -> Result<String, AppError> {
+    match date {
+        Some(d) => Ok(d.to_owned()),
+        None => crate::site::views::nights_by_hardware(data)
+            .get(hardware)
+            .and_then(|n| n.last().cloned())
+            .ok_or_else(|| {
+                AppError::NoSuchNight(format!("no night recorded for hardware `{hardware}`"))
+            }),
+    }
+}

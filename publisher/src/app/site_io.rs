@@ -1,0 +1,289 @@
+//! The site's side of the store: which history months a render needs, rendering (whole or the
+//! touched pages), and writing the result into a directory or a prefix in the store.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use sglci_core::records::{self, Schema};
+use sglci_core::store::{Key, ObjectStore, StoreError};
+
+use super::AppError;
+use crate::history::{self, History};
+use crate::rows::Rows;
+use crate::site::templates::{TemplateError, Templates};
+use crate::site::{self, RenderedSite, Scope, SiteOptions, Touched};
+use sglci_core::date::day_number;
+
+/// Marker file of a directory the site was rendered into; only such directories are replaced.
+pub const SITE_MARKER: &str = ".sglci-site";
+
+/// Loads the history for the site: every table whole, or per table only the months `select`
+/// names for it.
+pub fn load_site_data(
+    hist: &History<'_>,
+    select: Option<&dyn Fn(Schema) -> BTreeSet<String>>,
+) -> Result<Rows, AppError> {
+    let snap = hist.snapshot()?;
+    let mut tables = Vec::new();
+    let mut years = BTreeSet::new();
+    let mut all_months = BTreeSet::new();
+    for schema in records::ALL_SCHEMAS {
+        for m in snap.months(*schema)? {
+            if m.len() == 7 && m[..4].bytes().all(|b| b.is_ascii_digit()) {
+                years.insert(m[..4].to_owned());
+            }
+            all_months.insert(m);
+        }
+        tables.push(match select {
+            Some(f) => snap.read_months(*schema, &f(*schema))?,
+            None => snap.read(*schema)?,
+        });
+    }
+    let mut data = Rows::from_tables(&tables)?;
+    data.years = years;
+    data.months = all_months;
+    data.add_row_years();
+    Ok(data)
+}
+
+/// The last day of a month directory (`YYYY-MM`) as a day number, or `None` for `undated`.
+fn month_end_day(month: &str) -> Option<i64> {
+    let (y, m) = month.split_once('-')?;
+    let (y, m): (i64, i64) = (y.parse().ok()?, m.parse().ok()?);
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    day_number(&format!("{ny:04}{nm:02}01")).map(|d| d - 1)
+}
+
+/// What an update reads, per table: the months that overlap the trend window (before the newest
+/// month of the history), the touched months and the undated rows; for the task table also every
+/// month of the touched years (the year's archive page counts its nights).
+#[derive(Debug, Clone)]
+pub struct UpdateMonths {
+    pub window: BTreeSet<String>,
+    pub touched_years: BTreeSet<String>,
+}
+
+impl UpdateMonths {
+    pub fn for_table(&self, schema: Schema) -> BTreeSet<String> {
+        if schema.name == records::TASKS.name {
+            self.window.union(&self.touched_years).cloned().collect()
+        } else {
+            self.window.clone()
+        }
+    }
+
+    /// Distinct months read over all tables.
+    pub fn count(&self) -> usize {
+        self.window.union(&self.touched_years).count()
+    }
+}
+
+pub fn update_months(
+    hist: &History<'_>,
+    touched: &Touched,
+    window_days: i64,
+) -> Result<UpdateMonths, AppError> {
+    let snap = hist.snapshot()?;
+    let mut all = BTreeSet::new();
+    for schema in records::ALL_SCHEMAS {
+        all.extend(snap.months(*schema)?);
+    }
+    let newest = all
+        .iter()
+        .filter_map(|m| month_end_day(m))
+        .max()
+        .unwrap_or(0);
+    // Nights are at most the newest month's end; a month matters when it ends inside the window.
+    let from = newest - window_days - 31;
+    let window = all
+        .iter()
+        .filter(|m| {
+            *m == history::UNDATED
+                || touched.months.contains(*m)
+                || month_end_day(m).is_some_and(|d| d >= from)
+        })
+        .cloned()
+        .collect();
+    let touched_years = all
+        .iter()
+        .filter(|m| touched.years.iter().any(|y| m.starts_with(y.as_str())))
+        .cloned()
+        .collect();
+    Ok(UpdateMonths {
+        window,
+        touched_years,
+    })
+}
+
+/// Renders the whole site from the history.
+pub fn render_full(
+    store: &dyn ObjectStore,
+    templates: &Templates,
+    opts: &SiteOptions,
+) -> Result<RenderedSite, AppError> {
+    let data = load_site_data(&History::new(store), None)?;
+    Ok(site::render_site(&data, templates, opts, &Scope::All)?)
+}
+
+/// Renders only the pages a new run touches, reading only the recent months of the history.
+pub fn render_update(
+    store: &dyn ObjectStore,
+    templates: &Templates,
+    opts: &SiteOptions,
+    touched: &Touched,
+) -> Result<RenderedSite, AppError> {
+    let hist = History::new(store);
+    let months = update_months(&hist, touched, opts.window_days)?;
+    let data = load_site_data(&hist, Some(&|s| months.for_table(s)))?;
+    Ok(site::render_site(
+        &data,
+        templates,
+        opts,
+        &Scope::Only(touched.clone()),
+    )?)
+}
+
+/// Writes a rendered site into `out`. With `replace`, the directory is emptied first, and only
+/// when it is new, empty or an earlier sglci site (it carries [`SITE_MARKER`]).
+pub fn write_site(out: &Path, site: &RenderedSite, replace: bool) -> Result<(), AppError> {
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_owned();
+        move |source| AppError::SiteIo { op, path, source }
+    };
+    if replace && out.exists() {
+        let marker = out.join(SITE_MARKER).exists();
+        let empty = std::fs::read_dir(out)
+            .map_err(io("list", out))?
+            .next()
+            .is_none();
+        if !marker && !empty {
+            return Err(AppError::NotASiteDir(out.to_owned()));
+        }
+        if marker {
+            std::fs::remove_dir_all(out).map_err(io("remove", out))?;
+        }
+    }
+    std::fs::create_dir_all(out).map_err(io("create", out))?;
+    std::fs::write(out.join(SITE_MARKER), b"rendered by sglci-publisher site\n")
+        .map_err(io("write", out))?;
+    for (rel, bytes) in site {
+        let path = out.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        }
+        std::fs::write(&path, bytes).map_err(io("write", &path))?;
+    }
+    Ok(())
+}
+
+/// Where a site goes.
+#[derive(Debug, Clone)]
+pub enum SiteTarget {
+    /// A directory (`--site DIR`).
+    Dir(std::path::PathBuf),
+    /// A prefix in the object store (`site/` in the bucket, for the Lambda).
+    Store(Key),
+}
+
+/// A site to keep up to date while ingesting.
+#[derive(Debug)]
+pub struct SiteJob<'a> {
+    pub target: SiteTarget,
+    pub templates: &'a Templates,
+    pub opts: SiteOptions,
+}
+
+/// Brings a rendered site up to date: only the touched pages when the target holds an earlier
+/// sglci site, the whole site otherwise. Returns the number of files written.
+pub fn update_site(
+    store: &dyn ObjectStore,
+    job: &SiteJob<'_>,
+    touched: &Touched,
+) -> Result<usize, AppError> {
+    let exists = match &job.target {
+        SiteTarget::Dir(out) => out.join(SITE_MARKER).is_file(),
+        SiteTarget::Store(prefix) => match store.get(&prefix.join(SITE_MARKER)?) {
+            Ok(_) => true,
+            Err(StoreError::NotFound { .. }) => false,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if exists && touched.is_empty() {
+        return Ok(0);
+    }
+    let site = if exists {
+        render_update(store, job.templates, &job.opts, touched)?
+    } else {
+        render_full(store, job.templates, &job.opts)?
+    };
+    match &job.target {
+        SiteTarget::Dir(out) => write_site(out, &site, !exists)?,
+        SiteTarget::Store(prefix) => write_site_to_store(store, prefix, &site, !exists)?,
+    }
+    Ok(site.len())
+}
+
+/// Writes a rendered site under `prefix` in the store. With `replace`, objects under the prefix
+/// that the new site does not have are removed, and only when the prefix is empty or holds an
+/// earlier sglci site.
+pub fn write_site_to_store(
+    store: &dyn ObjectStore,
+    prefix: &Key,
+    site: &RenderedSite,
+    replace: bool,
+) -> Result<(), AppError> {
+    let marker = prefix.join(SITE_MARKER)?;
+    // Only a full render lists the prefix (to refuse a foreign one and to remove what the new
+    // site no longer has): an update writes its pages and nothing else, so its cost does not
+    // grow with the site.
+    let existing = if replace {
+        store.list(prefix.as_str())?
+    } else {
+        Vec::new()
+    };
+    if replace && !existing.is_empty() {
+        match store.get(&marker) {
+            Ok(_) => {}
+            Err(StoreError::NotFound { .. }) => {
+                return Err(AppError::NotASitePrefix(prefix.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for (rel, bytes) in site {
+        store.put(&prefix.join(rel)?, bytes)?;
+    }
+    if replace {
+        let keep: BTreeSet<String> = site.keys().map(|rel| format!("{prefix}/{rel}")).collect();
+        for k in existing {
+            if !keep.contains(k.as_str()) && k != marker {
+                store.delete(&k)?;
+            }
+        }
+    }
+    store.put(&marker, b"rendered by sglci-publisher\n")?;
+    Ok(())
+}
+
+/// The site's templates read from a directory (a working copy of `site-templates/`, for
+/// `site --templates DIR`): every file the embedded set has, by the same name.
+pub fn load_templates(dir: &Path) -> Result<Templates, TemplateError> {
+    let mut files = Vec::new();
+    for name in Templates::file_names() {
+        let text = std::fs::read_to_string(dir.join(name)).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                TemplateError::Missing {
+                    dir: dir.display().to_string(),
+                    name: name.to_owned(),
+                }
+            } else {
+                TemplateError::Read {
+                    dir: dir.display().to_string(),
+                    source,
+                }
+            }
+        })?;
+        files.push((name.to_owned(), text));
+    }
+    Templates::from_files(files.into_iter())
+}

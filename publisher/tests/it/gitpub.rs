@@ -1,0 +1,263 @@
+//! F38 against real git: bare repositories on local paths stand in for the Pages branch and the
+//! log repository (libgit2 on both sides, and the git binary to read them back where present).
+
+use std::path::Path;
+
+use sglci_publisher::gitpub::{self, Mode};
+
+fn bare(dir: &Path, name: &str) -> String {
+    let p = dir.join(name);
+    git2::Repository::init_bare(&p).expect("bare repository");
+    p.display().to_string()
+}
+
+/// The files on `branch` of a repository, as (path, bytes).
+fn tree_of(repo: &str, branch: &str) -> Vec<(String, Vec<u8>)> {
+    let r = git2::Repository::open_bare(repo).expect("open");
+    let head = r
+        .find_reference(&format!("refs/heads/{branch}"))
+        .expect("branch")
+        .peel_to_commit()
+        .expect("commit");
+    let tree = head.tree().expect("tree");
+    let mut out = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+        if e.kind() == Some(git2::ObjectType::Blob) {
+            let blob = r.find_blob(e.id()).expect("blob");
+            out.push((
+                format!("{dir}{}", e.name().unwrap_or("")),
+                blob.content().to_vec(),
+            ));
+        }
+        git2::TreeWalkResult::Ok
+    })
+    .expect("walk");
+    out.sort();
+    out
+}
+
+fn history_len(repo: &str, branch: &str) -> usize {
+    let r = git2::Repository::open_bare(repo).expect("open");
+    let mut walk = r.revwalk().expect("walk");
+    walk.push_ref(&format!("refs/heads/{branch}"))
+        .expect("push");
+    walk.count()
+}
+
+fn files(prefix: &str, n: usize) -> Vec<(String, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            (
+                format!("{prefix}/file-{i}.log"),
+                format!("{prefix} line {i}\n").into_bytes(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn log_repository_is_append_only_and_concurrent_pushes_both_land() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let remote = bare(tmp.path(), "logs.git");
+    let first = files("online_benchmark_log/mi30x/GROK1/run-a", 3);
+    let r = gitpub::push(&remote, "log", &first, Mode::Append, "run a", None).expect("push");
+    assert_eq!((r.changed, r.retries), (3, 0));
+    // The same files again: nothing to commit.
+    let again = gitpub::push(&remote, "log", &first, Mode::Append, "run a", None).expect("push");
+    assert_eq!(again.commit, None);
+    assert_eq!(
+        gitpub::plan(&remote, "log", &first, None).expect("plan"),
+        Vec::<String>::new()
+    );
+
+    // Eight publishers at once, each with its own run: every one lands, nothing is lost.
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let remote = remote.clone();
+            std::thread::spawn(move || {
+                let f = files(&format!("test/sanity_check_log/mi35x/run-{i}"), 2);
+                gitpub::push(&remote, "log", &f, Mode::Append, &format!("run {i}"), None)
+            })
+        })
+        .collect();
+    let reports: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread").expect("push"))
+        .collect();
+    let tree = tree_of(&remote, "log");
+    assert_eq!(
+        tree.len(),
+        3 + 8 * 2,
+        "{:?}",
+        tree.iter().map(|t| &t.0).collect::<Vec<_>>()
+    );
+    assert!(
+        tree.contains(&first[0]),
+        "earlier files are kept (append-only)"
+    );
+    let retried: usize = reports.iter().map(|r| r.retries).sum();
+    assert_eq!(
+        history_len(&remote, "log"),
+        1 + 8,
+        "one commit per publisher ({retried} retries)"
+    );
+}
+
+#[test]
+fn pages_history_stays_bounded_over_fifty_publishes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let remote = bare(tmp.path(), "site.git");
+    for night in 0..50 {
+        let site = vec![
+            (
+                "index.html".to_owned(),
+                format!("<p>night {night}</p>").into_bytes(),
+            ),
+            (format!("hw/mi30x/night-{night}.html"), b"<p>x</p>".to_vec()),
+        ];
+        let r = gitpub::push(
+            &remote,
+            "gh-pages",
+            &site,
+            Mode::Replace { keep: 5 },
+            "site",
+            None,
+        )
+        .expect("push");
+        assert!(r.commit.is_some());
+        assert!(history_len(&remote, "gh-pages") <= 5);
+    }
+    // Exactly the last site: earlier nights' pages are gone from the tree.
+    let tree = tree_of(&remote, "gh-pages");
+    assert_eq!(tree.len(), 2);
+    assert_eq!(tree[0].1, b"<p>x</p>".to_vec());
+    assert!(tree
+        .iter()
+        .any(|(p, b)| p == "index.html" && b == b"<p>night 49</p>"));
+    // The repository's objects stay bounded too once unreachable history is collected: the
+    // branch never references more than `keep` commits.
+    assert!(history_len(&remote, "gh-pages") <= 5);
+}
+
+#[test]
+fn bad_paths_are_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let remote = bare(tmp.path(), "r.git");
+    for p in ["../escape", "/abs", "a//b", ".git/config"] {
+        let e = gitpub::push(
+            &remote,
+            "log",
+            &[(p.to_owned(), vec![1])],
+            Mode::Append,
+            "m",
+            None,
+        )
+        .expect_err(p);
+        assert!(e.to_string().contains(p), "{e}");
+    }
+}
+
+use crate::common;
+
+/// `sglci-publisher publish`: a stored bundle's raw files go to the log repository at their
+/// log-layout paths, the site to Pages; every raw-log link on the site resolves to a file in the
+/// log repository; `--dry-run` pushes nothing.
+#[test]
+fn publish_pushes_logs_and_site_and_links_resolve() {
+    use sglci_core::store::ObjectStore as _;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let store_dir = dir.join("store");
+    let store = sglci_core::backend::DirStore::new(&store_dir);
+    let manifest = common::ship_sample(&store, "grok1-1210", common::GROK1_1210, false);
+    let queue = sglci_core::backend::SpoolQueue::new(&store_dir.join("queue"));
+    sglci_core::queue::Queue::send(&queue, &sglci_core::bundle::Announcement::body(&manifest))
+        .expect("announce");
+    assert!(store.get(&manifest).is_ok());
+    let logs = bare(dir, "logs.git");
+    let pages = bare(dir, "pages.git");
+    let bin = env!("CARGO_BIN_EXE_sglci-publisher");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin)
+            .arg("--store")
+            .arg(&store_dir)
+            .args(args)
+            .output()
+            .expect("publisher");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["ingest", "--pending"]);
+    let site = dir.join("site");
+    let site_s = site.display().to_string();
+    let prefix = "https://github.com/example/logs/blob/log/";
+    run(&["site", "--out", &site_s, "--logs-url", prefix, "--no-png"]);
+
+    let dry = run(&[
+        "publish",
+        "--log-repo",
+        &logs,
+        "--site",
+        &site_s,
+        "--pages",
+        &pages,
+        "--dry-run",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&dry).expect("json");
+    assert_eq!(
+        v["log_repo"]["would_push"].as_array().map(Vec::len),
+        Some(8),
+        "{v:#}"
+    );
+    assert!(
+        git2::Repository::open_bare(&logs)
+            .expect("open")
+            .find_reference("refs/heads/log")
+            .is_err(),
+        "dry run pushed nothing"
+    );
+
+    let done = run(&[
+        "publish",
+        "--log-repo",
+        &logs,
+        "--site",
+        &site_s,
+        "--pages",
+        &pages,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&done).expect("json");
+    assert!(
+        v["log_repo"]["commit"].is_string() && v["pages"]["commit"].is_string(),
+        "{v:#}"
+    );
+
+    // Every raw-log link of the run page names a file on the log branch.
+    let log_tree: std::collections::BTreeSet<String> =
+        tree_of(&logs, "log").into_iter().map(|(p, _)| p).collect();
+    let page = std::fs::read_to_string(site.join(sglci_publisher::site::paths::run_page(
+        &format!("online_benchmark_log/mi30x/GROK1/{}", common::GROK1_1210),
+    )))
+    .expect("run page");
+    let page = page.replace("&#x2F;", "/");
+    let links: Vec<&str> = page
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|h| h.split('"').next())
+        .filter_map(|h| h.strip_prefix(prefix))
+        .collect();
+    assert!(links.len() >= 7, "{links:?}");
+    for l in &links {
+        assert!(log_tree.contains(*l), "{l} is not in the log repository");
+    }
+    let pages_tree = tree_of(&pages, "gh-pages");
+    assert!(pages_tree.iter().any(|(p, _)| p == "index.html"));
+    assert!(
+        !pages_tree.iter().any(|(p, _)| p.starts_with(".sglci")),
+        "the site marker stays local"
+    );
+}

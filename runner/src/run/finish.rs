@@ -1,0 +1,73 @@
+//! The end of a run: its folders shipped as one bundle (unless `--no-ship`), the run's JSON on
+//! stdout, and the exit code: 1 when a job failed, 3 when the bundle was spooled.
+
+use std::path::Path;
+
+use crate::cli::CliRun;
+use crate::destination;
+use crate::error::RunnerError;
+use crate::job::JobOutcome;
+use crate::ship::{self, RunInfo, Shipped};
+
+/// Ships this run's folders and reports: `Ok(json)`, or the JSON printed and an error.
+pub(crate) fn finish_run(
+    args: &CliRun,
+    out: &Path,
+    info: &RunInfo,
+    outcomes: &[JobOutcome],
+) -> Result<String, RunnerError> {
+    let mut shipped = serde_json::Value::Null;
+    let mut ship_error = None;
+    if !args.no_ship {
+        // This run's folders only: the log tree also holds earlier runs and their backups.
+        let files: Vec<_> = ship::collect(out)?
+            .into_iter()
+            .filter(|(path, _)| {
+                outcomes.iter().any(|o| {
+                    path == &o.run_folder || path.starts_with(&format!("{}/", o.run_folder))
+                })
+            })
+            .collect();
+        let files = ship::redact_files(files, &sglci_core::redact::secret_values(std::env::vars()));
+        let (store, queue) = destination::open(&args.backends)?;
+        match ship::ship(
+            store.as_ref(),
+            queue.as_ref(),
+            &args.backends.spool,
+            info,
+            &files,
+        )? {
+            Shipped::Delivered { manifest } => shipped = serde_json::json!(manifest.as_str()),
+            Shipped::Spooled { manifest, reason } => {
+                ship_error = Some(RunnerError::Machine(format!(
+                    "{manifest}: not delivered ({reason}); kept in {} (hint: `sglci-runner flush`)",
+                    args.backends.spool.display()
+                )));
+            }
+        }
+    }
+    let failed = outcomes.iter().filter(|o| o.failed()).count();
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "run_id": info.run_id,
+        "out": out.display().to_string(),
+        "shipped": shipped,
+        "jobs": outcomes,
+    }))
+    .map_err(|e| RunnerError::Machine(e.to_string()))?;
+    if failed == 0 && ship_error.is_none() {
+        return Ok(json);
+    }
+    #[expect(
+        clippy::print_stdout,
+        reason = "stdout carries the command's data, also on failure"
+    )]
+    {
+        println!("{json}");
+    }
+    Err(ship_error.unwrap_or_else(|| {
+        RunnerError::Failed(format!(
+            "{failed} job(s) failed; see results.json in {}",
+            out.display()
+        ))
+    }))
+}

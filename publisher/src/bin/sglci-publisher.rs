@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use sglci_core::backend::Backends;
 use sglci_core::records::ALL_SCHEMAS;
+use sglci_core::store::ObjectStore;
 use sglci_publisher::app::{self, Format};
 use sglci_publisher::config::{parse_site, parse_store, resolve_queue};
 use sglci_publisher::history::History;
@@ -58,231 +59,271 @@ fn now_utc() -> String {
     format!("{} UTC", t.get(..16).unwrap_or(&t).replace('T', " "))
 }
 
+/// What every command gets: the store, the triage file, stdout.
+struct Shell<'a> {
+    store: &'a dyn ObjectStore,
+    triage: Option<std::path::PathBuf>,
+    out: std::io::StdoutLock<'static>,
+}
+
 fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
     let location = parse_store(&cli.store).map_err(|e| (2, e.into()))?;
     let mut backends = Backends::default();
     let store_box = backends.store(&location).map_err(|e| (2, e.into()))?;
-    let store = store_box.as_ref();
-    let triage = cli.triage.clone();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut sh = Shell {
+        store: store_box.as_ref(),
+        triage: cli.triage.clone(),
+        out: std::io::stdout().lock(),
+    };
     match cli.command {
-        CliCommand::Ingest(args) => {
-            let started = std::time::Instant::now();
-            if args.pending {
-                let queue_loc =
-                    resolve_queue(args.queue.as_deref(), &location).map_err(|e| (2, e.into()))?;
-                let queue = backends.queue(&queue_loc).map_err(|e| (2, e.into()))?;
-                let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
-                let job = match &args.site {
-                    Some(s) => Some(app::SiteJob {
-                        target: parse_site(s).map_err(|e| (2, e.into()))?,
-                        templates: &templates,
-                        opts: SiteOptions {
-                            generated_at: now_utc(),
-                            triage: app::load_triage(store, triage.as_deref())
-                                .map_err(|e| (e.exit_code(), e.into()))?,
-                            ..SiteOptions::default()
-                        },
-                    }),
-                    None => None,
-                };
-                let report =
-                    app::ingest_pending(store, queue.as_ref(), job.as_ref(), &now_rfc3339())
-                        .map_err(|e| (e.exit_code(), e.into()))?;
-                tracing::info!(
-                    ingested = report.ingested.len(),
-                    quarantined = report.quarantined.len(),
-                    site_files = report.site_files,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "pending bundles processed"
-                );
-                let text = if args.json {
-                    serde_json::to_string_pretty(&report).map_err(|e| (3, e.into()))? + "\n"
-                } else {
-                    let mut t = format!(
-                        "ingested: {}, quarantined: {}, regressions: {}\n",
-                        report.ingested.len(),
-                        report.quarantined.len(),
-                        report.regressions
-                    );
-                    for (run, key, rows) in &report.ingested {
-                        t.push_str(&format!("  ok  {run} ({rows} rows) {key}\n"));
-                    }
-                    for (id, reason) in &report.quarantined {
-                        t.push_str(&format!("  bad {id}: {reason}\n"));
-                    }
-                    t
-                };
-                out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))?;
-                // The batch ran; some of its inputs failed (kept in failed/ with the reason).
-                return if report.quarantined.is_empty() {
-                    Ok(())
-                } else {
-                    Err((
-                        1,
-                        anyhow::anyhow!(
-                            "{} message(s) failed; their reasons are under quarantine/ in the store",
-                            report.quarantined.len()
-                        ),
-                    ))
-                };
-            }
-            let Some(legacy) = args.legacy.as_deref() else {
-                return Err((2, anyhow::anyhow!("ingest needs --legacy DIR or --pending")));
-            };
-            let (backfill, report) =
-                app::ingest_legacy(store, legacy).map_err(|e| (e.exit_code(), e.into()))?;
-            tracing::info!(files = report.files, seconds = started.elapsed().as_secs_f64(), store = %location, "legacy backfill written");
-            let res = if args.json {
-                serde_json::to_writer_pretty(&mut out, &report)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| writeln!(out))
-            } else {
-                app::write_report(&mut out, &report, &backfill)
-            };
-            res.map_err(|e| (3, e.into()))
+        CliCommand::Ingest(args) if args.pending => {
+            ingest_pending(&mut sh, &args, &location, &mut backends)
         }
-        CliCommand::Export(args) => {
-            let table = app::resolve_table(&args.table).map_err(|e| (e.exit_code(), e.into()))?;
-            let format = match args.format {
-                CliFormat::Csv => Format::Csv,
-                CliFormat::Json => Format::Json,
-                CliFormat::Parquet => Format::Parquet,
-            };
-            app::export(store, table, format, &mut out).map_err(|e| (e.exit_code(), e.into()))
-        }
-        CliCommand::Site(args) => {
-            let started = std::time::Instant::now();
-            let templates = match &args.templates {
-                Some(dir) => app::load_templates(dir),
-                None => Templates::embedded(),
-            }
-            .map_err(|e| (2, e.into()))?;
-            let opts = SiteOptions {
+        CliCommand::Ingest(args) => ingest_legacy(&mut sh, &args, &location),
+        CliCommand::Export(args) => export(&mut sh, &args),
+        CliCommand::Site(args) => site(&mut sh, &args),
+        CliCommand::Serve(args) => serve_site(&mut sh, args),
+        CliCommand::Summary(args) => summary(&mut sh, &args),
+        CliCommand::Regressions(args) => regressions(&mut sh, &args),
+        CliCommand::Publish(args) => publish(sh.store, &args),
+        CliCommand::Compare(args) => compare(&mut sh, &args),
+        CliCommand::Notify(args) => notify(&mut sh, args),
+        CliCommand::Tables => tables(&mut sh),
+    }
+}
+
+/// `ingest --pending`: drain the queue through the shared batch handler.
+fn ingest_pending(
+    sh: &mut Shell<'_>,
+    args: &cli::CliIngest,
+    location: &sglci_core::backend::StoreLocation,
+    backends: &mut Backends,
+) -> Result<(), (u8, anyhow::Error)> {
+    let (store, triage, out) = (sh.store, sh.triage.clone(), &mut sh.out);
+    let started = std::time::Instant::now();
+    let queue_loc = resolve_queue(args.queue.as_deref(), location).map_err(|e| (2, e.into()))?;
+    let queue = backends.queue(&queue_loc).map_err(|e| (2, e.into()))?;
+    let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
+    let job = match &args.site {
+        Some(s) => Some(app::SiteJob {
+            target: parse_site(s).map_err(|e| (2, e.into()))?,
+            templates: &templates,
+            opts: SiteOptions {
                 generated_at: now_utc(),
-                window_days: args.window_days,
-                logs_base: args.logs_url.clone(),
-                png: !args.no_png,
                 triage: app::load_triage(store, triage.as_deref())
                     .map_err(|e| (e.exit_code(), e.into()))?,
-            };
-            let site = app::render_full(store, &templates, &opts)
-                .map_err(|e| (e.exit_code(), e.into()))?;
-            app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
-            let bytes: usize = site.values().map(Vec::len).sum();
-            tracing::info!(files = site.len(), bytes, seconds = started.elapsed().as_secs_f64(), out = %args.out.display(), "site written");
-            writeln!(out, "{}", args.out.join("index.html").display()).map_err(|e| (3, e.into()))
+                ..SiteOptions::default()
+            },
+        }),
+        None => None,
+    };
+    let report = app::ingest_pending(store, queue.as_ref(), job.as_ref(), &now_rfc3339())
+        .map_err(|e| (e.exit_code(), e.into()))?;
+    tracing::info!(
+        ingested = report.ingested.len(),
+        quarantined = report.quarantined.len(),
+        site_files = report.site_files,
+        seconds = started.elapsed().as_secs_f64(),
+        "pending bundles processed"
+    );
+    let text = if args.json {
+        serde_json::to_string_pretty(&report).map_err(|e| (3, e.into()))? + "\n"
+    } else {
+        let mut t = format!(
+            "ingested: {}, quarantined: {}, regressions: {}\n",
+            report.ingested.len(),
+            report.quarantined.len(),
+            report.regressions
+        );
+        for (run, key, rows) in &report.ingested {
+            t.push_str(&format!("  ok  {run} ({rows} rows) {key}\n"));
         }
-        CliCommand::Serve(args) => {
-            if !args.dir.join("index.html").is_file() {
-                return Err((
-                    2,
-                    anyhow::anyhow!(
-                        "{} has no index.html (hint: render it first with `sglci-publisher site --out {}`)",
-                        args.dir.display(),
-                        args.dir.display()
-                    ),
-                ));
-            }
-            let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
-                .map_err(|e| (3, anyhow::anyhow!("binding 127.0.0.1:{}: {e}", args.port)))?;
-            let addr = listener.local_addr().map_err(|e| (3, e.into()))?;
-            writeln!(out, "http://{addr}/").map_err(|e| (3, e.into()))?;
-            out.flush().map_err(|e| (3, e.into()))?;
-            tracing::info!(dir = %args.dir.display(), "serving on http://{addr}/ (Ctrl-C stops)");
-            serve(
-                listener,
-                ServeConfig {
-                    site: args.dir,
-                    logs: args.logs,
-                },
-            )
-            .map_err(|e| (3, e.into()))
+        for (id, reason) in &report.quarantined {
+            t.push_str(&format!("  bad {id}: {reason}\n"));
         }
-        CliCommand::Summary(args) => {
-            let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
-            let md = app::daily_summary(
-                store,
-                &templates,
-                &args.hardware,
-                args.date.as_deref(),
-                &args.logs_url,
-            )
-            .map_err(|e| (e.exit_code(), e.into()))?;
-            out.write_all(md.as_bytes()).map_err(|e| (3, e.into()))
-        }
-        CliCommand::Regressions(args) => {
-            let findings =
-                app::regressions(store, args.all).map_err(|e| (e.exit_code(), e.into()))?;
-            let text = match args.format {
-                CliReportFormat::Csv => regress::report::to_csv(&findings),
-                CliReportFormat::Markdown => regress::report::to_markdown(&findings),
-                CliReportFormat::Json => serde_json::to_string_pretty(&findings)
-                    .map(|s| s + "\n")
-                    .map_err(|e| (3, e.into()))?,
-            };
-            out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
-        }
-        CliCommand::Publish(args) => publish(store, &args),
-        CliCommand::Compare(args) => {
-            let c = app::compare(store, &args.a, &args.b).map_err(|e| (e.exit_code(), e.into()))?;
-            let text = match args.format {
-                CliReportFormat::Markdown => sglci_publisher::compare::to_markdown(&c),
-                CliReportFormat::Json => serde_json::to_string_pretty(&c)
-                    .map(|s| s + "\n")
-                    .map_err(|e| (3, e.into()))?,
-                CliReportFormat::Csv => {
-                    return Err((
-                        2,
-                        anyhow::anyhow!(
-                            "compare writes markdown or json (hint: --format markdown)"
-                        ),
-                    ))
-                }
-            };
-            out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
-        }
-        CliCommand::Notify(args) => {
-            let what = match args.what {
-                CliNotifyWhat::Summary { hardware, date } => {
-                    app::NotifyWhat::Summary { hardware, date }
-                }
-                CliNotifyWhat::Cards { hardware, date } => {
-                    app::NotifyWhat::Cards { hardware, date }
-                }
-                CliNotifyWhat::Regressions => app::NotifyWhat::Regressions,
-                CliNotifyWhat::Compare { a, b } => app::NotifyWhat::Compare { a, b },
-            };
-            let env: std::collections::BTreeMap<String, String> = std::env::vars()
-                .filter(|(k, _)| k.starts_with("SGLCI_") || k.starts_with("GITHUB_"))
-                .collect();
-            let receipts = app::notify(
-                store,
-                what,
-                &args.to,
-                args.dashboard.as_deref(),
-                &args.logs_url,
-                &env,
-                &app::load_triage(store, triage.as_deref())
-                    .map_err(|e| (e.exit_code(), e.into()))?,
-            )
-            .map_err(|e| (e.exit_code(), e.into()))?;
-            for r in receipts {
-                writeln!(out, "{r}").map_err(|e| (3, e.into()))?;
-            }
-            Ok(())
-        }
-        CliCommand::Tables => {
-            let hist = History::new(store);
-            for schema in ALL_SCHEMAS {
-                let t = hist.read(*schema).map_err(|e| (3, e.into()))?;
-                writeln!(out, "{:<20} {:>6}", schema.name, t.rows.len())
-                    .map_err(|e| (3, e.into()))?;
-            }
-            Ok(())
-        }
+        t
+    };
+    out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))?;
+    // The batch ran; some of its inputs failed (kept in failed/ with the reason).
+    if report.quarantined.is_empty() {
+        Ok(())
+    } else {
+        Err((
+            1,
+            anyhow::anyhow!(
+                "{} message(s) failed; their reasons are under quarantine/ in the store",
+                report.quarantined.len()
+            ),
+        ))
     }
+}
+
+/// `ingest --legacy DIR`: backfill the predecessor's tree.
+fn ingest_legacy(
+    sh: &mut Shell<'_>,
+    args: &cli::CliIngest,
+    location: &sglci_core::backend::StoreLocation,
+) -> Result<(), (u8, anyhow::Error)> {
+    let (store, out) = (sh.store, &mut sh.out);
+    let started = std::time::Instant::now();
+    let Some(legacy) = args.legacy.as_deref() else {
+        return Err((2, anyhow::anyhow!("ingest needs --legacy DIR or --pending")));
+    };
+    let (backfill, report) =
+        app::ingest_legacy(store, legacy).map_err(|e| (e.exit_code(), e.into()))?;
+    tracing::info!(files = report.files, seconds = started.elapsed().as_secs_f64(), store = %location, "legacy backfill written");
+    let res = if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        app::write_report(out, &report, &backfill)
+    };
+    res.map_err(|e| (3, e.into()))
+}
+
+fn export(sh: &mut Shell<'_>, args: &cli::CliExport) -> Result<(), (u8, anyhow::Error)> {
+    let (store, out) = (sh.store, &mut sh.out);
+    let table = app::resolve_table(&args.table).map_err(|e| (e.exit_code(), e.into()))?;
+    let format = match args.format {
+        CliFormat::Csv => Format::Csv,
+        CliFormat::Json => Format::Json,
+        CliFormat::Parquet => Format::Parquet,
+    };
+    app::export(store, table, format, out).map_err(|e| (e.exit_code(), e.into()))
+}
+
+fn site(sh: &mut Shell<'_>, args: &cli::CliSite) -> Result<(), (u8, anyhow::Error)> {
+    let (store, triage, out) = (sh.store, sh.triage.clone(), &mut sh.out);
+    let started = std::time::Instant::now();
+    let templates = match &args.templates {
+        Some(dir) => app::load_templates(dir),
+        None => Templates::embedded(),
+    }
+    .map_err(|e| (2, e.into()))?;
+    let opts = SiteOptions {
+        generated_at: now_utc(),
+        window_days: args.window_days,
+        logs_base: args.logs_url.clone(),
+        png: !args.no_png,
+        triage: app::load_triage(store, triage.as_deref())
+            .map_err(|e| (e.exit_code(), e.into()))?,
+    };
+    let site = app::render_full(store, &templates, &opts).map_err(|e| (e.exit_code(), e.into()))?;
+    app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
+    let bytes: usize = site.values().map(Vec::len).sum();
+    tracing::info!(files = site.len(), bytes, seconds = started.elapsed().as_secs_f64(), out = %args.out.display(), "site written");
+    writeln!(out, "{}", args.out.join("index.html").display()).map_err(|e| (3, e.into()))
+}
+
+fn serve_site(sh: &mut Shell<'_>, args: cli::CliServe) -> Result<(), (u8, anyhow::Error)> {
+    let out = &mut sh.out;
+    if !args.dir.join("index.html").is_file() {
+        return Err((
+            2,
+            anyhow::anyhow!(
+                "{} has no index.html (hint: render it first with `sglci-publisher site --out {}`)",
+                args.dir.display(),
+                args.dir.display()
+            ),
+        ));
+    }
+    let listener = std::net::TcpListener::bind(("127.0.0.1", args.port))
+        .map_err(|e| (3, anyhow::anyhow!("binding 127.0.0.1:{}: {e}", args.port)))?;
+    let addr = listener.local_addr().map_err(|e| (3, e.into()))?;
+    writeln!(out, "http://{addr}/").map_err(|e| (3, e.into()))?;
+    out.flush().map_err(|e| (3, e.into()))?;
+    tracing::info!(dir = %args.dir.display(), "serving on http://{addr}/ (Ctrl-C stops)");
+    serve(
+        listener,
+        ServeConfig {
+            site: args.dir,
+            logs: args.logs,
+        },
+    )
+    .map_err(|e| (3, e.into()))
+}
+
+fn summary(sh: &mut Shell<'_>, args: &cli::CliSummary) -> Result<(), (u8, anyhow::Error)> {
+    let (store, out) = (sh.store, &mut sh.out);
+    let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
+    let md = app::daily_summary(
+        store,
+        &templates,
+        &args.hardware,
+        args.date.as_deref(),
+        &args.logs_url,
+    )
+    .map_err(|e| (e.exit_code(), e.into()))?;
+    out.write_all(md.as_bytes()).map_err(|e| (3, e.into()))
+}
+
+fn regressions(sh: &mut Shell<'_>, args: &cli::CliRegressions) -> Result<(), (u8, anyhow::Error)> {
+    let (store, out) = (sh.store, &mut sh.out);
+    let findings = app::regressions(store, args.all).map_err(|e| (e.exit_code(), e.into()))?;
+    let text = match args.format {
+        CliReportFormat::Csv => regress::report::to_csv(&findings),
+        CliReportFormat::Markdown => regress::report::to_markdown(&findings),
+        CliReportFormat::Json => serde_json::to_string_pretty(&findings)
+            .map(|s| s + "\n")
+            .map_err(|e| (3, e.into()))?,
+    };
+    out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
+}
+
+fn compare(sh: &mut Shell<'_>, args: &cli::CliCompare) -> Result<(), (u8, anyhow::Error)> {
+    let (store, out) = (sh.store, &mut sh.out);
+    let c = app::compare(store, &args.a, &args.b).map_err(|e| (e.exit_code(), e.into()))?;
+    let text = match args.format {
+        CliReportFormat::Markdown => sglci_publisher::compare::to_markdown(&c),
+        CliReportFormat::Json => serde_json::to_string_pretty(&c)
+            .map(|s| s + "\n")
+            .map_err(|e| (3, e.into()))?,
+        CliReportFormat::Csv => {
+            return Err((
+                2,
+                anyhow::anyhow!("compare writes markdown or json (hint: --format markdown)"),
+            ))
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
+}
+
+fn notify(sh: &mut Shell<'_>, args: cli::CliNotify) -> Result<(), (u8, anyhow::Error)> {
+    let (store, triage, out) = (sh.store, sh.triage.clone(), &mut sh.out);
+    let what = match args.what {
+        CliNotifyWhat::Summary { hardware, date } => app::NotifyWhat::Summary { hardware, date },
+        CliNotifyWhat::Cards { hardware, date } => app::NotifyWhat::Cards { hardware, date },
+        CliNotifyWhat::Regressions => app::NotifyWhat::Regressions,
+        CliNotifyWhat::Compare { a, b } => app::NotifyWhat::Compare { a, b },
+    };
+    let env: std::collections::BTreeMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("SGLCI_") || k.starts_with("GITHUB_"))
+        .collect();
+    let receipts = app::notify(
+        store,
+        what,
+        &args.to,
+        args.dashboard.as_deref(),
+        &args.logs_url,
+        &env,
+        &app::load_triage(store, triage.as_deref()).map_err(|e| (e.exit_code(), e.into()))?,
+    )
+    .map_err(|e| (e.exit_code(), e.into()))?;
+    for r in receipts {
+        writeln!(out, "{r}").map_err(|e| (3, e.into()))?;
+    }
+    Ok(())
+}
+
+fn tables(sh: &mut Shell<'_>) -> Result<(), (u8, anyhow::Error)> {
+    let (store, out) = (sh.store, &mut sh.out);
+    let hist = History::new(store);
+    for schema in ALL_SCHEMAS {
+        let t = hist.read(*schema).map_err(|e| (3, e.into()))?;
+        writeln!(out, "{:<20} {:>6}", schema.name, t.rows.len()).map_err(|e| (3, e.into()))?;
+    }
+    Ok(())
 }
 
 /// `publish`: the stored bundles' files to the log repository, the site to Pages.

@@ -8,6 +8,7 @@ use sglci_core::parse::bench_serving::ClientLog;
 use sglci_core::parse::cron::{self, CronLog};
 use sglci_core::parse::gsm8k::{FinalKind, Gsm8kLog};
 use sglci_core::parse::online_csv::OnlineCsv;
+use sglci_core::parse::sanity::{SanitySection, SanityTiming};
 use sglci_core::parse::server_log::ServerLog;
 use sglci_core::parse::timing::OnlineTiming;
 use sglci_core::records::*;
@@ -261,7 +262,31 @@ fn online_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) 
     }
 }
 
+/// What an online run folder's files say, parsed once for its rows and its status.
+struct OnlineFacts<'a> {
+    timing: Option<&'a OnlineTiming>,
+    gsm8k: Option<&'a Gsm8kLog>,
+    server: Option<&'a ServerLog>,
+    csv: Option<&'a OnlineCsv>,
+    clients: Vec<(&'a FileResult, &'a ClientLog)>,
+    /// Client logs that exist, parsed or not (an empty one still counts as an attempt).
+    attempted_files: Vec<&'a FileResult>,
+    hardware: String,
+    date: String,
+    host: Option<String>,
+    load_kind: Option<LoadKind>,
+    accuracy: Option<f64>,
+}
+
 fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
+    let facts = online_facts(run);
+    accuracy_row(run, &facts, out);
+    let (loads, with_result) = serving_rows(run, &facts, out);
+    run_row(run, &facts, out);
+    online_status(run, &facts, (loads, with_result), board);
+}
+
+fn online_facts<'a>(run: &OnlineRun<'a>) -> OnlineFacts<'a> {
     let parsed = |kind: FileKind| {
         run.files
             .iter()
@@ -312,8 +337,34 @@ fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
             }
         })
     });
+    let accuracy = gsm8k
+        .and_then(|g| g.final_accuracy)
+        .or_else(|| timing.and_then(|t| t.gsm8k_accuracy));
+    OnlineFacts {
+        timing,
+        gsm8k,
+        server,
+        csv,
+        clients,
+        attempted_files,
+        hardware,
+        date,
+        host,
+        load_kind,
+        accuracy,
+    }
+}
 
-    // Accuracy: the GSM8K log's last final line, else the timing summary's anchor.
+/// Accuracy: the GSM8K log's last final line, else the timing summary's anchor.
+fn accuracy_row(run: &OnlineRun<'_>, facts: &OnlineFacts<'_>, out: &mut Backfill) {
+    let OnlineFacts {
+        timing,
+        gsm8k,
+        hardware,
+        date,
+        ..
+    } = facts;
+    let (timing, gsm8k) = (*timing, *gsm8k);
     let threshold = status::gsm8k_threshold(run.model);
     let (accuracy, acc_source) = match gsm8k.and_then(|g| g.final_accuracy) {
         Some(a) => (Some(a), Some("gsm8k_log")),
@@ -356,10 +407,30 @@ fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
             passed: accuracy.map(|a| a >= threshold),
         });
     }
+}
 
-    // Serving rows: loads from client logs and non-empty CSV cells.
+/// Serving rows, one per load seen in client logs or non-empty CSV cells; returns the loads and
+/// how many of them have a result.
+fn serving_rows(
+    run: &OnlineRun<'_>,
+    facts: &OnlineFacts<'_>,
+    out: &mut Backfill,
+) -> (BTreeSet<u32>, usize) {
+    let OnlineFacts {
+        server,
+        csv,
+        clients,
+        attempted_files,
+        hardware,
+        date,
+        host,
+        load_kind,
+        accuracy,
+        ..
+    } = facts;
+    let (server, csv, load_kind, accuracy) = (*server, *csv, *load_kind, *accuracy);
     let mut loads: BTreeSet<u32> = BTreeSet::new();
-    for f in &attempted_files {
+    for f in attempted_files.iter() {
         if let Place::Online { load: Some(l), .. } = f.place {
             loads.insert(l);
         }
@@ -466,7 +537,17 @@ fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
         }
         out.rows.serving.push(row);
     }
+    (loads, with_result)
+}
 
+fn run_row(run: &OnlineRun<'_>, facts: &OnlineFacts<'_>, out: &mut Backfill) {
+    let OnlineFacts {
+        timing,
+        hardware,
+        date,
+        host,
+        ..
+    } = facts;
     out.rows.runs.push(RunRow {
         run_id: run
             .run_dir
@@ -489,8 +570,25 @@ fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
             .starts_with(".backup")
             .then(|| "backup copy of a run folder".to_owned()),
     });
+}
 
-    // Task status.
+/// The run's verdict on the task board.
+fn online_status(
+    run: &OnlineRun<'_>,
+    facts: &OnlineFacts<'_>,
+    (loads, with_result): (BTreeSet<u32>, usize),
+    board: &mut TaskBoard,
+) {
+    let OnlineFacts {
+        timing,
+        gsm8k,
+        server,
+        clients,
+        hardware,
+        date,
+        ..
+    } = facts;
+    let (timing, gsm8k, server) = (*timing, *gsm8k, *server);
     let Some(task) = status::online_task(run.model, run.variant) else {
         return;
     };
@@ -509,8 +607,8 @@ fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
     };
     let verdict = status::online_verdict(&evidence);
     board.add_run(
-        &date,
-        &hardware,
+        date,
+        hardware,
         task.id,
         TaskCandidate {
             verdict,
@@ -562,212 +660,283 @@ fn offline_runs(files: &[FileResult], out: &mut Backfill) {
     }
 }
 
+/// A sanity run's identity: its folder and its image tag, with the facts its rows share.
+struct SanityRun<'a> {
+    run_dir: &'a str,
+    tag: &'a ImageTag,
+    hardware: String,
+    date: String,
+}
+
+/// What a sanity run's models add up to, for its task verdict.
+#[derive(Default)]
+struct SanityTally {
+    failed_models: Vec<String>,
+    first_fail: Option<(FailureClass, String)>,
+    tested: usize,
+}
+
 fn sanity_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
     for (run_dir, (tag, fs)) in runs_where(files, |p| matches!(p, Place::Sanity { .. })) {
-        let hardware = tag.hardware().as_str().to_owned();
-        let date = tag.date().to_owned();
-        for f in &fs {
-            let Place::Sanity {
-                model: Some(model),
-                trial: Some(trial),
-                ..
-            } = &f.place
-            else {
-                continue;
-            };
-            let (accuracy, error) = match &f.outcome {
-                Ok(Parsed::SanityTrial(t)) => (t.accuracy, t.error.clone()),
-                Ok(_) => continue,
-                Err(e) => (None, Some(e.clone())),
-            };
-            out.rows.sanity.push(SanityTrialRow {
-                hardware: hardware.clone(),
-                docker_tag: tag.to_string(),
-                model: model.clone(),
-                trial: trial.clone(),
-                accuracy,
-                date: date.clone(),
-                run_dir: run_dir.clone(),
-                file: f.rel.rsplit('/').next().unwrap_or(&f.rel).to_owned(),
-                error,
-            });
-        }
+        let run = SanityRun {
+            run_dir: &run_dir,
+            tag,
+            hardware: tag.hardware().as_str().to_owned(),
+            date: tag.date().to_owned(),
+        };
+        sanity_trials(&run, &fs, out);
         let timing = newest(&fs, FileKind::SanityTiming, |p| match p {
             Parsed::SanityTiming(t) => Some(t),
             _ => None,
         });
-        let mut failed_models = Vec::new();
-        let mut first_fail: Option<(FailureClass, String)> = None;
-        let mut tested = 0;
-        if let Some((timing_file, t)) = timing {
-            let mut seen = BTreeSet::new();
-            for sec in t.final_sections() {
-                seen.insert(sec.model.clone());
-                let attempts = t.sections.iter().filter(|s| s.model == sec.model).count() as i64;
-                let overall = t.overall_status(&sec.model);
-                let status = if sec.skipped.is_some() || overall == Some("SKIPPED") {
-                    "skipped"
-                } else if sec.final_pass == Some(true)
-                    || (sec.final_pass.is_none() && overall == Some("PASS"))
-                {
-                    "pass"
-                } else {
-                    "fail"
-                };
-                // W-14: report the published headline; without one, the best trial.
-                let accuracy = sec
-                    .headline
-                    .or_else(|| {
-                        sec.trials
-                            .iter()
-                            .filter_map(|t| t.accuracy)
-                            .reduce(f64::max)
-                    })
-                    .or(sec.warmup_accuracy);
-                let failure = (status == "fail").then(|| {
-                    let line = sec.error.clone().unwrap_or_else(|| {
-                        if sec.startup_failed {
-                            "Server startup: FAILED".to_owned()
-                        } else {
-                            format!(
-                                "accuracy {} below {}",
-                                accuracy.map_or("none".into(), |a| a.to_string()),
-                                sec.required.map_or("threshold".into(), |r| r.to_string())
-                            )
-                        }
-                    });
-                    let class = sglci_core::failure::classify_line(&line).unwrap_or(
-                        if sec.startup_failed {
-                            FailureClass::ServerStartTimeout
-                        } else if accuracy.is_some() {
-                            FailureClass::AccuracyBelowThreshold
-                        } else {
-                            FailureClass::Unclassified
-                        },
-                    );
-                    (class, line)
-                });
-                if status != "skipped" {
-                    tested += 1;
-                }
-                if let Some((class, line)) = &failure {
-                    failed_models.push(sec.model.clone());
-                    first_fail.get_or_insert((*class, format!("{}: {line}", sec.model)));
-                }
-                out.rows.sanity_models.push(SanityModelRow {
-                    hardware: hardware.clone(),
-                    docker_tag: tag.to_string(),
-                    model: sec.model.clone(),
-                    date: date.clone(),
-                    run_dir: run_dir.clone(),
-                    status: status.to_owned(),
-                    accuracy,
-                    accuracy_kind: sec
-                        .headline_kind
-                        .map(|k| format!("{k:?}").to_lowercase())
-                        .or_else(|| accuracy.map(|_| "best_trial".to_owned())),
-                    required: sec.required,
-                    trials: sec
-                        .trials
-                        .iter()
-                        .map(|t| t.accuracy.map_or("none".to_owned(), |a| a.to_string()))
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                    attempts,
-                    startup_failed: sec.startup_failed,
-                    failure_class: failure.as_ref().map(|(c, _)| c.to_string()),
-                    error: sec.error.clone(),
-                    timing_file: timing_file
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or(timing_file)
-                        .to_owned(),
-                });
-            }
-            // Models only named in the OVERALL SUMMARY.
-            for (model, st) in &t.overall {
-                if seen.insert(model.clone()) {
-                    let status = st.to_lowercase();
-                    if status == "fail" {
-                        failed_models.push(model.clone());
-                        first_fail
-                            .get_or_insert((FailureClass::Unclassified, format!("{model}: FAIL")));
-                    }
-                    if status != "skipped" {
-                        tested += 1;
-                    }
-                    out.rows.sanity_models.push(SanityModelRow {
-                        hardware: hardware.clone(),
-                        docker_tag: tag.to_string(),
-                        model: model.clone(),
-                        date: date.clone(),
-                        run_dir: run_dir.clone(),
-                        status,
-                        accuracy: None,
-                        accuracy_kind: None,
-                        required: None,
-                        trials: String::new(),
-                        attempts: 0,
-                        startup_failed: false,
-                        failure_class: None,
-                        error: None,
-                        timing_file: timing_file
-                            .rsplit('/')
-                            .next()
-                            .unwrap_or(timing_file)
-                            .to_owned(),
-                    });
-                }
-            }
-        }
-        out.rows.runs.push(RunRow {
-            run_id: tag.to_string(),
-            run_dir: run_dir.clone(),
-            kind: "sanity".to_owned(),
+        let tally = match timing {
+            Some((timing_file, t)) => sanity_models(&run, timing_file, t, out),
+            None => SanityTally::default(),
+        };
+        sanity_run_row_and_verdict(&run, timing, tally, fs.len(), out, board);
+    }
+}
+
+/// One row per GSM8K trial log.
+fn sanity_trials(run: &SanityRun<'_>, fs: &[&FileResult], out: &mut Backfill) {
+    let (tag, hardware, date, run_dir) = (run.tag, &run.hardware, &run.date, run.run_dir);
+    for f in fs {
+        let Place::Sanity {
+            model: Some(model),
+            trial: Some(trial),
+            ..
+        } = &f.place
+        else {
+            continue;
+        };
+        let (accuracy, error) = match &f.outcome {
+            Ok(Parsed::SanityTrial(t)) => (t.accuracy, t.error.clone()),
+            Ok(_) => continue,
+            Err(e) => (None, Some(e.clone())),
+        };
+        out.rows.sanity.push(SanityTrialRow {
             hardware: hardware.clone(),
             docker_tag: tag.to_string(),
+            model: model.clone(),
+            trial: trial.clone(),
+            accuracy,
             date: date.clone(),
-            model: None,
-            variant: None,
-            host: timing.and_then(|(_, t)| t.machine.clone()),
-            started_at: timing.and_then(|(_, t)| t.started_at.clone()),
-            files: fs.len() as i64,
-            note: None,
+            run_dir: run_dir.to_owned(),
+            file: f.rel.rsplit('/').next().unwrap_or(&f.rel).to_owned(),
+            error,
         });
-        let verdict = match (timing, first_fail) {
-            (None, _) => Verdict::unknown("no sanity timing summary"),
-            (Some(_), Some((class, line))) => Verdict::fail(
-                format!(
-                    "{} of {tested} models failed: {}",
-                    failed_models.len(),
-                    failed_models.join(", ")
-                ),
-                class,
-                Some(line),
-            ),
-            (Some((_, t)), None) if tested > 0 && t.finished => {
-                Verdict::pass(format!("{tested} models passed"))
-            }
-            (Some(_), None) if tested > 0 => Verdict::fail(
-                "sanity run stopped before its OVERALL SUMMARY",
-                FailureClass::Unclassified,
-                None,
-            ),
-            (Some(_), None) => Verdict::unknown("no model was tested"),
-        };
-        board.add_run(
-            &date,
-            &hardware,
-            "sanity",
-            TaskCandidate {
-                verdict,
-                docker_tag: Some(tag.to_string()),
-                accuracy: None,
-                runtime_minutes: None,
-                source: run_dir.clone(),
-            },
-        );
     }
+}
+
+/// One row per model of the timing summary (its final section, else its OVERALL SUMMARY line).
+fn sanity_models(
+    run: &SanityRun<'_>,
+    timing_file: &str,
+    t: &SanityTiming,
+    out: &mut Backfill,
+) -> SanityTally {
+    let mut tally = SanityTally::default();
+    let mut seen = BTreeSet::new();
+    for sec in t.final_sections() {
+        seen.insert(sec.model.clone());
+        let (row, failure) = sanity_model_row(run, timing_file, t, sec);
+        if row.status != "skipped" {
+            tally.tested += 1;
+        }
+        if let Some((class, line)) = &failure {
+            tally.failed_models.push(sec.model.clone());
+            tally
+                .first_fail
+                .get_or_insert((*class, format!("{}: {line}", sec.model)));
+        }
+        out.rows.sanity_models.push(row);
+    }
+    let (tag, hardware, date, run_dir) = (run.tag, &run.hardware, &run.date, run.run_dir);
+    let (failed_models, first_fail, tested) = (
+        &mut tally.failed_models,
+        &mut tally.first_fail,
+        &mut tally.tested,
+    );
+    // Models only named in the OVERALL SUMMARY.
+    for (model, st) in &t.overall {
+        if seen.insert(model.clone()) {
+            let status = st.to_lowercase();
+            if status == "fail" {
+                failed_models.push(model.clone());
+                first_fail.get_or_insert((FailureClass::Unclassified, format!("{model}: FAIL")));
+            }
+            if status != "skipped" {
+                *tested += 1;
+            }
+            out.rows.sanity_models.push(SanityModelRow {
+                hardware: hardware.clone(),
+                docker_tag: tag.to_string(),
+                model: model.clone(),
+                date: date.clone(),
+                run_dir: run_dir.to_owned(),
+                status,
+                accuracy: None,
+                accuracy_kind: None,
+                required: None,
+                trials: String::new(),
+                attempts: 0,
+                startup_failed: false,
+                failure_class: None,
+                error: None,
+                timing_file: timing_file
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(timing_file)
+                    .to_owned(),
+            });
+        }
+    }
+    tally
+}
+
+/// A model's row from its final section, and its failure (class and evidence) if it failed.
+fn sanity_model_row(
+    run: &SanityRun<'_>,
+    timing_file: &str,
+    t: &SanityTiming,
+    sec: &SanitySection,
+) -> (SanityModelRow, Option<(FailureClass, String)>) {
+    let (tag, hardware, date, run_dir) = (run.tag, &run.hardware, &run.date, run.run_dir);
+    let attempts = t.sections.iter().filter(|s| s.model == sec.model).count() as i64;
+    let overall = t.overall_status(&sec.model);
+    let status = if sec.skipped.is_some() || overall == Some("SKIPPED") {
+        "skipped"
+    } else if sec.final_pass == Some(true) || (sec.final_pass.is_none() && overall == Some("PASS"))
+    {
+        "pass"
+    } else {
+        "fail"
+    };
+    // W-14: report the published headline; without one, the best trial.
+    let accuracy = sec
+        .headline
+        .or_else(|| {
+            sec.trials
+                .iter()
+                .filter_map(|t| t.accuracy)
+                .reduce(f64::max)
+        })
+        .or(sec.warmup_accuracy);
+    let failure = (status == "fail").then(|| {
+        let line = sec.error.clone().unwrap_or_else(|| {
+            if sec.startup_failed {
+                "Server startup: FAILED".to_owned()
+            } else {
+                format!(
+                    "accuracy {} below {}",
+                    accuracy.map_or("none".into(), |a| a.to_string()),
+                    sec.required.map_or("threshold".into(), |r| r.to_string())
+                )
+            }
+        });
+        let class = sglci_core::failure::classify_line(&line).unwrap_or(if sec.startup_failed {
+            FailureClass::ServerStartTimeout
+        } else if accuracy.is_some() {
+            FailureClass::AccuracyBelowThreshold
+        } else {
+            FailureClass::Unclassified
+        });
+        (class, line)
+    });
+    let row = SanityModelRow {
+        hardware: hardware.clone(),
+        docker_tag: tag.to_string(),
+        model: sec.model.clone(),
+        date: date.clone(),
+        run_dir: run_dir.to_owned(),
+        status: status.to_owned(),
+        accuracy,
+        accuracy_kind: sec
+            .headline_kind
+            .map(|k| format!("{k:?}").to_lowercase())
+            .or_else(|| accuracy.map(|_| "best_trial".to_owned())),
+        required: sec.required,
+        trials: sec
+            .trials
+            .iter()
+            .map(|t| t.accuracy.map_or("none".to_owned(), |a| a.to_string()))
+            .collect::<Vec<_>>()
+            .join(";"),
+        attempts,
+        startup_failed: sec.startup_failed,
+        failure_class: failure.as_ref().map(|(c, _)| c.to_string()),
+        error: sec.error.clone(),
+        timing_file: timing_file
+            .rsplit('/')
+            .next()
+            .unwrap_or(timing_file)
+            .to_owned(),
+    };
+    (row, failure)
+}
+
+/// The run's row and its verdict on the task board.
+fn sanity_run_row_and_verdict(
+    run: &SanityRun<'_>,
+    timing: Option<(&str, &SanityTiming)>,
+    tally: SanityTally,
+    files: usize,
+    out: &mut Backfill,
+    board: &mut TaskBoard,
+) {
+    let (tag, hardware, date, run_dir) = (run.tag, &run.hardware, &run.date, run.run_dir);
+    let SanityTally {
+        failed_models,
+        first_fail,
+        tested,
+    } = tally;
+    out.rows.runs.push(RunRow {
+        run_id: tag.to_string(),
+        run_dir: run_dir.to_owned(),
+        kind: "sanity".to_owned(),
+        hardware: hardware.clone(),
+        docker_tag: tag.to_string(),
+        date: date.clone(),
+        model: None,
+        variant: None,
+        host: timing.and_then(|(_, t)| t.machine.clone()),
+        started_at: timing.and_then(|(_, t)| t.started_at.clone()),
+        files: files as i64,
+        note: None,
+    });
+    let verdict = match (timing, first_fail) {
+        (None, _) => Verdict::unknown("no sanity timing summary"),
+        (Some(_), Some((class, line))) => Verdict::fail(
+            format!(
+                "{} of {tested} models failed: {}",
+                failed_models.len(),
+                failed_models.join(", ")
+            ),
+            class,
+            Some(line),
+        ),
+        (Some((_, t)), None) if tested > 0 && t.finished => {
+            Verdict::pass(format!("{tested} models passed"))
+        }
+        (Some(_), None) if tested > 0 => Verdict::fail(
+            "sanity run stopped before its OVERALL SUMMARY",
+            FailureClass::Unclassified,
+            None,
+        ),
+        (Some(_), None) => Verdict::unknown("no model was tested"),
+    };
+    board.add_run(
+        date,
+        hardware,
+        "sanity",
+        TaskCandidate {
+            verdict,
+            docker_tag: Some(tag.to_string()),
+            accuracy: None,
+            runtime_minutes: None,
+            source: run_dir.to_owned(),
+        },
+    );
 }
 
 fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-pub use sglci_core::backend::{QueueLocation, StoreLocation};
+pub use sglci_core::backend::{LocationError, QueueLocation, StoreLocation};
 use sglci_core::store::Key;
 use thiserror::Error;
 
@@ -24,49 +24,30 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-pub const DEFAULT_STORE: &str = "./sglci-data";
-
-/// Parses a store URL. Pure.
-pub fn parse_store(url: &str) -> Result<StoreLocation, ConfigError> {
-    let url = url.trim();
-    if url.is_empty() {
-        return Err(ConfigError::Empty);
-    }
-    if let Some(path) = url.strip_prefix("file://") {
-        if path.is_empty() {
-            return Err(ConfigError::Empty);
-        }
-        return Ok(StoreLocation::Dir(PathBuf::from(path)));
-    }
-    if !url.starts_with("s3://") {
-        if let Some((scheme, _)) = url.split_once("://") {
-            if !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '+')
-            {
-                return Err(ConfigError::UnknownScheme(url.to_owned()));
-            }
+impl From<LocationError> for ConfigError {
+    fn from(e: LocationError) -> Self {
+        match e {
+            LocationError::UnknownScheme(s) => Self::UnknownScheme(s),
+            LocationError::Empty => Self::Empty,
+            other => Self::Invalid(other.to_string()),
         }
     }
-    StoreLocation::parse(url).map_err(|e| ConfigError::Invalid(format!("--store: {e}")))
 }
 
-/// The queue: explicit, else `<store>/queue` for a directory store. An S3 store needs an explicit
-/// queue (SQS).
+pub const DEFAULT_STORE: &str = "./sglci-data";
+
+/// Parses a store location ([`StoreLocation::parse`], shared with the runner). Pure.
+pub fn parse_store(url: &str) -> Result<StoreLocation, ConfigError> {
+    Ok(StoreLocation::parse(url)?)
+}
+
+/// The queue: explicit, else `<store>/queue` for a directory store ([`QueueLocation::resolve`],
+/// shared with the runner). An S3 store needs an explicit queue (SQS).
 pub fn resolve_queue(
     explicit: Option<&str>,
     store: &StoreLocation,
 ) -> Result<QueueLocation, ConfigError> {
-    match (explicit, store) {
-        (Some(q), _) => {
-            QueueLocation::parse(q).map_err(|e| ConfigError::Invalid(format!("--queue: {e}")))
-        }
-        (None, StoreLocation::Dir(d)) => Ok(QueueLocation::Spool(d.join("queue"))),
-        (None, StoreLocation::S3 { .. }) => Err(ConfigError::Invalid(
-            "--queue: an S3 store needs a queue (hint: --queue https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, or SGLCI_QUEUE)".to_owned(),
-        )),
-    }
+    Ok(QueueLocation::resolve(explicit, store)?)
 }
 
 /// `store:PREFIX` or a directory.

@@ -14,17 +14,9 @@ pub type Destination = (Box<dyn ObjectStore>, Box<dyn Queue>);
 /// Builds the store and queue named on the command line; a directory store's queue defaults to
 /// its spool (`<store>/queue`), an S3 store needs one named.
 pub fn open(b: &CliBackends) -> Result<Destination, RunnerError> {
-    let store = StoreLocation::parse(&b.store).map_err(|e| RunnerError::config("--store", e))?;
-    let queue = match (&b.queue, &store) {
-        (Some(q), _) => QueueLocation::parse(q).map_err(|e| RunnerError::config("--queue", e))?,
-        (None, StoreLocation::Dir(d)) => QueueLocation::Spool(d.join("queue")),
-        (None, StoreLocation::S3 { .. }) => {
-            return Err(RunnerError::config(
-                "--queue",
-                "an S3 store needs a queue (hint: --queue SQS_URL or SGLCI_QUEUE)",
-            ))
-        }
-    };
+    let store = StoreLocation::parse(&b.store).map_err(|e| RunnerError::Config(e.to_string()))?;
+    let queue = QueueLocation::resolve(b.queue.as_deref(), &store)
+        .map_err(|e| RunnerError::Config(e.to_string()))?;
     let mut all = Backends::default();
     Ok((
         all.store(&store)

@@ -40,15 +40,41 @@ pub enum StoreLocation {
     S3 { bucket: String, prefix: String },
 }
 
+/// Why a `--store`/`--queue` location cannot be used. The one parser of locations: the runner
+/// and the publisher (CLI and Lambda) both read them through [`StoreLocation::parse`] and
+/// [`QueueLocation::resolve`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocationError {
+    #[error("--store `{0}`: unknown URL scheme (hint: a directory path, `file:///abs/path`, or `s3://bucket/prefix`)")]
+    UnknownScheme(String),
+    #[error("--store is empty (hint: a directory such as ./sglci-data, or s3://BUCKET[/PREFIX])")]
+    Empty,
+    #[error("--store `{0}`: no bucket (hint: s3://BUCKET[/PREFIX])")]
+    NoBucket(String),
+    #[error("--queue `{0}`: not a directory or an SQS queue URL (hint: https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")]
+    BadQueue(String),
+    #[error("--queue: an S3 store needs a queue (hint: --queue https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, or SGLCI_QUEUE)")]
+    NoQueue,
+}
+
 impl StoreLocation {
-    /// `s3://bucket[/prefix]`, or a directory path.
-    pub fn parse(s: &str) -> Result<Self, BackendError> {
+    /// A directory path, a `file://` URL, or `s3://bucket[/prefix]` (surrounding blanks
+    /// ignored).
+    pub fn parse(s: &str) -> Result<Self, LocationError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(LocationError::Empty);
+        }
+        if let Some(path) = s.strip_prefix("file://") {
+            if path.is_empty() {
+                return Err(LocationError::Empty);
+            }
+            return Ok(Self::Dir(PathBuf::from(path)));
+        }
         if let Some(rest) = s.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(BackendError::Config(format!(
-                    "store `{s}`: no bucket (hint: s3://BUCKET[/PREFIX])"
-                )));
+                return Err(LocationError::NoBucket(s.to_owned()));
             }
             return Ok(Self::S3 {
                 bucket: bucket.to_owned(),
@@ -56,14 +82,7 @@ impl StoreLocation {
             });
         }
         if s.contains("://") {
-            return Err(BackendError::Config(format!(
-                "store `{s}`: unknown scheme (hint: a directory, or s3://BUCKET[/PREFIX])"
-            )));
-        }
-        if s.is_empty() {
-            return Err(BackendError::Config(
-                "store: empty location (hint: a directory, or s3://BUCKET[/PREFIX])".to_owned(),
-            ));
+            return Err(LocationError::UnknownScheme(s.to_owned()));
         }
         Ok(Self::Dir(PathBuf::from(s)))
     }
@@ -97,16 +116,25 @@ pub enum QueueLocation {
 
 impl QueueLocation {
     /// An `http(s)://` SQS queue URL, or a spool directory path.
-    pub fn parse(s: &str) -> Result<Self, BackendError> {
+    pub fn parse(s: &str) -> Result<Self, LocationError> {
+        let s = s.trim();
         if s.starts_with("https://") || s.starts_with("http://") {
             return Ok(Self::Sqs(s.to_owned()));
         }
         if s.contains("://") || s.is_empty() {
-            return Err(BackendError::Config(format!(
-                "queue `{s}`: not a directory or an SQS queue URL (hint: https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)"
-            )));
+            return Err(LocationError::BadQueue(s.to_owned()));
         }
         Ok(Self::Spool(PathBuf::from(s)))
+    }
+
+    /// The queue `explicit` names, else the directory store's own spool (`<store>/queue`); an
+    /// S3 store needs one named.
+    pub fn resolve(explicit: Option<&str>, store: &StoreLocation) -> Result<Self, LocationError> {
+        match (explicit, store) {
+            (Some(q), _) => Self::parse(q),
+            (None, StoreLocation::Dir(d)) => Ok(Self::Spool(d.join("queue"))),
+            (None, StoreLocation::S3 { .. }) => Err(LocationError::NoQueue),
+        }
     }
 }
 
@@ -224,6 +252,22 @@ mod tests {
             QueueLocation::Sqs(_)
         ));
         assert!(QueueLocation::parse("ftp://x").is_err());
+        // One parser for the runner and the publisher: `file://` URLs and blanks too.
+        assert_eq!(
+            StoreLocation::parse(" file:///tmp/s "),
+            Ok(StoreLocation::Dir("/tmp/s".into()))
+        );
+        assert_eq!(StoreLocation::parse(" "), Err(LocationError::Empty));
+        assert_eq!(StoreLocation::parse("file://"), Err(LocationError::Empty));
+        assert_eq!(
+            QueueLocation::resolve(None, &StoreLocation::Dir("d".into())),
+            Ok(QueueLocation::Spool("d/queue".into()))
+        );
+        let s3 = StoreLocation::parse("s3://b").expect("s3");
+        assert_eq!(
+            QueueLocation::resolve(None, &s3),
+            Err(LocationError::NoQueue)
+        );
     }
 
     #[test]

@@ -219,3 +219,44 @@ fn gsm8k_reads_data_from_a_url_and_refuses_to_ask_fewer_questions() {
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("hint: give a local copy"), "{stderr}");
 }
+
+/// The runner reads `--store` with the publisher's parser: a `file://` URL is a directory store
+/// (its queue is the store's own spool).
+#[test]
+fn ship_takes_a_file_url_store() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = tmp.path().join("run/online_benchmark_log/cpu/M");
+    std::fs::create_dir_all(&run).expect("mkdir");
+    std::fs::write(run.join("a.log"), "hello\n").expect("write");
+    let store = tmp.path().join("store");
+    let out = bin()
+        .args(["ship"])
+        .arg(tmp.path().join("run"))
+        .args([
+            "--run-id",
+            "r1",
+            "--image",
+            "v0.4.9.post2-cpu-cpu-20261124",
+            "--suite",
+            "smoke",
+        ])
+        .arg("--store")
+        .arg(format!("file://{}", store.display()))
+        .arg("--spool")
+        .arg(tmp.path().join("spool"))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        store.join("queue").is_dir(),
+        "announced on the store's spool"
+    );
+    assert!(std::fs::read_dir(store.join("runs/cpu/20261124"))
+        .expect("the bundle is in the store")
+        .next()
+        .is_some());
+}

@@ -179,6 +179,14 @@ pub fn gsm8k_threshold(model: &str) -> f64 {
     }
 }
 
+/// The GSM8K threshold a run was judged against: the one its runner recorded (the suite's),
+/// else, for the predecessor's runs, the per-model table.
+pub fn run_threshold(model: &str, timing: Option<&OnlineTiming>) -> f64 {
+    timing
+        .and_then(|t| t.gsm8k_threshold)
+        .unwrap_or_else(|| gsm8k_threshold(model))
+}
+
 /// A state with its explanation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
@@ -261,7 +269,7 @@ pub fn online_verdict(e: &OnlineEvidence<'_>) -> Verdict {
     if e.only_plots_log {
         return Verdict::unknown("only the plot post-processing log was published for this run");
     }
-    let threshold = gsm8k_threshold(e.model);
+    let threshold = run_threshold(e.model, e.timing);
     if e.timing.is_some_and(|t| t.skipped) {
         return Verdict::not_run(
             "skipped: prerequisites not met",

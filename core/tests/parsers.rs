@@ -294,3 +294,23 @@ fn cron_names() {
     );
     assert!(cron::parse_name("notes.txt").is_none());
 }
+
+/// One GSM8K threshold: a run judged by sglci-runner carries the threshold its suite gave the
+/// gate (`GSM8K threshold:`), and the publisher's status uses it; the predecessor's runs, which
+/// never wrote one, fall back to the per-model table (whose `Required:` lines were wrong, W-02).
+#[test]
+fn recorded_gsm8k_threshold_wins_over_the_table() {
+    use sglci_core::status::{gsm8k_threshold, run_threshold};
+    let runner = b"TIMING SUMMARY LOG\n==================\nGSM8K Test Results:\n  Average accuracy: 0.850\n  GSM8K threshold: 0.85\n  GSM8K accuracy: 0.850\n";
+    let t = sglci_core::parse::timing::parse(runner).expect("timing");
+    assert_eq!(t.gsm8k_threshold, Some(0.85));
+    assert_eq!(run_threshold("DeepSeek-V3-0324", Some(&t)), 0.85);
+    let legacy = b"TIMING SUMMARY LOG\n==================\nGSM8K Test Results:\n  Accuracy: 0.931 (Required: 0.8)\n  GSM8K accuracy: 0.931\n";
+    let t = sglci_core::parse::timing::parse(legacy).expect("timing");
+    assert_eq!(t.gsm8k_threshold, None);
+    assert_eq!(
+        run_threshold("DeepSeek-V3-0324", Some(&t)),
+        gsm8k_threshold("DeepSeek-V3-0324")
+    );
+    assert_eq!(run_threshold("GROK1", None), 0.8);
+}

@@ -120,6 +120,7 @@ pub fn render_timing(t: &Timing) -> String {
             let _ = writeln!(w, "  Valid runs: {}", g.gate.valid_runs);
             let _ = writeln!(w, "  Excluded runs: {}", g.gate.excluded_runs);
         }
+        let _ = writeln!(w, "  GSM8K threshold: {}", g.threshold);
         let _ = writeln!(w, "  GSM8K accuracy: {acc:.3}\n");
     }
     if let (Some(by), Some(start)) = (t.by, &t.serving_start) {
@@ -356,6 +357,8 @@ mod tests {
         assert!(t.completed());
         assert_eq!(t.hostname.as_deref(), Some("host-1"));
         assert_eq!(t.gsm8k_accuracy, Some(0.75));
+        // The gate's threshold travels to the publisher, which judges the run by it.
+        assert_eq!(t.gsm8k_threshold, Some(0.5));
         assert_eq!(t.server_startup_s, Some(4));
         assert_eq!(t.performance.len(), 2);
         assert_eq!(t.performance[0].e2e_ms, Some(900.5));

@@ -30,6 +30,10 @@ pub struct OnlineTiming {
     /// The last `GSM8K accuracy: X` line (the canonical anchor).
     pub gsm8k_accuracy: Option<f64>,
     pub gsm8k_required: Option<f64>,
+    /// `GSM8K threshold: X`: the threshold the runner's gate applied (sglci-runner writes it;
+    /// the predecessor never did, so legacy runs fall back to the per-model table).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gsm8k_threshold: Option<f64>,
     pub performance: Vec<LoadSummary>,
     pub runtime_error_count: Option<u64>,
     /// `Server error status: PASS|FAIL`.
@@ -89,6 +93,7 @@ pub fn parse(bytes: &[u8]) -> Result<OnlineTiming, ParseError> {
         server_startup_s: None,
         gsm8k_accuracy: None,
         gsm8k_required: None,
+        gsm8k_threshold: None,
         performance: Vec::new(),
         runtime_error_count: None,
         server_error_pass: None,
@@ -164,6 +169,8 @@ pub fn parse(bytes: &[u8]) -> Result<OnlineTiming, ParseError> {
             t.hostname.get_or_insert_with(|| unquote(v));
         } else if let Some(v) = text::after(line, "Server startup time:") {
             t.server_startup_s = text::leading_u64(v);
+        } else if let Some(v) = text::after(line, "GSM8K threshold:") {
+            t.gsm8k_threshold = text::leading_f64(v).filter(|x| x.is_finite());
         } else if let Some(v) = text::after(line, "GSM8K accuracy:") {
             t.gsm8k_accuracy = text::leading_f64(v);
         } else if let Some(v) = text::after(line, "Accuracy:") {

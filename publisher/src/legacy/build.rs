@@ -365,7 +365,7 @@ fn accuracy_row(run: &OnlineRun<'_>, facts: &OnlineFacts<'_>, out: &mut Backfill
         ..
     } = facts;
     let (timing, gsm8k) = (*timing, *gsm8k);
-    let threshold = status::gsm8k_threshold(run.model);
+    let threshold = status::run_threshold(run.model, timing);
     let (accuracy, acc_source) = match gsm8k.and_then(|g| g.final_accuracy) {
         Some(a) => (Some(a), Some("gsm8k_log")),
         None => match timing.and_then(|t| t.gsm8k_accuracy) {

@@ -446,3 +446,28 @@ fn plan_cli_prints_json_and_exits_2_on_bad_input() {
         Some(2)
     );
 }
+
+/// The publisher judges the predecessor's runs by its per-model table and sglci's own runs by
+/// the threshold their suite gave the gate; the bundled suites and the table agree, so a night
+/// reads the same whichever produced it.
+#[test]
+fn suite_gsm8k_thresholds_match_the_publishers_table() {
+    let mut checked = 0;
+    for (name, _) in BUNDLED {
+        let s = load(name).expect("suite");
+        for hw in &s.hardware {
+            for j in plan(&s, hw, None).expect("plan").jobs {
+                if let Some(g) = j.gsm8k() {
+                    assert_eq!(
+                        g.threshold,
+                        sglci_core::status::gsm8k_threshold(&j.model),
+                        "{}: the suite's gate and core::status::gsm8k_threshold disagree",
+                        j.id
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 5, "{checked} gates checked");
+}

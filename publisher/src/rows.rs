@@ -59,6 +59,38 @@ fn typed<T: DeserializeOwned>(t: &Table) -> Result<Vec<T>, DataError> {
         .collect()
 }
 
+/// One status per night, hardware and task. Each bundle is its own partition and its task board
+/// also lists the night's scheduled tasks it has no file for (`unknown`, no source); another
+/// bundle of the same night (the smoke run beside the PD run, GROK's beside DeepSeek's) holds
+/// the evidence. Evidence wins over such a placeholder; between two runs of the same task the
+/// better state wins, as within one partition (best of runs). First-seen order is kept.
+pub fn merge_tasks(rows: Vec<TaskRow>) -> Vec<TaskRow> {
+    fn strength(r: &TaskRow) -> (bool, u8) {
+        let state = match r.status {
+            TaskState::Pass => 3,
+            TaskState::Fail => 2,
+            TaskState::NotRun => 1,
+            TaskState::Unknown => 0,
+        };
+        (r.source.is_some(), state)
+    }
+    let mut at: std::collections::HashMap<(String, String, String), usize> =
+        std::collections::HashMap::new();
+    let mut out: Vec<TaskRow> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let key = (r.date.clone(), r.hardware.clone(), r.task.clone());
+        match at.get(&key) {
+            Some(&i) if strength(&r) > strength(&out[i]) => out[i] = r,
+            Some(_) => {}
+            None => {
+                at.insert(key, out.len());
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
 impl Rows {
     /// Rows from stored tables, looked up by name; a missing table is empty.
     pub fn from_tables(tables: &[Table]) -> Result<Self, DataError> {
@@ -75,7 +107,7 @@ impl Rows {
                 "unit" => d.unit = typed(t)?,
                 "image_check" => d.image_check = typed(t)?,
                 "upstream_coverage" => d.upstream_coverage = typed(t)?,
-                "tasks" => d.tasks = typed(t)?,
+                "tasks" => d.tasks = merge_tasks(typed(t)?),
                 "quarantine" => d.quarantine = typed(t)?,
                 "files" => d.files = typed(t)?,
                 "regressions" => d.regressions = typed(t)?,
@@ -122,5 +154,50 @@ impl Rows {
             Table::from_rows(records::FILES, &self.files)?,
             Table::from_rows(records::REGRESSIONS, &self.regressions)?,
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(task: &str, status: TaskState, source: Option<&str>) -> TaskRow {
+        TaskRow {
+            date: "20261202".to_owned(),
+            hardware: "cpu".to_owned(),
+            task: task.to_owned(),
+            task_name: task.to_owned(),
+            status,
+            reason: String::new(),
+            failure_class: None,
+            evidence: None,
+            docker_tag: None,
+            gsm8k_accuracy: None,
+            runtime_minutes: None,
+            source: source.map(str::to_owned),
+        }
+    }
+
+    /// The smoke bundle and the PD bundle of one CPU night: each partition's board lists the
+    /// other's task without evidence; the night shows each task once, with its evidence.
+    #[test]
+    fn a_task_appears_once_per_night_with_its_evidence() {
+        let rows = vec![
+            task("smoke_online", TaskState::Pass, Some("runs/smoke")),
+            task("smoke_online", TaskState::Unknown, None),
+            task("pd", TaskState::Fail, Some("runs/pd")),
+            task("pd", TaskState::Unknown, None),
+        ];
+        let merged = merge_tasks(rows);
+        assert_eq!(merged.len(), 2, "{merged:#?}");
+        assert_eq!(merged[0].status, TaskState::Pass);
+        assert_eq!(merged[1].status, TaskState::Fail);
+        // Evidence arriving after a placeholder replaces it, in place.
+        let merged = merge_tasks(vec![
+            task("smoke_online", TaskState::Unknown, None),
+            task("smoke_online", TaskState::Fail, Some("runs/smoke")),
+        ]);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].source.as_deref(), Some("runs/smoke"));
     }
 }

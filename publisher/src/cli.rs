@@ -4,11 +4,18 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Ingests SGLang benchmark results into a consolidated history and exports it.
+/// Turns SGLang benchmark runs into a consolidated history, regression findings, a static
+/// site and notifications.
+///
+/// `ingest --pending` takes the bundles runners announced (the Lambda's twin); `ingest --legacy
+/// DIR` backfills the predecessor's log tree; `site` renders the dashboard and `serve` previews
+/// it; `regressions`, `compare`, `summary` and `notify` report. Exit codes: 0 ok, 1 some input
+/// failed (kept with its reason), 2 usage or configuration, 3 the store or the network failed.
 #[derive(Debug, Parser)]
 #[command(name = "sglci-publisher", version, about)]
 pub struct Cli {
-    /// Where the history lives: a directory path or file:// URL.
+    /// Where the history lives: a directory path, a file:// URL, or s3://BUCKET[/PREFIX] (with
+    /// the standard AWS environment; AWS_ENDPOINT_URL for an emulator).
     #[arg(
         long,
         env = "SGLCI_STORE",
@@ -44,7 +51,7 @@ pub enum CliCommand {
     Regressions(CliRegressions),
     /// Compare two runs (a run folder or run id each) for a PR comment: B against A.
     Compare(CliCompare),
-    /// Publish to GitHub (F38): the runs' raw files to the log repository (append-only, the
+    /// Publish to GitHub: the runs' raw files to the log repository (append-only, the
     /// predecessor's paths, so existing links keep working) and a rendered site to the Pages
     /// branch (its history bounded by --keep). --dry-run shows what would be pushed.
     Publish(CliPublish),

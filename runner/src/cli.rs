@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Runs SGLang benchmark suites on a GPU host and ships run bundles.
 ///
-/// This build provides the result parsers and image-tag validation the runner is built on.
+/// `run --suite NAME` runs a suite (online and offline sweeps, sanity, PD, unit test, image
+/// check; `smoke` on any machine's CPU), writes the run folders in the predecessor's log layout,
+/// redacts and ships them to the store. `plan` shows what a suite would run; `resolve` finds
+/// tonight's image; `exec` runs one command in a labelled container. Exit codes: 0 ok, 1 the
+/// task failed, 2 usage or configuration, 3 the machine or the network failed.
 #[derive(Debug, Parser)]
 #[command(name = "sglci-runner", version, about)]
 pub struct Cli {
@@ -21,7 +25,7 @@ pub enum CliCommand {
         /// e.g. `v0.5.6.post2-rocm700-mi30x-20251216` or `rocm/sgl-dev:v0.5.6-rocm700-mi35x-20251204`.
         image: String,
     },
-    /// Find tonight's image on Docker Hub (F1) and print it as JSON: the newest tag for the
+    /// Find tonight's image on Docker Hub and print it as JSON: the newest tag for the
     /// hardware and ROCm version dated today in Pacific time, else yesterday's (marked stale).
     /// Exit 1 when there is none.
     Resolve {
@@ -76,8 +80,8 @@ pub enum CliCommand {
     Ship(CliShip),
     /// Deliver every spooled bundle (exit 3 if some still cannot be delivered).
     Flush(CliBackends),
-    /// Run a suite's jobs on this host (F4–F6, F17): server, GSM8K gate, serving sweep, into
-    /// a run folder in the log layout; then redact and ship it as a bundle (F15, F16). Prints
+    /// Run a suite's jobs on this host (server, GSM8K gate, serving sweep; resumable), into a
+    /// run folder in the log layout; then redact secrets and ship it as a bundle. Prints
     /// each job's results as JSON. Exit 1 when a job failed (class and evidence in its
     /// `results.json`), 2 on a configuration error, 3 when the machine or the engine failed or
     /// the bundle was spooled.
@@ -134,7 +138,8 @@ pub enum CliKind {
 /// Where bundles go.
 #[derive(Debug, clap::Args)]
 pub struct CliBackends {
-    /// The object store: a directory or s3://BUCKET[/PREFIX].
+    /// The object store: a directory, a file:// URL, or s3://BUCKET[/PREFIX] (with the
+    /// standard AWS environment; AWS_ENDPOINT_URL for an emulator).
     #[arg(long, env = "SGLCI_STORE", default_value = "./sglci-data")]
     pub store: String,
     /// The queue: a spool directory (default `<store>/queue` for a directory store) or an SQS

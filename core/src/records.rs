@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::failure::FailureClass;
+
 /// How a serving sweep is loaded: GROK by request rate, DeepSeek by concurrency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,6 +55,162 @@ impl TaskState {
             Self::NotRun => "not run",
             Self::Unknown => "unknown",
         }
+    }
+}
+
+/// A sanity model's verdict in its run (the timing summary's final section or OVERALL SUMMARY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelStatus {
+    Pass,
+    Fail,
+    Skipped,
+}
+
+impl ModelStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for ModelStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for LoadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a regression series is indexed by: a serving sweep's load kind, an offline grid's batch
+/// size, or a model's GSM8K accuracy (one point per night).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesLoad {
+    RequestRate,
+    Concurrency,
+    BatchSize,
+    Gsm8k,
+}
+
+impl SeriesLoad {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RequestRate => "request_rate",
+            Self::Concurrency => "concurrency",
+            Self::BatchSize => "batch_size",
+            Self::Gsm8k => "gsm8k",
+        }
+    }
+}
+
+impl From<LoadKind> for SeriesLoad {
+    fn from(k: LoadKind) -> Self {
+        match k {
+            LoadKind::RequestRate => Self::RequestRate,
+            LoadKind::Concurrency => Self::Concurrency,
+        }
+    }
+}
+
+impl std::fmt::Display for SeriesLoad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether larger values are better (throughputs) or worse (latencies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    LowerIsBetter,
+    HigherIsBetter,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LowerIsBetter => "lower_is_better",
+            Self::HigherIsBetter => "higher_is_better",
+        }
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A regression finding's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingState {
+    Open,
+    Recovered,
+}
+
+impl FindingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Recovered => "recovered",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One step (change point) of a regression series: where it happened and what changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegressionStep {
+    pub load: i64,
+    pub first_bad_date: String,
+    pub first_bad_image: String,
+    pub last_good_date: Option<String>,
+    pub last_good_image: Option<String>,
+    pub versions: String,
+    /// Relative change of the level (medians after against before).
+    pub change: f64,
+    pub p_value: f64,
+}
+
+/// A list stored as one JSON string column (the regressions table's `steps`): typed in memory,
+/// the same Parquet and CSV column as before.
+mod json_column {
+    use serde::de::DeserializeOwned;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(v).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, T: DeserializeOwned + Default, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        let text = Option::<String>::deserialize(d)?.unwrap_or_default();
+        if text.trim().is_empty() {
+            return Ok(T::default());
+        }
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -118,7 +276,7 @@ pub struct ServingRow {
     pub docker_tag: String,
     pub date: String,
     pub variant: String,
-    pub load_kind: String,
+    pub load_kind: LoadKind,
     pub load: i64,
     pub e2e_ms: Option<f64>,
     pub ttft_ms: Option<f64>,
@@ -157,7 +315,7 @@ impl ServingRow {
         run_dir: &str,
         docker_tag: &str,
         date: &str,
-        load_kind: &str,
+        load_kind: LoadKind,
         load: i64,
     ) -> Self {
         Self {
@@ -167,7 +325,7 @@ impl ServingRow {
             docker_tag: docker_tag.to_owned(),
             date: date.to_owned(),
             variant: String::new(),
-            load_kind: load_kind.to_owned(),
+            load_kind,
             load,
             e2e_ms: None,
             ttft_ms: None,
@@ -362,8 +520,7 @@ pub struct SanityModelRow {
     pub model: String,
     pub date: String,
     pub run_dir: String,
-    /// `pass`, `fail` or `skipped`.
-    pub status: String,
+    pub status: ModelStatus,
     /// The published headline: highest, average, or the early-exit trial.
     pub accuracy: Option<f64>,
     pub accuracy_kind: Option<String>,
@@ -371,7 +528,7 @@ pub struct SanityModelRow {
     pub trials: String,
     pub attempts: i64,
     pub startup_failed: bool,
-    pub failure_class: Option<String>,
+    pub failure_class: Option<FailureClass>,
     pub error: Option<String>,
     pub timing_file: String,
 }
@@ -405,7 +562,7 @@ pub struct PdRow {
     pub date: String,
     pub model: Option<String>,
     pub run_dir: String,
-    pub status: String,
+    pub status: TaskState,
     pub gsm8k_accuracy: Option<f64>,
     pub gsm8k_verdict: Option<String>,
     pub tests_passed: i64,
@@ -415,7 +572,7 @@ pub struct PdRow {
     pub total_s: Option<i64>,
     pub gsm8k_questions: Option<i64>,
     pub gsm8k_correct: Option<i64>,
-    pub failure_class: Option<String>,
+    pub failure_class: Option<FailureClass>,
     pub evidence: Option<String>,
 }
 
@@ -449,12 +606,12 @@ pub struct UnitRow {
     pub docker_tag: String,
     pub date: String,
     pub test: Option<String>,
-    pub status: String,
+    pub status: TaskState,
     pub exit_code: Option<i64>,
     pub tests_ran: Option<i64>,
     pub duration_s: Option<f64>,
     pub machine: Option<String>,
-    pub failure_class: Option<String>,
+    pub failure_class: Option<FailureClass>,
     pub evidence: Option<String>,
     pub file: String,
 }
@@ -482,7 +639,7 @@ pub const UNIT: Schema = Schema {
 pub struct ImageCheckRow {
     pub date: String,
     pub hardware: String,
-    pub status: String,
+    pub status: TaskState,
     pub missing_required: Option<i64>,
     pub missing_optional: Option<i64>,
     pub images: String,
@@ -536,7 +693,7 @@ pub struct TaskRow {
     pub task_name: String,
     pub status: TaskState,
     pub reason: String,
-    pub failure_class: Option<String>,
+    pub failure_class: Option<FailureClass>,
     pub evidence: Option<String>,
     pub docker_tag: Option<String>,
     pub gsm8k_accuracy: Option<f64>,
@@ -616,10 +773,10 @@ pub struct RegressionRow {
     pub hardware: String,
     pub model: String,
     pub config: String,
-    pub load_kind: String,
+    pub load_kind: SeriesLoad,
     pub metric: String,
     pub unit: String,
-    pub direction: String,
+    pub direction: Direction,
     pub loads: String,
     pub alerted: String,
     pub first_bad_date: String,
@@ -632,10 +789,11 @@ pub struct RegressionRow {
     pub band: f64,
     pub confidence: f64,
     pub confirmed: bool,
-    pub state: String,
+    pub state: FindingState,
     pub recovered: Option<String>,
-    /// The steps (change points) as a JSON array.
-    pub steps: String,
+    /// The steps (change points), stored as one JSON array column.
+    #[serde(with = "json_column")]
+    pub steps: Vec<RegressionStep>,
 }
 
 pub const REGRESSIONS: Schema = Schema {
@@ -708,9 +866,48 @@ mod tests {
         v
     }
 
+    /// `steps` is typed in memory and one JSON string in the table (the same Parquet and CSV
+    /// column as before); the enums are the strings the tables always held.
+    #[test]
+    fn regression_rows_keep_their_columns() {
+        let step = RegressionStep {
+            load: 4,
+            first_bad_date: "20251210".into(),
+            first_bad_image: "v0.5.6-rocm700-mi30x-20251210".into(),
+            last_good_date: None,
+            last_good_image: None,
+            versions: "v0.5.6".into(),
+            change: 0.12,
+            p_value: 0.01,
+        };
+        let v = serde_json::json!({
+            "load_kind": SeriesLoad::Gsm8k, "direction": Direction::HigherIsBetter,
+            "state": FindingState::Recovered, "status": ModelStatus::Skipped,
+        });
+        assert_eq!(
+            v.to_string(),
+            r#"{"direction":"higher_is_better","load_kind":"gsm8k","state":"recovered","status":"skipped"}"#
+        );
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Row {
+            #[serde(with = "json_column")]
+            steps: Vec<RegressionStep>,
+        }
+        let row = Row { steps: vec![step] };
+        let cell = serde_json::to_value(&row).expect("serializes");
+        assert!(cell["steps"].is_string(), "{cell}");
+        assert_eq!(
+            serde_json::from_value::<Row>(cell).expect("reads back"),
+            row
+        );
+        // A stored null or empty cell is no steps, not an error.
+        let empty: Row = serde_json::from_value(serde_json::json!({"steps": null})).expect("null");
+        assert!(empty.steps.is_empty());
+    }
+
     #[test]
     fn schemas_match_rows() {
-        let serving = ServingRow::blank("", "", "", "", "", "", 0);
+        let serving = ServingRow::blank("", "", "", "", "", LoadKind::RequestRate, 0);
         // serde_json's map is sorted; compare as sets of names.
         assert_eq!(keys(&serving), names(SERVING));
         let task = TaskRow {

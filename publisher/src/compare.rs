@@ -284,7 +284,7 @@ pub fn compare(
         hardware: a.hardware.clone(),
         model: a.model.clone().unwrap_or_default(),
         variant: a.variant.clone().unwrap_or_default(),
-        load_kind: key.map_or(String::new(), |k| k.load_kind.clone()),
+        load_kind: key.map_or(String::new(), |k| k.load_kind.to_string()),
         a: sa,
         b: sb,
         gsm8k_threshold: threshold,

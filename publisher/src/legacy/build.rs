@@ -471,7 +471,7 @@ fn serving_rows(
             docker_tag: run.tag.to_string(),
             date: date.clone(),
             variant: run.variant.to_owned(),
-            load_kind: load_kind.as_str().to_owned(),
+            load_kind,
             load: i64::from(load),
             e2e_ms: None,
             ttft_ms: None,
@@ -740,7 +740,7 @@ fn sanity_models(
     for sec in t.final_sections() {
         seen.insert(sec.model.clone());
         let (row, failure) = sanity_model_row(run, timing_file, t, sec);
-        if row.status != "skipped" {
+        if row.status != ModelStatus::Skipped {
             tally.tested += 1;
         }
         if let Some((class, line)) = &failure {
@@ -760,12 +760,17 @@ fn sanity_models(
     // Models only named in the OVERALL SUMMARY.
     for (model, st) in &t.overall {
         if seen.insert(model.clone()) {
-            let status = st.to_lowercase();
-            if status == "fail" {
+            // The parser keeps only PASS, FAIL and SKIPPED lines of the OVERALL SUMMARY.
+            let status = match st.as_str() {
+                "PASS" => ModelStatus::Pass,
+                "SKIPPED" => ModelStatus::Skipped,
+                _ => ModelStatus::Fail,
+            };
+            if status == ModelStatus::Fail {
                 failed_models.push(model.clone());
                 first_fail.get_or_insert((FailureClass::Unclassified, format!("{model}: FAIL")));
             }
-            if status != "skipped" {
+            if status != ModelStatus::Skipped {
                 *tested += 1;
             }
             out.rows.sanity_models.push(SanityModelRow {
@@ -805,12 +810,12 @@ fn sanity_model_row(
     let attempts = t.sections.iter().filter(|s| s.model == sec.model).count() as i64;
     let overall = t.overall_status(&sec.model);
     let status = if sec.skipped.is_some() || overall == Some("SKIPPED") {
-        "skipped"
+        ModelStatus::Skipped
     } else if sec.final_pass == Some(true) || (sec.final_pass.is_none() && overall == Some("PASS"))
     {
-        "pass"
+        ModelStatus::Pass
     } else {
-        "fail"
+        ModelStatus::Fail
     };
     // W-14: report the published headline; without one, the best trial.
     let accuracy = sec
@@ -822,7 +827,7 @@ fn sanity_model_row(
                 .reduce(f64::max)
         })
         .or(sec.warmup_accuracy);
-    let failure = (status == "fail").then(|| {
+    let failure = (status == ModelStatus::Fail).then(|| {
         let line = sec.error.clone().unwrap_or_else(|| {
             if sec.startup_failed {
                 "Server startup: FAILED".to_owned()
@@ -849,7 +854,7 @@ fn sanity_model_row(
         model: sec.model.clone(),
         date: date.clone(),
         run_dir: run_dir.to_owned(),
-        status: status.to_owned(),
+        status,
         accuracy,
         accuracy_kind: sec
             .headline_kind
@@ -864,7 +869,7 @@ fn sanity_model_row(
             .join(";"),
         attempts,
         startup_failed: sec.startup_failed,
-        failure_class: failure.as_ref().map(|(c, _)| c.to_string()),
+        failure_class: failure.as_ref().map(|(c, _)| *c),
         error: sec.error.clone(),
         timing_file: timing_file
             .rsplit('/')
@@ -1032,7 +1037,7 @@ fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
             date: date.clone(),
             model: summary.and_then(|s| s.model.clone()),
             run_dir: run_dir.clone(),
-            status: verdict.state.as_str().to_owned(),
+            status: verdict.state,
             gsm8k_accuracy: summary
                 .and_then(|s| s.gsm8k_accuracy)
                 .or_else(|| g.and_then(|g| g.accuracy)),
@@ -1053,7 +1058,7 @@ fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
             total_s: summary.and_then(|s| s.total_s.map(|v| v as i64)),
             gsm8k_questions: g.and_then(|g| g.total_questions.map(|v| v as i64)),
             gsm8k_correct: g.and_then(|g| g.correct.map(|v| v as i64)),
-            failure_class: verdict.class.map(|c| c.to_string()),
+            failure_class: verdict.class,
             evidence: verdict.evidence.clone(),
         });
         out.rows.runs.push(RunRow {
@@ -1129,12 +1134,12 @@ fn unit_logs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
             docker_tag: tag.to_string(),
             date: tag.date().to_owned(),
             test: u.test.clone(),
-            status: verdict.state.as_str().to_owned(),
+            status: verdict.state,
             exit_code: u.exit_code.map(i64::from),
             tests_ran: u.tests_ran.map(i64::from),
             duration_s: u.duration_s,
             machine: u.machine.clone(),
-            failure_class: verdict.class.map(|c| c.to_string()),
+            failure_class: verdict.class,
             evidence: verdict.evidence.clone(),
             file: f.rel.clone(),
         });
@@ -1206,7 +1211,7 @@ fn image_check_row(date: &str, hardware: &str, c: &CronLog, rel: &str) -> ImageC
     ImageCheckRow {
         date: date.to_owned(),
         hardware: hardware.to_owned(),
-        status: v.state.as_str().to_owned(),
+        status: v.state,
         missing_required: c.missing_required_images.map(i64::from),
         missing_optional: c.missing_optional_images.map(i64::from),
         images: c
@@ -1286,7 +1291,7 @@ fn task_table(mut board: TaskBoard) -> Vec<TaskRow> {
                         task_name: task.name.to_owned(),
                         status: c.verdict.state,
                         reason,
-                        failure_class: c.verdict.class.map(|c| c.to_string()),
+                        failure_class: c.verdict.class,
                         evidence: c.verdict.evidence,
                         docker_tag: c.docker_tag,
                         gsm8k_accuracy: c.accuracy,
@@ -1336,7 +1341,7 @@ fn task_table(mut board: TaskBoard) -> Vec<TaskRow> {
                 task_name: task.name.to_owned(),
                 status: c.verdict.state,
                 reason: c.verdict.reason,
-                failure_class: c.verdict.class.map(|c| c.to_string()),
+                failure_class: c.verdict.class,
                 evidence: c.verdict.evidence,
                 docker_tag: c.docker_tag,
                 gsm8k_accuracy: c.accuracy,

@@ -1,6 +1,6 @@
 //! Pure builders: notifications from the history (daily summary, regression, comparison).
 
-use sglci_core::records::{RegressionRow, TaskState};
+use sglci_core::records::{FindingState, ModelStatus, RegressionRow, TaskState};
 use sglci_core::ImageTag;
 
 use super::{mark_stale, Notification, Status};
@@ -66,7 +66,10 @@ pub fn daily_summary(
         .filter(|s| s.hardware == hw && s.date == date)
         .collect();
     if !sanity.is_empty() {
-        let ok = sanity.iter().filter(|s| s.status == "pass").count();
+        let ok = sanity
+            .iter()
+            .filter(|s| s.status == ModelStatus::Pass)
+            .count();
         lines.push(format!("**Sanity:** {ok}/{} models passed", sanity.len()));
     }
     let status = if fail > 0 {
@@ -143,19 +146,18 @@ pub fn regression(f: &RegressionRow, dashboard: Option<&str>) -> Notification {
         } else {
             "screen only".to_owned()
         },
-        f.direction.replace('_', " "),
+        f.direction.as_str().replace('_', " "),
     );
-    let steps: Vec<serde_json::Value> = serde_json::from_str(&f.steps).unwrap_or_default();
-    if !steps.is_empty() {
+    if !f.steps.is_empty() {
         md.push_str("\nSteps:\n\n");
-        for s in &steps {
+        for s in &f.steps {
             md.push_str(&format!(
                 "- {}={}: {:+.1} % from `{}`, last good `{}`\n",
                 f.load_kind,
-                s["load"],
-                s["change"].as_f64().unwrap_or(0.0) * 100.0,
-                s["first_bad_image"].as_str().unwrap_or(""),
-                s["last_good_image"].as_str().unwrap_or("none"),
+                s.load,
+                s.change * 100.0,
+                s.first_bad_image,
+                s.last_good_image.as_deref().unwrap_or("none"),
             ));
         }
     }
@@ -176,7 +178,7 @@ pub fn regression(f: &RegressionRow, dashboard: Option<&str>) -> Notification {
             "Regression: {series} {} {change} from {}",
             f.metric, f.first_bad_image
         ),
-        status: if f.state == "open" {
+        status: if f.state == FindingState::Open {
             Status::Error
         } else {
             Status::Good
@@ -228,11 +230,11 @@ fn link(dashboard: Option<&str>, title: &str, path: &str) -> Option<(String, Str
     })
 }
 
-fn status_of(s: &str) -> Status {
+fn status_of(s: TaskState) -> Status {
     match s {
-        "pass" => Status::Good,
-        "fail" => Status::Error,
-        _ => Status::Warning,
+        TaskState::Pass => Status::Good,
+        TaskState::Fail => Status::Error,
+        TaskState::NotRun | TaskState::Unknown => Status::Warning,
     }
 }
 
@@ -247,7 +249,7 @@ pub fn benchmark(rows: &Rows, run_dir: &str, dashboard: Option<&str>) -> Option<
         .iter()
         .find(|t| t.source.as_deref() == Some(run_dir));
     let acc = rows.accuracy.iter().find(|a| a.run_dir == run_dir);
-    let status = task.map_or(Status::Info, |t| status_of(t.status.as_str()));
+    let status = task.map_or(Status::Info, |t| status_of(t.status));
     let mut facts = vec![
         ("Docker image".to_owned(), run.docker_tag.clone()),
         ("Hardware".to_owned(), run.hardware.clone()),
@@ -275,7 +277,6 @@ pub fn benchmark(rows: &Rows, run_dir: &str, dashboard: Option<&str>) -> Option<
             t.status.as_str(),
             t.reason,
             t.failure_class
-                .as_deref()
                 .map_or(String::new(), |c| format!(" (`{c}`)"))
         ));
     }
@@ -289,7 +290,7 @@ pub fn benchmark(rows: &Rows, run_dir: &str, dashboard: Option<&str>) -> Option<
     );
     for s in rows.serving.iter().filter(|s| s.run_dir == run_dir) {
         let f = |v: Option<f64>| v.map_or("missing".to_owned(), |v| format!("{v:.1}"));
-        let load = crate::site::chart::load_label("", &s.load_kind, s.load);
+        let load = crate::site::chart::load_label("", s.load_kind.as_str(), s.load);
         lines.push(format!(
             "{load}: E2E {} ms · TTFT {} ms · ITL {} ms",
             f(s.e2e_ms),
@@ -311,7 +312,7 @@ pub fn benchmark(rows: &Rows, run_dir: &str, dashboard: Option<&str>) -> Option<
             f.hardware == run.hardware
                 && f.model == model
                 && f.config == variant
-                && f.state == "open"
+                && f.state == FindingState::Open
         })
         .collect();
     for f in &open {
@@ -384,7 +385,10 @@ pub fn sanity(rows: &Rows, hw: &str, date: &str, dashboard: Option<&str>) -> Opt
     if models.is_empty() {
         return None;
     }
-    let passed = models.iter().filter(|s| s.status == "pass").count();
+    let passed = models
+        .iter()
+        .filter(|s| s.status == ModelStatus::Pass)
+        .count();
     let mut md = format!("## {} SGL Sanity Check Results · {hw}\n\n**Models: {passed}/{} passed**\n\n| Model | Status | GSM8K | Threshold |\n|---|---|---:|---:|\n", iso(date), models.len());
     let mut lines = vec![format!("**Models: {passed}/{} passed**", models.len())];
     for s in &models {
@@ -399,7 +403,6 @@ pub fn sanity(rows: &Rows, hw: &str, date: &str, dashboard: Option<&str>) -> Opt
             pct(s.accuracy),
             pct(s.required),
             s.failure_class
-                .as_deref()
                 .map_or(String::new(), |c| format!(" (`{c}`)"))
         ));
         md.push_str(&format!(
@@ -438,7 +441,7 @@ pub fn image_check(rows: &Rows, hw: &str, date: &str) -> Option<Notification> {
         .iter()
         .find(|c| c.hardware == hw && c.date == date)?;
     let missing = c.missing_required.unwrap_or(0);
-    let headline = if c.status == "pass" {
+    let headline = if c.status == TaskState::Pass {
         "All Docker Images Available"
     } else if missing > 0 {
         "Some Docker Images Missing"
@@ -457,7 +460,7 @@ pub fn image_check(rows: &Rows, hw: &str, date: &str) -> Option<Notification> {
         kind: "image_check".to_owned(),
         key: format!("image-check:{hw}:{date}"),
         title: format!("{} Nightly Docker Image Check · {hw}", iso(date)),
-        status: status_of(&c.status),
+        status: status_of(c.status),
         facts: vec![
             ("Missing required".to_owned(), missing.to_string()),
             (
@@ -504,7 +507,6 @@ pub fn unit_pd(rows: &Rows, hw: &str, date: &str) -> Option<Notification> {
             u.duration_s
                 .map_or(String::new(), |d| format!(", {}", runtime(Some(d / 60.0)))),
             u.failure_class
-                .as_deref()
                 .map_or(String::new(), |c| format!(" (`{c}`)")),
         ));
     }
@@ -517,11 +519,11 @@ pub fn unit_pd(rows: &Rows, hw: &str, date: &str) -> Option<Notification> {
             p.tests_total,
             pct(p.gsm8k_accuracy),
             p.failure_class
-                .as_deref()
                 .map_or(String::new(), |c| format!(" (`{c}`)")),
         ));
     }
-    let failed = unit.iter().any(|u| u.status == "fail") || pd.iter().any(|p| p.status == "fail");
+    let failed = unit.iter().any(|u| u.status == TaskState::Fail)
+        || pd.iter().any(|p| p.status == TaskState::Fail);
     Some(Notification {
         kind: "unit_pd".to_owned(),
         key: format!("unit-pd:{hw}:{date}"),

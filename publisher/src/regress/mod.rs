@@ -25,6 +25,7 @@ pub mod stats;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use sglci_core::records::SeriesLoad;
 use sglci_core::ImageTag;
 
 use crate::rows::Rows;
@@ -157,12 +158,8 @@ pub fn screen_series(s: &Series, cfg: &DetectConfig) -> Vec<Option<Screen>> {
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Open,
-    Recovered,
-}
+/// Whether a finding is still open (re-exported from the records, which store it).
+pub use sglci_core::records::FindingState as State;
 
 /// One regression: a configuration and metric that got worse at several loads.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -171,7 +168,7 @@ pub struct Finding {
     pub hardware: String,
     pub model: String,
     pub config: String,
-    pub load_kind: String,
+    pub load_kind: SeriesLoad,
     pub metric: String,
     pub unit: String,
     pub direction: Direction,
@@ -202,19 +199,8 @@ pub struct Finding {
     pub steps: Vec<Step>,
 }
 
-/// One change point of a finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Step {
-    pub load: i64,
-    pub first_bad_date: String,
-    pub first_bad_image: String,
-    pub last_good_date: Option<String>,
-    pub last_good_image: Option<String>,
-    pub versions: String,
-    /// Relative change of the level (medians after against before).
-    pub change: f64,
-    pub p_value: f64,
-}
+/// One change point of a finding (the record the regressions table stores).
+pub use sglci_core::records::RegressionStep as Step;
 
 fn version_range(good: Option<&str>, bad: &str) -> String {
     let v = |t: &str| {
@@ -493,7 +479,7 @@ fn open_finding(
         hardware: key.hardware.clone(),
         model: key.model.clone(),
         config: key.config.clone(),
-        load_kind: key.load_kind.clone(),
+        load_kind: key.load_kind,
         metric: key.metric.to_owned(),
         unit: series[0].unit.to_owned(),
         direction: series[0].direction,
@@ -584,7 +570,7 @@ fn accuracy_gate(rows: &Rows) -> Vec<Finding> {
             hardware: hw.to_owned(),
             model: model.to_owned(),
             config: variant.to_owned(),
-            load_kind: "gsm8k".to_owned(),
+            load_kind: SeriesLoad::Gsm8k,
             metric: "gsm8k_accuracy".to_owned(),
             unit: "%".to_owned(),
             direction: Direction::HigherIsBetter,
@@ -619,14 +605,10 @@ impl Finding {
             hardware: self.hardware.clone(),
             model: self.model.clone(),
             config: self.config.clone(),
-            load_kind: self.load_kind.clone(),
+            load_kind: self.load_kind,
             metric: self.metric.clone(),
             unit: self.unit.clone(),
-            direction: match self.direction {
-                Direction::LowerIsBetter => "lower_is_better",
-                Direction::HigherIsBetter => "higher_is_better",
-            }
-            .to_owned(),
+            direction: self.direction,
             loads: self
                 .loads
                 .iter()
@@ -644,13 +626,9 @@ impl Finding {
             band: self.band,
             confidence: self.confidence,
             confirmed: self.confirmed,
-            state: match self.state {
-                State::Open => "open",
-                State::Recovered => "recovered",
-            }
-            .to_owned(),
+            state: self.state,
             recovered: self.recovered.clone(),
-            steps: serde_json::to_string(&self.steps).unwrap_or_else(|_| "[]".to_owned()),
+            steps: self.steps.clone(),
         }
     }
 }

@@ -6,18 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use sglci_core::failure::FailureClass;
-use sglci_core::records::{OfflineResultRow, ServingRow};
+use sglci_core::records::{OfflineResultRow, SeriesLoad, ServingRow};
 
 use crate::rows::Rows;
 use sglci_core::date::day_number;
 
 /// Whether larger values are better (throughputs) or worse (latencies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    LowerIsBetter,
-    HigherIsBetter,
-}
+pub use sglci_core::records::Direction;
 
 /// A metric the detector watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -99,8 +94,7 @@ pub struct ConfigKey {
     pub model: String,
     /// Online variant (empty for the standard run) or `offline <mode> tp<N> il<N> ol<N>`.
     pub config: String,
-    /// `request_rate`, `concurrency` or `batch_size`.
-    pub load_kind: String,
+    pub load_kind: SeriesLoad,
     pub metric: &'static str,
 }
 
@@ -150,12 +144,7 @@ fn run_facts(rows: &Rows) -> RunFacts<'_> {
     let infrastructure = rows
         .tasks
         .iter()
-        .filter(|t| {
-            t.failure_class.as_deref().is_some_and(|c| {
-                serde_json::from_value::<FailureClass>(serde_json::Value::String(c.to_owned()))
-                    .is_ok_and(FailureClass::is_infrastructure)
-            })
-        })
+        .filter(|t| t.failure_class.is_some_and(FailureClass::is_infrastructure))
         .filter_map(|t| t.source.as_deref())
         .collect();
     RunFacts {
@@ -200,7 +189,7 @@ pub fn build_series(rows: &Rows) -> Vec<Series> {
                 hardware: r.hardware.clone(),
                 model: r.model.clone(),
                 config: r.variant.clone(),
-                load_kind: r.load_kind.clone(),
+                load_kind: r.load_kind.into(),
                 metric: def.name,
             };
             push(&mut map, key, r.load, def, day, r, value, excluded);
@@ -221,7 +210,7 @@ pub fn build_series(rows: &Rows) -> Vec<Series> {
                     "offline {} tp{} il{} ol{}",
                     r.mode, r.tp, r.input_len, r.output_len
                 ),
-                load_kind: "batch_size".to_owned(),
+                load_kind: SeriesLoad::BatchSize,
                 metric: def.name,
             };
             let point = SeriesPoint {

@@ -252,7 +252,11 @@ pub fn model_charts(
         let mut b = Builder::default();
         for r in &rows {
             if let Some(p) = (m.get)(r).and_then(|v| point(&r.date, v, &r.docker_tag, &r.run_dir)) {
-                b.push(r.load as usize, load_label("", &r.load_kind, r.load), p);
+                b.push(
+                    r.load as usize,
+                    load_label("", r.load_kind.as_str(), r.load),
+                    p,
+                );
             }
         }
         let mut chart = b.chart(
@@ -271,8 +275,6 @@ pub fn model_charts(
             })
             .flat_map(|f| {
                 // The finding's first bad night, and each later step (change point).
-                let steps: Vec<serde_json::Value> =
-                    serde_json::from_str(&f.steps).unwrap_or_default();
                 let mut marks = vec![(
                     f.first_bad_date.clone(),
                     format!(
@@ -282,17 +284,17 @@ pub fn model_charts(
                         f.first_bad_image
                     ),
                 )];
-                for st in &steps {
-                    let date = st["first_bad_date"].as_str().unwrap_or_default();
+                for st in &f.steps {
+                    let date = st.first_bad_date.as_str();
                     if date != f.first_bad_date {
                         marks.push((
                             date.to_owned(),
                             format!(
                                 "step {:+.1} % at {} {} from {}",
-                                st["change"].as_f64().unwrap_or(0.0) * 100.0,
+                                st.change * 100.0,
                                 f.load_kind,
-                                st["load"],
-                                st["first_bad_image"].as_str().unwrap_or_default()
+                                st.load,
+                                st.first_bad_image
                             ),
                         ));
                     }

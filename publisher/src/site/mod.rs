@@ -393,17 +393,17 @@ impl<'a> Renderer<'a> {
             .regressions
             .iter()
             .filter(|f| hw.is_none_or(|h| f.hardware == h))
-            .filter(|f| !open_only || f.state == "open")
+            .filter(|f| !open_only || f.state == sglci_core::records::FindingState::Open)
             .filter(|f| day_number(&f.date).is_some_and(|d| d >= self.from_day))
             .collect();
         fs.sort_by(|a, b| {
             (
-                a.state != "open",
+                a.state != sglci_core::records::FindingState::Open,
                 std::cmp::Reverse(&a.first_bad_date),
                 &a.id,
             )
                 .cmp(&(
-                    b.state != "open",
+                    b.state != sglci_core::records::FindingState::Open,
                     std::cmp::Reverse(&b.first_bad_date),
                     &b.id,
                 ))
@@ -417,7 +417,6 @@ impl<'a> Renderer<'a> {
                         .find(|r| r.docker_tag == tag && r.model.as_deref() == Some(f.model.as_str()) && r.variant.as_deref().unwrap_or("") == f.config)
                         .map(|r| link.page(&paths::run_page(&r.run_dir)))
                 };
-                let steps: Vec<serde_json::Value> = serde_json::from_str(&f.steps).unwrap_or_default();
                 let today = sglci_core::date::date_of_day(self.from_day + self.opts.window_days - 1);
                 let treatment = match self.opts.triage.treatment(&f.id, &today) {
                     Some(crate::triage::Treatment::Muted(d)) => Some(format!(
@@ -450,7 +449,7 @@ impl<'a> Renderer<'a> {
                     "versions": f.versions,
                     "confidence": if f.confirmed { format!("{:.1} %", f.confidence * 100.0) } else { "screen only".to_owned() },
                     "recovered": f.recovered.as_deref().map(iso),
-                    "steps": steps.len(),
+                    "steps": f.steps.len(),
                     "treatment": treatment,
                 })
             })
@@ -1008,7 +1007,7 @@ fn run_context(
         .filter(|s| s.run_dir == dir)
         .map(|s| {
             json!({
-                "load": chart::load_label("", &s.load_kind, s.load),
+                "load": chart::load_label("", s.load_kind.as_str(), s.load),
                 "e2e": num(s.e2e_ms), "ttft": num(s.ttft_ms), "itl": num(s.itl_ms),
                 "tpot": num(s.tpot_ms), "p99_ttft": num(s.p99_ttft_ms), "p99_itl": num(s.p99_itl_ms),
                 "output_throughput": num(s.output_throughput),

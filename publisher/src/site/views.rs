@@ -112,7 +112,7 @@ pub fn task_view(t: &TaskRow, run_dirs: &BTreeSet<&str>, link: &Linker<'_>) -> T
         status: t.status.as_str().to_owned(),
         icon: state_icon(t.status).to_owned(),
         reason: t.reason.clone(),
-        failure_class: t.failure_class.clone().unwrap_or_default(),
+        failure_class: t.failure_class.map(|c| c.to_string()).unwrap_or_default(),
         evidence: t.evidence.clone().unwrap_or_default(),
         image: t.docker_tag.clone().unwrap_or_default(),
         gsm8k: pct(t.gsm8k_accuracy),
@@ -195,12 +195,12 @@ pub fn sanity_view(s: &SanityModelRow, link: &Linker<'_>) -> SanityView {
     };
     SanityView {
         model: s.model.clone(),
-        status: s.status.clone(),
+        status: s.status.to_string(),
         icon: state_icon(state).to_owned(),
         accuracy: pct(s.accuracy),
         required: pct(s.required),
         trials: s.trials.clone(),
-        failure_class: s.failure_class.clone().unwrap_or_default(),
+        failure_class: s.failure_class.map(|c| c.to_string()).unwrap_or_default(),
         error: s.error.clone().unwrap_or_default(),
         href: Some(link.page(&paths::run_page(&s.run_dir))),
     }

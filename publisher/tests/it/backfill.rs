@@ -151,7 +151,7 @@ fn accuracy_below_the_gate_fails_the_task_and_empty_logs_fall_back_to_the_timing
         .expect("task");
     assert_eq!(task.status, TaskState::Fail);
     assert_eq!(
-        task.failure_class.as_deref(),
+        task.failure_class.map(|c| c.as_str()),
         Some("accuracy_below_threshold")
     );
     // Other tasks of that night are reported too: nothing was published for them.

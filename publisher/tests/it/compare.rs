@@ -57,7 +57,7 @@ fn serving(r: &RunRow, load: i64, e2e: f64) -> ServingRow {
             &r.run_dir,
             &r.docker_tag,
             &r.date,
-            "concurrency",
+            sglci_core::records::LoadKind::Concurrency,
             load,
         )
     }

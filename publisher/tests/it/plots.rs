@@ -160,7 +160,7 @@ fn model_charts_follow_the_history() {
             &format!("online/GROK1/v0.5.6-rocm700-mi30x-{date}_online"),
             &format!("v0.5.6-rocm700-mi30x-{date}"),
             date,
-            "request_rate",
+            sglci_core::records::LoadKind::RequestRate,
             load,
         )
     };

@@ -167,7 +167,15 @@ fn serving(date: &str, tag: &str, run_dir: &str, load: i64, e2e: f64) -> Serving
         gsm8k_accuracy: Some(0.81),
         runs: 3,
         runs_with_result: 3,
-        ..ServingRow::blank("mi30x", "GROK1", run_dir, tag, date, "request_rate", load)
+        ..ServingRow::blank(
+            "mi30x",
+            "GROK1",
+            run_dir,
+            tag,
+            date,
+            sglci_core::records::LoadKind::RequestRate,
+            load,
+        )
     }
 }
 

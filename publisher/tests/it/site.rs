@@ -334,10 +334,10 @@ fn regressions_show_on_home_page_list_and_charts() {
         hardware: run.hardware.clone(),
         model: "GROK1".into(),
         config: String::new(),
-        load_kind: "request_rate".into(),
+        load_kind: sglci_core::records::SeriesLoad::RequestRate,
         metric: "e2e_ms".into(),
         unit: "ms".into(),
-        direction: "lower_is_better".into(),
+        direction: sglci_core::records::Direction::LowerIsBetter,
         loads: "4 8".into(),
         alerted: run.date.clone(),
         first_bad_date: run.date.clone(),
@@ -350,9 +350,9 @@ fn regressions_show_on_home_page_list_and_charts() {
         band: 0.05,
         confidence: 0.999,
         confirmed: true,
-        state: "open".into(),
+        state: sglci_core::records::FindingState::Open,
         recovered: None,
-        steps: "[]".into(),
+        steps: Vec::new(),
     });
     let t = Templates::embedded().expect("templates");
     let triage = sglci_publisher::triage::parse(

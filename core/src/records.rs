@@ -96,8 +96,8 @@ impl std::fmt::Display for LoadKind {
 }
 
 /// What a regression series is indexed by: a serving sweep's load kind, an offline grid's batch
-/// size, or a model's GSM8K accuracy (one point per night).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// size, or a model's GSM8K accuracy (one point per night). Ordered by name, like the column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SeriesLoad {
     RequestRate,
@@ -126,6 +126,18 @@ impl From<LoadKind> for SeriesLoad {
     }
 }
 
+impl PartialOrd for SeriesLoad {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SeriesLoad {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
 impl std::fmt::Display for SeriesLoad {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -150,6 +162,61 @@ impl Direction {
 }
 
 impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The quantity a regression series follows. Ordered by name, as the column's strings are, so
+/// reports list findings in the same order as they always did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SeriesMetric {
+    #[serde(rename = "e2e_ms")]
+    E2eMs,
+    #[serde(rename = "ttft_ms")]
+    TtftMs,
+    #[serde(rename = "itl_ms")]
+    ItlMs,
+    #[serde(rename = "tpot_ms")]
+    TpotMs,
+    #[serde(rename = "output_throughput")]
+    OutputThroughput,
+    #[serde(rename = "offline_e2e_latency_s")]
+    OfflineE2eLatencyS,
+    #[serde(rename = "offline_e2e_throughput")]
+    OfflineE2eThroughput,
+    #[serde(rename = "gsm8k_accuracy")]
+    Gsm8kAccuracy,
+}
+
+impl SeriesMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::E2eMs => "e2e_ms",
+            Self::TtftMs => "ttft_ms",
+            Self::ItlMs => "itl_ms",
+            Self::TpotMs => "tpot_ms",
+            Self::OutputThroughput => "output_throughput",
+            Self::OfflineE2eLatencyS => "offline_e2e_latency_s",
+            Self::OfflineE2eThroughput => "offline_e2e_throughput",
+            Self::Gsm8kAccuracy => "gsm8k_accuracy",
+        }
+    }
+}
+
+impl PartialOrd for SeriesMetric {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SeriesMetric {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::fmt::Display for SeriesMetric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -774,7 +841,7 @@ pub struct RegressionRow {
     pub model: String,
     pub config: String,
     pub load_kind: SeriesLoad,
-    pub metric: String,
+    pub metric: SeriesMetric,
     pub unit: String,
     pub direction: Direction,
     pub loads: String,

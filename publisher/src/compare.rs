@@ -158,7 +158,7 @@ pub fn compare(
         for s in &series {
             for p in &s.points {
                 if p.run_dir == run.run_dir {
-                    m.insert((s.key.metric.to_owned(), s.load), (p.value, s));
+                    m.insert((s.key.metric.as_str().to_owned(), s.load), (p.value, s));
                 }
             }
         }

@@ -125,7 +125,8 @@ pub fn daily_summary(
 /// A regression as a notification; its markdown is the body of its GitHub issue.
 pub fn regression(f: &RegressionRow, dashboard: Option<&str>) -> Notification {
     let series = crate::regress::report::series_label(&f.hardware, &f.model, &f.config);
-    let change = crate::regress::report::change_words(&f.metric, f.change, f.current_change);
+    let change =
+        crate::regress::report::change_words(f.metric.as_str(), f.change, f.current_change);
     let mut md = format!(
         "**{series}**: `{}` got worse by {change} at {} {}.\n\n\
 | | |\n|---|---|\n\

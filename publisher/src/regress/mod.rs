@@ -25,7 +25,7 @@ pub mod stats;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sglci_core::records::SeriesLoad;
+use sglci_core::records::{SeriesLoad, SeriesMetric};
 use sglci_core::ImageTag;
 
 use crate::rows::Rows;
@@ -169,7 +169,7 @@ pub struct Finding {
     pub model: String,
     pub config: String,
     pub load_kind: SeriesLoad,
-    pub metric: String,
+    pub metric: SeriesMetric,
     pub unit: String,
     pub direction: Direction,
     pub loads: Vec<i64>,
@@ -480,7 +480,7 @@ fn open_finding(
         model: key.model.clone(),
         config: key.config.clone(),
         load_kind: key.load_kind,
-        metric: key.metric.to_owned(),
+        metric: key.metric,
         unit: series[0].unit.to_owned(),
         direction: series[0].direction,
         loads: affected,
@@ -571,7 +571,7 @@ fn accuracy_gate(rows: &Rows) -> Vec<Finding> {
             model: model.to_owned(),
             config: variant.to_owned(),
             load_kind: SeriesLoad::Gsm8k,
-            metric: "gsm8k_accuracy".to_owned(),
+            metric: SeriesMetric::Gsm8kAccuracy,
             unit: "%".to_owned(),
             direction: Direction::HigherIsBetter,
             loads: Vec::new(),
@@ -606,7 +606,7 @@ impl Finding {
             model: self.model.clone(),
             config: self.config.clone(),
             load_kind: self.load_kind,
-            metric: self.metric.clone(),
+            metric: self.metric,
             unit: self.unit.clone(),
             direction: self.direction,
             loads: self

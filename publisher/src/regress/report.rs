@@ -77,7 +77,7 @@ pub fn change_words(metric: &str, change: f64, current: f64) -> String {
 }
 
 pub fn change_text(f: &Finding) -> String {
-    change_words(&f.metric, f.change, f.current_change)
+    change_words(f.metric.as_str(), f.change, f.current_change)
 }
 
 pub fn to_csv(findings: &[Finding]) -> String {
@@ -92,7 +92,7 @@ pub fn to_csv(findings: &[Finding]) -> String {
             f.config.clone(),
             f.load_kind.to_string(),
             loads(f),
-            f.metric.clone(),
+            f.metric.to_string(),
             format!("{:.1}", f.change * 100.0),
             format!("{:.1}", f.current_change * 100.0),
             f.first_bad_date.clone(),
@@ -135,7 +135,7 @@ pub fn to_markdown(findings: &[Finding]) -> String {
             "| {} | {} | {} ({}) | {} | {} {} | `{}` ({}) | {} | {} | {} |\n",
             state(f),
             md(&series),
-            md(&f.metric),
+            md(f.metric.as_str()),
             dir,
             change_text(f),
             md(f.load_kind.as_str()),
@@ -162,7 +162,7 @@ pub fn to_markdown(findings: &[Finding]) -> String {
                     "- {} {} {} {}={}: {:+.1} % from `{}` ({}), last good `{}`, sglang {}\n",
                     f.hardware,
                     md(&f.model),
-                    md(&f.metric),
+                    md(f.metric.as_str()),
                     md(f.load_kind.as_str()),
                     st.load,
                     st.change * 100.0,

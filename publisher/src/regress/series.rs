@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use sglci_core::failure::FailureClass;
-use sglci_core::records::{OfflineResultRow, SeriesLoad, ServingRow};
+use sglci_core::records::{OfflineResultRow, SeriesLoad, SeriesMetric, ServingRow};
 
 use crate::rows::Rows;
 use sglci_core::date::day_number;
@@ -17,7 +17,7 @@ pub use sglci_core::records::Direction;
 /// A metric the detector watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct MetricDef {
-    pub name: &'static str,
+    pub name: SeriesMetric,
     pub unit: &'static str,
     pub direction: Direction,
 }
@@ -28,7 +28,7 @@ pub type Getter<R> = fn(&R) -> Option<f64>;
 pub const SERVING_METRICS: &[(MetricDef, Getter<ServingRow>)] = &[
     (
         MetricDef {
-            name: "e2e_ms",
+            name: SeriesMetric::E2eMs,
             unit: "ms",
             direction: Direction::LowerIsBetter,
         },
@@ -36,7 +36,7 @@ pub const SERVING_METRICS: &[(MetricDef, Getter<ServingRow>)] = &[
     ),
     (
         MetricDef {
-            name: "ttft_ms",
+            name: SeriesMetric::TtftMs,
             unit: "ms",
             direction: Direction::LowerIsBetter,
         },
@@ -44,7 +44,7 @@ pub const SERVING_METRICS: &[(MetricDef, Getter<ServingRow>)] = &[
     ),
     (
         MetricDef {
-            name: "itl_ms",
+            name: SeriesMetric::ItlMs,
             unit: "ms",
             direction: Direction::LowerIsBetter,
         },
@@ -52,7 +52,7 @@ pub const SERVING_METRICS: &[(MetricDef, Getter<ServingRow>)] = &[
     ),
     (
         MetricDef {
-            name: "tpot_ms",
+            name: SeriesMetric::TpotMs,
             unit: "ms",
             direction: Direction::LowerIsBetter,
         },
@@ -60,7 +60,7 @@ pub const SERVING_METRICS: &[(MetricDef, Getter<ServingRow>)] = &[
     ),
     (
         MetricDef {
-            name: "output_throughput",
+            name: SeriesMetric::OutputThroughput,
             unit: "tok/s",
             direction: Direction::HigherIsBetter,
         },
@@ -71,7 +71,7 @@ pub const SERVING_METRICS: &[(MetricDef, Getter<ServingRow>)] = &[
 pub const OFFLINE_METRICS: &[(MetricDef, Getter<OfflineResultRow>)] = &[
     (
         MetricDef {
-            name: "offline_e2e_latency_s",
+            name: SeriesMetric::OfflineE2eLatencyS,
             unit: "s",
             direction: Direction::LowerIsBetter,
         },
@@ -79,7 +79,7 @@ pub const OFFLINE_METRICS: &[(MetricDef, Getter<OfflineResultRow>)] = &[
     ),
     (
         MetricDef {
-            name: "offline_e2e_throughput",
+            name: SeriesMetric::OfflineE2eThroughput,
             unit: "tok/s",
             direction: Direction::HigherIsBetter,
         },
@@ -95,7 +95,7 @@ pub struct ConfigKey {
     /// Online variant (empty for the standard run) or `offline <mode> tp<N> il<N> ol<N>`.
     pub config: String,
     pub load_kind: SeriesLoad,
-    pub metric: &'static str,
+    pub metric: SeriesMetric,
 }
 
 /// Why a point is not used for baselines or alerts.

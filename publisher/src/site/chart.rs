@@ -271,7 +271,7 @@ pub fn model_charts(
                 f.hardware == hardware
                     && f.model == model
                     && f.config == variant
-                    && f.metric == m.metric
+                    && f.metric.as_str() == m.metric
             })
             .flat_map(|f| {
                 // The finding's first bad night, and each later step (change point).

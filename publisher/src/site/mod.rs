@@ -439,7 +439,7 @@ impl<'a> Renderer<'a> {
                     "series": crate::regress::report::series_label(&f.hardware, &f.model, &f.config),
                     "model_href": link.page(&paths::model_page(&f.hardware, &f.model)),
                     "metric": f.metric,
-                    "change": crate::regress::report::change_words(&f.metric, f.change, f.current_change),
+                    "change": crate::regress::report::change_words(f.metric.as_str(), f.change, f.current_change),
                     "loads": format!("{} {}", f.load_kind, f.loads),
                     "first_bad": f.first_bad_image,
                     "first_bad_date": iso(&f.first_bad_date),

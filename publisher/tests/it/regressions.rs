@@ -264,7 +264,7 @@ fn one_load_alone_recovery_drift_and_exclusions() {
     }
     let found = detect(&rows, &cfg());
     assert!(
-        found.iter().all(|f| f.metric == "gsm8k_accuracy"),
+        found.iter().all(|f| f.metric.as_str() == "gsm8k_accuracy"),
         "{found:?}"
     );
     assert_eq!(found.len(), 1, "the accuracy gate itself is a finding");
@@ -304,7 +304,7 @@ fn fixture_history_grok1_december_step() {
     // 2025-12-09. It is a step of an open GROK1 E2E finding, with its first bad image.
     let grok_e2e: Vec<_> = all
         .iter()
-        .filter(|f| f.model == "GROK1" && f.metric == "e2e_ms" && f.config.is_empty())
+        .filter(|f| f.model == "GROK1" && f.metric.as_str() == "e2e_ms" && f.config.is_empty())
         .collect();
     let step = grok_e2e
         .iter()
@@ -325,7 +325,10 @@ fn fixture_history_grok1_december_step() {
     // The whole list, for the record (snapshot), and the alert rate.
     let series = sglci_publisher::regress::series::build_series(&b.rows);
     let series_nights: usize = series.iter().map(|s| s.points.len()).sum();
-    let perf = all.iter().filter(|f| f.metric != "gsm8k_accuracy").count();
+    let perf = all
+        .iter()
+        .filter(|f| f.metric.as_str() != "gsm8k_accuracy")
+        .count();
     let rate = perf as f64 * 100.0 / series_nights as f64;
     #[allow(clippy::print_stderr, reason = "the closing note quotes it")]
     {
@@ -357,7 +360,7 @@ fn fixture_replay_injected_step() {
     let grok2_e2e = |rows: &Rows| {
         detect(rows, &DetectConfig::default())
             .into_iter()
-            .filter(|f| f.model == "GROK2" && f.metric == "e2e_ms")
+            .filter(|f| f.model == "GROK2" && f.metric.as_str() == "e2e_ms")
             .collect::<Vec<_>>()
     };
     assert!(

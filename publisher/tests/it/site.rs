@@ -335,7 +335,7 @@ fn regressions_show_on_home_page_list_and_charts() {
         model: "GROK1".into(),
         config: String::new(),
         load_kind: sglci_core::records::SeriesLoad::RequestRate,
-        metric: "e2e_ms".into(),
+        metric: sglci_core::records::SeriesMetric::E2eMs,
         unit: "ms".into(),
         direction: sglci_core::records::Direction::LowerIsBetter,
         loads: "4 8".into(),

@@ -48,6 +48,17 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// How good a state is, when several records of one task disagree (best of runs): a pass,
+    /// then a failure, then not run, then unknown.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Pass => 3,
+            Self::Fail => 2,
+            Self::NotRun => 1,
+            Self::Unknown => 0,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pass => "pass",
@@ -58,28 +69,53 @@ impl TaskState {
     }
 }
 
-/// A sanity model's verdict in its run (the timing summary's final section or OVERALL SUMMARY).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ModelStatus {
-    Pass,
-    Fail,
-    Skipped,
-}
-
-impl ModelStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pass => "pass",
-            Self::Fail => "fail",
-            Self::Skipped => "skipped",
+/// A closed set of values stored as strings in a table column: the enum, its serde names,
+/// `as_str` and `Display` come from one list, so the column's strings and the code's cannot
+/// drift apart. Values are ordered by name, as the column's strings are, so sorted reports keep
+/// the order they had when these fields were strings.
+macro_rules! string_enum {
+    ($(#[$m:meta])* pub enum $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vm])* #[serde(rename = $s)] $v,)+
         }
-    }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$v => $s,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.as_str().cmp(other.as_str())
+            }
+        }
+    };
 }
 
-impl std::fmt::Display for ModelStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+string_enum! {
+    /// A sanity model's verdict in its run (the timing summary's final section or OVERALL
+    /// SUMMARY).
+    pub enum ModelStatus {
+        Pass = "pass",
+        Fail = "fail",
+        Skipped = "skipped",
     }
 }
 
@@ -95,25 +131,14 @@ impl std::fmt::Display for LoadKind {
     }
 }
 
-/// What a regression series is indexed by: a serving sweep's load kind, an offline grid's batch
-/// size, or a model's GSM8K accuracy (one point per night). Ordered by name, like the column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SeriesLoad {
-    RequestRate,
-    Concurrency,
-    BatchSize,
-    Gsm8k,
-}
-
-impl SeriesLoad {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RequestRate => "request_rate",
-            Self::Concurrency => "concurrency",
-            Self::BatchSize => "batch_size",
-            Self::Gsm8k => "gsm8k",
-        }
+string_enum! {
+    /// What a regression series is indexed by: a serving sweep's load kind, an offline grid's
+    /// batch size, or a model's GSM8K accuracy (one point per night).
+    pub enum SeriesLoad {
+        RequestRate = "request_rate",
+        Concurrency = "concurrency",
+        BatchSize = "batch_size",
+        Gsm8k = "gsm8k",
     }
 }
 
@@ -126,122 +151,33 @@ impl From<LoadKind> for SeriesLoad {
     }
 }
 
-impl PartialOrd for SeriesLoad {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+string_enum! {
+    /// Whether larger values are better (throughputs) or worse (latencies).
+    pub enum Direction {
+        LowerIsBetter = "lower_is_better",
+        HigherIsBetter = "higher_is_better",
     }
 }
 
-impl Ord for SeriesLoad {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+string_enum! {
+    /// The quantity a regression series follows.
+    pub enum SeriesMetric {
+        E2eMs = "e2e_ms",
+        TtftMs = "ttft_ms",
+        ItlMs = "itl_ms",
+        TpotMs = "tpot_ms",
+        OutputThroughput = "output_throughput",
+        OfflineE2eLatencyS = "offline_e2e_latency_s",
+        OfflineE2eThroughput = "offline_e2e_throughput",
+        Gsm8kAccuracy = "gsm8k_accuracy",
     }
 }
 
-impl std::fmt::Display for SeriesLoad {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Whether larger values are better (throughputs) or worse (latencies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    LowerIsBetter,
-    HigherIsBetter,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::LowerIsBetter => "lower_is_better",
-            Self::HigherIsBetter => "higher_is_better",
-        }
-    }
-}
-
-impl std::fmt::Display for Direction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The quantity a regression series follows. Ordered by name, as the column's strings are, so
-/// reports list findings in the same order as they always did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SeriesMetric {
-    #[serde(rename = "e2e_ms")]
-    E2eMs,
-    #[serde(rename = "ttft_ms")]
-    TtftMs,
-    #[serde(rename = "itl_ms")]
-    ItlMs,
-    #[serde(rename = "tpot_ms")]
-    TpotMs,
-    #[serde(rename = "output_throughput")]
-    OutputThroughput,
-    #[serde(rename = "offline_e2e_latency_s")]
-    OfflineE2eLatencyS,
-    #[serde(rename = "offline_e2e_throughput")]
-    OfflineE2eThroughput,
-    #[serde(rename = "gsm8k_accuracy")]
-    Gsm8kAccuracy,
-}
-
-impl SeriesMetric {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::E2eMs => "e2e_ms",
-            Self::TtftMs => "ttft_ms",
-            Self::ItlMs => "itl_ms",
-            Self::TpotMs => "tpot_ms",
-            Self::OutputThroughput => "output_throughput",
-            Self::OfflineE2eLatencyS => "offline_e2e_latency_s",
-            Self::OfflineE2eThroughput => "offline_e2e_throughput",
-            Self::Gsm8kAccuracy => "gsm8k_accuracy",
-        }
-    }
-}
-
-impl PartialOrd for SeriesMetric {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for SeriesMetric {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::fmt::Display for SeriesMetric {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A regression finding's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingState {
-    Open,
-    Recovered,
-}
-
-impl FindingState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Recovered => "recovered",
-        }
-    }
-}
-
-impl std::fmt::Display for FindingState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+string_enum! {
+    /// A regression finding's state.
+    pub enum FindingState {
+        Open = "open",
+        Recovered = "recovered",
     }
 }
 

@@ -66,13 +66,7 @@ fn typed<T: DeserializeOwned>(t: &Table) -> Result<Vec<T>, DataError> {
 /// better state wins, as within one partition (best of runs). First-seen order is kept.
 pub fn merge_tasks(rows: Vec<TaskRow>) -> Vec<TaskRow> {
     fn strength(r: &TaskRow) -> (bool, u8) {
-        let state = match r.status {
-            TaskState::Pass => 3,
-            TaskState::Fail => 2,
-            TaskState::NotRun => 1,
-            TaskState::Unknown => 0,
-        };
-        (r.source.is_some(), state)
+        (r.source.is_some(), r.status.rank())
     }
     let mut at: std::collections::HashMap<(String, String, String), usize> =
         std::collections::HashMap::new();

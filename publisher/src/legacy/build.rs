@@ -40,12 +40,7 @@ struct OnlineRun<'a> {
 type TaskKey = (String, String, &'static str);
 
 fn verdict_rank(v: &Verdict) -> u8 {
-    match v.state {
-        TaskState::Pass => 3,
-        TaskState::Fail => 2,
-        TaskState::NotRun => 1,
-        TaskState::Unknown => 0,
-    }
+    v.state.rank()
 }
 
 struct TaskCandidate {

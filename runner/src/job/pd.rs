@@ -14,7 +14,7 @@ use sglci_core::failure::{Evidence, FailureClass};
 use super::server::{http_ready, service_died, spawn_logged, wait_until, Running, Waited};
 use super::{keep_as_backup, read, stop, write, Context, JobOutcome, Origin, Progress, Stop};
 use crate::engine::{run_to_end, Engine, EngineError, RunEnd};
-use crate::plan::{JobSpec, PdPlan, PlannedJob};
+use crate::plan::{JobSpec, PdPlan, PdService, PlannedJob};
 
 /// A test's state in the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,6 +320,20 @@ impl PdRun<'_> {
         )
     }
 
+    /// Starts service `i` (prefill, decode, router) with its log, and keeps it among the running.
+    fn spawn(
+        &mut self,
+        engine: &mut dyn Engine,
+        i: usize,
+        svc: &PdService,
+        now: i64,
+    ) -> Result<(), Stop> {
+        let (name, log) = &self.logs[i];
+        let id = spawn_logged(engine, name, &svc.argv, &svc.env, log, now)?;
+        self.running.ids.push((name, id, log.clone()));
+        Ok(())
+    }
+
     /// When a wait must end: the services' own limit, within the job's time.
     fn ready_limit(&self) -> Instant {
         let ready = Duration::from_secs(u64::from(self.plan.ready_timeout_s));
@@ -363,10 +377,8 @@ impl PdRun<'_> {
         (ctx.progress)(Progress::Step("starting the prefill and decode servers"));
         let t0 = now();
         for (i, svc) in [&plan.prefill, &plan.decode].into_iter().enumerate() {
-            let (name, log) = &self.logs[i];
-            match spawn_logged(engine, name, &svc.argv, &svc.env, log, now()) {
-                Ok(id) => self.running.ids.push((name, id, log.clone())),
-                Err(stop) => return Ok(Some(stop)),
+            if let Err(stop) = self.spawn(engine, i, svc, now()) {
+                return Ok(Some(stop));
             }
         }
         let limit = self.ready_limit();
@@ -406,10 +418,8 @@ impl PdRun<'_> {
         let plan = self.plan;
         (ctx.progress)(Progress::Step("starting the router"));
         let t1 = now();
-        let (name, log) = &self.logs[2];
-        match spawn_logged(engine, name, &plan.router.argv, &plan.router.env, log, t1) {
-            Ok(id) => self.running.ids.push((name, id, log.clone())),
-            Err(stop) => return Ok(Some(stop)),
+        if let Err(stop) = self.spawn(engine, 2, &plan.router, t1) {
+            return Ok(Some(stop));
         }
         let waited = wait_until(
             engine,

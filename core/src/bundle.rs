@@ -75,8 +75,128 @@ pub enum BundleError {
         bytes: u64,
         expected: u64,
     },
+    #[error("{manifest}: stored under the wrong key: its own fields place it at {expected} (hint: a bundle may not claim another run's identity; re-ship it with `sglci-runner ship`)")]
+    Identity { manifest: String, expected: String },
+    #[error("{manifest}: field `{field}` = {value:?}: {reason}")]
+    Field {
+        manifest: String,
+        field: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("{manifest}: {path} is listed twice (hint: a manifest lists each file once)")]
+    Duplicate { manifest: String, path: String },
+    #[error("{manifest}: {what} (limit {limit}; hint: raise SGLCI_MAX_FILE_MB / SGLCI_MAX_BUNDLE_MB if this run is genuine)")]
+    TooLarge {
+        manifest: String,
+        what: String,
+        limit: u64,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a publisher accepts from one bundle; a bundle beyond these is refused before its files
+/// are read (a bundle is untrusted input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundleLimits {
+    pub max_file_bytes: u64,
+    pub max_total_bytes: u64,
+    pub max_files: usize,
+}
+
+impl Default for BundleLimits {
+    /// Ten times the largest run in the predecessor's corpus, in every dimension.
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 256 << 20,
+            max_total_bytes: 2 << 30,
+            max_files: 20_000,
+        }
+    }
+}
+
+/// The longest identity field (hardware, date, run id) a manifest may carry.
+const MAX_FIELD: usize = 128;
+
+/// A manifest's identity fields are single safe key segments: they name its key.
+fn check_identity(name: &str, m: &Manifest) -> Result<(), BundleError> {
+    let field = |field: &'static str, value: &str, reason: &'static str| BundleError::Field {
+        manifest: name.to_owned(),
+        field,
+        value: crate::text::evidence(value, 80),
+        reason,
+    };
+    for (f, v) in [
+        ("hardware", &m.hardware),
+        ("date", &m.date),
+        ("run_id", &m.run_id),
+    ] {
+        if v.is_empty() || v.len() > MAX_FIELD {
+            return Err(field(f, v, "must be 1 to 128 characters"));
+        }
+        if v.starts_with('.')
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+        {
+            return Err(field(
+                f,
+                v,
+                "only ASCII letters, digits and `-_.+`, not starting with `.`",
+            ));
+        }
+    }
+    if m.date.len() != 8 || !m.date.chars().all(|c| c.is_ascii_digit()) {
+        return Err(field("date", &m.date, "must be YYYYMMDD"));
+    }
+    let expected = format!("runs/{}/{}/{}/manifest.json", m.hardware, m.date, m.run_id);
+    if name != expected {
+        return Err(BundleError::Identity {
+            manifest: name.to_owned(),
+            expected,
+        });
+    }
+    Ok(())
+}
+
+/// Every listed path once, the count and the declared sizes within the limits.
+fn check_entries(name: &str, m: &Manifest, limits: &BundleLimits) -> Result<(), BundleError> {
+    let too_large = |what: String, limit: u64| BundleError::TooLarge {
+        manifest: name.to_owned(),
+        what,
+        limit,
+    };
+    if m.files.len() > limits.max_files {
+        return Err(too_large(
+            format!("{} files", m.files.len()),
+            limits.max_files as u64,
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut total: u64 = 0;
+    for f in &m.files {
+        if !seen.insert(f.path.as_str()) {
+            return Err(BundleError::Duplicate {
+                manifest: name.to_owned(),
+                path: crate::text::evidence(&f.path, 200),
+            });
+        }
+        if f.bytes > limits.max_file_bytes {
+            return Err(too_large(
+                format!("{}: {} bytes", crate::text::evidence(&f.path, 200), f.bytes),
+                limits.max_file_bytes,
+            ));
+        }
+        total = total.saturating_add(f.bytes);
+    }
+    if total > limits.max_total_bytes {
+        return Err(too_large(
+            format!("{total} bytes in all"),
+            limits.max_total_bytes,
+        ));
+    }
+    Ok(())
 }
 
 /// A bundle's files: (path in the log layout, bytes).
@@ -142,14 +262,24 @@ pub fn upload(
     Ok(key)
 }
 
-/// Reads and verifies a bundle: the manifest's schema, then every file's size and checksum.
-/// Returns the manifest and the files (path in the log layout, bytes).
+/// Reads and verifies a bundle with the default [`BundleLimits`].
 pub fn fetch(
     store: &dyn ObjectStore,
     manifest_key: &Key,
 ) -> Result<(Manifest, Files), BundleError> {
+    fetch_within(store, manifest_key, &BundleLimits::default())
+}
+
+/// Reads and verifies a bundle: the manifest's schema, its identity against its key, every entry
+/// once and within the limits, then every file's size (before its bytes are read) and checksum.
+/// Returns the manifest and the files (path in the log layout, bytes).
+pub fn fetch_within(
+    store: &dyn ObjectStore,
+    manifest_key: &Key,
+    limits: &BundleLimits,
+) -> Result<(Manifest, Files), BundleError> {
     let name = manifest_key.to_string();
-    let raw = store.get(manifest_key)?;
+    let raw = store.get_at_most(manifest_key, MAX_MANIFEST_BYTES)?;
     let m: Manifest = serde_json::from_slice(&raw).map_err(|e| BundleError::Malformed {
         manifest: name.clone(),
         reason: e.to_string(),
@@ -160,6 +290,8 @@ pub fn fetch(
             found: m.schema,
         });
     }
+    check_identity(&name, &m)?;
+    check_entries(&name, &m, limits)?;
     let prefix = manifest_key
         .as_str()
         .rsplit_once('/')
@@ -167,7 +299,16 @@ pub fn fetch(
     let mut files = Vec::new();
     for f in &m.files {
         let key = Key::new(format!("{prefix}/files/{}", f.path))?;
-        let bytes = store.get(&key)?;
+        // At most the declared size plus one byte: a larger object is refused unread.
+        let bytes = match store.get_at_most(&key, f.bytes) {
+            Err(StoreError::TooLarge { bytes, .. }) => Err(BundleError::Size {
+                manifest: name.clone(),
+                path: f.path.clone(),
+                bytes,
+                expected: f.bytes,
+            }),
+            other => other.map_err(BundleError::from),
+        }?;
         if bytes.len() as u64 != f.bytes {
             return Err(BundleError::Size {
                 manifest: name,
@@ -189,6 +330,9 @@ pub fn fetch(
     }
     Ok((m, files))
 }
+
+/// The largest manifest read (a manifest of `max_files` entries is a few MB).
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -27,6 +27,7 @@ pub mod date;
 pub mod error;
 pub mod failure;
 pub mod parse;
+pub mod plausible;
 pub mod queue;
 pub mod records;
 pub mod redact;

@@ -112,10 +112,14 @@ pub fn interpret(body: &str) -> Vec<Delivery> {
                     .and_then(|k| k.as_str())
                     .map(percent_decode);
                 match key {
-                    Some(k) if k.ends_with("/manifest.json") && k.starts_with("runs/") => {
+                    Some(Err(reason)) => Delivery::Invalid(reason),
+                    Some(Ok(k)) if k.ends_with("/manifest.json") && k.starts_with("runs/") => {
                         Delivery::Bundle(k)
                     }
-                    Some(k) => Delivery::Skip(format!("S3 event for {k}, not a manifest")),
+                    Some(Ok(k)) => Delivery::Skip(format!(
+                        "S3 event for {}, not a manifest",
+                        crate::text::evidence(&k, 200)
+                    )),
                     None => Delivery::Invalid("S3 event record without s3.object.key".to_owned()),
                 }
             })
@@ -131,26 +135,45 @@ pub fn interpret(body: &str) -> Vec<Delivery> {
     }
 }
 
-/// S3 event keys are URL-encoded (`+` for a space).
-fn percent_decode(s: &str) -> String {
+/// S3 event keys are URL-encoded (`+` for a space). Decoded on bytes, so a key with multi-byte
+/// characters, a stray `%` or a truncated escape never panics; a key whose decoded bytes are not
+/// UTF-8 is an error (S3 keys are UTF-8), and the message is quarantined with it.
+pub fn percent_decode(s: &str) -> Result<String, String> {
+    fn hex(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(v) => {
-                    out.push(v);
+            b'%' => match (
+                b.get(i + 1).and_then(|&c| hex(c)),
+                b.get(i + 2).and_then(|&c| hex(c)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
                     i += 2;
                 }
-                Err(_) => out.push(b'%'),
+                _ => out.push(b'%'),
             },
             c => out.push(c),
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).map_err(|e| {
+        format!(
+            "S3 event key {:?} decodes to bytes that are not UTF-8 (at byte {}); hint: S3 keys are UTF-8, so the event is corrupt",
+            crate::text::evidence(s, 200),
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -183,5 +206,47 @@ mod tests {
             interpret(r#"{"hello":1}"#)[0],
             Delivery::Invalid(_)
         ));
+    }
+
+    /// S3 event keys with multi-byte characters next to `%`, truncated escapes and escapes that
+    /// decode to invalid UTF-8: decoded on bytes, never a panic; undecodable keys are invalid.
+    #[test]
+    fn s3_event_keys_with_multibyte_characters_never_panic() {
+        let event = |key: &str| {
+            format!(
+                r#"{{"Records":[{{"s3":{{"object":{{"key":{}}}}}}}]}}"#,
+                serde_json::json!(key)
+            )
+        };
+        let ok = |key: &str| match &interpret(&event(key))[0] {
+            Delivery::Bundle(k) => k.clone(),
+            other => panic!("{key}: {other:?}"),
+        };
+        assert_eq!(
+            ok("runs/mi30x/20251210/r%C3%A9/manifest.json"),
+            "runs/mi30x/20251210/ré/manifest.json"
+        );
+        assert_eq!(
+            ok("runs/mi30x/20251210/%é1/manifest.json"),
+            "runs/mi30x/20251210/%é1/manifest.json"
+        );
+        assert_eq!(
+            ok("runs/mi30x/20251210/%€x/manifest.json"),
+            "runs/mi30x/20251210/%€x/manifest.json"
+        );
+        assert_eq!(
+            ok("runs/mi30x/20251210/%E/manifest.json"),
+            "runs/mi30x/20251210/%E/manifest.json"
+        );
+        for tail in ["%", "%E", "%é", "é%"] {
+            assert!(
+                matches!(interpret(&event(tail))[0], Delivery::Skip(_)),
+                "{tail}"
+            );
+        }
+        match &interpret(&event("runs/a/b/%FF%FE/manifest.json"))[0] {
+            Delivery::Invalid(r) => assert!(r.contains("not UTF-8"), "{r}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

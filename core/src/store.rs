@@ -24,6 +24,9 @@ pub enum StoreError {
     /// A conditional write lost: the object changed (or vanished) since it was read.
     #[error("{key}: changed since it was read (conditional write refused)")]
     Conflict { key: String },
+    /// The object is larger than the reader accepts; it was not read.
+    #[error("{key}: {bytes} bytes, more than the {max} accepted")]
+    TooLarge { key: String, bytes: u64, max: u64 },
     #[error("{op} {key}: {reason}")]
     Backend {
         op: &'static str,
@@ -98,6 +101,20 @@ pub trait ObjectStore: Send + Sync {
     /// The object's bytes, or [`StoreError::NotFound`].
     fn get(&self, key: &Key) -> Result<Vec<u8>, StoreError> {
         self.get_versioned(key).map(|(bytes, _)| bytes)
+    }
+    /// The object's bytes when it has at most `max` of them; otherwise [`StoreError::TooLarge`]
+    /// without reading it whole (backends check the size first; this default reads, then
+    /// checks, and suits only the in-memory store).
+    fn get_at_most(&self, key: &Key, max: u64) -> Result<Vec<u8>, StoreError> {
+        let bytes = self.get(key)?;
+        if bytes.len() as u64 > max {
+            return Err(StoreError::TooLarge {
+                key: key.to_string(),
+                bytes: bytes.len() as u64,
+                max,
+            });
+        }
+        Ok(bytes)
     }
     /// The object's bytes and version, for a later [`ObjectStore::put_if_match`].
     fn get_versioned(&self, key: &Key) -> Result<(Vec<u8>, Version), StoreError>;
@@ -424,6 +441,30 @@ pub fn check_store(store: &dyn ObjectStore) -> Result<(), String> {
             "20 concurrent conditional increments give 20, not {}",
             String::from_utf8_lossy(&total)
         ));
+    }
+    // Bounded reads: at the limit the bytes, over it a refusal naming the size.
+    let sized = k("sized/ten.bin")?;
+    store
+        .put(&sized, b"0123456789")
+        .map_err(|e| e.to_string())?;
+    if store.get_at_most(&sized, 10).map_err(|e| e.to_string())? != b"0123456789" {
+        return fail("get_at_most at the object's size returns it");
+    }
+    match store.get_at_most(&sized, 9) {
+        Err(StoreError::TooLarge {
+            bytes: 10, max: 9, ..
+        }) => {}
+        other => {
+            return fail(&format!(
+                "get_at_most below the size refuses with the size: {other:?}"
+            ))
+        }
+    }
+    if !matches!(
+        store.get_at_most(&k("sized/none")?, 9),
+        Err(StoreError::NotFound { .. })
+    ) {
+        return fail("get_at_most of a missing key is NotFound");
     }
     for key in store.list("conformance").map_err(|e| e.to_string())? {
         store.delete(&key).map_err(|e| e.to_string())?;

@@ -2,6 +2,7 @@
 //! default, and what a developer's `--store DIR` points at.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::bundle::sha256_hex;
 use crate::store::{child_of, under, Key, ObjectStore, StoreError, Version};
@@ -9,13 +10,25 @@ use crate::store::{child_of, under, Key, ObjectStore, StoreError, Version};
 #[derive(Debug, Clone)]
 pub struct DirStore {
     root: PathBuf,
+    lock_timeout: Duration,
 }
+
+/// How long a conditional write waits for another process's lock before it reports the holder
+/// (a commit holds it for milliseconds; a holder that was stopped or hangs holds it forever).
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl DirStore {
     pub fn new(root: &Path) -> Self {
         Self {
             root: root.to_owned(),
+            lock_timeout: LOCK_TIMEOUT,
         }
+    }
+
+    /// The same store with another lock timeout (tests; a slow shared disk).
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -40,16 +53,51 @@ impl DirStore {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("object");
-        let lock = std::fs::OpenOptions::new()
+        let lock_path = dir.join(format!(".{name}.lock"));
+        let mut lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
-            .open(dir.join(format!(".{name}.lock")))
+            .open(&lock_path)
             .map_err(backend("lock", key))?;
-        lock.lock().map_err(backend("lock", key))?;
+        self.acquire(&lock, &lock_path, key)?;
+        // Who holds it, for the error another process reports if this one stops.
+        let _ = lock.set_len(0);
+        let _ = std::io::Write::write_all(&mut lock, std::process::id().to_string().as_bytes());
         let out = f(&path);
         let _ = lock.unlock();
         out
+    }
+
+    /// Takes the lock, polling, until the timeout; then names the holder.
+    fn acquire(&self, lock: &std::fs::File, lock_path: &Path, key: &Key) -> Result<(), StoreError> {
+        let deadline = Instant::now() + self.lock_timeout;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match lock.try_lock() {
+                Ok(()) => return Ok(()),
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = std::fs::read_to_string(lock_path).unwrap_or_default();
+                    return Err(StoreError::Backend {
+                        op: "lock",
+                        key: key.to_string(),
+                        reason: format!(
+                            "{} is still held after {} s by process {} (hint: that process is stopped or hung; \
+                             resume or stop it, then retry; nothing was written)",
+                            lock_path.display(),
+                            self.lock_timeout.as_secs_f64(),
+                            if holder.trim().is_empty() { "unknown" } else { holder.trim() }
+                        ),
+                    });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(backend("lock", key)(e)),
+            }
+        }
     }
 }
 
@@ -96,9 +144,73 @@ fn not_found_or<'a>(key: &'a Key, op: &'static str) -> impl Fn(std::io::Error) -
     }
 }
 
+impl DirStore {
+    /// Opens an object for reading: never through a symbolic link (the final name is opened
+    /// with `O_NOFOLLOW`, and the resolved parent must lie under the root), so a bundle cannot
+    /// make the store read, and the publisher publish, a host file.
+    fn open_object(&self, key: &Key) -> Result<(std::fs::File, u64), StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.path(key);
+        let refused = |reason: String| StoreError::Backend {
+            op: "get",
+            key: key.to_string(),
+            reason,
+        };
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ELOOP) {
+                    refused(
+                        "is a symbolic link; refused (hint: a store holds plain files only)".into(),
+                    )
+                } else {
+                    not_found_or(key, "get")(e)
+                }
+            })?;
+        let root = std::fs::canonicalize(&self.root).map_err(backend("get", key))?;
+        let parent = path
+            .parent()
+            .map(std::fs::canonicalize)
+            .transpose()
+            .map_err(backend("get", key))?;
+        if parent.is_none_or(|p| !p.starts_with(&root)) {
+            return Err(refused(format!(
+                "resolves outside the store's root {} through a linked folder; refused",
+                root.display()
+            )));
+        }
+        let meta = file.metadata().map_err(backend("get", key))?;
+        if !meta.is_file() {
+            return Err(refused("is not a regular file; refused".into()));
+        }
+        Ok((file, meta.len()))
+    }
+}
+
 impl ObjectStore for DirStore {
     fn get(&self, key: &Key) -> Result<Vec<u8>, StoreError> {
-        std::fs::read(self.path(key)).map_err(not_found_or(key, "get"))
+        self.get_at_most(key, u64::MAX)
+    }
+
+    fn get_at_most(&self, key: &Key, max: u64) -> Result<Vec<u8>, StoreError> {
+        use std::io::Read;
+        let (file, len) = self.open_object(key)?;
+        if len > max {
+            return Err(StoreError::TooLarge {
+                key: key.to_string(),
+                bytes: len,
+                max,
+            });
+        }
+        // The size was checked on the open file; a writer growing it meanwhile is cut at `max`
+        // plus one byte, which the caller's size check then refuses.
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(backend("get", key))?;
+        Ok(bytes)
     }
 
     fn get_versioned(&self, key: &Key) -> Result<(Vec<u8>, Version), StoreError> {
@@ -226,5 +338,51 @@ impl ObjectStore for DirStore {
             .iter()
             .all(|n| child_of(&format!("{prefix}/{n}"), prefix) == Some(n.as_str())));
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process that holds the lock and is then stopped (SIGSTOP) must not block every other
+    /// writer forever: the write times out and names the holder.
+    #[test]
+    fn a_stopped_lock_holder_times_out_and_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = DirStore::new(dir.path()).with_lock_timeout(Duration::from_secs(1));
+        let key = Key::new("history/index.json").expect("key");
+        store.put(&key, b"v1").expect("put");
+        let version = store.get_versioned(&key).expect("get").1;
+        // Another process takes the lock the way the store does (flock), writes its PID, stops.
+        let lock = dir.path().join("history/.index.json.lock");
+        let mut holder = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "exec 9>>'{0}'; flock -x 9; echo $$ > '{0}'; kill -STOP $$; sleep 60",
+                lock.display()
+            ))
+            .spawn()
+            .expect("sh");
+        let held = (0..200).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            std::fs::read_to_string(&lock).is_ok_and(|s| !s.trim().is_empty())
+        });
+        let started = Instant::now();
+        let got = store.put_if_match(&key, b"v2", &version);
+        let waited = started.elapsed();
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &holder.id().to_string()])
+            .status();
+        let _ = holder.wait();
+        assert!(held, "the holder took the lock");
+        let err = got.expect_err("times out").to_string();
+        assert!(err.contains("still held after 1 s"), "{err}");
+        assert!(
+            err.contains(&holder.id().to_string()),
+            "names the holder: {err}"
+        );
+        assert!(waited < Duration::from_secs(10), "{waited:?}");
+        assert_eq!(store.get(&key).expect("get"), b"v1", "nothing written");
     }
 }

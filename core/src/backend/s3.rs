@@ -163,8 +163,10 @@ where
     }
 }
 
-impl ObjectStore for S3Store {
-    fn get_versioned(&self, key: &Key) -> Result<(Vec<u8>, Version), StoreError> {
+impl S3Store {
+    /// GetObject, refusing an object over `max` bytes by its Content-Length before its body is
+    /// read.
+    fn get_within(&self, key: &Key, max: u64) -> Result<(Vec<u8>, Version), StoreError> {
         self.aws.block_on(async {
             let out = self
                 .client
@@ -185,6 +187,18 @@ impl ObjectStore for S3Store {
                     }
                 })?;
             let version = Version(out.e_tag().unwrap_or_default().to_owned());
+            // The size from the response's headers, before the body is read.
+            let len = out
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0);
+            if len > max {
+                return Err(StoreError::TooLarge {
+                    key: key.to_string(),
+                    bytes: len,
+                    max,
+                });
+            }
             let bytes = out
                 .body
                 .collect()
@@ -198,6 +212,16 @@ impl ObjectStore for S3Store {
                 .to_vec();
             Ok((bytes, version))
         })
+    }
+}
+
+impl ObjectStore for S3Store {
+    fn get_versioned(&self, key: &Key) -> Result<(Vec<u8>, Version), StoreError> {
+        self.get_within(key, u64::MAX)
+    }
+
+    fn get_at_most(&self, key: &Key, max: u64) -> Result<Vec<u8>, StoreError> {
+        self.get_within(key, max).map(|(bytes, _)| bytes)
     }
 
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {

@@ -46,6 +46,30 @@ impl SpoolQueue {
         std::fs::rename(&from, &dest).map_err(self.err("settle"))
     }
 
+    /// Moves a pending entry that can never be a message into `failed/` under a safe name
+    /// derived from its raw name, with the reason beside it.
+    fn set_aside(&self, path: &Path, reason: &str) -> Result<(), QueueError> {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+        let lossy: String = String::from_utf8_lossy(raw)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(60)
+            .collect();
+        let id = format!("poisoned-{lossy}-{}", &crate::bundle::sha256_hex(raw)[..12]);
+        let dir = self.sub("failed");
+        std::fs::create_dir_all(&dir).map_err(self.err("set aside"))?;
+        std::fs::write(dir.join(format!("{id}.reason.txt")), reason)
+            .map_err(self.err("set aside"))?;
+        std::fs::rename(path, dir.join(format!("{id}.json"))).map_err(self.err("set aside"))
+    }
+
     /// Messages set aside, with their reasons.
     pub fn failed(&self) -> Result<Vec<(String, String)>, QueueError> {
         let dir = self.sub("failed");
@@ -83,28 +107,49 @@ impl Queue for SpoolQueue {
         Ok(id)
     }
 
-    /// Pending messages in name order.
+    /// Pending messages in name order. An entry that cannot be a message (a name that is not
+    /// UTF-8, a directory or other non-file named `*.json`) is set aside in `failed/` with its
+    /// reason, so one poisoned entry never stops a drain.
     fn receive(&self, max: usize) -> Result<Vec<Message>, QueueError> {
         let pending = self.sub("pending");
-        let mut names: Vec<PathBuf> = match std::fs::read_dir(&pending) {
-            Ok(e) => e
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect(),
+        let entries: Vec<std::fs::DirEntry> = match std::fs::read_dir(&pending) {
+            Ok(e) => e.filter_map(Result::ok).collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(self.err("receive")(e)),
         };
+        let mut names = Vec::new();
+        for e in entries {
+            let path = e.path();
+            let Some(name) = e.file_name().to_str().map(str::to_owned) else {
+                self.set_aside(
+                    &path,
+                    "the entry's name is not UTF-8 (hint: only sglci writes to pending/)",
+                )?;
+                continue;
+            };
+            if name.starts_with('.') || !name.ends_with(".json") {
+                continue; // a temporary file being written, or not a message
+            }
+            if !e.file_type().is_ok_and(|t| t.is_file()) {
+                self.set_aside(
+                    &path,
+                    "the entry is not a regular file (hint: only sglci writes to pending/)",
+                )?;
+                continue;
+            }
+            names.push((name, path));
+        }
         names.sort();
         names.truncate(max);
         let mut out = Vec::new();
-        for path in names {
-            let id = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_owned();
-            let bytes = std::fs::read(&path).map_err(self.err("receive"))?;
+        for (name, path) in names {
+            let id = name.trim_end_matches(".json").to_owned();
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                // Settled by a concurrent drain between the listing and the read.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(self.err("receive")(e)),
+            };
             out.push(Message {
                 receipt: id.clone(),
                 id,
@@ -122,5 +167,42 @@ impl Queue for SpoolQueue {
     /// Kept in `failed/` with the reason, never dropped.
     fn fail(&self, m: &Message, reason: &str) -> Result<(), QueueError> {
         self.settle(&m.receipt, "failed", Some(reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pending entry with a non-UTF-8 name, or a directory named `*.json`, is set aside with
+    /// its reason; the good message behind it is still delivered.
+    #[test]
+    fn poisoned_spool_entries_are_set_aside_and_the_drain_goes_on() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = SpoolQueue::new(dir.path());
+        let good = q.send("{\"n\":1}").expect("send");
+        let pending = dir.path().join("pending");
+        std::fs::write(
+            pending.join(std::ffi::OsStr::from_bytes(b"0bad\xff\xfe.json")),
+            "{}",
+        )
+        .expect("write");
+        std::fs::create_dir(pending.join("00dir.json")).expect("mkdir");
+        let got = q.receive(10).expect("receive");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].id, good);
+        q.ack(&got[0]).expect("ack");
+        let failed = q.failed().expect("failed");
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert!(
+            failed.iter().any(|(_, r)| r.contains("not UTF-8")),
+            "{failed:?}"
+        );
+        assert!(
+            failed.iter().any(|(_, r)| r.contains("not a regular file")),
+            "{failed:?}"
+        );
+        assert!(q.receive(10).expect("receive again").is_empty());
     }
 }

@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use crate::error::ParseError;
+use crate::plausible;
 use crate::text;
 
 /// Every metric bench_serving prints, across versions (TPOT from v0.5.5.post1, peak throughput
@@ -82,11 +83,14 @@ impl ClientLog {
 
 const RESULT_HEADER: &str = "Serving Benchmark Result";
 
+/// A finite number (`inf` and `nan` are not measurements; the request rate's `inf` is read
+/// apart).
 fn num_f(v: &str) -> Option<f64> {
-    text::leading_f64(v)
+    text::leading_f64(v).filter(|f| f.is_finite())
 }
+/// A count, also when printed as a whole float (`500.0`); never a saturating cast.
 fn num_u(v: &str) -> Option<u64> {
-    text::leading_u64(v).or_else(|| num_f(v).map(|f| f as u64))
+    text::leading_u64(v).or_else(|| num_f(v).and_then(plausible::count_from_f64))
 }
 
 fn set_metric(m: &mut ServingMetrics, label: &str, value: &str) {
@@ -100,7 +104,7 @@ fn set_metric(m: &mut ServingMetrics, label: &str, value: &str) {
                 f
             }
         }
-        "Max request concurrency" => m.max_concurrency = num_u(value).map(|v| v as u32),
+        "Max request concurrency" => m.max_concurrency = num_u(value).and_then(plausible::to_u32),
         "Successful requests" => m.successful_requests = num_u(value),
         "Benchmark duration (s)" => m.duration_s = f,
         "Total input tokens" => m.total_input_tokens = num_u(value),
@@ -201,7 +205,7 @@ pub fn parse_client_log(bytes: &[u8]) -> Result<ClientLog, ParseError> {
             log.rate = text::leading_f64(rest);
             log.run = text::after_substr(rest, "(Run ")
                 .and_then(|r| text::leading_u64(r.trim_end_matches(')')))
-                .map(|v| v as u32);
+                .and_then(plausible::to_u32);
         } else if line.starts_with("Executing:") {
             log.requested_prompts = log
                 .requested_prompts
@@ -210,7 +214,7 @@ pub fn parse_client_log(bytes: &[u8]) -> Result<ClientLog, ParseError> {
                 log.rate = text::after_substr(line, "--request-rate ").and_then(text::leading_f64);
             }
             if let Some(c) = arg_after(line, "--max-concurrency ") {
-                log.concurrency = Some(c as u32);
+                log.concurrency = plausible::to_u32(c);
             }
         } else if let Some(rest) = text::after(line, "Using") {
             // `Using 500 prompts for concurrency 128`
@@ -218,7 +222,7 @@ pub fn parse_client_log(bytes: &[u8]) -> Result<ClientLog, ParseError> {
                 log.requested_prompts = n.trim().parse().ok().or(log.requested_prompts);
                 log.concurrency = text::after_substr(tail, "concurrency ")
                     .and_then(text::leading_u64)
-                    .map(|c| c as u32);
+                    .and_then(plausible::to_u32);
             }
         } else if (line.starts_with("benchmark_args=Namespace(") || line.starts_with("Namespace("))
             && log.requested_prompts.is_none()
@@ -305,14 +309,14 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<JsonlRecord>, ParseError> {
             .as_object()
             .ok_or_else(|| ParseError::invalid(idx + 1, "expected a JSON object"))?;
         let f = |k: &str| obj.get(k).and_then(json_f64);
-        let u = |k: &str| f(k).filter(|v| v.is_finite()).map(|v| v as u64);
+        let u = |k: &str| f(k).and_then(plausible::count_from_f64);
         let metrics = ServingMetrics {
             backend: obj
                 .get("backend")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned),
             request_rate: f("request_rate"),
-            max_concurrency: u("max_concurrency").map(|v| v as u32),
+            max_concurrency: u("max_concurrency").and_then(plausible::to_u32),
             successful_requests: u("completed"),
             duration_s: f("duration"),
             total_input_tokens: u("total_input_tokens"),

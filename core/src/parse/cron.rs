@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::failure::{self, Evidence};
+use crate::plausible;
 use crate::text;
 
 /// What a cron file name says about the job.
@@ -174,10 +175,10 @@ pub fn parse(bytes: &[u8]) -> CronLog {
         if let Some(v) = text::after(line, "Missing required images:")
             .or_else(|| text::after(line, "Missing images:"))
         {
-            c.missing_required_images = text::leading_u64(v).map(|n| n as u32);
+            c.missing_required_images = text::leading_u64(v).and_then(plausible::to_u32);
         }
         if let Some(v) = text::after(line, "Missing optional images:") {
-            c.missing_optional_images = text::leading_u64(v).map(|n| n as u32);
+            c.missing_optional_images = text::leading_u64(v).and_then(plausible::to_u32);
         }
         if line.contains("All expected images are available")
             || line.contains("All REQUIRED images")
@@ -186,8 +187,11 @@ pub fn parse(bytes: &[u8]) -> CronLog {
         }
         if let Some(v) = text::after(line, "Models passed:") {
             if let Some((p, t)) = v.split_once('/') {
-                if let (Some(p), Some(t)) = (text::leading_u64(p), text::leading_u64(t)) {
-                    c.sanity_models_passed = Some((p as u32, t as u32));
+                if let (Some(p), Some(t)) = (
+                    text::leading_u64(p).and_then(plausible::to_u32),
+                    text::leading_u64(t).and_then(plausible::to_u32),
+                ) {
+                    c.sanity_models_passed = Some((p, t));
                 }
             }
         }

@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use crate::error::ParseError;
+use crate::plausible;
 use crate::text;
 
 /// How the final accuracy was reached.
@@ -48,7 +49,7 @@ pub struct Gsm8kLog {
 fn parse_final_average(line: &str) -> Option<(u32, f64)> {
     let rest = line.strip_prefix("Average Accuracy over ")?;
     let (head, value) = rest.rsplit_once(':')?;
-    let runs = text::leading_u64(head)? as u32;
+    let runs = plausible::to_u32(text::leading_u64(head)?)?;
     Some((runs, text::leading_f64(value)?))
 }
 

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::error::ParseError;
+use crate::plausible;
 use crate::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -213,7 +214,7 @@ pub fn parse(bytes: &[u8]) -> Result<SanityTiming, ParseError> {
                     .filter(|m| !m.is_empty())
                     .collect();
             } else if let Some(v) = text::after(line, "Trials per model:") {
-                t.trials_per_model = text::leading_u64(v).map(|v| v as u32);
+                t.trials_per_model = text::leading_u64(v).and_then(plausible::to_u32);
             } else if let Some(v) = text::after(line, "Docker image:") {
                 t.docker_image = Some(v.to_owned());
             }

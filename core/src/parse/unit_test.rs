@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::ParseError;
 use crate::failure::{self, Evidence};
+use crate::plausible;
 use crate::text;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -80,7 +81,7 @@ pub fn parse(bytes: &[u8]) -> Result<UnitTestLog, ParseError> {
         } else if let Some(v) = text::after(line, "Result:") {
             u.result_passed = Some(v.starts_with("PASSED"));
         } else if let Some(rest) = line.strip_prefix("Ran ") {
-            u.tests_ran = text::leading_u64(rest).map(|n| n as u32);
+            u.tests_ran = text::leading_u64(rest).and_then(plausible::to_u32);
             u.duration_s = text::after_substr(rest, " in ")
                 .and_then(|d| text::leading_f64(d.trim_end_matches('s')));
         } else if line == "OK" || line.starts_with("OK (") || line.starts_with("FAILED (") {

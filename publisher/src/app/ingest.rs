@@ -53,11 +53,16 @@ pub fn ingest_legacy(
     hist.commit(&source, LEGACY_PARTITION, &rows_digest(&source))?;
     let found = derive(&hist, None, &Touched::default())?.regressions;
     tables.insert(records::REGRESSIONS.name.to_owned(), found);
-    let quarantined = backfill.rows.quarantine.len();
+    // Files interpreted or quarantined whole; dropped values are quarantine rows of their own
+    // (kind `implausible_value`) and listed below.
+    let (interpreted, quarantined) = backfill
+        .kinds
+        .values()
+        .fold((0, 0), |(ok, bad), (o, b)| (ok + o, bad + b));
     let report = IngestReport {
         files: files.len(),
         bytes: files.iter().map(|f| f.bytes as u64).sum(),
-        interpreted: files.len() - quarantined,
+        interpreted,
         quarantined,
         kinds: backfill
             .kinds
@@ -190,29 +195,22 @@ pub fn handle_batch(
     let mut report = PendingReport::default();
     let mut outcomes = Vec::with_capacity(messages.len());
     for msg in messages {
-        let mut failure = None;
-        for delivery in interpret(&msg.body) {
-            let result = match delivery {
-                Delivery::Skip(why) => {
-                    tracing::info!(message = %msg.id, %why, "nothing to do");
-                    report.skipped += 1;
-                    Ok(())
-                }
-                Delivery::Invalid(reason) => Err(reason),
-                Delivery::Bundle(manifest) => Key::new(manifest.clone())
-                    .map_err(|e| e.to_string())
-                    .and_then(|k| ingest_bundle(&hist, &k))
-                    .map(|(run, rows, touched)| {
-                        tracing::info!(run = %run, rows, "bundle ingested");
-                        report.touched.merge(touched);
-                        report.ingested.push((run, manifest, rows));
-                    }),
-            };
-            if let Err(reason) = result {
-                failure = Some(reason);
-            }
-        }
-        outcomes.push(match failure {
+        // A panic while handling one message (a parser bug meeting hostile input) fails that
+        // message only: the others in the batch are settled as usual.
+        let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle_message(&hist, msg)
+        }))
+        .unwrap_or_else(|panic| MessageReport {
+            failure: Some(format!(
+                "handling the message panicked: {} (hint: a bug in sglci; the message is kept for a rerun once fixed)",
+                panic_text(panic.as_ref())
+            )),
+            ..MessageReport::default()
+        });
+        report.skipped += one.skipped;
+        report.touched.merge(one.touched);
+        report.ingested.extend(one.ingested);
+        outcomes.push(match one.failure {
             None => MessageOutcome::Done,
             Some(reason) => {
                 tracing::warn!(message = %msg.id, receives = msg.receive_count, %reason, "message failed");
@@ -228,6 +226,52 @@ pub fn handle_batch(
         report.site_files = d.site_files;
     }
     Ok((report, outcomes))
+}
+
+/// What one message did.
+#[derive(Default)]
+struct MessageReport {
+    skipped: usize,
+    ingested: Vec<(String, String, usize)>,
+    touched: Touched,
+    failure: Option<String>,
+}
+
+/// Handles every delivery one message body holds; the last failure is the message's.
+fn handle_message(hist: &History<'_>, msg: &Message) -> MessageReport {
+    let mut one = MessageReport::default();
+    for delivery in interpret(&msg.body) {
+        let result = match delivery {
+            Delivery::Skip(why) => {
+                tracing::info!(message = %msg.id, %why, "nothing to do");
+                one.skipped += 1;
+                Ok(())
+            }
+            Delivery::Invalid(reason) => Err(reason),
+            Delivery::Bundle(manifest) => Key::new(manifest.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|k| ingest_bundle(hist, &k))
+                .map(|(run, rows, touched)| {
+                    tracing::info!(run = %run, rows, "bundle ingested");
+                    one.touched.merge(touched);
+                    one.ingested.push((run, manifest, rows));
+                }),
+        };
+        if let Err(reason) = result {
+            one.failure = Some(reason);
+        }
+    }
+    one
+}
+
+/// The text a panic carries (`panic!` with a literal or a formatted message).
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    sglci_core::text::evidence(&text, 300)
 }
 
 /// Keeps a failed message's reason in the store, so a message that ends in the dead-letter

@@ -98,6 +98,7 @@ pub fn build(files: &[FileResult]) -> Backfill {
     cron_logs(files, &mut out, &mut board);
     upstream(files, &mut out);
     out.rows.tasks = task_table(board);
+    super::plausible::drop_implausible(&mut out.rows);
     sort_all(&mut out);
     out.rows.add_row_years();
     out

@@ -6,6 +6,7 @@
 pub mod build;
 pub mod classify;
 pub mod parse_file;
+pub mod plausible;
 
 use std::path::{Path, PathBuf};
 

@@ -53,23 +53,40 @@ fn rgb(hex: &str) -> RGBColor {
     RGBColor(c(0), c(2), c(4))
 }
 
-/// Rounded axis bounds around the values, with some air.
+/// Axis bounds around the values, with some air.
 fn y_range(chart: &Chart) -> (f64, f64) {
     let vals = chart
         .series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.value));
-    let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    if !lo.is_finite() || !hi.is_finite() {
+    safe_range(vals)
+}
+
+/// The largest magnitude an axis shows; values beyond it are drawn at the edge. Rows are
+/// checked on the way in ([`crate::legacy::plausible`]), so this only guards old histories and
+/// bugs: plotters' tick maths spins forever on a range that overflows.
+const AXIS_LIMIT: f64 = 1e12;
+
+/// A finite, non-empty range whatever the values (none, one, equal, infinite, NaN, 1e308 next
+/// to 1): never `inf`, never `lo >= hi`, never a span too small for `f64` ticks.
+pub fn safe_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .map(|v| v.clamp(-AXIS_LIMIT, AXIS_LIMIT))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
         return (0.0, 1.0);
     }
+    // Air of 8 % of the span, and at least a millionth of the magnitude (or 5 % of it for a flat
+    // series), so neighbouring ticks stay distinct in f64.
+    let magnitude = lo.abs().max(hi.abs()).max(1.0);
     let span = hi - lo;
     let pad = if span > 0.0 {
-        span * 0.08
+        (span * 0.08).max(magnitude * 1e-6)
     } else {
-        lo.abs().max(1.0) * 0.05
+        magnitude * 0.05
     };
     (lo - pad, hi + pad)
 }
@@ -81,7 +98,7 @@ fn draw_chart<DB: DrawingBackend>(
     font_px: u32,
 ) -> Result<(), String> {
     let (lo, hi) = chart.day_range().unwrap_or((0, 1));
-    let (x0, x1) = ((lo - 1) as f64, (hi + 1) as f64);
+    let (x0, x1) = (lo.saturating_sub(1) as f64, hi.saturating_add(1) as f64);
     let (y0, y1) = y_range(chart);
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let mut cc = ChartBuilder::on(area)
@@ -119,12 +136,12 @@ fn draw_chart<DB: DrawingBackend>(
         // Segments between gaps.
         let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
         let mut last: Option<i64> = None;
-        for p in &s.points {
+        for p in s.points.iter().filter(|p| p.value.is_finite()) {
             if last.is_none_or(|d| p.day - d > GAP_DAYS) {
                 segments.push(Vec::new());
             }
             if let Some(seg) = segments.last_mut() {
-                seg.push((p.day as f64, p.value));
+                seg.push((p.day as f64, p.value.clamp(y0, y1)));
             }
             last = Some(p.day);
         }
@@ -143,7 +160,8 @@ fn draw_chart<DB: DrawingBackend>(
         cc.draw_series(
             s.points
                 .iter()
-                .map(|p| Circle::new((p.day as f64, p.value), 3, color.filled())),
+                .filter(|p| p.value.is_finite())
+                .map(|p| Circle::new((p.day as f64, p.value.clamp(y0, y1)), 3, color.filled())),
         )
         .map_err(e)?;
     }

@@ -250,3 +250,48 @@ fn offline_figure_has_one_series_per_batch_size() {
     assert!(texts(&svg).iter().any(|t| t == "tok/s"));
     assert!(offline_charts(&data, "mi30x", "GROK1", "long_context", 0).is_empty());
 }
+
+/// Runs `f` on a thread and fails the test if it does not finish in `secs` (a hang is the bug
+/// this guards against, so the test must not hang with it).
+fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("{what} did not finish in {secs} s"))
+}
+
+#[test]
+fn extreme_values_render_in_bounded_time_on_a_finite_axis() {
+    let cases: Vec<(&str, Vec<f64>)> = vec![
+        ("1.7e308 next to 1", vec![1.7e308, 1.0]),
+        ("f64::MAX twice", vec![f64::MAX, f64::MAX]),
+        ("-f64::MAX to f64::MAX", vec![-f64::MAX, f64::MAX]),
+        (
+            "infinities and NaN",
+            vec![f64::INFINITY, f64::NAN, f64::NEG_INFINITY, 3.0],
+        ),
+        ("a tiny span at a huge magnitude", vec![1e12, 1e12 + 1e-3]),
+        ("subnormals", vec![5e-324, 1e-320]),
+    ];
+    for (name, values) in cases {
+        let (lo, hi) = sglci_publisher::site::plot::safe_range(values.iter().copied());
+        assert!(
+            lo.is_finite() && hi.is_finite() && lo < hi,
+            "{name}: {lo}..{hi}"
+        );
+        let mut c = chart();
+        c.series[0].points = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| pt(&format!("202512{:02}", i + 1), *v))
+            .collect();
+        let svg = within(30, name, move || chart_svg(&c, (640, 360)).expect("svg"));
+        assert!(svg.contains("<svg"), "{name}");
+        assert!(
+            !svg.contains("NaN") && !svg.contains("inf"),
+            "{name}: a non-finite coordinate"
+        );
+    }
+}

@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 pub use sglci_core::backend::{LocationError, QueueLocation, StoreLocation};
+use sglci_core::bundle::BundleLimits;
 use sglci_core::store::Key;
 use thiserror::Error;
 
@@ -48,6 +49,34 @@ pub fn resolve_queue(
     store: &StoreLocation,
 ) -> Result<QueueLocation, ConfigError> {
     Ok(QueueLocation::resolve(explicit, store)?)
+}
+
+/// The bundle limits: `SGLCI_MAX_FILE_MB` (one file) and `SGLCI_MAX_BUNDLE_MB` (all files of
+/// one bundle), in MiB; unset means the defaults of [`BundleLimits`]. Pure.
+pub fn parse_limits(
+    file_mb: Option<&str>,
+    bundle_mb: Option<&str>,
+) -> Result<BundleLimits, ConfigError> {
+    let mut limits = BundleLimits::default();
+    let mib = |name: &str, v: &str| -> Result<u64, ConfigError> {
+        v.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=1 << 20).contains(n))
+            .map(|n| n << 20)
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "{name} `{v}`: not a whole number of MiB from 1 to 1048576 (hint: {name}=256)"
+                ))
+            })
+    };
+    if let Some(v) = file_mb {
+        limits.max_file_bytes = mib("SGLCI_MAX_FILE_MB", v)?;
+    }
+    if let Some(v) = bundle_mb {
+        limits.max_total_bytes = mib("SGLCI_MAX_BUNDLE_MB", v)?;
+    }
+    Ok(limits)
 }
 
 /// `store:PREFIX` or a directory.

@@ -19,7 +19,9 @@ use git2::{Oid, Repository, Signature};
 /// How the files relate to what the branch holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Add (or update) these files; keep everything else.
+    /// Add these files; keep everything else, and never change a file the branch already
+    /// holds: a path whose content differs is left as it is and reported in
+    /// [`PushReport::refused`] (published raw logs are a record, not a cache).
     Append,
     /// The branch holds exactly these files, in a history of at most `keep` commits.
     Replace { keep: usize },
@@ -40,6 +42,33 @@ pub struct PushReport {
     pub retries: usize,
     /// The history was squashed to one commit (Replace mode at its bound).
     pub squashed: bool,
+    /// Paths left unchanged because the branch holds other content there (Append mode).
+    pub refused: Vec<String>,
+}
+
+/// A remote as it may be printed: no user information (a token in `https://x:TOKEN@host/…`),
+/// and whatever else [`sglci_core::redact`] recognises.
+pub fn redact_remote(remote: &str) -> String {
+    let without_userinfo = match remote.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('/') {
+            Some((authority, path)) => match authority.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}/{path}"),
+                None => remote.to_owned(),
+            },
+            None => match rest.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}"),
+                None => remote.to_owned(),
+            },
+        },
+        None => remote.to_owned(),
+    };
+    sglci_core::redact::redact(&without_userinfo)
+}
+
+/// An error text with the remote (as given) replaced by its redacted form (libgit2 quotes URLs
+/// in its messages).
+fn redact_in(text: &str, remote: &str) -> String {
+    sglci_core::redact::redact(&text.replace(remote, &redact_remote(remote)))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +92,8 @@ pub enum GitError {
 fn git<'a>(op: &'static str, remote: &'a str) -> impl Fn(git2::Error) -> GitError + 'a {
     move |e| GitError::Git {
         op,
-        remote: remote.to_owned(),
-        reason: e.message().to_owned(),
+        remote: redact_remote(remote),
+        reason: redact_in(e.message(), remote),
     }
 }
 
@@ -173,7 +202,7 @@ pub fn plan(
 fn scratch(remote: &str) -> Result<(tempfile::TempDir, Repository), GitError> {
     let dir = tempfile::tempdir().map_err(|e| GitError::Git {
         op: "scratch",
-        remote: remote.to_owned(),
+        remote: redact_remote(remote),
         reason: e.to_string(),
     })?;
     let repo = Repository::init_bare(dir.path()).map_err(git("init", remote))?;
@@ -301,12 +330,13 @@ pub fn push(
         "sglci-publisher@users.noreply.github.com",
     )
     .map_err(git("signature", remote))?;
-    let mut dir = Dir::default();
+    let mut blobs = Vec::with_capacity(files.len());
     let mut bytes = 0u64;
     for (path, content) in files {
-        let oid = repo.blob(content).map_err(git("blob", remote))?;
-        let parts: Vec<&str> = path.split('/').collect();
-        dir.insert(&parts, oid);
+        blobs.push((
+            path.as_str(),
+            repo.blob(content).map_err(git("blob", remote))?,
+        ));
         bytes += content.len() as u64;
     }
     for attempt in 0..ATTEMPTS {
@@ -324,11 +354,24 @@ pub fn push(
             Mode::Append => head_tree.as_ref(),
             Mode::Replace { .. } => None,
         };
-        let tree_id = dir.write(&repo, base).map_err(git("tree", remote))?;
         let old = head_tree
             .as_ref()
             .map(|t| listing(&repo, t))
             .unwrap_or_default();
+        // Append never changes a file the branch holds with other content.
+        let (mut dir, mut refused) = (Dir::default(), Vec::new());
+        for (path, oid) in &blobs {
+            match old.get(*path) {
+                Some(existing) if mode == Mode::Append && existing != oid => {
+                    refused.push((*path).to_owned())
+                }
+                _ => dir.insert(&path.split('/').collect::<Vec<_>>(), *oid),
+            }
+        }
+        if !refused.is_empty() {
+            tracing::warn!(%branch, refused = refused.len(), "files the branch holds with other content were left as they are");
+        }
+        let tree_id = dir.write(&repo, base).map_err(git("tree", remote))?;
         let tree = repo.find_tree(tree_id).map_err(git("tree", remote))?;
         let changed = listing(&repo, &tree)
             .iter()
@@ -336,7 +379,7 @@ pub fn push(
             .count();
         if head_tree.as_ref().is_some_and(|t| t.id() == tree_id) {
             return Ok(PushReport {
-                remote: remote.to_owned(),
+                remote: redact_remote(remote),
                 branch: branch.to_owned(),
                 commit: None,
                 files: files.len(),
@@ -344,6 +387,7 @@ pub fn push(
                 changed: 0,
                 retries: attempt,
                 squashed: false,
+                refused,
             });
         }
         let squash = match (mode, head) {
@@ -361,7 +405,7 @@ pub fn push(
         repo.reference(&local, commit, true, "sglci push")
             .map_err(git("ref", remote))?;
         let report = PushReport {
-            remote: remote.to_owned(),
+            remote: redact_remote(remote),
             branch: branch.to_owned(),
             commit: Some(commit.to_string()),
             files: files.len(),
@@ -369,6 +413,7 @@ pub fn push(
             changed,
             retries: attempt,
             squashed: squash,
+            refused,
         };
         let landed = match local_path(remote) {
             // A repository on this machine: libgit2's local transport does not refuse a
@@ -415,7 +460,7 @@ pub fn push(
         std::thread::sleep(std::time::Duration::from_millis(50 * (attempt as u64 + 1)));
     }
     Err(GitError::Contended {
-        remote: remote.to_owned(),
+        remote: redact_remote(remote),
         branch: branch.to_owned(),
         attempts: ATTEMPTS,
     })

@@ -4,13 +4,16 @@
 //!
 //! Configuration comes from the environment that `infra/template.yaml` sets: `SGLCI_STORE`
 //! (`s3://BUCKET[/PREFIX]`), `SGLCI_SITE` (`store:site` by default; `none` for no site) and
-//! `SGLCI_LOGS_URL` (the prefix of raw-log links on the site).
+//! `SGLCI_LOGS_URL` (the prefix of raw-log links on the site), and optionally the bundle limits
+//! `SGLCI_MAX_FILE_MB` and `SGLCI_MAX_BUNDLE_MB`.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use sglci_core::queue::Message;
 use sglci_core::store::ObjectStore;
 
-use crate::app::{handle_batch, AppError, MessageOutcome, SiteJob};
+use sglci_core::bundle::BundleLimits;
+
+use crate::app::{handle_batch_within, AppError, MessageOutcome, SiteJob};
 
 /// The event's records as queue messages (the receive count from `ApproximateReceiveCount`).
 pub fn messages(event: &SqsEvent) -> Vec<Message> {
@@ -43,8 +46,19 @@ pub fn handle(
     site: Option<&SiteJob<'_>>,
     now: &str,
 ) -> Result<SqsBatchResponse, AppError> {
+    handle_within(store, event, site, now, &BundleLimits::default())
+}
+
+/// [`handle`] with configured bundle limits (`SGLCI_MAX_FILE_MB`, `SGLCI_MAX_BUNDLE_MB`).
+pub fn handle_within(
+    store: &dyn ObjectStore,
+    event: &SqsEvent,
+    site: Option<&SiteJob<'_>>,
+    now: &str,
+    limits: &BundleLimits,
+) -> Result<SqsBatchResponse, AppError> {
     let msgs = messages(event);
-    let (report, outcomes) = handle_batch(store, &msgs, site, now)?;
+    let (report, outcomes) = handle_batch_within(store, &msgs, site, now, limits)?;
     tracing::info!(
         ingested = report.ingested.len(),
         failed = report.quarantined.len(),

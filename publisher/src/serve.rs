@@ -1,10 +1,28 @@
 //! `sglci-publisher serve`: a small static file server for previewing the site locally (F40).
 //! It serves the rendered directory and, optionally, a raw log tree under `/logs/` so that the
 //! run pages' links work offline. Loopback by default; GET and HEAD only; no directory listing.
+//!
+//! Hardened as if exposed: paths are canonicalised and must stay under their root (no symbolic
+//! link out, no dot-file such as `/logs/.git/config`); only loopback `Host` values are answered
+//! (a DNS-rebinding page cannot read the preview); request lines, header lines and header counts
+//! are capped; every connection has read and write timeouts; and at most [`MAX_CONNECTIONS`]
+//! are served at once (more are answered 503 and closed).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 32;
+/// The longest request line or header line, in bytes.
+pub const MAX_LINE: u64 = 8 * 1024;
+/// The most header lines a request may send.
+pub const MAX_HEADERS: usize = 64;
+/// How long a connection may stay silent (or stalled while we write) before it is closed.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What to serve.
 #[derive(Debug, Clone)]
@@ -61,7 +79,11 @@ pub fn resolve(cfg: &ServeConfig, target: &str) -> Option<PathBuf> {
         ),
     };
     let rel = Path::new(&rest);
-    if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+    let hidden = |c: &Component<'_>| match c {
+        Component::Normal(n) => n.to_str().is_none_or(|n| n.starts_with('.')),
+        _ => true,
+    };
+    if rel.components().any(|c| hidden(&c)) {
         return None;
     }
     bases.into_iter().find_map(|base| {
@@ -69,21 +91,75 @@ pub fn resolve(cfg: &ServeConfig, target: &str) -> Option<PathBuf> {
         if full.is_dir() {
             full = full.join("index.html");
         }
-        full.is_file().then_some(full)
+        // Symbolic links are followed only while they stay under the root.
+        let root = std::fs::canonicalize(base).ok()?;
+        let real = std::fs::canonicalize(&full).ok()?;
+        (real.starts_with(&root) && real.is_file()).then_some(real)
     })
 }
 
-fn respond(stream: &mut TcpStream, cfg: &ServeConfig) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    // Drain the headers.
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
-            break;
+/// Whether a `Host` header names this machine's loopback (with or without a port).
+pub fn loopback_host(host: &str) -> bool {
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((inner, port)) if port.is_empty() || port.starts_with(':') => inner,
+            _ => return false,
+        }
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// One line of at most [`MAX_LINE`] bytes; `None` when the line is longer or the peer closed.
+fn read_line_capped(reader: &mut impl BufRead) -> std::io::Result<Option<String>> {
+    let mut buf = Vec::new();
+    let n = reader.take(MAX_LINE + 1).read_until(b'\n', &mut buf)?;
+    if n == 0 || n as u64 > MAX_LINE {
+        return Ok(None);
+    }
+    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+}
+
+/// Reads the request: its line and its `Host`; `Err(status)` for a request not to be served.
+fn read_request(
+    reader: &mut impl BufRead,
+) -> std::io::Result<Result<(String, String), &'static str>> {
+    let Some(request_line) = read_line_capped(reader)? else {
+        return Ok(Err("414 URI Too Long"));
+    };
+    let mut host: Option<String> = None;
+    for _ in 0..=MAX_HEADERS {
+        let Some(line) = read_line_capped(reader)? else {
+            return Ok(Err("431 Request Header Fields Too Large"));
+        };
+        if line == "\r\n" || line == "\n" {
+            return Ok(match host {
+                Some(h) if loopback_host(&h) => Ok((request_line, h)),
+                _ => Err("421 Misdirected Request"),
+            });
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("host") {
+                host = Some(value.trim().to_owned());
+            }
         }
     }
+    Ok(Err("431 Request Header Fields Too Large"))
+}
+
+fn respond(stream: &mut TcpStream, cfg: &ServeConfig) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let request_line = match read_request(&mut reader)? {
+        Ok((line, _host)) => line,
+        Err(status) => return write_response(stream, status, "text/plain", b"refused\n", false),
+    };
     let mut parts = request_line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
     let (status, ctype, body) = if method != "GET" && method != "HEAD" {
@@ -98,20 +174,32 @@ fn respond(stream: &mut TcpStream, cfg: &ServeConfig) -> std::io::Result<()> {
             _ => ("404 Not Found", "text/plain", b"not found\n".to_vec()),
         }
     };
-    tracing::debug!(method, target, status, "request");
+    tracing::debug!(method, status, "request");
+    write_response(stream, status, ctype, &body, method == "HEAD")
+}
+
+fn write_response(
+    stream: &mut TcpStream,
+    status: &str,
+    ctype: &str,
+    body: &[u8],
+    head: bool,
+) -> std::io::Result<()> {
     write!(
         stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
         body.len()
     )?;
-    if method != "HEAD" {
-        stream.write_all(&body)?;
+    if !head {
+        stream.write_all(body)?;
     }
     stream.flush()
 }
 
-/// Serves until the process is stopped. Each connection gets a thread.
+/// Serves until the process is stopped. Each connection gets a thread, at most
+/// [`MAX_CONNECTIONS`] at once.
 pub fn serve(listener: TcpListener, cfg: ServeConfig) -> std::io::Result<()> {
+    let open = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         let mut stream = match stream {
             Ok(s) => s,
@@ -120,11 +208,25 @@ pub fn serve(listener: TcpListener, cfg: ServeConfig) -> std::io::Result<()> {
                 continue;
             }
         };
+        if open.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            open.fetch_sub(1, Ordering::SeqCst);
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = write_response(
+                &mut stream,
+                "503 Service Unavailable",
+                "text/plain",
+                b"busy\n",
+                false,
+            );
+            continue;
+        }
         let cfg = cfg.clone();
+        let open = Arc::clone(&open);
         std::thread::spawn(move || {
             if let Err(e) = respond(&mut stream, &cfg) {
                 tracing::debug!("connection: {e}");
             }
+            open.fetch_sub(1, Ordering::SeqCst);
         });
     }
     Ok(())

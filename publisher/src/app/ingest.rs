@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
+use sglci_core::bundle::BundleLimits;
 use sglci_core::queue::{interpret, Delivery, Message, Queue};
 use sglci_core::records;
 use sglci_core::store::{Key, ObjectStore};
@@ -129,9 +130,10 @@ pub struct PendingReport {
 pub fn ingest_bundle(
     hist: &History<'_>,
     manifest: &Key,
+    limits: &BundleLimits,
 ) -> Result<(String, usize, Touched), String> {
-    let (m, files) =
-        sglci_core::bundle::fetch(hist.store(), manifest).map_err(|e| e.to_string())?;
+    let (m, files) = sglci_core::bundle::fetch_within(hist.store(), manifest, limits)
+        .map_err(|e| e.to_string())?;
     let parsed: Vec<_> = files
         .iter()
         .map(|(path, bytes)| legacy::parse_file(path, bytes))
@@ -191,6 +193,17 @@ pub fn handle_batch(
     site: Option<&SiteJob<'_>>,
     now: &str,
 ) -> Result<(PendingReport, Vec<MessageOutcome>), AppError> {
+    handle_batch_within(store, messages, site, now, &BundleLimits::default())
+}
+
+/// [`handle_batch`] with configured bundle limits.
+pub fn handle_batch_within(
+    store: &dyn ObjectStore,
+    messages: &[Message],
+    site: Option<&SiteJob<'_>>,
+    now: &str,
+    limits: &BundleLimits,
+) -> Result<(PendingReport, Vec<MessageOutcome>), AppError> {
     let hist = History::new(store);
     let mut report = PendingReport::default();
     let mut outcomes = Vec::with_capacity(messages.len());
@@ -198,7 +211,7 @@ pub fn handle_batch(
         // A panic while handling one message (a parser bug meeting hostile input) fails that
         // message only: the others in the batch are settled as usual.
         let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle_message(&hist, msg)
+            handle_message(&hist, msg, limits)
         }))
         .unwrap_or_else(|panic| MessageReport {
             failure: Some(format!(
@@ -238,7 +251,7 @@ struct MessageReport {
 }
 
 /// Handles every delivery one message body holds; the last failure is the message's.
-fn handle_message(hist: &History<'_>, msg: &Message) -> MessageReport {
+fn handle_message(hist: &History<'_>, msg: &Message, limits: &BundleLimits) -> MessageReport {
     let mut one = MessageReport::default();
     for delivery in interpret(&msg.body) {
         let result = match delivery {
@@ -250,7 +263,7 @@ fn handle_message(hist: &History<'_>, msg: &Message) -> MessageReport {
             Delivery::Invalid(reason) => Err(reason),
             Delivery::Bundle(manifest) => Key::new(manifest.clone())
                 .map_err(|e| e.to_string())
-                .and_then(|k| ingest_bundle(hist, &k))
+                .and_then(|k| ingest_bundle(hist, &k, limits))
                 .map(|(run, rows, touched)| {
                     tracing::info!(run = %run, rows, "bundle ingested");
                     one.touched.merge(touched);
@@ -316,6 +329,17 @@ pub fn ingest_pending(
     site: Option<&SiteJob<'_>>,
     now: &str,
 ) -> Result<PendingReport, AppError> {
+    ingest_pending_within(store, queue, site, now, &BundleLimits::default())
+}
+
+/// [`ingest_pending`] with configured bundle limits.
+pub fn ingest_pending_within(
+    store: &dyn ObjectStore,
+    queue: &dyn Queue,
+    site: Option<&SiteJob<'_>>,
+    now: &str,
+    limits: &BundleLimits,
+) -> Result<PendingReport, AppError> {
     let mut total = PendingReport::default();
     let mut seen = BTreeSet::new();
     loop {
@@ -329,7 +353,7 @@ pub fn ingest_pending(
         if fresh.is_empty() {
             break;
         }
-        let (report, outcomes) = handle_batch(store, &fresh, site, now)?;
+        let (report, outcomes) = handle_batch_within(store, &fresh, site, now, limits)?;
         for (m, outcome) in fresh.iter().zip(outcomes) {
             seen.insert(m.id.clone());
             match outcome {

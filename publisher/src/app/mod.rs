@@ -11,11 +11,14 @@
 //!   into a directory or a store prefix.
 //! - [`export`]: a history table as CSV, JSON or Parquet.
 //! - [`reports`]: the daily summary, the regressions report and `compare`.
+//! - [`logs`]: the raw logs the log repository receives, each bundle confined to its own run
+//!   folders.
 //! - [`notify`]: notifications (summary, cards, regressions, comparison) and the triage file.
 
 mod derive;
 mod export;
 mod ingest;
+mod logs;
 mod notify;
 mod reports;
 mod site_io;
@@ -23,6 +26,7 @@ mod site_io;
 pub use derive::*;
 pub use export::*;
 pub use ingest::*;
+pub use logs::*;
 pub use notify::*;
 pub use reports::*;
 pub use site_io::*;

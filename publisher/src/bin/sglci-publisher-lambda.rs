@@ -19,6 +19,7 @@ struct Ready {
     site: Option<SiteTarget>,
     templates: Templates,
     logs_url: String,
+    limits: sglci_core::bundle::BundleLimits,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -39,6 +40,10 @@ fn cold_start() -> Result<Ready, Error> {
         site,
         templates: Templates::embedded()?,
         logs_url: env("SGLCI_LOGS_URL").unwrap_or_else(|| "logs/".to_owned()),
+        limits: sglci_publisher::config::parse_limits(
+            env("SGLCI_MAX_FILE_MB").as_deref(),
+            env("SGLCI_MAX_BUNDLE_MB").as_deref(),
+        )?,
     })
 }
 
@@ -59,11 +64,12 @@ fn invoke(ready: &Ready, event: &SqsEvent) -> Result<SqsBatchResponse, Error> {
             ..SiteOptions::default()
         },
     });
-    Ok(sglci_publisher::lambda::handle(
+    Ok(sglci_publisher::lambda::handle_within(
         ready.store.as_ref(),
         event,
         job.as_ref(),
         &now,
+        &ready.limits,
     )?)
 }
 

@@ -117,8 +117,10 @@ fn ingest_pending(
         }),
         None => None,
     };
-    let report = app::ingest_pending(store, queue.as_ref(), job.as_ref(), &now_rfc3339())
-        .map_err(|e| (e.exit_code(), e.into()))?;
+    let limits = limits_from_env().map_err(|e| (2, e))?;
+    let report =
+        app::ingest_pending_within(store, queue.as_ref(), job.as_ref(), &now_rfc3339(), &limits)
+            .map_err(|e| (e.exit_code(), e.into()))?;
     tracing::info!(
         ingested = report.ingested.len(),
         quarantined = report.quarantined.len(),
@@ -346,26 +348,18 @@ fn publish(
     let mut report = serde_json::Map::new();
     if let Some(remote) = &args.log_repo {
         // Every verified bundle's files, at their paths in the log layout (the predecessor's
-        // mapping, predecessor.md 6.6, is the identity for runner bundles).
-        let mut files: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
-        let mut runs = Vec::new();
-        for key in store.list("runs/").map_err(|e| (3, e.into()))? {
-            if !key.as_str().ends_with("/manifest.json") {
-                continue;
-            }
-            match sglci_core::bundle::fetch(store, &key) {
-                Ok((m, fs)) => {
-                    runs.push(m.run_id);
-                    files.extend(fs);
-                }
-                Err(e) => tracing::warn!(manifest = %key, error = %e, "bundle not published"),
-            }
+        // mapping, predecessor.md 6.6, is the identity for runner bundles); bundles that fail
+        // verification or reach outside their run folders are skipped with their reasons.
+        let logs = app::log_files(store, &limits_from_env().map_err(|e| (2, e))?)
+            .map_err(|e| (3, e.into()))?;
+        for (manifest, reason) in &logs.skipped {
+            eprintln!("skipped {manifest}: {reason}");
         }
-        let files: Vec<(String, Vec<u8>)> = files.into_iter().collect();
+        let (files, runs, skipped) = (logs.files, logs.runs, logs.skipped);
         let entry = if args.dry_run {
             let changed = gitpub::plan(remote, &args.log_branch, &files, token.as_deref())
                 .map_err(|e| (3, e.into()))?;
-            serde_json::json!({ "remote": redact_remote(remote), "branch": args.log_branch, "runs": runs.len(), "files": files.len(), "would_push": changed })
+            serde_json::json!({ "remote": redact_remote(remote), "branch": args.log_branch, "runs": runs.len(), "files": files.len(), "would_push": changed, "skipped": skipped })
         } else {
             let msg = format!("sglci: raw logs of {} run(s)", runs.len());
             let r = gitpub::push(
@@ -377,7 +371,7 @@ fn publish(
                 token.as_deref(),
             )
             .map_err(|e| (3, e.into()))?;
-            serde_json::json!({ "remote": redact_remote(remote), "branch": r.branch, "runs": runs.len(), "files": r.files, "changed": r.changed, "commit": r.commit, "retries": r.retries })
+            serde_json::json!({ "remote": redact_remote(remote), "branch": r.branch, "runs": runs.len(), "files": r.files, "changed": r.changed, "commit": r.commit, "retries": r.retries, "skipped": skipped, "refused": r.refused })
         };
         report.insert("log_repo".into(), entry);
     }
@@ -427,6 +421,15 @@ fn publish(
 }
 
 /// A remote for logs and reports: credentials in the URL never appear.
+/// The bundle limits from `SGLCI_MAX_FILE_MB` and `SGLCI_MAX_BUNDLE_MB`.
+fn limits_from_env() -> anyhow::Result<sglci_core::bundle::BundleLimits> {
+    let var = |n: &str| std::env::var(n).ok();
+    Ok(sglci_publisher::config::parse_limits(
+        var("SGLCI_MAX_FILE_MB").as_deref(),
+        var("SGLCI_MAX_BUNDLE_MB").as_deref(),
+    )?)
+}
+
 fn redact_remote(remote: &str) -> String {
-    sglci_core::redact::redact(remote)
+    sglci_publisher::gitpub::redact_remote(remote)
 }

@@ -255,7 +255,7 @@ fn site_summary_and_serve() {
     let get = |path: &str| -> String {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(&addr).expect("connect");
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+        write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("send");
         let mut resp = String::new();
         s.read_to_string(&mut resp).expect("read");
         resp

@@ -11,6 +11,7 @@ mod common;
 mod compare;
 mod corpus;
 mod gitpub;
+mod hardening;
 mod notify;
 mod plots;
 mod regressions;

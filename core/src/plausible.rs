@@ -65,7 +65,7 @@ mod tests {
         assert_eq!(check(12.5, Quantity::Duration), Ok(12.5));
         assert_eq!(check(0.0, Quantity::Rate), Ok(0.0));
         for bad in [1.7e308, f64::INFINITY, f64::NAN, -1.0, 1e13] {
-            let e = check(bad, Quantity::Duration).unwrap_err();
+            let e = check(bad, Quantity::Duration).expect_err("refused");
             assert!(!e.is_empty(), "{bad}");
         }
         assert!(check(0.92, Quantity::Accuracy).is_ok());

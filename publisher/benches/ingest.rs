@@ -44,7 +44,9 @@ fn child(op: &str, dir: &Path) {
     let started = Instant::now();
     let bytes: u64 = match op {
         "read" => {
-            let files = sglci_publisher::legacy::list_files(dir).expect("list");
+            let files = sglci_publisher::legacy::list_files(dir)
+                .expect("list")
+                .files;
             files
                 .par_iter()
                 .map(|f| std::fs::read(dir.join(f)).map_or(0, |b| b.len() as u64))
@@ -141,7 +143,7 @@ fn main() {
     let one = median(single_s.clone());
     let mb = bytes as f64 / 1e6;
     let files = sglci_publisher::legacy::list_files(&dir)
-        .map(|f| f.len())
+        .map(|f| f.files.len())
         .unwrap_or(0);
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())

@@ -415,44 +415,9 @@ pub fn push(
             squashed: squash,
             refused,
         };
-        let landed = match local_path(remote) {
-            // A repository on this machine: libgit2's local transport does not refuse a
-            // non-fast-forward update, so the objects are written into it directly and the branch
-            // moves by compare-and-swap against the head this commit was built on.
-            Some(path) => {
-                let target = Repository::open(&path).map_err(git("open", remote))?;
-                copy_objects(&repo, &target, commit).map_err(git("copy", remote))?;
-                let name = format!("refs/heads/{branch}");
-                let swapped = match head {
-                    Some(h) => target.reference_matching(&name, commit, true, h, message),
-                    None => target.reference(&name, commit, false, message),
-                };
-                match swapped {
-                    Ok(_) => true,
-                    Err(e)
-                        if matches!(
-                            e.code(),
-                            git2::ErrorCode::Modified
-                                | git2::ErrorCode::Exists
-                                | git2::ErrorCode::Locked
-                        ) =>
-                    {
-                        false
-                    }
-                    Err(e) => return Err(git("update", remote)(e)),
-                }
-            }
-            // A server (GitHub): it refuses a non-fast-forward push itself; only a squash forces.
-            None => {
-                let force = if squash { "+" } else { "" };
-                send(
-                    &repo,
-                    remote,
-                    &format!("{force}{local}:refs/heads/{branch}"),
-                    token,
-                )?
-            }
-        };
+        let landed = land(
+            &repo, remote, branch, head, commit, &local, squash, message, token,
+        )?;
         if landed {
             return Ok(report);
         }
@@ -463,6 +428,60 @@ pub fn push(
         remote: redact_remote(remote),
         branch: branch.to_owned(),
         attempts: ATTEMPTS,
+    })
+}
+
+/// Moves `branch` of `remote` to `commit` (built on `head`); `Ok(false)` when the branch moved
+/// meanwhile (the caller rebuilds on the new head).
+#[allow(clippy::too_many_arguments)]
+fn land(
+    repo: &Repository,
+    remote: &str,
+    branch: &str,
+    head: Option<Oid>,
+    commit: Oid,
+    local: &str,
+    squash: bool,
+    message: &str,
+    token: Option<&str>,
+) -> Result<bool, GitError> {
+    Ok(match local_path(remote) {
+        // A repository on this machine: libgit2's local transport does not refuse a
+        // non-fast-forward update, so the objects are written into it directly and the branch
+        // moves by compare-and-swap against the head this commit was built on.
+        Some(path) => {
+            let target = Repository::open(&path).map_err(git("open", remote))?;
+            copy_objects(repo, &target, commit).map_err(git("copy", remote))?;
+            let name = format!("refs/heads/{branch}");
+            let swapped = match head {
+                Some(h) => target.reference_matching(&name, commit, true, h, message),
+                None => target.reference(&name, commit, false, message),
+            };
+            match swapped {
+                Ok(_) => true,
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        git2::ErrorCode::Modified
+                            | git2::ErrorCode::Exists
+                            | git2::ErrorCode::Locked
+                    ) =>
+                {
+                    false
+                }
+                Err(e) => return Err(git("update", remote)(e)),
+            }
+        }
+        // A server (GitHub): it refuses a non-fast-forward push itself; only a squash forces.
+        None => {
+            let force = if squash { "+" } else { "" };
+            send(
+                repo,
+                remote,
+                &format!("{force}{local}:refs/heads/{branch}"),
+                token,
+            )?
+        }
     })
 }
 

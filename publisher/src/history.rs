@@ -52,6 +52,16 @@ pub enum HistoryError {
     Update(#[from] UpdateError),
 }
 
+impl HistoryError {
+    /// An object a snapshot named is gone: a concurrent commit replaced it (read again).
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::Store(StoreError::NotFound { .. }))
+    }
+}
+
+/// Fresh snapshots a read takes when concurrent commits keep replacing what it reads.
+const SNAPSHOT_ATTEMPTS: usize = 5;
+
 /// The history's index: every committed partition with the generation that committed it and
 /// the digest of its source, and the generation the derived state (regressions, site) was last
 /// computed from. It is the one object publishers change together, always by conditional
@@ -77,6 +87,18 @@ pub struct PartitionEntry {
     /// index alone, without listing the store (a LIST per month and table adds up on S3).
     #[serde(default)]
     pub months: BTreeMap<String, Vec<String>>,
+    /// The stem of the partition's objects (`<partition>.g<digest>`): each generation of a
+    /// partition has its own objects, so a commit never touches the ones the index names until
+    /// the index names the new ones (old indexes: the partition's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+impl PartitionEntry {
+    /// The stem of this entry's objects.
+    pub fn stem<'a>(&'a self, partition: &'a str) -> &'a str {
+        self.file.as_deref().unwrap_or(partition)
+    }
 }
 
 /// What committing a partition did.
@@ -215,19 +237,19 @@ impl<'a> History<'a> {
         {
             return Ok(Commit::Unchanged);
         }
+        // This generation's objects have their own names; the old ones are deleted only once
+        // the index names the new ones, so a commit killed at any moment leaves the history
+        // readable (and the next run repairs it: same digest, same names).
+        let stem = format!("{partition}.g{}", digest_token(digest));
         let mut months = BTreeMap::new();
         for t in tables {
-            self.write_partition(t, partition)?;
-            let m: BTreeSet<String> = t
-                .rows
-                .iter()
-                .map(|r| month_of(r.get("date").and_then(|v| v.as_str())))
-                .collect();
+            let m = self.write_months(t, &stem)?;
             if !m.is_empty() {
-                months.insert(t.schema.name.to_owned(), m.into_iter().collect::<Vec<_>>());
+                months.insert(t.schema.name.to_owned(), m);
             }
         }
         let mut committed = Commit::Unchanged;
+        let mut replaced = None;
         self.update_index(|mut idx| {
             if idx
                 .partitions
@@ -238,18 +260,62 @@ impl<'a> History<'a> {
                 return None;
             }
             idx.generation += 1;
-            idx.partitions.insert(
+            replaced = idx.partitions.insert(
                 partition.to_owned(),
                 PartitionEntry {
                     generation: idx.generation,
                     digest: digest.to_owned(),
                     months: months.clone(),
+                    file: Some(stem.clone()),
                 },
             );
             committed = Commit::Written(idx.generation);
             Some(idx)
         })?;
+        if let (Commit::Written(_), Some(old)) = (committed, replaced) {
+            self.delete_generation(partition, &old, &stem)?;
+        }
         Ok(committed)
+    }
+
+    /// Writes a table's rows as one object per month named `<stem>.parquet`; returns the months.
+    fn write_months(&self, table: &Table, stem: &str) -> Result<Vec<String>, HistoryError> {
+        let prefix = Self::table_prefix(table.schema);
+        let mut months = Vec::new();
+        for (month, rows) in by_month(table) {
+            let part = Table {
+                schema: table.schema,
+                rows,
+            };
+            self.store.put(
+                &key(format!("{prefix}/{month}/{stem}.parquet"))?,
+                &part.to_parquet()?,
+            )?;
+            months.push(month);
+        }
+        Ok(months)
+    }
+
+    /// Deletes a replaced generation's objects (after the commit that replaced it).
+    fn delete_generation(
+        &self,
+        partition: &str,
+        old: &PartitionEntry,
+        new_stem: &str,
+    ) -> Result<(), HistoryError> {
+        let stem = old.stem(partition);
+        if stem == new_stem {
+            return Ok(());
+        }
+        for (table, months) in &old.months {
+            for month in months.iter().filter(|m| is_month(m)) {
+                self.store.delete(&key(format!(
+                    "{}/v{SCHEMA_VERSION}/{table}/{month}/{stem}.parquet",
+                    root()
+                ))?)?;
+            }
+        }
+        Ok(())
     }
 
     /// Replaces one source's partition of a table: its rows split by month, one file per month,
@@ -260,14 +326,6 @@ impl<'a> History<'a> {
         table: &Table,
         partition: &str,
     ) -> Result<Vec<Key>, HistoryError> {
-        let mut by_month: BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>> =
-            BTreeMap::new();
-        for row in &table.rows {
-            by_month
-                .entry(month_of(row.get("date").and_then(|v| v.as_str())))
-                .or_default()
-                .push(row.clone());
-        }
         let prefix = Self::table_prefix(table.schema);
         let file_name = format!("{partition}.parquet");
         // Months that hold this partition from an earlier write but not from this one. The
@@ -282,25 +340,23 @@ impl<'a> History<'a> {
             Err(StoreError::NotFound { .. }) => Vec::new(),
             Err(e) => return Err(e.into()),
         };
-        for month in earlier {
-            if !by_month.contains_key(&month) && is_month(&month) {
+        let months = self.write_months(table, partition)?;
+        let written = months
+            .iter()
+            .map(|m| key(format!("{prefix}/{m}/{file_name}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The union first, so a kill between the two writes leaves no object unnamed; then the
+        // stale months go, then the manifest names only the new ones.
+        let union: BTreeSet<&String> = earlier.iter().chain(&months).collect();
+        let union: Vec<&str> = union.into_iter().map(String::as_str).collect();
+        self.store.put(&manifest, union.join("\n").as_bytes())?;
+        for month in &earlier {
+            if !months.contains(month) && is_month(month) {
                 self.store
                     .delete(&key(format!("{prefix}/{month}/{file_name}"))?)?;
             }
         }
-        let months: Vec<&str> = by_month.keys().map(String::as_str).collect();
         self.store.put(&manifest, months.join("\n").as_bytes())?;
-        let mut written = Vec::new();
-        for (month, rows) in by_month {
-            let part = Table {
-                schema: table.schema,
-                rows,
-            };
-            let k = key(format!("{prefix}/{month}/{file_name}"))?;
-            let bytes = part.to_parquet()?;
-            self.store.put(&k, &bytes)?;
-            written.push(k);
-        }
         Ok(written)
     }
 
@@ -312,6 +368,23 @@ impl<'a> History<'a> {
         })
     }
 
+    /// Runs `read` on a snapshot; when an object the snapshot names is gone (a concurrent
+    /// commit replaced its generation meanwhile), again on a fresh snapshot, a few times.
+    pub fn with_snapshot<T, E: From<HistoryError>>(
+        &self,
+        read: impl Fn(&Snapshot<'a>) -> Result<T, E>,
+        gone: impl Fn(&E) -> bool,
+    ) -> Result<T, E> {
+        let mut attempt = 0;
+        loop {
+            let snap = self.snapshot()?;
+            match read(&snap) {
+                Err(e) if gone(&e) && attempt < SNAPSHOT_ATTEMPTS => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
     /// The months a table has rows in (`YYYY-MM`, and `undated`), sorted.
     pub fn months(&self, schema: Schema) -> Result<Vec<String>, HistoryError> {
         self.snapshot()?.months(schema)
@@ -319,7 +392,7 @@ impl<'a> History<'a> {
 
     /// Every partition of a table, in (month, name) order, concatenated.
     pub fn read(&self, schema: Schema) -> Result<Table, HistoryError> {
-        self.snapshot()?.read(schema)
+        self.with_snapshot(|s| s.read(schema), HistoryError::is_gone)
     }
 
     /// The partitions of the given months only.
@@ -328,7 +401,7 @@ impl<'a> History<'a> {
         schema: Schema,
         months: &BTreeSet<String>,
     ) -> Result<Table, HistoryError> {
-        self.snapshot()?.read_months(schema, months)
+        self.with_snapshot(|s| s.read_months(schema, months), HistoryError::is_gone)
     }
 }
 
@@ -404,7 +477,7 @@ impl Snapshot<'_> {
                             .get(schema.name)
                             .is_some_and(|m| m.iter().any(|x| x == month))
                     })
-                    .map(|(name, _)| format!("{name}.parquet"))
+                    .map(|(name, e)| format!("{}.parquet", e.stem(name)))
                     .collect();
                 // File-name order, as a listing gives it.
                 p.sort();
@@ -432,6 +505,31 @@ impl Snapshot<'_> {
             }
         }
         Ok(table)
+    }
+}
+
+/// A table's rows by month (`YYYY-MM`, or `undated`).
+fn by_month(table: &Table) -> BTreeMap<String, Vec<serde_json::Map<String, serde_json::Value>>> {
+    let mut out: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    for row in &table.rows {
+        out.entry(month_of(row.get("date").and_then(|v| v.as_str())))
+            .or_default()
+            .push(row.clone());
+    }
+    out
+}
+
+/// Sixteen characters of a digest that are safe in an object name.
+fn digest_token(digest: &str) -> String {
+    let t: String = digest
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect();
+    if t.is_empty() {
+        "0".to_owned()
+    } else {
+        t
     }
 }
 

@@ -120,16 +120,46 @@ pub(crate) fn temp_beside(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
-/// Writes `bytes` to `path` whole: a temporary file, then a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` whole and durably: a temporary file whose data is synced, a rename,
+/// then the folder synced, so after a power loss the path holds the old bytes or the new ones,
+/// never an empty or torn file.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = temp_beside(path);
-    std::fs::write(&tmp, bytes)?;
+    write_synced(&tmp, bytes)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
-    })
+    })?;
+    sync_dir(path)
+}
+
+/// Creates `path` with `bytes`, its data synced to disk before returning.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_data()
+}
+
+/// Syncs the folder holding `path` (a rename or a link is durable once its folder is).
+pub(crate) fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
+/// Flushes the whole file system holding `path` (one call after writing many files, before
+/// the marker that says they are all there).
+pub fn sync_filesystem(path: &Path) -> std::io::Result<()> {
+    let f = std::fs::File::open(path)?;
+    rustix::fs::syncfs(&f).map_err(std::io::Error::from)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_durably(path, bytes)
 }
 
 fn not_found_or<'a>(key: &'a Key, op: &'static str) -> impl Fn(std::io::Error) -> StoreError + 'a {
@@ -229,12 +259,12 @@ impl ObjectStore for DirStore {
             std::fs::create_dir_all(dir).map_err(backend("put", key))?;
         }
         let tmp = temp_beside(&path);
-        std::fs::write(&tmp, bytes).map_err(backend("put", key))?;
+        write_synced(&tmp, bytes).map_err(backend("put", key))?;
         // A hard link fails when the target exists: an atomic create-if-absent.
         let linked = std::fs::hard_link(&tmp, &path);
         let _ = std::fs::remove_file(&tmp);
         match linked {
-            Ok(()) => Ok(()),
+            Ok(()) => sync_dir(&path).map_err(backend("put", key)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::Exists {
                 key: key.to_string(),
             }),

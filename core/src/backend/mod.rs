@@ -21,7 +21,7 @@ pub mod sqs;
 
 use std::path::{Path, PathBuf};
 
-pub use dir::DirStore;
+pub use dir::{sync_filesystem, write_durably, DirStore};
 pub use spool::SpoolQueue;
 
 use crate::queue::Queue;

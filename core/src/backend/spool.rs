@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::dir::temp_beside;
 use crate::queue::{Message, Queue, QueueError};
 
 #[derive(Debug, Clone)]
@@ -43,7 +42,9 @@ impl SpoolQueue {
         if let Some(r) = reason {
             std::fs::write(dir.join(format!("{id}.reason.txt")), r).map_err(self.err("settle"))?;
         }
-        std::fs::rename(&from, &dest).map_err(self.err("settle"))
+        std::fs::rename(&from, &dest).map_err(self.err("settle"))?;
+        super::dir::sync_dir(&dest).map_err(self.err("settle"))?;
+        super::dir::sync_dir(&from).map_err(self.err("settle"))
     }
 
     /// Moves a pending entry that can never be a message into `failed/` under a safe name
@@ -101,9 +102,8 @@ impl Queue for SpoolQueue {
         std::fs::create_dir_all(&pending).map_err(self.err("send"))?;
         let id = crate::bundle::sha256_hex(body.as_bytes())[..24].to_owned();
         let path = pending.join(format!("{id}.json"));
-        let tmp = temp_beside(&path);
-        std::fs::write(&tmp, body).map_err(self.err("send"))?;
-        std::fs::rename(&tmp, &path).map_err(self.err("send"))?;
+        // Durable before the runner reports it queued: a power loss must not lose a run.
+        super::dir::write_durably(&path, body.as_bytes()).map_err(self.err("send"))?;
         Ok(id)
     }
 

@@ -17,13 +17,28 @@ use sglci_core::date::day_number;
 /// Marker file of a directory the site was rendered into; only such directories are replaced.
 pub const SITE_MARKER: &str = ".sglci-site";
 
+/// Marker of a site whose writing started and has not finished (written first, removed last):
+/// a render or update killed half-way leaves it, and the next run renders the whole site again
+/// instead of patching a half-written one.
+pub const SITE_PARTIAL: &str = ".sglci-site-partial";
+
 /// Loads the history for the site: every table whole, or per table only the months `select`
 /// names for it.
 pub fn load_site_data(
     hist: &History<'_>,
     select: Option<&dyn Fn(Schema) -> BTreeSet<String>>,
 ) -> Result<Rows, AppError> {
-    let snap = hist.snapshot()?;
+    hist.with_snapshot(
+        |snap| site_data_of(snap, select),
+        |e| matches!(e, AppError::History(h) if h.is_gone()),
+    )
+}
+
+/// [`load_site_data`] from one snapshot.
+fn site_data_of(
+    snap: &crate::history::Snapshot<'_>,
+    select: Option<&dyn Fn(Schema) -> BTreeSet<String>>,
+) -> Result<Rows, AppError> {
     let mut tables = Vec::new();
     let mut years = BTreeSet::new();
     let mut all_months = BTreeSet::new();
@@ -151,7 +166,7 @@ pub fn write_site(out: &Path, site: &RenderedSite, replace: bool) -> Result<(), 
         move |source| AppError::SiteIo { op, path, source }
     };
     if replace && out.exists() {
-        let marker = out.join(SITE_MARKER).exists();
+        let marker = out.join(SITE_MARKER).exists() || out.join(SITE_PARTIAL).exists();
         let empty = std::fs::read_dir(out)
             .map_err(io("list", out))?
             .next()
@@ -164,8 +179,10 @@ pub fn write_site(out: &Path, site: &RenderedSite, replace: bool) -> Result<(), 
         }
     }
     std::fs::create_dir_all(out).map_err(io("create", out))?;
-    std::fs::write(out.join(SITE_MARKER), b"rendered by sglci-publisher site\n")
-        .map_err(io("write", out))?;
+    let partial = out.join(SITE_PARTIAL);
+    sglci_core::backend::write_durably(&partial, b"being written by sglci-publisher\n")
+        .map_err(io("write", &partial))?;
+    let _ = std::fs::remove_file(out.join(SITE_MARKER));
     for (rel, bytes) in site {
         let path = out.join(rel);
         if let Some(dir) = path.parent() {
@@ -173,6 +190,12 @@ pub fn write_site(out: &Path, site: &RenderedSite, replace: bool) -> Result<(), 
         }
         std::fs::write(&path, bytes).map_err(io("write", &path))?;
     }
+    // The pages on disk, then the marker last: only a site written whole carries it.
+    sglci_core::backend::sync_filesystem(out).map_err(io("sync", out))?;
+    let marker = out.join(SITE_MARKER);
+    sglci_core::backend::write_durably(&marker, b"rendered by sglci-publisher site\n")
+        .map_err(io("write", &marker))?;
+    std::fs::remove_file(&partial).map_err(io("remove", &partial))?;
     Ok(())
 }
 
@@ -200,13 +223,13 @@ pub fn update_site(
     job: &SiteJob<'_>,
     touched: &Touched,
 ) -> Result<usize, AppError> {
+    // A site exists when it was written whole: the marker, and no partial marker left by a
+    // write that was killed (that one is rendered again whole).
     let exists = match &job.target {
-        SiteTarget::Dir(out) => out.join(SITE_MARKER).is_file(),
-        SiteTarget::Store(prefix) => match store.get(&prefix.join(SITE_MARKER)?) {
-            Ok(_) => true,
-            Err(StoreError::NotFound { .. }) => false,
-            Err(e) => return Err(e.into()),
-        },
+        SiteTarget::Dir(out) => out.join(SITE_MARKER).is_file() && !out.join(SITE_PARTIAL).exists(),
+        SiteTarget::Store(prefix) => {
+            has(store, &prefix.join(SITE_MARKER)?)? && !has(store, &prefix.join(SITE_PARTIAL)?)?
+        }
     };
     if exists && touched.is_empty() {
         return Ok(0);
@@ -221,6 +244,15 @@ pub fn update_site(
         SiteTarget::Store(prefix) => write_site_to_store(store, prefix, &site, !exists)?,
     }
     Ok(site.len())
+}
+
+/// Whether the store holds `key`.
+fn has(store: &dyn ObjectStore, key: &Key) -> Result<bool, AppError> {
+    match store.get(key) {
+        Ok(_) => Ok(true),
+        Err(StoreError::NotFound { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Writes a rendered site under `prefix` in the store. With `replace`, objects under the prefix
@@ -241,27 +273,24 @@ pub fn write_site_to_store(
     } else {
         Vec::new()
     };
-    if replace && !existing.is_empty() {
-        match store.get(&marker) {
-            Ok(_) => {}
-            Err(StoreError::NotFound { .. }) => {
-                return Err(AppError::NotASitePrefix(prefix.to_string()))
-            }
-            Err(e) => return Err(e.into()),
-        }
+    let partial = prefix.join(SITE_PARTIAL)?;
+    if replace && !existing.is_empty() && !has(store, &marker)? && !has(store, &partial)? {
+        return Err(AppError::NotASitePrefix(prefix.to_string()));
     }
+    store.put(&partial, b"being written by sglci-publisher\n")?;
     for (rel, bytes) in site {
         store.put(&prefix.join(rel)?, bytes)?;
     }
     if replace {
         let keep: BTreeSet<String> = site.keys().map(|rel| format!("{prefix}/{rel}")).collect();
         for k in existing {
-            if !keep.contains(k.as_str()) && k != marker {
+            if !keep.contains(k.as_str()) && k != marker && k != partial {
                 store.delete(&k)?;
             }
         }
     }
     store.put(&marker, b"rendered by sglci-publisher\n")?;
+    store.delete(&partial)?;
     Ok(())
 }
 

@@ -352,9 +352,6 @@ fn publish(
         // verification or reach outside their run folders are skipped with their reasons.
         let logs = app::log_files(store, &limits_from_env().map_err(|e| (2, e))?)
             .map_err(|e| (3, e.into()))?;
-        for (manifest, reason) in &logs.skipped {
-            eprintln!("skipped {manifest}: {reason}");
-        }
         let (files, runs, skipped) = (logs.files, logs.runs, logs.skipped);
         let entry = if args.dry_run {
             let changed = gitpub::plan(remote, &args.log_branch, &files, token.as_deref())

@@ -34,7 +34,7 @@ fn corpus() -> Option<PathBuf> {
 fn whole_corpus() {
     let Some(dir) = corpus() else { return };
     let files = legacy::scan(&dir).expect("scan");
-    let all = legacy::list_files(&dir).expect("list");
+    let all = legacy::list_files(&dir).expect("list").files;
     let b = legacy::build(&files);
 
     // No panic got us here. Every file is interpreted or quarantined with a reason.

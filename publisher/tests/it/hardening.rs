@@ -475,3 +475,298 @@ fn git_errors_never_print_a_token_in_a_remote() {
         }
     }
 }
+
+// ---------------------------------------------------------------- the legacy backfill
+
+#[test]
+fn odd_entries_of_a_legacy_tree_are_quarantined_and_the_backfill_goes_on() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("tree");
+    let good = root
+        .join("online_benchmark_log/mi30x/GROK1")
+        .join(GROK1_1210);
+    std::fs::create_dir_all(&good).expect("mkdir");
+    for (rel, bytes) in common::sample_run(GROK1_1210) {
+        std::fs::write(root.join(&rel), bytes).expect("write");
+    }
+    let cron = root.join("cron_log/mi30x/20251210");
+    std::fs::create_dir_all(&cron).expect("mkdir");
+    std::fs::write(tmp.path().join("host.txt"), "host file").expect("write");
+    std::os::unix::fs::symlink(tmp.path().join("host.txt"), cron.join("link.log"))
+        .expect("symlink");
+    let fifo = cron.join("pipe.log");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    std::fs::write(
+        cron.join(std::ffi::OsStr::from_bytes(b"bad\xffname.log")),
+        "x",
+    )
+    .expect("write");
+    // One folder nested far deeper than PATH_MAX (built with relative steps).
+    let deep_root = root.join("deep");
+    std::fs::create_dir_all(&deep_root).expect("mkdir");
+    let segment = "d".repeat(200);
+    let script = format!(
+        "cd '{}' && for i in $(seq 1 30); do mkdir {segment} && cd -P {segment} || exit 1; done && echo x > f.log",
+        deep_root.display()
+    );
+    assert!(std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .status()
+        .expect("sh")
+        .success());
+
+    let store = tempfile::tempdir().expect("store");
+    let started = Instant::now();
+    let (backfill, report) =
+        app::ingest_legacy(&DirStore::new(store.path()), &root).expect("the backfill completes");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "no FIFO blocked it"
+    );
+    assert!(
+        !backfill.rows.serving.is_empty(),
+        "the good run is ingested"
+    );
+    let reasons: Vec<(&str, &str)> = backfill
+        .rows
+        .quarantine
+        .iter()
+        .map(|q| (q.file.as_str(), q.reason.as_str()))
+        .collect();
+    let has = |file: &str, why: &str| {
+        reasons
+            .iter()
+            .any(|(f, r)| f.contains(file) && r.contains(why))
+    };
+    assert!(has("link.log", "symbolic link"), "{reasons:?}");
+    assert!(has("pipe.log", "FIFO"), "{reasons:?}");
+    assert!(has("name.log", "not UTF-8"), "{reasons:?}");
+    assert!(
+        has("deep/", "nested deeper") || has("deep/", "cannot be read"),
+        "{reasons:?}"
+    );
+    assert!(report.quarantined >= 4);
+    assert!(!reasons.iter().any(|(_, r)| r.contains("host file")));
+}
+
+// ---------------------------------------------------------------- durability under kill -9
+
+/// A small deterministic generator (the trial's seed is printed, so a failure can be replayed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+/// Starts the publisher with `args`, kills it (SIGKILL) after `delay_ms` unless it finished.
+fn run_and_kill(store: &std::path::Path, args: &[&str], delay_ms: u64) -> bool {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("publisher");
+    std::thread::sleep(Duration::from_millis(delay_ms));
+    let finished = child.try_wait().expect("wait").is_some();
+    let _ = child.kill();
+    let _ = child.wait();
+    !finished
+}
+
+/// Every history table exports (exit 0); returns the exports.
+fn export_all(store: &std::path::Path) -> Vec<String> {
+    sglci_core::records::ALL_SCHEMAS
+        .iter()
+        .map(|s| {
+            let out = publisher(store, &["export", s.name, "--format", "csv"]);
+            assert!(
+                out.status.success(),
+                "export {} after a kill: {}",
+                s.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .collect()
+}
+
+fn complete(store: &std::path::Path, args: &[&str]) -> String {
+    let out = publisher(store, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Copies the sample tree, optionally with one more night's file (which changes the legacy
+/// partition's digest, so the next backfill rewrites it).
+fn legacy_tree(dir: &std::path::Path, extra: bool) -> std::path::PathBuf {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
+    let dst = dir.join(if extra { "tree-b" } else { "tree-a" });
+    for (rel, bytes) in sglci_core::backend::files_under(&src).expect("samples") {
+        let p = dst.join(&rel);
+        std::fs::create_dir_all(p.parent().expect("dir")).expect("mkdir");
+        std::fs::write(p, bytes).expect("write");
+    }
+    if extra {
+        let run = dst
+            .join("online_benchmark_log/mi30x/GROK1")
+            .join(GROK1_1210.replace("20251210", "20251211"));
+        std::fs::create_dir_all(&run).expect("mkdir");
+        for (rel, bytes) in common::sample_run(GROK1_1210) {
+            let name = std::path::Path::new(&rel)
+                .file_name()
+                .expect("name")
+                .to_owned();
+            std::fs::write(run.join(name), bytes).expect("write");
+        }
+    }
+    dst
+}
+
+#[test]
+fn kill_9_at_random_moments_leaves_a_readable_history_that_the_next_run_repairs() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (tree_a, tree_b) = (
+        legacy_tree(tmp.path(), false),
+        legacy_tree(tmp.path(), true),
+    );
+    let (a, b) = (
+        tree_a.to_str().expect("utf8"),
+        tree_b.to_str().expect("utf8"),
+    );
+    // References: each tree backfilled without interruption.
+    let reference = |tree: &str| {
+        let s = tempfile::tempdir().expect("tmp");
+        complete(s.path(), &["ingest", "--legacy", tree]);
+        export_all(s.path())
+    };
+    let (ref_a, ref_b) = (reference(a), reference(b));
+    assert_ne!(ref_a, ref_b);
+    let store = tmp.path().join("store");
+    complete(&store, &["ingest", "--legacy", a]);
+    let mut rng = Lcg(0x5eed);
+    let mut killed = 0;
+    // Each kill lands at a random moment inside the command's run time, as the previous
+    // uninterrupted run measured it.
+    let timed = |args: &[&str]| {
+        let t = Instant::now();
+        let out = complete(&store, args);
+        (out, (t.elapsed().as_millis() as u64).max(5))
+    };
+    let mut took = 100;
+    // 1. `ingest --legacy`, alternating trees so each run rewrites the partition.
+    for trial in 0..10 {
+        let (tree, want) = if trial % 2 == 0 {
+            (b, &ref_b)
+        } else {
+            (a, &ref_a)
+        };
+        killed += usize::from(run_and_kill(
+            &store,
+            &["ingest", "--legacy", tree],
+            rng.below(took),
+        ));
+        export_all(&store);
+        took = timed(&["ingest", "--legacy", tree]).1;
+        assert_eq!(
+            &export_all(&store),
+            want,
+            "trial {trial}: the next run repaired the history"
+        );
+    }
+    // 2. `ingest --pending --site`: bundles announced, the drain and the site render killed.
+    let site = tmp.path().join("site");
+    let site_s = site.to_str().expect("utf8");
+    let dir = DirStore::new(&store);
+    for trial in 0..8 {
+        let run = format!("grok1-{trial}");
+        let key = common::ship_sample(&dir, &run, GROK1_1210, false);
+        SpoolQueue::new(&store.join("queue"))
+            .send(&Announcement::body(&key))
+            .expect("send");
+        let upper = if trial == 0 { 1000 } else { took };
+        killed += usize::from(run_and_kill(
+            &store,
+            &["ingest", "--pending", "--site", site_s],
+            rng.below(upper),
+        ));
+        export_all(&store);
+        // The repair run also delivers one more bundle, so its time is a full drain's.
+        let key = common::ship_sample(&dir, &format!("{run}-b"), GROK1_1210, false);
+        SpoolQueue::new(&store.join("queue"))
+            .send(&Announcement::body(&key))
+            .expect("send");
+        took = timed(&["ingest", "--pending", "--site", site_s]).1;
+        assert!(
+            site.join(app::SITE_MARKER).is_file(),
+            "trial {trial}: the site is whole"
+        );
+        assert!(
+            !site.join(app::SITE_PARTIAL).exists(),
+            "trial {trial}: no half-written site"
+        );
+        assert!(site.join("index.html").is_file());
+        let index = sglci_publisher::history::History::new(&dir)
+            .index()
+            .expect("index");
+        assert!(
+            index.partitions.contains_key(&format!("run-{run}")),
+            "trial {trial}: the bundle was ingested"
+        );
+    }
+    // 3. `publish` to a bare repository.
+    let remote = tmp.path().join("logs.git");
+    git2::Repository::init_bare(&remote).expect("bare");
+    let remote_s = remote.to_str().expect("utf8");
+    let mut expected = None;
+    took = 300;
+    for trial in 0..6 {
+        killed += usize::from(run_and_kill(
+            &store,
+            &["publish", "--log-repo", remote_s],
+            rng.below(took),
+        ));
+        let (out, t) = timed(&["publish", "--log-repo", remote_s]);
+        // A publish with nothing new is quicker than one that pushes: keep the longer.
+        took = took.max(t);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(
+            v["log_repo"]["skipped"],
+            serde_json::json!([]),
+            "trial {trial}"
+        );
+        let repo = git2::Repository::open_bare(&remote).expect("open");
+        let tree = repo
+            .find_reference("refs/heads/log")
+            .expect("branch")
+            .peel_to_tree()
+            .expect("tree");
+        let id = tree.id();
+        assert_eq!(
+            *expected.get_or_insert(id),
+            id,
+            "trial {trial}: the same logs"
+        );
+    }
+    assert!(
+        killed >= 10,
+        "only {killed} of 24 runs were killed before they finished"
+    );
+}

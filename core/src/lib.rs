@@ -20,6 +20,7 @@
 //! Outside [`backend`] and [`clock`], nothing in this crate touches the disk, the network or
 //! the clock.
 
+pub mod ansi;
 pub mod backend;
 pub mod bundle;
 pub mod clock;

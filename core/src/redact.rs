@@ -113,15 +113,31 @@ const SECRET_HEADERS: &[&str] = &[
     "set-cookie",
 ];
 
+/// Whether a name (any case, words separated by `_`, `-` or `.`) holds a secret: its last word
+/// is a secret word (`GITHUB_TOKEN`, `client_secret`), a key of a secret kind
+/// (`AWS_SECRET_ACCESS_KEY`), or a URL or value of one (`teams-webhook-url`). Only the last
+/// word counts: `sorted_token_ids` and `bucket_time_to_first_token_ms` name no secret.
 fn secret_name(name: &str) -> bool {
-    let words: Vec<&str> = name
-        .split(['_', '-', '.'])
-        .filter(|w| !w.is_empty())
-        .collect();
-    words.iter().any(|w| SECRET_WORDS.contains(w))
-        || words.windows(2).any(|p| {
-            p[1] == "KEY" && ["API", "ACCESS", "PRIVATE", "SECRET", "SIGNING"].contains(&p[0])
-        })
+    let mut words = name.rsplit(['_', '-', '.']).filter(|w| !w.is_empty());
+    let is = |w: &str, set: &[&str]| set.iter().any(|s| s.eq_ignore_ascii_case(w));
+    let (Some(last), before) = (words.next(), words.next()) else {
+        return false;
+    };
+    const KEY_KINDS: &[&str] = &[
+        "API",
+        "ACCESS",
+        "PRIVATE",
+        "SECRET",
+        "SIGNING",
+        "SUBSCRIPTION",
+    ];
+    if last.eq_ignore_ascii_case("KEY") && before.is_some_and(|b| is(b, KEY_KINDS)) {
+        return true;
+    }
+    if is(last, &["URL", "URI", "VALUE", "STR", "STRING"]) {
+        return before.is_some_and(|b| is(b, SECRET_WORDS));
+    }
+    is(last, SECRET_WORDS)
 }
 
 pub const REDACTED_URL: &str = "<redacted-url>";
@@ -160,7 +176,7 @@ fn url_is_secret(url: &str) -> bool {
 pub fn secret_values(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
     let mut v: Vec<String> = env
         .into_iter()
-        .filter(|(k, v)| v.len() >= 8 && secret_name(&k.to_ascii_uppercase().replace('-', "_")))
+        .filter(|(k, v)| v.len() >= 8 && secret_name(k))
         .map(|(_, v)| v)
         .collect();
     // Longest first, so a value containing another is replaced whole.
@@ -182,21 +198,91 @@ pub fn redact_with(text: &str, values: &[String]) -> String {
 
 /// Text without terminal escape sequences (CSI, OSC and two-byte escapes).
 pub fn strip_escapes(text: &str) -> Cow<'_, str> {
-    if !text.contains('\x1b') {
-        return Cow::Borrowed(text);
+    match crate::ansi::without_escapes(text.as_bytes()) {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
     }
-    Cow::Owned(crate::text::clean(text.as_bytes()).into_owned())
+}
+
+/// Whether bytes start with the signature of a binary format a run may hold (PNG, JPEG, GIF,
+/// gzip, zip, Parquet): those are not text, and are kept as they are.
+pub fn binary_format(bytes: &[u8]) -> bool {
+    const MAGIC: [&[u8]; 6] = [
+        b"\x89PNG\r\n\x1a\n",
+        b"\xff\xd8\xff",
+        b"\x1f\x8b",
+        b"PK\x03\x04",
+        b"PAR1",
+        b"GIF8",
+    ];
+    MAGIC.iter().any(|m| bytes.starts_with(m))
+}
+
+/// A file's bytes with secrets replaced: the same bytes (NULs, escapes and stray bytes kept)
+/// when there is no secret or the file is a [`binary_format`], otherwise the redacted text
+/// (escapes stripped, decoded lossily).
+pub fn redact_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
+    if binary_format(bytes) {
+        return Cow::Borrowed(bytes);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let redacted = redact(&text);
+    if redacted.as_bytes() == crate::ansi::without_escapes(text.as_bytes()).as_ref() {
+        Cow::Borrowed(bytes)
+    } else {
+        Cow::Owned(redacted.into_bytes())
+    }
 }
 
 /// Replaces secrets in `text`. Idempotent; text without secrets or terminal escapes comes back
 /// unchanged.
 pub fn redact(text: &str) -> String {
     let text = strip_escapes(text);
+    let lower = text.to_ascii_lowercase();
     let mut s = Scan {
         out: String::with_capacity(text.len()),
         rest: &text,
+        word_start: 0,
+        // What the text holds at all, found once with fast substring search, so the rules
+        // below are only tried where they can match.
+        http: memchr::memmem::find(lower.as_bytes(), b"http").is_some(),
+        webhook: WEBHOOK_HOSTS.iter().any(|h| {
+            let host = h.split('/').next().unwrap_or(h);
+            memchr::memmem::find(lower.as_bytes(), host.as_bytes()).is_some()
+        }),
+        prefixes: TOKEN_PREFIXES
+            .iter()
+            .copied()
+            .filter(|p| memchr::memmem::find(text.as_bytes(), p.as_bytes()).is_some())
+            .collect(),
     };
     while !s.rest.is_empty() {
+        // Inside a word no rule can start: copy the rest of the run of letters and digits at
+        // once (every rule starts at a word's start, a separator or a URL scheme).
+        if s.out
+            .as_bytes()
+            .last()
+            .is_some_and(u8::is_ascii_alphanumeric)
+        {
+            let run = s
+                .rest
+                .bytes()
+                .position(|b| !b.is_ascii_alphanumeric())
+                .unwrap_or(s.rest.len());
+            let scheme_at =
+                |r: &str| s.http && r.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("http"));
+            if run > 0 && !scheme_at(s.rest) {
+                let n = if s.http {
+                    (1..run).find(|&i| scheme_at(&s.rest[i..])).unwrap_or(run)
+                } else {
+                    run
+                };
+                let (head, tail) = s.rest.split_at(n);
+                s.out.push_str(head);
+                s.rest = tail;
+                continue;
+            }
+        }
         if s.url() || s.word_with_webhook() || s.token() || s.assignment() || s.flag_value() {
             continue;
         }
@@ -205,21 +291,84 @@ pub fn redact(text: &str) -> String {
     s.out
 }
 
+/// A value that is already a placeholder, not a secret (`<redacted>`, `<token>`, the
+/// predecessor's `https://redacted.invalid/…`, `REDACTED`, `***`, `None`).
+fn placeholder(value: &str) -> bool {
+    let bare = value.trim_end_matches([',', ';', ')']);
+    value.starts_with('<')
+        || [
+            "None", "none", "null", "nil", "true", "false", "True", "False", "\"\"", "''",
+        ]
+        .contains(&bare)
+        || value.starts_with("https://redacted.invalid")
+        || value == "REDACTED"
+        || (!value.is_empty() && value.chars().all(|c| c == '*'))
+}
+
 /// A number (`4096`, `0.85`, `1e-3`): counts and settings, never a credential.
 fn numeric(value: &str) -> bool {
     value.trim_end_matches([',', ';']).parse::<f64>().is_ok()
 }
 
+/// The last at most `max` bytes of `s` (at a character boundary): names are short, and looking
+/// further back would make a long run without separators quadratic.
+fn tail(s: &str, max: usize) -> &str {
+    let mut start = s.len().saturating_sub(max);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+/// The first at most `max` bytes of `s` (at a character boundary).
+fn tail_start(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The byte index just past the last character of `s` matching `pred` (0 when none does).
+fn after_last(s: &str, pred: impl Fn(char) -> bool) -> usize {
+    s.char_indices()
+        .rev()
+        .find(|(_, c)| pred(*c))
+        .map_or(0, |(i, c)| i + c.len_utf8())
+}
+
+/// The longest name or flag looked back at.
+const MAX_NAME: usize = 96;
+
 /// One pass over a text: `out` is what was kept, `rest` what is still to read.
 struct Scan<'a> {
     out: String,
     rest: &'a str,
+    /// Where the current word of `out` starts (after the last whitespace or quote).
+    word_start: usize,
+    /// The text holds `http` (any case), a webhook host, these token prefixes.
+    http: bool,
+    webhook: bool,
+    prefixes: Vec<&'static str>,
 }
 
 impl Scan<'_> {
+    /// Appends to `out`, keeping track of where its last word starts.
+    fn emit(&mut self, s: &str) {
+        let base = self.out.len();
+        self.out.push_str(s);
+        let after = after_last(s, |c| c.is_whitespace() || c == '"' || c == '\'');
+        if after > 0 {
+            self.word_start = base + after;
+        }
+    }
+
     fn copy_char(&mut self) {
         if let Some(c) = self.rest.chars().next() {
             self.out.push(c);
+            if c.is_whitespace() || c == '"' || c == '\'' {
+                self.word_start = self.out.len();
+            }
             self.rest = &self.rest[c.len_utf8()..];
         }
     }
@@ -242,16 +391,23 @@ impl Scan<'_> {
 
     /// A URL (also JSON-escaped) with a secret: replaced whole.
     fn url(&mut self) -> bool {
+        if !self.http {
+            return false;
+        }
         let starts = ["http://", "https://", "http:\\/\\/", "https:\\/\\/"];
-        if !starts.iter().any(|p| self.rest.starts_with(p)) {
+        let head = self.rest.get(..10).unwrap_or(self.rest);
+        if !starts.iter().any(|p| {
+            head.get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p))
+        }) {
             return false;
         }
         let end = self.span();
         let url = &self.rest[..end];
         if url_is_secret(url) {
-            self.out.push_str(REDACTED_URL);
+            self.emit(REDACTED_URL);
         } else {
-            self.out.push_str(url);
+            self.emit(url);
         }
         self.skip(end);
         true
@@ -259,11 +415,16 @@ impl Scan<'_> {
 
     /// A word naming a webhook host without a scheme (`prod-1.westus.logic.azure.com/…`).
     fn word_with_webhook(&mut self) -> bool {
-        if !self.at_word_start() {
+        // Cheap tests first: a webhook host in the text, a word start, and a dot soon.
+        if !self.webhook || !self.at_word_start() {
             return false;
         }
-        let end = self.span();
-        let word = self.rest[..end].to_ascii_lowercase().replace("\\/", "/");
+        let head = tail_start(self.rest, 256);
+        let head = &head[..head.find(is_delimiter).unwrap_or(head.len())];
+        if !head.contains('.') {
+            return false;
+        }
+        let word = head.to_ascii_lowercase().replace("\\/", "/");
         // The word starts with the host (`prod-1.westus.logic.azure.com:443/…`); a word such as
         // `--flag=https://…` is the assignment's and the URL's to handle.
         let host = word.split('/').next().unwrap_or("");
@@ -276,55 +437,67 @@ impl Scan<'_> {
         if !webhook || word.contains("redacted.invalid") {
             return false;
         }
-        self.out.push_str(REDACTED_URL);
+        let end = self.span();
+        self.emit(REDACTED_URL);
         self.skip(end);
         true
     }
 
     /// A token shape at a token boundary.
     fn token(&mut self) -> bool {
-        if !self.out.chars().last().is_none_or(|c| !is_token_char(c)) {
+        let before = self.out.chars().last();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric()) {
             return false;
         }
-        let Some(prefix) = TOKEN_PREFIXES.iter().find(|p| self.rest.starts_with(**p)) else {
+        let Some(prefix) = self
+            .prefixes
+            .iter()
+            .copied()
+            .find(|p| self.rest.starts_with(p))
+        else {
             return false;
         };
+        // After `_` or `-` (`debug_ghp_….log`) only the distinctive prefixes count: `sk-` or
+        // `hf_` there are more often part of a name.
+        if before.is_some_and(|c| c == '_' || c == '-') && prefix.len() < 4 {
+            return false;
+        }
         let body = &self.rest[prefix.len()..];
         let len = body
             .find(|c: char| !is_token_body_char(prefix, c))
             .unwrap_or(body.len());
-        let (min, ok) = match *prefix {
+        let body = &body[..len];
+        let alnum = body.chars().all(|c| c.is_ascii_alphanumeric());
+        let (min, ok) = match prefix {
             // A JWT: header.payload.signature.
-            "eyJ" => (30, body[..len].matches('.').count() >= 2),
+            "eyJ" => (30, body.matches('.').count() >= 2),
             "AKIA" | "ASIA" => (
                 16,
-                body[..len]
-                    .chars()
+                body.chars()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
             ),
+            // GitHub and Hugging Face tokens are letters and digits only (so `hf_transformers_
+            // utils` is a file name, not a token).
+            "ghp_" | "gho_" | "ghs_" | "ghu_" | "ghr_" | "hf_" => (30, alnum),
             _ => (16, true),
         };
         if len < min || !ok {
             return false;
         }
-        self.out.push_str(REDACTED);
+        self.emit(REDACTED);
         self.skip(prefix.len() + len);
         true
     }
 
     /// The name just before an `=`/`:` (spaces and one closing quote skipped), upper-cased with
     /// `-` as `_`, and whether it is a header.
-    fn name_before(&self) -> (String, String) {
-        let t = self.out.trim_end_matches([' ', '\t']);
+    fn name_before(&self) -> &str {
+        let t = tail(&self.out, MAX_NAME + 16).trim_end_matches([' ', '\t']);
         let t = t.strip_suffix(['"', '\'']).unwrap_or(t);
-        let start = t
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-            .map_or(0, |i| i + 1);
-        let raw = &t[start..];
-        (
-            raw.to_ascii_uppercase().replace('-', "_"),
-            raw.to_ascii_lowercase(),
-        )
+        let start = after_last(t, |c| {
+            !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        });
+        &t[start..]
     }
 
     /// `NAME=value`, `NAME = "v"`, `"name": "value"`, `name%3Dvalue`, `Header: value`.
@@ -338,9 +511,12 @@ impl Scan<'_> {
         } else {
             return false;
         };
-        let (name, lower) = self.name_before();
-        let header = colon && SECRET_HEADERS.contains(&lower.as_str());
-        if !header && !secret_name(&name) {
+        let name = self.name_before();
+        if name.is_empty() || name.len() > MAX_NAME {
+            return false;
+        }
+        let header = colon && SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name));
+        if !header && !secret_name(name) {
             return false;
         }
         let after = &self.rest[sep_len..];
@@ -370,23 +546,22 @@ impl Scan<'_> {
         };
         let value = &value_at[open..open + value_len];
         let keep = value.trim().is_empty()
-            || value.starts_with('<')
-            || value.contains("redacted.invalid")
-            || value.contains("REDACTED")
+            || placeholder(value)
             || (colon && !header && (value.len() < 6 || numeric(value)));
         if keep {
             return false;
         }
         let consumed = sep_len + pad + open + value_len + close;
-        self.out.push_str(&self.rest[..sep_len + pad + open]);
+        let kept = &self.rest[..sep_len + pad + open];
+        self.emit(kept);
         if header {
             // Keep the scheme word (`Bearer`, `Basic`, `token`) so the line still reads.
             if let Some((scheme, _)) = value
                 .split_once(' ')
                 .filter(|(w, _)| w.chars().all(|c| c.is_ascii_alphabetic()) && w.len() <= 8)
             {
-                self.out.push_str(scheme);
-                self.out.push(' ');
+                self.emit(scheme);
+                self.emit(" ");
             }
         }
         self.out.push_str(REDACTED);
@@ -401,31 +576,34 @@ impl Scan<'_> {
         if !self.rest.starts_with([' ', '\t']) {
             return false;
         }
-        let start = self
-            .out
-            .rfind(|c: char| c.is_whitespace() || c == '"' || c == '\'')
-            .map_or(0, |i| i + 1);
-        let word = &self.out[start..];
+        let word = &self.out[self.word_start.min(self.out.len())..];
+        if !word.starts_with('-') || word.len() > MAX_NAME {
+            return false;
+        }
         let Some(flag) = word.strip_prefix("--").or_else(|| word.strip_prefix('-')) else {
             return false;
         };
-        if flag.is_empty() || !secret_name(&flag.to_ascii_uppercase().replace('-', "_")) {
+        if !flag.starts_with(|c: char| c.is_ascii_alphabetic()) || !secret_name(flag) {
             return false;
         }
         let after = self.rest.trim_start_matches([' ', '\t']);
         let pad = self.rest.len() - after.len();
         let len = after.find(is_delimiter).unwrap_or(after.len());
         let value = &after[..len];
-        if value.is_empty()
+        // A value, not prose: long enough, and not a plain lower-case word (`was`, `provided`).
+        let plain_word = value.chars().all(|c| c.is_ascii_lowercase());
+        if value.len() < 8
+            || plain_word
             || value.starts_with('-')
             || value.starts_with('<')
             || numeric(value)
-            || value.contains("redacted.invalid")
+            || placeholder(value)
         {
             return false;
         }
-        self.out.push_str(&self.rest[..pad]);
-        self.out.push_str(REDACTED);
+        let pad_text = &self.rest[..pad];
+        self.emit(pad_text);
+        self.emit(REDACTED);
         self.skip(pad + len);
         true
     }
@@ -594,5 +772,30 @@ mod tests {
         }
         let once = redact(&format!("GITHUB_TOKEN={}", fake("ghp_")));
         assert_eq!(redact(&once), once);
+    }
+
+    /// Inputs the fuzzer found (`fuzz/` target `redact`), kept as named regressions: a value
+    /// kept in the first pass and redacted in the second (idempotence), and a multi-byte
+    /// character just before `=` (a slice inside a character).
+    #[test]
+    fn fuzz_found_inputs_are_redacted_idempotently_without_panics() {
+        for bytes in [
+            &include_bytes!("../tests/fuzz-regressions/redact-not-idempotent-fe82edf0")[..],
+            &include_bytes!("../tests/fuzz-regressions/redact-0491499a")[..],
+            "é=secretvalue1 ü: x".as_bytes(),
+            "--tøken valueValue1".as_bytes(),
+        ] {
+            let text = String::from_utf8_lossy(bytes);
+            let once = redact(&text);
+            assert_eq!(redact(&once), once);
+            let _ = redact_bytes(bytes);
+        }
+    }
+
+    #[test]
+    fn binary_files_are_never_rewritten() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(format!(" token {} ", fake("ghp_")).as_bytes());
+        assert!(matches!(redact_bytes(&png), Cow::Borrowed(_)));
     }
 }

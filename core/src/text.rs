@@ -22,47 +22,13 @@ pub fn clean(bytes: &[u8]) -> Cow<'_, str> {
         if b == 0 {
             i += 1;
         } else if b == 0x1b {
-            i = skip_escape(bytes, i);
+            i = crate::ansi::skip_escape(bytes, i);
         } else {
             out.push(b);
             i += 1;
         }
     }
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// Returns the index just past the escape sequence starting at `start` (which holds ESC).
-fn skip_escape(bytes: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    match bytes.get(i) {
-        // CSI: ESC [ parameters intermediates final-byte(0x40..=0x7e)
-        Some(b'[') => {
-            i += 1;
-            while let Some(&c) = bytes.get(i) {
-                i += 1;
-                if (0x40..=0x7e).contains(&c) {
-                    break;
-                }
-            }
-            i
-        }
-        // OSC: ESC ] ... BEL or ESC \
-        Some(b']') => {
-            i += 1;
-            while let Some(&c) = bytes.get(i) {
-                if c == 0x07 {
-                    return i + 1;
-                }
-                if c == 0x1b && bytes.get(i + 1) == Some(&b'\\') {
-                    return i + 2;
-                }
-                i += 1;
-            }
-            i
-        }
-        Some(_) => i + 1,
-        None => i,
-    }
 }
 
 /// Logical lines: `\r`, `\r\n` and `\n` all terminate a line (tqdm rewrites one physical line

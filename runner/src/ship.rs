@@ -44,33 +44,26 @@ pub enum Shipped {
     Spooled { manifest: Key, reason: String },
 }
 
-/// F15: every text file of a bundle with its secrets replaced (token shapes, webhook URLs,
-/// credentials in URLs, `SECRET_NAME=value`, and the verbatim `values` of the host's secret
-/// environment variables), before checksums are taken and anything leaves the machine. Files
-/// that are not UTF-8 text (images, archives) are kept as they are; logs with stray bytes are
-/// read lossily, since a log is text whatever its bytes.
+/// F15: every file of a bundle with its secrets replaced (token shapes, webhook URLs,
+/// credentials in URLs, secret assignments, flags and headers, and the verbatim `values` of the
+/// host's secret environment variables), before checksums are taken and anything leaves the
+/// machine, whatever the file's name. Only files whose first bytes say they are a binary format
+/// (PNG, JPEG, gzip, zip, Parquet) are kept as they are; any other file is text, read lossily
+/// when it has stray bytes, since a log is text whatever its bytes. File names are redacted too.
 pub fn redact_files(files: Files, values: &[String]) -> Files {
     files
         .into_iter()
         .map(|(path, bytes)| {
-            let text_like = [".log", ".txt", ".csv", ".json", ".jsonl", ".md"]
-                .iter()
-                .any(|e| path.ends_with(e));
-            let text = match std::str::from_utf8(&bytes) {
-                Ok(t) => Some(std::borrow::Cow::Borrowed(t)),
-                Err(_) if text_like => Some(String::from_utf8_lossy(&bytes)),
-                Err(_) => None,
-            };
-            match text {
-                Some(t) => {
-                    let r = sglci_core::redact::redact_with(&t, values);
-                    if r == t {
-                        (path, bytes)
-                    } else {
-                        (path, r.into_bytes())
-                    }
-                }
-                None => (path, bytes),
+            let path = sglci_core::redact::redact_with(&path, values);
+            if sglci_core::redact::binary_format(&bytes) {
+                return (path, bytes);
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let r = sglci_core::redact::redact_with(&text, values);
+            if r == text {
+                (path, bytes)
+            } else {
+                (path, r.into_bytes())
             }
         })
         .collect()

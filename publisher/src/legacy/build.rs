@@ -99,6 +99,7 @@ pub fn build(files: &[FileResult]) -> Backfill {
     upstream(files, &mut out);
     out.rows.tasks = task_table(board);
     super::plausible::drop_implausible(&mut out.rows);
+    super::plausible::clip_free_text(&mut out.rows);
     sort_all(&mut out);
     out.rows.add_row_years();
     out

@@ -46,18 +46,24 @@ fn reason(e: ParseError) -> String {
     e.to_string()
 }
 
-/// Classifies `rel` and parses `bytes` accordingly. Never panics.
+/// Classifies `rel` and parses `bytes` accordingly. Never panics. Secrets in the name and the
+/// bytes are redacted first, so no free text derived from a file (host names, failure lines,
+/// quoted cells, names) can carry one into a table, a page or a notification.
 pub fn parse_file(rel: &str, bytes: &[u8]) -> FileResult {
-    let c = classify(rel);
+    let rel = sglci_core::redact::redact(rel);
+    let size = bytes.len();
+    let bytes = sglci_core::redact::redact_bytes(bytes);
+    let c = classify(&rel);
     let outcome = match c.reject {
         Some(why) => Err(why),
-        None => parse_kind(c.kind, bytes),
+        None => parse_kind(c.kind, &bytes),
     };
+    let bytes = size;
     FileResult {
-        rel: rel.to_owned(),
+        rel,
         kind: c.kind,
         place: c.place,
-        bytes: bytes.len(),
+        bytes,
         outcome,
     }
 }

@@ -1,7 +1,9 @@
 //! The last step of a build: every measured value in the rows is checked against
 //! [`sglci_core::plausible`]; an implausible one (not finite, negative, beyond any real
 //! benchmark) is dropped from its row and recorded in the quarantine table with its file, field
-//! and reason, so the rest of the run still counts and nothing is lost silently.
+//! and reason, so the rest of the run still counts and nothing is lost silently. Free text
+//! (host names, notes, errors, evidence, reasons) is redacted and cut to a bounded length here
+//! too, whatever parser produced it.
 
 use sglci_core::plausible::{check, Quantity};
 use sglci_core::records::QuarantineRow;
@@ -43,6 +45,51 @@ macro_rules! check_fields {
             $( field(&mut r.$f, Quantity::$q, $table, stringify!($f), &file, $out); )*
         }
     };
+}
+
+/// The longest free-text field kept (a line of evidence, a reason quoting a cell).
+pub const MAX_FREE_TEXT: usize = 500;
+
+/// A free-text field: redacted and cut to [`MAX_FREE_TEXT`] characters.
+trait FreeText {
+    fn clip(&mut self);
+}
+
+impl FreeText for String {
+    fn clip(&mut self) {
+        let needs = self.len() > MAX_FREE_TEXT || sglci_core::redact::redact(self) != *self;
+        if needs {
+            *self = sglci_core::text::evidence(self, MAX_FREE_TEXT);
+        }
+    }
+}
+
+impl FreeText for Option<String> {
+    fn clip(&mut self) {
+        if let Some(s) = self {
+            s.clip();
+        }
+    }
+}
+
+/// Redacts and bounds every free-text field of the rows.
+pub fn clip_free_text(rows: &mut Rows) {
+    macro_rules! clip {
+        ($rows:expr, [$($f:ident),*]) => {
+            for r in $rows.iter_mut() {
+                $( r.$f.clip(); )*
+            }
+        };
+    }
+    clip!(rows.runs, [host, note]);
+    clip!(rows.serving, [host]);
+    clip!(rows.sanity, [error]);
+    clip!(rows.sanity_models, [error]);
+    clip!(rows.pd, [evidence]);
+    clip!(rows.unit, [machine, evidence]);
+    clip!(rows.tasks, [reason, evidence]);
+    // File paths were redacted as they were read (`parse_file`); they are identities, not cut.
+    clip!(rows.quarantine, [reason]);
 }
 
 /// Drops implausible values from `rows`, adding one quarantine row per value dropped.

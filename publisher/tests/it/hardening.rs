@@ -770,3 +770,126 @@ fn kill_9_at_random_moments_leaves_a_readable_history_that_the_next_run_repairs(
         "only {killed} of 24 runs were killed before they finished"
     );
 }
+
+// ---------------------------------------------------------------- free text on the way in
+
+#[test]
+fn free_text_from_a_legacy_tree_is_redacted_and_bounded_everywhere() {
+    let forms = sglci_core::redact::planted_forms(0xf4ee_7e47);
+    let values: Vec<&String> = forms.iter().flat_map(|(_, _, v)| v).collect();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = legacy_tree(tmp.path(), false);
+    let run = root
+        .join("online_benchmark_log/mi30x/GROK1")
+        .join(GROK1_1210);
+    // A host name, a failure line, CSV cells, a folder and a file name, long free text.
+    let timing = run.join("timing_summary_20251210_114533.log");
+    let t = std::fs::read_to_string(&timing).expect("timing");
+    std::fs::write(
+        &timing,
+        t.replace(
+            "Hostname: dell300x-pla-t12-38",
+            &format!("Hostname: {}", forms[0].1),
+        ),
+    )
+    .expect("write");
+    let cron = root.join("cron_log/mi30x/20251219/test_nightly.log");
+    let mut c = std::fs::read_to_string(&cron).expect("cron");
+    for (_, line, _) in &forms[1..10] {
+        c.push_str(&format!("[test] Run failed: {line}\n"));
+    }
+    c.push_str(&format!("[test] Run failed: {}\n", "x".repeat(5000)));
+    std::fs::write(&cron, c).expect("write");
+    let csv = run.join(format!("{GROK1_1210}.csv"));
+    let bad_cells: String = forms[10..20]
+        .iter()
+        .map(|(_, l, _)| format!("{}\t{l}\n", "1"))
+        .collect();
+    std::fs::write(&csv, bad_cells).expect("write");
+    let (_, named, _) = forms
+        .iter()
+        .find(|(f, _, _)| f == "github-classic")
+        .expect("form");
+    let token = named.split_whitespace().nth(1).expect("token");
+    let odd_dir = root
+        .join("cron_log/mi30x/20251220")
+        .join(format!("dir_{token}"));
+    std::fs::create_dir_all(&odd_dir).expect("mkdir");
+    std::fs::write(
+        odd_dir.join(format!("x_{token}.log")),
+        forms[20].1.as_bytes(),
+    )
+    .expect("write");
+
+    let store = tmp.path().join("store");
+    let ingest = publisher(
+        &store,
+        &["ingest", "--legacy", root.to_str().expect("utf8")],
+    );
+    assert!(
+        ingest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ingest.stderr)
+    );
+    let site = tmp.path().join("site");
+    let notes = tmp.path().join("notes");
+    let mut outputs = vec![ingest.stdout, ingest.stderr];
+    for args in [
+        vec!["site", "--out", site.to_str().expect("utf8"), "--no-png"],
+        vec!["summary", "--hardware", "mi30x"],
+        vec!["regressions", "--all"],
+        vec![
+            "notify",
+            "cards",
+            "--hardware",
+            "mi30x",
+            "--date",
+            "20251219",
+            "--to",
+            &format!("dir:{}", notes.display()),
+        ],
+    ] {
+        let out = publisher(&store, &args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push(out.stdout);
+        outputs.push(out.stderr);
+    }
+    for schema in sglci_core::records::ALL_SCHEMAS {
+        let out = publisher(&store, &["export", schema.name, "--format", "json"]);
+        assert!(out.status.success());
+        // Free text is bounded: no field of any table is longer than the limit (plus "…").
+        let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        for row in rows.as_array().expect("rows") {
+            for (k, v) in row.as_object().expect("row") {
+                if let Some(s) = v.as_str() {
+                    assert!(
+                        s.chars().count() <= 1000,
+                        "{}.{k}: {} characters",
+                        schema.name,
+                        s.len()
+                    );
+                }
+            }
+        }
+        outputs.push(out.stdout);
+    }
+    for dir in [&store, &site, &notes] {
+        for (path, bytes) in sglci_core::backend::files_under(dir).expect("outputs") {
+            outputs.push(path.into_bytes());
+            outputs.push(bytes);
+        }
+    }
+    let leaks: Vec<&&String> = values
+        .iter()
+        .filter(|v| {
+            outputs
+                .iter()
+                .any(|o| o.windows(v.len()).any(|w| w == v.as_bytes()))
+        })
+        .collect();
+    assert!(leaks.is_empty(), "{} planted values leaked", leaks.len());
+}

@@ -7,6 +7,7 @@ mod common;
 mod docker;
 mod gpu;
 mod image;
+mod secrets;
 mod ship;
 mod suites;
 mod tasks;

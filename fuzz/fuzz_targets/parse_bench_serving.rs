@@ -1,0 +1,10 @@
+//! `sglci_core::parse::bench_serving` on arbitrary bytes: never a panic, a hang or unbounded memory.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sglci_core::parse as p;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = p::bench_serving::parse_client_log(data);
+    let _ = p::bench_serving::parse_jsonl(&String::from_utf8_lossy(data));
+});

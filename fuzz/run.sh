@@ -8,7 +8,7 @@
 # target; the campaign figures in docs/fuzzing.md come from a long run.
 set -euo pipefail
 cd "$(dirname "$0")"
-secs="${1:?seconds per target}"; runs="${2:-0}"; jobs="${3:-1}"
+secs="${1:?seconds per target}"; runs="${2:--1}"; jobs="${3:-1}"
 rm -rf artifacts
 bash seed.sh >/dev/null
 cargo +nightly fuzz build -O -s none >/dev/null 2>&1 || cargo +nightly fuzz build -O -s none

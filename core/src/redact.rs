@@ -256,32 +256,20 @@ pub fn redact(text: &str) -> String {
             .filter(|p| memchr::memmem::find(text.as_bytes(), p.as_bytes()).is_some())
             .collect(),
     };
+    let triggers = s.triggers();
     while !s.rest.is_empty() {
-        // Inside a word no rule can start: copy the rest of the run of letters and digits at
-        // once (every rule starts at a word's start, a separator or a URL scheme).
-        if s.out
-            .as_bytes()
-            .last()
-            .is_some_and(u8::is_ascii_alphanumeric)
-        {
-            let run = s
-                .rest
-                .bytes()
-                .position(|b| !b.is_ascii_alphanumeric())
-                .unwrap_or(s.rest.len());
-            let scheme_at =
-                |r: &str| s.http && r.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("http"));
-            if run > 0 && !scheme_at(s.rest) {
-                let n = if s.http {
-                    (1..run).find(|&i| scheme_at(&s.rest[i..])).unwrap_or(run)
-                } else {
-                    run
-                };
-                let (head, tail) = s.rest.split_at(n);
-                s.out.push_str(head);
-                s.rest = tail;
-                continue;
-            }
+        // Bytes at which no rule can start are copied in one run (every trigger is ASCII, so the
+        // run ends at a character boundary).
+        let run = s
+            .rest
+            .bytes()
+            .position(|b| triggers[usize::from(b)])
+            .unwrap_or(s.rest.len());
+        if run > 0 {
+            let (head, tail) = s.rest.split_at(run);
+            s.out.push_str(head);
+            s.rest = tail;
+            continue;
         }
         if s.url() || s.word_with_webhook() || s.token() || s.assignment() || s.flag_value() {
             continue;
@@ -353,6 +341,32 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
+    /// The bytes at which a rule may start in this text: separators (`=`, `:`, `%`), whitespace
+    /// and quotes (flags, word starts), `h`/`H` when the text holds a URL, the first bytes of the
+    /// token prefixes it holds; every letter and digit too when it names a webhook host (a host
+    /// may start any word).
+    fn triggers(&self) -> [bool; 256] {
+        let mut t = [false; 256];
+        for b in [b'=', b':', b'%', b' ', b'\t', b'\n', b'\r', b'"', b'\''] {
+            t[usize::from(b)] = true;
+        }
+        if self.http {
+            t[usize::from(b'h')] = true;
+            t[usize::from(b'H')] = true;
+        }
+        for p in &self.prefixes {
+            t[usize::from(p.as_bytes()[0])] = true;
+        }
+        if self.webhook {
+            for b in 0..=255u8 {
+                if b.is_ascii() {
+                    t[usize::from(b)] = true;
+                }
+            }
+        }
+        t
+    }
+
     /// Appends to `out`, keeping track of where its last word starts.
     fn emit(&mut self, s: &str) {
         let base = self.out.len();

@@ -35,7 +35,8 @@ pub struct LogFiles {
 
 /// Whether a bundle may write `path`: relative, plain segments (none empty, none starting with
 /// `.`, so no `.git`, `.github` or `..`), under a layout root, in a folder naming the bundle's
-/// hardware and, in some segment, its date (the run folder: `<tag>_..._online`, `cron_log/<hw>/
+/// hardware (upstream CI reports excepted: they are not per hardware) and, in some segment
+/// below the root, its date (the run folder: `<tag>_..._online`, `cron_log/<hw>/
 /// <date>`, `<tag>.log`). Pure.
 pub fn bundle_may_write(m: &Manifest, path: &str) -> Result<(), String> {
     let segments: Vec<&str> = path.split('/').collect();
@@ -62,14 +63,15 @@ pub fn bundle_may_write(m: &Manifest, path: &str) -> Result<(), String> {
         ));
     }
     let (dirs, name) = segments.split_at(segments.len() - 1);
-    if !dirs.contains(&m.hardware.as_str()) {
+    // Upstream CI reports are not per hardware (`upstream_ci/ci_report/…_<date>.csv`).
+    if segments[0] != "upstream_ci" && !dirs.contains(&m.hardware.as_str()) {
         return Err(format!(
             "path {:?} is not under the bundle's hardware folder `{}`",
             sglci_core::text::evidence(path, 120),
             m.hardware
         ));
     }
-    if !dirs.iter().chain(name).skip(2).any(|s| s.contains(&m.date)) {
+    if !dirs.iter().chain(name).skip(1).any(|s| s.contains(&m.date)) {
         return Err(format!(
             "path {:?} is not in a folder of the bundle's night {}",
             sglci_core::text::evidence(path, 120),
@@ -134,6 +136,7 @@ mod tests {
             "cron_log/mi30x/20251210/docker_image_check.log",
             "test/sanity_check_log/mi30x/v0.5.6-rocm700-mi30x-20251210/timing_summary.log",
             "test/unit-test-backend-8-gpu-CAR-amd/mi30x/v0.5.6-rocm700-mi30x-20251210.log",
+            "upstream_ci/ci_report/sglang_ci_report_20251210.csv",
         ] {
             assert_eq!(bundle_may_write(&m, ok), Ok(()), "{ok}");
         }
@@ -146,6 +149,8 @@ mod tests {
             "online_benchmark_log/mi30x/GROK1/v0.5.6-rocm700-mi30x-20251206_GROK1_online/a.log",
             "online_benchmark_log//mi30x/20251210/a.log",
             "cron_log/mi30x/20251210/a\nb.log",
+            "upstream_ci/ci_report/sglang_ci_report_20251115.csv",
+            "mi30x/20251210/a.log",
         ] {
             assert!(bundle_may_write(&m, bad).is_err(), "{bad:?}");
         }

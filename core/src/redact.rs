@@ -317,6 +317,16 @@ fn tail_start(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// Where a URL scheme (`http:` or `https:`, any case) starts inside `word`, after its start.
+fn scheme_inside(word: &str) -> Option<usize> {
+    let lower = word.to_ascii_lowercase();
+    [lower.find("http:"), lower.find("https:")]
+        .into_iter()
+        .flatten()
+        .filter(|&i| i > 0)
+        .min()
+}
+
 /// The byte index just past the last character of `s` matching `pred` (0 when none does).
 fn after_last(s: &str, pred: impl Fn(char) -> bool) -> usize {
     s.char_indices()
@@ -435,6 +445,9 @@ impl Scan<'_> {
         }
         let head = tail_start(self.rest, 256);
         let head = &head[..head.find(is_delimiter).unwrap_or(head.len())];
+        // A URL glued to the word starts a word of its own (the URL rule sees it so, and so does
+        // a second pass once the URL is replaced): the host is looked for before it.
+        let head = &head[..scheme_inside(head).unwrap_or(head.len())];
         if !head.contains('.') {
             return false;
         }
@@ -796,6 +809,7 @@ mod tests {
         for bytes in [
             &include_bytes!("../tests/fuzz-regressions/redact-not-idempotent-fe82edf0")[..],
             &include_bytes!("../tests/fuzz-regressions/redact-0491499a")[..],
+            &include_bytes!("../tests/fuzz-regressions/redact-webhook-glued-to-url-25eed40a")[..],
             "é=secretvalue1 ü: x".as_bytes(),
             "--tøken valueValue1".as_bytes(),
         ] {

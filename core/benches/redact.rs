@@ -3,6 +3,11 @@
 //! (`text::clean`), in alternating rounds; prints the medians and their ratio for
 //! BENCHMARKS.md. `cargo bench -p sglci-core --bench redact`.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark prints its figures for BENCHMARKS.md"
+)]
+
 use std::time::Instant;
 
 fn median(mut v: Vec<f64>) -> f64 {

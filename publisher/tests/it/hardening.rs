@@ -910,7 +910,10 @@ fn store_writes_sync_the_data_before_the_rename_and_the_folder_after() {
             std::env::var_os("CI").is_none(),
             "strace is missing (apt-get install strace)"
         );
-        eprintln!("skipped: strace is not installed");
+        #[allow(clippy::print_stderr, reason = "a skipped test says so")]
+        {
+            eprintln!("skipped: strace is not installed");
+        }
         return;
     }
     let tmp = tempfile::tempdir().expect("tmp");

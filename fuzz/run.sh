@@ -11,6 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:?seconds per target}"; runs="${2:--1}"; jobs="${3:-1}"; max_len="${4:-4096}"
+# Instrumented builds get a target directory of their own (CI exports CARGO_TARGET_DIR for the
+# workspace; sharing it would rebuild one with the other's flags).
+export CARGO_TARGET_DIR="${SGLCI_FUZZ_TARGET_DIR:-$PWD/target}"
 rm -rf artifacts
 bash seed.sh >/dev/null
 cargo +nightly fuzz build -O -s none >/dev/null 2>&1 || cargo +nightly fuzz build -O -s none
@@ -18,7 +21,7 @@ mkdir -p target/logs
 targets=$(cargo +nightly fuzz list)
 one() {
   local t="$1" log="target/logs/$1.log"
-  local bin="target/x86_64-unknown-linux-gnu/release/$t"
+  local bin="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/$t"
   mkdir -p "corpus/$t" "artifacts/$t"
   set +e
   "$bin" "corpus/$t" -artifact_prefix="artifacts/$t/" -max_total_time="$secs" -runs="$runs" \
@@ -35,7 +38,7 @@ one() {
   local crashes; crashes=$(find "artifacts/$t" -type f | wc -l)
   printf '%-22s %12s %9s %7s %7s %7s %8s rc=%s\n' "$t" "${execs:-?}" "${eps:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes" "$rc"
 }
-export -f one; export secs runs max_len
+export -f one; export secs runs max_len CARGO_TARGET_DIR
 printf '%-22s %12s %9s %7s %7s %7s %8s\n' target executions exec/s cov ft corpus crashes
 # shellcheck disable=SC2086
 printf '%s\n' $targets | xargs -P "$jobs" -I{} bash -c 'one {}' | tee target/logs/summary.txt

@@ -238,10 +238,33 @@ pub fn redact_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
 /// unchanged.
 pub fn redact(text: &str) -> String {
     let text = strip_escapes(text);
+    // A replacement can change how the text around it reads (a placeholder ends a word), so the
+    // pass is repeated until it changes nothing: the result is then redacted again unchanged.
+    // Text without secrets takes one pass.
+    let mut current = scan(&text);
+    if current == *text {
+        return current;
+    }
+    for _ in 0..MAX_PASSES {
+        let next = scan(&current);
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
+}
+
+/// Passes after the first before [`redact`] settles for its result (each pass only replaces
+/// spans with placeholders; two or three settle every input the fuzzer found).
+const MAX_PASSES: usize = 8;
+
+/// One pass of the rules over `text` (escapes already stripped).
+fn scan(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let mut s = Scan {
         out: String::with_capacity(text.len()),
-        rest: &text,
+        rest: text,
         word_start: 0,
         // What the text holds at all, found once with fast substring search, so the rules
         // below are only tried where they can match.
@@ -603,8 +626,12 @@ impl Scan<'_> {
         if !self.rest.starts_with([' ', '\t']) {
             return false;
         }
-        let word = &self.out[self.word_start.min(self.out.len())..];
-        if !word.starts_with('-') || word.len() > MAX_NAME {
+        // The word just written, read back from the output itself (so a second pass, reading
+        // the first pass's output, finds the same word), at most MAX_NAME bytes back.
+        let out = tail(&self.out, MAX_NAME + 1);
+        let start = after_last(out, |c| c.is_whitespace() || c == '"' || c == '\'');
+        let word = &out[start..];
+        if !word.starts_with('-') || (start == 0 && self.out.len() > MAX_NAME) {
             return false;
         }
         let Some(flag) = word.strip_prefix("--").or_else(|| word.strip_prefix('-')) else {
@@ -810,6 +837,8 @@ mod tests {
             &include_bytes!("../tests/fuzz-regressions/redact-not-idempotent-fe82edf0")[..],
             &include_bytes!("../tests/fuzz-regressions/redact-0491499a")[..],
             &include_bytes!("../tests/fuzz-regressions/redact-webhook-glued-to-url-25eed40a")[..],
+            &include_bytes!("../tests/fuzz-regressions/redact-flag-word-e56effb2")[..],
+            &include_bytes!("../tests/fuzz-regressions/redact-settles-3a4243c9")[..],
             "é=secretvalue1 ü: x".as_bytes(),
             "--tøken valueValue1".as_bytes(),
         ] {

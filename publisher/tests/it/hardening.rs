@@ -896,6 +896,13 @@ fn free_text_from_a_legacy_tree_is_redacted_and_bounded_everywhere() {
 
 // ---------------------------------------------------------------- durable writes
 
+/// The system call of one strace line (`PID  call(…) = 0`: strace pads the PID).
+fn call_of(line: &str) -> &str {
+    line.trim_start()
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, rest)| rest.trim_start())
+}
+
 /// Every object the directory store writes is synced before its rename and its folder after
 /// it (so a power loss leaves the old bytes or the new, never an empty file): checked on the
 /// system calls of a real backfill, traced with strace (`-y` prints each descriptor's path).
@@ -959,13 +966,13 @@ fn store_writes_sync_the_data_before_the_rename_and_the_folder_after() {
         let same = |l: &&String| l.split_whitespace().next() == Some(pid);
         let before = calls[..i].iter().rev().find(same);
         assert!(
-            before.is_some_and(|l| l.starts_with(&format!("{pid} fdatasync(")) && l.contains(".tmp>")),
+            before.is_some_and(|l| call_of(l).starts_with("fdatasync(") && l.contains(".tmp>")),
             "the temporary file is synced right before the rename: {before:?} / {}",
             calls[i]
         );
         let after = calls[i + 1..].iter().find(same);
         assert!(
-            after.is_some_and(|l| l.starts_with(&format!("{pid} fsync("))
+            after.is_some_and(|l| call_of(l).starts_with("fsync(")
                 && l.contains(&format!("{store_s}/history/v1>"))),
             "the folder is synced right after the rename: {after:?}"
         );

@@ -265,7 +265,6 @@ fn scan(text: &str) -> String {
     let mut s = Scan {
         out: String::with_capacity(text.len()),
         rest: text,
-        word_start: 0,
         // What the text holds at all, found once with fast substring search, so the rules
         // below are only tried where they can match.
         http: memchr::memmem::find(lower.as_bytes(), b"http").is_some(),
@@ -365,8 +364,6 @@ const MAX_NAME: usize = 96;
 struct Scan<'a> {
     out: String,
     rest: &'a str,
-    /// Where the current word of `out` starts (after the last whitespace or quote).
-    word_start: usize,
     /// The text holds `http` (any case), a webhook host, these token prefixes.
     http: bool,
     webhook: bool,
@@ -400,22 +397,14 @@ impl Scan<'_> {
         t
     }
 
-    /// Appends to `out`, keeping track of where its last word starts.
+    /// Appends to `out`.
     fn emit(&mut self, s: &str) {
-        let base = self.out.len();
         self.out.push_str(s);
-        let after = after_last(s, |c| c.is_whitespace() || c == '"' || c == '\'');
-        if after > 0 {
-            self.word_start = base + after;
-        }
     }
 
     fn copy_char(&mut self) {
         if let Some(c) = self.rest.chars().next() {
             self.out.push(c);
-            if c.is_whitespace() || c == '"' || c == '\'' {
-                self.word_start = self.out.len();
-            }
             self.rest = &self.rest[c.len_utf8()..];
         }
     }

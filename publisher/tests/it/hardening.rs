@@ -360,6 +360,14 @@ fn publisher(store_dir: &std::path::Path, args: &[&str]) -> std::process::Output
         .expect("publisher")
 }
 
+/// The tree at the head of the `log` branch.
+fn log_tree(repo: &git2::Repository) -> git2::Tree<'_> {
+    repo.find_reference("refs/heads/log")
+        .expect("branch")
+        .peel_to_tree()
+        .expect("tree")
+}
+
 #[test]
 fn publish_writes_each_bundle_only_below_its_run_folder_and_never_overwrites() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -413,11 +421,7 @@ fn publish_writes_each_bundle_only_below_its_run_folder_and_never_overwrites() {
     );
     // What the branch holds: the good run (its earlier file unchanged), nothing planted.
     let repo = git2::Repository::open_bare(&remote).expect("open");
-    let tree = repo
-        .find_reference("refs/heads/log")
-        .expect("branch")
-        .peel_to_tree()
-        .expect("tree");
+    let tree = log_tree(&repo);
     let mut paths = Vec::new();
     tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
         if e.kind() == Some(git2::ObjectType::Blob) {
@@ -753,11 +757,7 @@ fn kill_9_at_random_moments_leaves_a_readable_history_that_the_next_run_repairs(
             "trial {trial}"
         );
         let repo = git2::Repository::open_bare(&remote).expect("open");
-        let tree = repo
-            .find_reference("refs/heads/log")
-            .expect("branch")
-            .peel_to_tree()
-            .expect("tree");
+        let tree = log_tree(&repo);
         let id = tree.id();
         assert_eq!(
             *expected.get_or_insert(id),

@@ -26,6 +26,34 @@ pub fn day_number(date: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d))
 }
 
+/// The Unix time of an RFC 3339 UTC time `YYYY-MM-DDTHH:MM:SS[.fff]Z` (the form
+/// [`rfc3339`] writes), or `None`.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || !s.ends_with('Z')
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    let day = day_number(&format!("{}{}{}", s.get(..4)?, s.get(5..7)?, s.get(8..10)?))?;
+    let (h, m, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    Some(day * 86_400 + h * 3600 + m * 60 + sec)
+}
+
 /// `(YYYYMMDD, HH, MM, SS)` in UTC of a Unix time.
 pub fn utc_parts(unix_secs: i64) -> (String, i64, i64, i64) {
     let rem = unix_secs.rem_euclid(86_400);
@@ -85,6 +113,25 @@ pub fn iso(date: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rfc3339_round_trips() {
+        for t in [0, 1_765_432_100, 4_102_444_799] {
+            assert_eq!(super::parse_rfc3339(&super::rfc3339(t)), Some(t));
+        }
+        assert_eq!(
+            super::parse_rfc3339("2025-12-11T06:00:00.250Z"),
+            Some(1_765_432_800)
+        );
+        for bad in [
+            "",
+            "2025-12-11 06:00:00Z",
+            "2025-13-11T06:00:00Z",
+            "2025-12-11T06:00:00+01:00",
+        ] {
+            assert_eq!(super::parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -78,12 +78,18 @@ pub struct CliNotify {
 
 #[derive(Debug, Subcommand)]
 pub enum CliNotifyWhat {
-    /// The daily summary of a night (the latest when --date is omitted).
+    /// The daily summary of a night (the latest when --date is omitted): the night's tasks,
+    /// tasks that did not run, open regressions and recent improvements.
     Summary {
-        #[arg(long)]
-        hardware: String,
+        /// Hardware; repeatable or comma-separated.
+        #[arg(long, required = true, value_delimiter = ',')]
+        hardware: Vec<String>,
         #[arg(long)]
         date: Option<String>,
+        /// Through the outbox, as the scheduled Lambda does: a summary already sent for this
+        /// hardware and night is not sent again (for cron). `--to` is teams, dir:PATH or stdout.
+        #[arg(long)]
+        once: bool,
     },
     /// The cards of a night: one per online benchmark run, sanity, image check, unit and PD.
     Cards {
@@ -117,6 +123,10 @@ pub struct CliRegressions {
     /// Also list findings that have recovered.
     #[arg(long)]
     pub all: bool,
+    /// List improvements beyond the noise band instead: the same detector and rules, the other
+    /// direction.
+    #[arg(long)]
+    pub improvements: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -198,6 +208,35 @@ pub struct CliIngest {
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// With --pending: push each committed run's raw files to this log repository (a path,
+    /// file:// or https:// URL; `#BRANCH` picks the branch, `log` by default), append-only.
+    #[arg(long, value_name = "REMOTE", env = "SGLCI_LOG_REPO")]
+    pub log_repo: Option<String>,
+    /// With --pending: push the updated site (--site) to this Pages repository (`#BRANCH`,
+    /// `gh-pages` by default), its history bounded.
+    #[arg(long, value_name = "REMOTE", env = "SGLCI_PAGES")]
+    pub pages: Option<String>,
+    /// With --pending: where cards and issues go, repeatable or comma-separated: `teams`
+    /// (SGLCI_TEAMS_WEBHOOK_URL), `github-issues` (GITHUB_REPOSITORY, GITHUB_TOKEN), `dir:PATH`,
+    /// `stdout`. Each effect happens once, through the outbox in the store.
+    #[arg(
+        long,
+        value_name = "TARGET",
+        env = "SGLCI_NOTIFY",
+        value_delimiter = ','
+    )]
+    pub notify: Vec<String>,
+    /// Base URL of the published dashboard, for links in cards and issues.
+    #[arg(long, env = "SGLCI_DASHBOARD_URL")]
+    pub dashboard: Option<String>,
+    /// Prefix of links to raw log files on the site (the log repository's URL once published).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SGLCI_LOGS_URL",
+        default_value = "logs/"
+    )]
+    pub logs_url: String,
 }
 
 #[derive(Debug, clap::Args)]

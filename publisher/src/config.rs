@@ -94,6 +94,206 @@ pub fn parse_site(s: &str) -> Result<SiteTarget, ConfigError> {
     Ok(SiteTarget::Dir(PathBuf::from(s)))
 }
 
+/// Where a card (a Teams message: run cards, regression alerts, the daily summary) goes: the
+/// `--notify` targets that take cards.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "sink", content = "path", rename_all = "snake_case")]
+pub enum CardSink {
+    /// The Teams webhook (its URL is a secret: `SGLCI_TEAMS_WEBHOOK_URL`, or the SSM parameter
+    /// `SGLCI_TEAMS_WEBHOOK_PARAMETER` names).
+    Teams,
+    /// One JSON file per card in a directory (`dir:PATH`).
+    Dir(String),
+    /// The card's markdown on stdout (the Lambda's log).
+    Stdout,
+}
+
+impl CardSink {
+    /// The short name used in effect ids and log lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Teams => "teams",
+            Self::Dir(_) => "dir",
+            Self::Stdout => "stdout",
+        }
+    }
+}
+
+/// A git remote and the branch sglci writes on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitTarget {
+    /// A path, `file://` or `https://` URL (credentials never belong here: the token is a secret
+    /// passed apart).
+    pub remote: String,
+    pub branch: String,
+}
+
+/// The retry policy of effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EffectPolicy {
+    /// Attempts before an effect is given up and recorded under `quarantine/`.
+    pub max_attempts: u32,
+    /// The first retry waits this long; each later one twice as long as the one before.
+    pub backoff_secs: u64,
+    /// How long a claim on an effect holds before another publisher may take it over (a
+    /// publisher that died while sending).
+    pub lease_secs: u64,
+}
+
+impl Default for EffectPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            backoff_secs: 60,
+            lease_secs: 900,
+        }
+    }
+}
+
+/// What a committed run should reach besides the history and the site: `--log-repo`,
+/// `--pages` and `--notify` (or `SGLCI_LOG_REPO`, `SGLCI_PAGES`, `SGLCI_NOTIFY`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EffectsConfig {
+    pub log_repo: Option<GitTarget>,
+    pub pages: Option<GitTarget>,
+    /// Commits the Pages branch keeps (its history restarts from one commit at the bound).
+    pub pages_keep: usize,
+    pub cards: Vec<CardSink>,
+    pub github_issues: bool,
+    /// The published dashboard's URL, for links in cards and issues.
+    pub dashboard: Option<String>,
+    pub policy: EffectPolicy,
+}
+
+impl EffectsConfig {
+    /// Whether any effect is configured.
+    pub fn any(&self) -> bool {
+        self.log_repo.is_some()
+            || self.pages.is_some()
+            || !self.cards.is_empty()
+            || self.github_issues
+    }
+}
+
+/// `REMOTE` or `REMOTE#BRANCH`.
+fn git_target(flag: &str, value: &str, default_branch: &str) -> Result<GitTarget, ConfigError> {
+    let value = value.trim();
+    let (remote, branch) = match value.rsplit_once('#') {
+        Some((r, b)) => (r, b),
+        None => (value, default_branch),
+    };
+    let branch_ok = !branch.is_empty()
+        && branch
+            .split('/')
+            .all(|p| !p.is_empty() && !p.starts_with('.') && !p.ends_with(".lock"))
+        && branch
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if remote.is_empty() || !branch_ok {
+        return Err(ConfigError::Invalid(format!(
+            "{flag} `{}`: not REMOTE or REMOTE#BRANCH (hint: file:///srv/log.git or https://github.com/ORG/REPO.git#log)",
+            crate::gitpub::redact_remote(value)
+        )));
+    }
+    if remote.split_once("://").is_some_and(|(_, rest)| {
+        rest.split('/')
+            .next()
+            .is_some_and(|authority| authority.contains('@'))
+    }) {
+        return Err(ConfigError::Invalid(format!(
+            "{flag} `{}`: credentials in the URL (hint: give the token as SGLCI_GIT_TOKEN or GITHUB_TOKEN, never in a flag)",
+            crate::gitpub::redact_remote(value)
+        )));
+    }
+    Ok(GitTarget {
+        remote: remote.to_owned(),
+        branch: branch.to_owned(),
+    })
+}
+
+/// The `--notify` targets (repeatable, or comma-separated in `SGLCI_NOTIFY`): `teams`,
+/// `github-issues`, `dir:PATH`, `stdout`. Pure.
+pub fn parse_notify(targets: &[String]) -> Result<(Vec<CardSink>, bool), ConfigError> {
+    let mut cards = Vec::new();
+    let mut issues = false;
+    for t in targets
+        .iter()
+        .flat_map(|t| t.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let sink = match t {
+            "teams" => CardSink::Teams,
+            "stdout" => CardSink::Stdout,
+            "github-issues" => {
+                issues = true;
+                continue;
+            }
+            other => match other.strip_prefix("dir:") {
+                Some(path) if !path.is_empty() => CardSink::Dir(path.to_owned()),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "--notify `{other}`: unknown target (hint: teams, github-issues, dir:PATH or stdout)"
+                    )))
+                }
+            },
+        };
+        if !cards.contains(&sink) {
+            cards.push(sink);
+        }
+    }
+    Ok((cards, issues))
+}
+
+/// The effects configuration from its flags or variables. `policy` holds
+/// `SGLCI_EFFECT_ATTEMPTS`, `SGLCI_EFFECT_BACKOFF_S` and `SGLCI_EFFECT_LEASE_S` when set. Pure.
+pub fn parse_effects(
+    log_repo: Option<&str>,
+    pages: Option<&str>,
+    notify: &[String],
+    dashboard: Option<&str>,
+    policy: [Option<&str>; 3],
+) -> Result<EffectsConfig, ConfigError> {
+    let (cards, github_issues) = parse_notify(notify)?;
+    fn some(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+    let number =
+        |name: &str, v: Option<&str>, min: u64, default: u64| -> Result<u64, ConfigError> {
+            match some(v) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (min..=86_400).contains(n))
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(format!(
+                    "{name} `{v}`: not a whole number from {min} to 86400 (hint: {name}={default})"
+                ))
+                    }),
+            }
+        };
+    let d = EffectPolicy::default();
+    Ok(EffectsConfig {
+        log_repo: some(log_repo)
+            .map(|v| git_target("--log-repo", v, "log"))
+            .transpose()?,
+        pages: some(pages)
+            .map(|v| git_target("--pages", v, "gh-pages"))
+            .transpose()?,
+        pages_keep: 10,
+        cards,
+        github_issues,
+        dashboard: some(dashboard).map(str::to_owned),
+        policy: EffectPolicy {
+            max_attempts: number("SGLCI_EFFECT_ATTEMPTS", policy[0], 1, d.max_attempts.into())?
+                as u32,
+            backoff_secs: number("SGLCI_EFFECT_BACKOFF_S", policy[1], 0, d.backoff_secs)?,
+            lease_secs: number("SGLCI_EFFECT_LEASE_S", policy[2], 1, d.lease_secs)?,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +325,55 @@ mod tests {
         assert!(matches!(parse_site("store:site"), Ok(SiteTarget::Store(_))));
         assert!(matches!(parse_site("out"), Ok(SiteTarget::Dir(_))));
         assert!(parse_site("store:../x").is_err());
+    }
+
+    #[test]
+    fn effect_targets() {
+        let c = parse_effects(
+            Some("file:///srv/log.git"),
+            Some("https://github.com/o/r.git#pages"),
+            &[
+                "teams,stdout".to_owned(),
+                "github-issues".to_owned(),
+                "dir:/tmp/n".to_owned(),
+            ],
+            None,
+            [None, Some("5"), None],
+        )
+        .expect("valid");
+        assert_eq!(c.log_repo.as_ref().map(|t| t.branch.as_str()), Some("log"));
+        assert_eq!(c.pages.as_ref().map(|t| t.branch.as_str()), Some("pages"));
+        assert_eq!(
+            c.cards,
+            [
+                CardSink::Teams,
+                CardSink::Stdout,
+                CardSink::Dir("/tmp/n".into())
+            ]
+        );
+        assert!(c.github_issues && c.any());
+        assert_eq!(c.policy.backoff_secs, 5);
+        assert!(!parse_effects(None, None, &[], None, [None; 3])
+            .expect("empty")
+            .any());
+        for (bad, needle) in [("slack", "unknown target"), ("dir:", "unknown target")] {
+            let e = parse_notify(&[bad.to_owned()]).expect_err(bad).to_string();
+            assert!(e.contains(needle) && e.contains("hint"), "{e}");
+        }
+        let e = parse_effects(
+            Some("https://x:secretvalue@github.com/o/r.git"),
+            None,
+            &[],
+            None,
+            [None; 3],
+        )
+        .expect_err("credentials")
+        .to_string();
+        assert!(
+            e.contains("credentials") && !e.contains("secretvalue"),
+            "{e}"
+        );
+        assert!(parse_effects(Some("r.git#"), None, &[], None, [None; 3]).is_err());
+        assert!(parse_effects(None, None, &[], None, [Some("0"), None, None]).is_err());
     }
 }

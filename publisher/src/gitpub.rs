@@ -320,6 +320,61 @@ pub fn push(
     message: &str,
     token: Option<&str>,
 ) -> Result<PushReport, GitError> {
+    push_guarded(remote, branch, files, mode, message, token, None).map(|r| {
+        r.unwrap_or_else(|| PushReport {
+            remote: redact_remote(remote),
+            branch: branch.to_owned(),
+            commit: None,
+            files: files.len(),
+            bytes: 0,
+            changed: 0,
+            retries: 0,
+            squashed: false,
+            refused: Vec::new(),
+        })
+    })
+}
+
+/// A test on the branch's current head before each push attempt: the file at `.0` (its bytes,
+/// `None` when absent); the push is left out when `.1` says so.
+pub type Guard<'a> = (&'a str, &'a dyn Fn(Option<&[u8]>) -> bool);
+
+/// Replaces the branch's tree with `files` (bounded history, as [`Mode::Replace`]) unless the
+/// branch's `stamp` file shows it newer (`newer` decides from its bytes, checked again on every
+/// retry): a publisher that lags behind never replaces a later site with an earlier one.
+/// `Ok(None)`: left out.
+#[allow(clippy::too_many_arguments)]
+pub fn push_unless_newer(
+    remote: &str,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    keep: usize,
+    message: &str,
+    token: Option<&str>,
+    newer: &dyn Fn(Option<&[u8]>) -> bool,
+    stamp: &str,
+) -> Result<Option<PushReport>, GitError> {
+    push_guarded(
+        remote,
+        branch,
+        files,
+        Mode::Replace { keep },
+        message,
+        token,
+        Some((stamp, newer)),
+    )
+}
+
+/// [`push`] with an optional [`Guard`].
+fn push_guarded(
+    remote: &str,
+    branch: &str,
+    files: &[(String, Vec<u8>)],
+    mode: Mode,
+    message: &str,
+    token: Option<&str>,
+    guard: Option<Guard<'_>>,
+) -> Result<Option<PushReport>, GitError> {
     if let Some((p, _)) = files.iter().find(|(p, _)| !valid(p)) {
         return Err(GitError::Path(p.clone()));
     }
@@ -350,6 +405,15 @@ pub fn push(
             .map(git2::Commit::tree)
             .transpose()
             .map_err(git("read", remote))?;
+        if let (Some((path, skip)), Some(tree)) = (guard, head_tree.as_ref()) {
+            let current = tree
+                .get_path(Path::new(path))
+                .ok()
+                .and_then(|e| repo.find_blob(e.id()).ok());
+            if skip(current.as_ref().map(git2::Blob::content)) {
+                return Ok(None);
+            }
+        }
         let base = match mode {
             Mode::Append => head_tree.as_ref(),
             Mode::Replace { .. } => None,
@@ -378,7 +442,7 @@ pub fn push(
             .filter(|(p, oid)| old.get(*p) != Some(oid))
             .count();
         if head_tree.as_ref().is_some_and(|t| t.id() == tree_id) {
-            return Ok(PushReport {
+            return Ok(Some(PushReport {
                 remote: redact_remote(remote),
                 branch: branch.to_owned(),
                 commit: None,
@@ -388,7 +452,7 @@ pub fn push(
                 retries: attempt,
                 squashed: false,
                 refused,
-            });
+            }));
         }
         let squash = match (mode, head) {
             (Mode::Replace { keep }, Some(h)) => depth(&repo, h, keep.max(1)) >= keep.max(1),
@@ -419,7 +483,7 @@ pub fn push(
             &repo, remote, branch, head, commit, &local, squash, message, token,
         )?;
         if landed {
-            return Ok(report);
+            return Ok(Some(report));
         }
         tracing::info!(%remote, %branch, attempt, "the branch moved; retrying on the new head");
         std::thread::sleep(std::time::Duration::from_millis(50 * (attempt as u64 + 1)));

@@ -92,6 +92,11 @@ pub struct PartitionEntry {
     /// the index names the new ones (old indexes: the partition's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// Where the rows came from: a run bundle's manifest key (`None` for the legacy backfill).
+    /// The outbox finds a committed run's raw files and cards through it, so the effects of a
+    /// commit can be derived again from the index alone after a crash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl PartitionEntry {
@@ -229,6 +234,17 @@ impl<'a> History<'a> {
         partition: &str,
         digest: &str,
     ) -> Result<Commit, HistoryError> {
+        self.commit_from(tables, partition, digest, None)
+    }
+
+    /// [`History::commit`], recording the source (a bundle's manifest key) in the index entry.
+    pub fn commit_from(
+        &self,
+        tables: &[Table],
+        partition: &str,
+        digest: &str,
+        source: Option<&str>,
+    ) -> Result<Commit, HistoryError> {
         if self
             .index()?
             .partitions
@@ -267,6 +283,7 @@ impl<'a> History<'a> {
                     digest: digest.to_owned(),
                     months: months.clone(),
                     file: Some(stem.clone()),
+                    source: source.map(str::to_owned),
                 },
             );
             committed = Commit::Written(idx.generation);

@@ -18,6 +18,8 @@ pub mod s3;
 pub mod spool;
 #[cfg(feature = "aws")]
 pub mod sqs;
+#[cfg(feature = "aws")]
+pub mod ssm;
 
 use std::path::{Path, PathBuf};
 
@@ -177,6 +179,20 @@ impl Backends {
             StoreLocation::S3 { .. } => Err(BackendError::Config(
                 "this build has no S3 backend (hint: build with the `aws` feature)".to_owned(),
             )),
+        }
+    }
+
+    /// A secret from an SSM parameter (SecureString), for the Lambda's webhook URL and token.
+    pub fn ssm_parameter(&mut self, name: &str) -> Result<String, BackendError> {
+        #[cfg(feature = "aws")]
+        {
+            ssm::SsmParameters::new(&self.aws()?).get(name)
+        }
+        #[cfg(not(feature = "aws"))]
+        {
+            Err(BackendError::Config(format!(
+                "this build cannot read the SSM parameter {name} (hint: build with the `aws` feature)"
+            )))
         }
     }
 

@@ -3,7 +3,7 @@
 
 use sglci_core::records;
 
-use super::{load_site_data, update_months, update_site, AppError, SiteJob};
+use super::{load_site_data, update_months, update_site, write_site_stamp, AppError, SiteJob};
 use crate::history::{History, HistoryError};
 use crate::rows::Rows;
 use crate::site::Touched;
@@ -91,7 +91,21 @@ pub fn derive(
         };
         out.regressions = refresh_regressions(hist)?;
         if let Some(job) = site {
-            out.site_files = update_site(hist.store(), job, touched)?;
+            let job = SiteJob {
+                target: job.target.clone(),
+                templates: job.templates,
+                opts: crate::site::SiteOptions {
+                    generation: Some(idx.generation),
+                    ..job.opts.clone()
+                },
+            };
+            out.site_files = update_site(hist.store(), &job, touched)?;
+            write_site_stamp(
+                hist.store(),
+                &job.target,
+                idx.generation,
+                &job.opts.generated_at,
+            )?;
         }
         if hist.mark_derived(idx, &version)? {
             return Ok(out);

@@ -12,6 +12,9 @@ use sglci_core::queue::{interpret, Delivery, Message, Queue};
 use sglci_core::records;
 use sglci_core::store::{Key, ObjectStore};
 
+use super::effects::{
+    drain, enqueue_new, start_cursor, Context, Drained, Drainer, Enqueued, Fault, Sinks,
+};
 use super::{derive, rows_digest, AppError, SiteJob};
 use crate::history::{Commit, History};
 use crate::legacy::{self, Backfill};
@@ -120,6 +123,9 @@ pub struct PendingReport {
     pub regressions: usize,
     /// Site files written.
     pub site_files: usize,
+    /// What the effects did (absent when none are configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effects: Option<EffectsReport>,
     /// The site pages the ingested bundles touch (for an incremental site update).
     #[serde(skip)]
     pub touched: Touched,
@@ -132,13 +138,8 @@ pub fn ingest_bundle(
     manifest: &Key,
     limits: &BundleLimits,
 ) -> Result<(String, usize, Touched), String> {
-    let (m, files) = sglci_core::bundle::fetch_within(hist.store(), manifest, limits)
-        .map_err(|e| e.to_string())?;
-    let parsed: Vec<_> = files
-        .iter()
-        .map(|(path, bytes)| legacy::parse_file(path, bytes))
-        .collect();
-    let rows = legacy::build(&parsed).rows;
+    let (m, rows) = bundle_rows(hist.store(), manifest.as_str(), limits)?;
+    let files = m.files.len();
     // A bundle must hold a run: a run folder, or a task log (unit test, image check, offline
     // grid, sanity, PD).
     let holds_a_run = !(rows.runs.is_empty()
@@ -150,8 +151,7 @@ pub fn ingest_bundle(
         && rows.pd.is_empty());
     if !holds_a_run {
         return Err(format!(
-            "{manifest}: no run folder among its {} files (hint: bundle paths follow the log layout, e.g. online_benchmark_log/<hw>/<model>/<tag>_..._online/...)",
-            files.len()
+            "{manifest}: no run folder among its {files} files (hint: bundle paths follow the log layout, e.g. online_benchmark_log/<hw>/<model>/<tag>_..._online/...)"
         ));
     }
     let touched = Touched::from_rows(&rows);
@@ -163,13 +163,34 @@ pub fn ingest_bundle(
         .filter(|t| t.schema.name != records::REGRESSIONS.name)
         .collect();
     let n = match hist
-        .commit(&tables, &partition, &rows_digest(&tables))
+        .commit_from(
+            &tables,
+            &partition,
+            &rows_digest(&tables),
+            Some(manifest.as_str()),
+        )
         .map_err(|e| e.to_string())?
     {
         Commit::Written(_) => tables.iter().map(|t| t.rows.len()).sum(),
         Commit::Unchanged => 0,
     };
     Ok((m.run_id, n, touched))
+}
+
+/// A verified bundle's rows: its files through the same parsers as the legacy tree.
+pub fn bundle_rows(
+    store: &dyn ObjectStore,
+    manifest: &str,
+    limits: &BundleLimits,
+) -> Result<(sglci_core::bundle::Manifest, crate::rows::Rows), String> {
+    let key = Key::new(manifest).map_err(|e| e.to_string())?;
+    let (m, files) =
+        sglci_core::bundle::fetch_within(store, &key, limits).map_err(|e| e.to_string())?;
+    let parsed: Vec<_> = files
+        .iter()
+        .map(|(path, bytes)| legacy::parse_file(path, bytes))
+        .collect();
+    Ok((m, legacy::build(&parsed).rows))
 }
 
 /// The outcome of one message.
@@ -204,14 +225,146 @@ pub fn handle_batch_within(
     now: &str,
     limits: &BundleLimits,
 ) -> Result<(PendingReport, Vec<MessageOutcome>), AppError> {
+    let handler = Handler {
+        site,
+        limits: *limits,
+        effects: None,
+    };
+    handle_batch_with(store, messages, &handler, now)
+}
+
+/// How batches are handled: the site to keep up to date, the bundle limits, and the effects
+/// (log repository, Pages, cards, issues) committed runs call for.
+#[derive(Debug)]
+pub struct Handler<'a> {
+    pub site: Option<&'a SiteJob<'a>>,
+    pub limits: BundleLimits,
+    pub effects: Option<EffectsRun<'a>>,
+}
+
+/// The effects side of a [`Handler`].
+#[derive(Debug)]
+pub struct EffectsRun<'a> {
+    pub sinks: &'a Sinks,
+    pub triage: &'a crate::triage::Triage,
+    /// Names this publisher's claims (`host:pid`, the Lambda's request id).
+    pub holder: &'a str,
+    pub fault: Option<Fault>,
+}
+
+/// The batch handler with its effects: ingests the messages' bundles, derives the regressions
+/// and the site (also after a crash left the derived state behind the history), then enqueues
+/// the effects of what was committed and carries out every pending one.
+pub fn handle_batch_with(
+    store: &dyn ObjectStore,
+    messages: &[Message],
+    h: &Handler<'_>,
+    now: &str,
+) -> Result<(PendingReport, Vec<MessageOutcome>), AppError> {
     let hist = History::new(store);
+    if h.effects.is_some() {
+        // Effects start from what is committed now: turning them on does not replay history.
+        start_cursor(store, hist.index()?.generation)?;
+    }
+    let (mut report, outcomes) = ingest_messages(store, &hist, messages, &h.limits, now)?;
+    let fault = h.effects.as_ref().and_then(|e| e.fault);
+    if fault == Some(Fault::AfterCommit) && !report.ingested.is_empty() {
+        tracing::error!("fault injected after the commit (SGLCI_FAULT=after-commit): stopping");
+        std::process::abort();
+    }
+    let behind = hist.index()?.derived < hist.index()?.generation;
+    if !report.ingested.is_empty() || behind {
+        if report.ingested.is_empty() {
+            // A publisher stopped between its commit and its derive: redo the pages of the runs
+            // committed since the last derive.
+            report.touched = touched_since_derived(&hist, &h.limits)?;
+            tracing::warn!(
+                runs = report.touched.runs.len(),
+                "the derived state was behind the history: derived again"
+            );
+        }
+        let d = derive(&hist, h.site, &report.touched)?;
+        report.regressions = d.regressions;
+        report.site_files = d.site_files;
+    }
+    if let Some(fx) = &h.effects {
+        report.effects = Some(run_effects(store, h, fx, now)?);
+    }
+    Ok((report, outcomes))
+}
+
+/// Enqueues the effects of new commits and carries out what is pending.
+fn run_effects(
+    store: &dyn ObjectStore,
+    h: &Handler<'_>,
+    fx: &EffectsRun<'_>,
+    now: &str,
+) -> Result<EffectsReport, AppError> {
+    let site = h.site.map(|s| &s.target);
+    let cx = Context {
+        store,
+        site,
+        limits: &h.limits,
+        triage: fx.triage,
+    };
+    let enqueued = enqueue_new(fx.sinks, &cx, now)?;
+    let drained = drain(
+        fx.sinks,
+        &cx,
+        &Drainer {
+            holder: fx.holder,
+            now: sglci_core::date::parse_rfc3339(now).unwrap_or(0),
+            now_text: now,
+            fault: fx.fault,
+        },
+    )?;
+    Ok(EffectsReport { enqueued, drained })
+}
+
+/// What the effects of one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EffectsReport {
+    pub enqueued: Enqueued,
+    pub drained: Drained,
+}
+
+/// The pages the runs committed after the last derive touch (from their bundles).
+fn touched_since_derived(hist: &History<'_>, limits: &BundleLimits) -> Result<Touched, AppError> {
+    let idx = hist.index()?;
+    let mut touched = Touched::default();
+    for (partition, entry) in &idx.partitions {
+        let Some(source) = entry
+            .source
+            .as_deref()
+            .filter(|_| entry.generation > idx.derived)
+        else {
+            continue;
+        };
+        match bundle_rows(hist.store(), source, limits) {
+            Ok((_, rows)) => touched.merge(Touched::from_rows(&rows)),
+            Err(reason) => {
+                tracing::warn!(%partition, %reason, "its bundle is unreadable now: its pages are not redone")
+            }
+        }
+    }
+    Ok(touched)
+}
+
+/// Ingests every message of a batch; failures are recorded, never fatal to the batch.
+fn ingest_messages(
+    store: &dyn ObjectStore,
+    hist: &History<'_>,
+    messages: &[Message],
+    limits: &BundleLimits,
+    now: &str,
+) -> Result<(PendingReport, Vec<MessageOutcome>), AppError> {
     let mut report = PendingReport::default();
     let mut outcomes = Vec::with_capacity(messages.len());
     for msg in messages {
         // A panic while handling one message (a parser bug meeting hostile input) fails that
         // message only: the others in the batch are settled as usual.
         let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle_message(&hist, msg, limits)
+            handle_message(hist, msg, limits)
         }))
         .unwrap_or_else(|panic| MessageReport {
             failure: Some(format!(
@@ -232,11 +385,6 @@ pub fn handle_batch_within(
                 MessageOutcome::Failed(reason)
             }
         });
-    }
-    if !report.ingested.is_empty() {
-        let d = derive(&hist, site, &report.touched)?;
-        report.regressions = d.regressions;
-        report.site_files = d.site_files;
     }
     Ok((report, outcomes))
 }
@@ -340,8 +488,25 @@ pub fn ingest_pending_within(
     now: &str,
     limits: &BundleLimits,
 ) -> Result<PendingReport, AppError> {
+    let handler = Handler {
+        site,
+        limits: *limits,
+        effects: None,
+    };
+    ingest_pending_with(store, queue, &handler, now)
+}
+
+/// [`ingest_pending`] with a [`Handler`]: the effects too. An empty queue still runs one round,
+/// so effects that wait for a retry (or that a crashed publisher left) are carried out.
+pub fn ingest_pending_with(
+    store: &dyn ObjectStore,
+    queue: &dyn Queue,
+    h: &Handler<'_>,
+    now: &str,
+) -> Result<PendingReport, AppError> {
     let mut total = PendingReport::default();
     let mut seen = BTreeSet::new();
+    let mut rounds = 0;
     loop {
         let batch = queue.receive(10)?;
         let (fresh, again): (Vec<Message>, Vec<Message>) =
@@ -350,10 +515,11 @@ pub fn ingest_pending_within(
             // Back to the queue for the next drain.
             queue.fail(m, "seen in this drain already")?;
         }
-        if fresh.is_empty() {
+        if fresh.is_empty() && rounds > 0 {
             break;
         }
-        let (report, outcomes) = handle_batch_within(store, &fresh, site, now, limits)?;
+        rounds += 1;
+        let (report, outcomes) = handle_batch_with(store, &fresh, h, now)?;
         for (m, outcome) in fresh.iter().zip(outcomes) {
             seen.insert(m.id.clone());
             match outcome {
@@ -370,6 +536,28 @@ pub fn ingest_pending_within(
         total.skipped += report.skipped;
         total.site_files += report.site_files;
         total.touched.merge(report.touched);
+        if let Some(e) = report.effects {
+            total
+                .effects
+                .get_or_insert_with(EffectsReport::default)
+                .add(e);
+        }
+        if fresh.is_empty() {
+            break;
+        }
     }
     Ok(total)
+}
+
+impl EffectsReport {
+    fn add(&mut self, o: EffectsReport) {
+        self.enqueued.runs.extend(o.enqueued.runs);
+        self.enqueued.effects += o.enqueued.effects;
+        let (a, b) = (&mut self.drained, o.drained);
+        a.done += b.done;
+        a.superseded += b.superseded;
+        a.failed += b.failed;
+        a.gave_up += b.gave_up;
+        a.deferred = b.deferred;
+    }
 }

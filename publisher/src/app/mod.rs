@@ -13,9 +13,12 @@
 //! - [`reports`]: the daily summary, the regressions report and `compare`.
 //! - [`logs`]: the raw logs the log repository receives, each bundle confined to its own run
 //!   folders.
+//! - [`effects`]: the outbox of effects committed runs call for (log repository, Pages, cards,
+//!   regression issues), each carried out once.
 //! - [`notify`]: notifications (summary, cards, regressions, comparison) and the triage file.
 
 mod derive;
+pub mod effects;
 mod export;
 mod ingest;
 mod logs;
@@ -77,6 +80,8 @@ pub enum AppError {
     Queue(#[from] QueueError),
     #[error("refusing to write the site under `{0}` in the store: it holds objects that sglci did not render (hint: choose another prefix)")]
     NotASitePrefix(String),
+    #[error(transparent)]
+    Effect(#[from] effects::EffectError),
     #[error("{op} {path}: {source}")]
     SiteIo {
         op: &'static str,
@@ -97,7 +102,8 @@ impl AppError {
             | Self::Compare(_)
             | Self::NotifyUsage(_)
             | Self::Triage(_)
-            | Self::Notify(crate::notify::NotifyError::Config(_)) => 2,
+            | Self::Notify(crate::notify::NotifyError::Config(_))
+            | Self::Effect(effects::EffectError::Config(_)) => 2,
             Self::Scan(ScanError::NotADir { .. }) => 2,
             _ => 3,
         }

@@ -9,13 +9,12 @@ use sglci_core::store::{Key, ObjectStore, StoreError};
 use super::{compare, detection_data, load_site_data, night_or_latest, AppError};
 use crate::history::History;
 use crate::site::templates::Templates;
-use crate::site::SiteError;
 
 /// What `notify` sends.
 #[derive(Debug, Clone)]
 pub enum NotifyWhat {
     Summary {
-        hardware: String,
+        hardware: Vec<String>,
         date: Option<String>,
     },
     /// The per-task cards of a night: benchmarks, sanity, image check, unit and PD.
@@ -49,14 +48,14 @@ pub fn notify(
     let templates = Templates::embedded()?;
     let notes = match &what {
         NotifyWhat::Summary { hardware, date } => {
-            let date = night_or_latest(&data, hardware, date.as_deref())?;
-            vec![
-                build::daily_summary(&data, &templates, hardware, &date, logs_base, dashboard)
-                    .map_err(|reason| SiteError::Render {
-                        page: "daily summary".to_owned(),
-                        reason,
-                    })?,
-            ]
+            let mut out = Vec::new();
+            for hw in hardware {
+                let date = night_or_latest(&data, hw, date.as_deref())?;
+                out.push(super::summary_notification(
+                    store, &templates, hw, &date, logs_base, dashboard,
+                )?);
+            }
+            out
         }
         NotifyWhat::Cards { hardware, date } => {
             let date = night_or_latest(&data, hardware, date.as_deref())?;

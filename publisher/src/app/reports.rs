@@ -47,6 +47,72 @@ pub fn daily_summary(
         })
 }
 
+/// The daily summary of a night as a notification (the card, and its markdown): the night's
+/// tasks, the tasks that did not run, the hardware's open regressions and its improvements of
+/// the last nights. Built whatever the night holds: a night without runs says so.
+pub fn summary_notification(
+    store: &dyn ObjectStore,
+    templates: &Templates,
+    hardware: &str,
+    date: &str,
+    logs_base: &str,
+    dashboard: Option<&str>,
+) -> Result<crate::notify::Notification, AppError> {
+    use crate::notify::build;
+    let data = detection_data(&History::new(store))?;
+    let mut n = build::daily_summary(&data, templates, hardware, date, logs_base, dashboard)
+        .map_err(|reason| SiteError::Render {
+            page: "daily summary".to_owned(),
+            reason,
+        })?;
+    let cfg = crate::regress::DetectConfig::default();
+    let regressions = crate::regress::detect(&data, &cfg);
+    let improvements = crate::regress::detect_improvements(&data, &cfg);
+    let day = sglci_core::date::day_number;
+    let night = day(date).unwrap_or(i64::MAX);
+    let recent = |f: &&crate::regress::Finding| {
+        day(&f.alerted).is_some_and(|a| a <= night && a > night - build::EXPECT_FROM_NIGHTS)
+    };
+    let findings = build::NightFindings {
+        regressions: regressions
+            .iter()
+            .filter(|f| f.hardware == hardware && f.state == crate::regress::State::Open)
+            .collect(),
+        improvements: improvements
+            .iter()
+            .filter(|f| f.hardware == hardware && f.state == crate::regress::State::Open)
+            .filter(recent)
+            .collect(),
+    };
+    build::add_night_context(&mut n, &data, hardware, date, &findings);
+    Ok(n)
+}
+
+/// Improvements over the recent history ([`crate::regress::detect_improvements`]): open ones
+/// (then those that went back with `all`), newest first.
+pub fn improvements(
+    store: &dyn ObjectStore,
+    all: bool,
+) -> Result<Vec<crate::regress::Finding>, AppError> {
+    let data = detection_data(&History::new(store))?;
+    let mut found =
+        crate::regress::detect_improvements(&data, &crate::regress::DetectConfig::default());
+    found.retain(|f| all || f.state == crate::regress::State::Open);
+    found.sort_by(|a, b| {
+        (
+            a.state != crate::regress::State::Open,
+            std::cmp::Reverse(&a.first_bad_date),
+            &a.id,
+        )
+            .cmp(&(
+                b.state != crate::regress::State::Open,
+                std::cmp::Reverse(&b.first_bad_date),
+                &b.id,
+            ))
+    });
+    Ok(found)
+}
+
 /// Regression findings over the whole history: open ones first (then recovered ones with
 /// `all`), newest first within each.
 pub fn regressions(

@@ -246,6 +246,40 @@ pub fn update_site(
     Ok(site.len())
 }
 
+/// The site's stamp (`sglci.json`): the history generation it was rendered from and when. The
+/// Pages effect reads it to never replace a newer site with an older one; people and scripts
+/// read it to see how fresh the site is.
+pub fn write_site_stamp(
+    store: &dyn ObjectStore,
+    target: &SiteTarget,
+    generation: u64,
+    generated_at: &str,
+) -> Result<(), AppError> {
+    #[derive(serde::Serialize)]
+    struct Stamp<'a> {
+        generation: u64,
+        generated_at: &'a str,
+    }
+    let body = serde_json::to_vec_pretty(&Stamp {
+        generation,
+        generated_at,
+    })
+    .unwrap_or_default();
+    match target {
+        SiteTarget::Dir(dir) => {
+            let path = dir.join(super::effects::SITE_STAMP);
+            sglci_core::backend::write_durably(&path, &body).map_err(|source| AppError::SiteIo {
+                op: "write",
+                path,
+                source,
+            })
+        }
+        SiteTarget::Store(prefix) => {
+            Ok(store.put(&prefix.join(super::effects::SITE_STAMP)?, &body)?)
+        }
+    }
+}
+
 /// Whether the store holds `key`.
 fn has(store: &dyn ObjectStore, key: &Key) -> Result<bool, AppError> {
     match store.get(key) {

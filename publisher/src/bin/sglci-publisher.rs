@@ -92,7 +92,54 @@ fn run(cli: Cli) -> Result<(), (u8, anyhow::Error)> {
     }
 }
 
-/// `ingest --pending`: drain the queue through the shared batch handler.
+/// The SGLCI_* and GITHUB_* variables (secrets and repositories for effects and notifications).
+fn sglci_env() -> std::collections::BTreeMap<String, String> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("SGLCI_") || k.starts_with("GITHUB_"))
+        .collect()
+}
+
+/// Names this process's claims on effects.
+fn holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".to_owned());
+    format!("{host}:{}", std::process::id())
+}
+
+/// The effects flags as a configuration, and the sinks they need (secrets from the environment).
+fn effect_sinks(
+    args: &cli::CliIngest,
+    env: &std::collections::BTreeMap<String, String>,
+    site: Option<&app::SiteTarget>,
+) -> Result<Option<app::effects::Sinks>, (u8, anyhow::Error)> {
+    let var = |k: &str| env.get(k).map(String::as_str);
+    let config = sglci_publisher::config::parse_effects(
+        args.log_repo.as_deref(),
+        args.pages.as_deref(),
+        &args.notify,
+        args.dashboard.as_deref(),
+        [
+            var("SGLCI_EFFECT_ATTEMPTS"),
+            var("SGLCI_EFFECT_BACKOFF_S"),
+            var("SGLCI_EFFECT_LEASE_S"),
+        ],
+    )
+    .map_err(|e| (2, e.into()))?;
+    if !config.any() {
+        return Ok(None);
+    }
+    app::effects::Sinks::new(
+        config,
+        app::effects::Secrets::from_env(env),
+        &app::effects::GitHubRepo::from_env(env),
+        site,
+    )
+    .map(Some)
+    .map_err(|e| (2, e.into()))
+}
+
+/// `ingest --pending`: drain the queue through the shared batch handler, with its effects.
 fn ingest_pending(
     sh: &mut Shell<'_>,
     args: &cli::CliIngest,
@@ -104,23 +151,45 @@ fn ingest_pending(
     let queue_loc = resolve_queue(args.queue.as_deref(), location).map_err(|e| (2, e.into()))?;
     let queue = backends.queue(&queue_loc).map_err(|e| (2, e.into()))?;
     let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
+    let triage =
+        app::load_triage(store, triage.as_deref()).map_err(|e| (e.exit_code(), e.into()))?;
     let job = match &args.site {
         Some(s) => Some(app::SiteJob {
             target: parse_site(s).map_err(|e| (2, e.into()))?,
             templates: &templates,
             opts: SiteOptions {
                 generated_at: now_utc(),
-                triage: app::load_triage(store, triage.as_deref())
-                    .map_err(|e| (e.exit_code(), e.into()))?,
+                logs_base: args.logs_url.clone(),
+                triage: triage.clone(),
                 ..SiteOptions::default()
             },
         }),
         None => None,
     };
-    let limits = limits_from_env().map_err(|e| (2, e))?;
-    let report =
-        app::ingest_pending_within(store, queue.as_ref(), job.as_ref(), &now_rfc3339(), &limits)
-            .map_err(|e| (e.exit_code(), e.into()))?;
+    let env = sglci_env();
+    let sinks = effect_sinks(args, &env, job.as_ref().map(|j| &j.target))?;
+    let holder = holder();
+    let fault = match env.get("SGLCI_FAULT") {
+        Some(f) => Some(app::effects::Fault::parse(f).ok_or_else(|| {
+            (
+                2,
+                anyhow::anyhow!("SGLCI_FAULT `{f}`: after-commit or after-send"),
+            )
+        })?),
+        None => None,
+    };
+    let handler = app::Handler {
+        site: job.as_ref(),
+        limits: limits_from_env().map_err(|e| (2, e))?,
+        effects: sinks.as_ref().map(|sinks| app::EffectsRun {
+            sinks,
+            triage: &triage,
+            holder: &holder,
+            fault,
+        }),
+    };
+    let report = app::ingest_pending_with(store, queue.as_ref(), &handler, &now_rfc3339())
+        .map_err(|e| (e.exit_code(), e.into()))?;
     tracing::info!(
         ingested = report.ingested.len(),
         quarantined = report.quarantined.len(),
@@ -128,36 +197,48 @@ fn ingest_pending(
         seconds = started.elapsed().as_secs_f64(),
         "pending bundles processed"
     );
-    let text = if args.json {
-        serde_json::to_string_pretty(&report).map_err(|e| (3, e.into()))? + "\n"
-    } else {
-        let mut t = format!(
-            "ingested: {}, quarantined: {}, regressions: {}\n",
-            report.ingested.len(),
-            report.quarantined.len(),
-            report.regressions
-        );
-        for (run, key, rows) in &report.ingested {
-            t.push_str(&format!("  ok  {run} ({rows} rows) {key}\n"));
-        }
-        for (id, reason) in &report.quarantined {
-            t.push_str(&format!("  bad {id}: {reason}\n"));
-        }
-        t
-    };
-    out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))?;
+    out.write_all(pending_text(&report, args.json)?.as_bytes())
+        .map_err(|e| (3, e.into()))?;
+    let gave_up = report.effects.as_ref().map_or(0, |e| e.drained.gave_up);
     // The batch ran; some of its inputs failed (kept in failed/ with the reason).
-    if report.quarantined.is_empty() {
+    if report.quarantined.is_empty() && gave_up == 0 {
         Ok(())
     } else {
         Err((
             1,
             anyhow::anyhow!(
-                "{} message(s) failed; their reasons are under quarantine/ in the store",
+                "{} message(s) and {gave_up} effect(s) failed; their reasons are under quarantine/ in the store",
                 report.quarantined.len()
             ),
         ))
     }
+}
+
+/// The `ingest --pending` report as text or JSON.
+fn pending_text(report: &app::PendingReport, json: bool) -> Result<String, (u8, anyhow::Error)> {
+    if json {
+        return Ok(serde_json::to_string_pretty(report).map_err(|e| (3, e.into()))? + "\n");
+    }
+    let mut t = format!(
+        "ingested: {}, quarantined: {}, regressions: {}\n",
+        report.ingested.len(),
+        report.quarantined.len(),
+        report.regressions
+    );
+    for (run, key, rows) in &report.ingested {
+        t.push_str(&format!("  ok  {run} ({rows} rows) {key}\n"));
+    }
+    for (id, reason) in &report.quarantined {
+        t.push_str(&format!("  bad {id}: {reason}\n"));
+    }
+    if let Some(e) = &report.effects {
+        let d = &e.drained;
+        t.push_str(&format!(
+            "effects: {} enqueued; {} done, {} superseded, {} failed (retried later), {} gave up, {} deferred\n",
+            e.enqueued.effects, d.done, d.superseded, d.failed, d.gave_up, d.deferred
+        ));
+    }
+    Ok(t)
 }
 
 /// `ingest --legacy DIR`: backfill the predecessor's tree.
@@ -210,9 +291,25 @@ fn site(sh: &mut Shell<'_>, args: &cli::CliSite) -> Result<(), (u8, anyhow::Erro
         png: !args.no_png,
         triage: app::load_triage(store, triage.as_deref())
             .map_err(|e| (e.exit_code(), e.into()))?,
+        generation: Some(
+            History::new(store)
+                .index()
+                .map_err(|e| (3, e.into()))?
+                .generation,
+        )
+        .filter(|g| *g > 0),
     };
     let site = app::render_full(store, &templates, &opts).map_err(|e| (e.exit_code(), e.into()))?;
     app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
+    if let Some(g) = opts.generation {
+        app::write_site_stamp(
+            store,
+            &app::SiteTarget::Dir(args.out.clone()),
+            g,
+            &opts.generated_at,
+        )
+        .map_err(|e| (e.exit_code(), e.into()))?;
+    }
     let bytes: usize = site.values().map(Vec::len).sum();
     tracing::info!(files = site.len(), bytes, seconds = started.elapsed().as_secs_f64(), out = %args.out.display(), "site written");
     writeln!(out, "{}", args.out.join("index.html").display()).map_err(|e| (3, e.into()))
@@ -262,7 +359,12 @@ fn summary(sh: &mut Shell<'_>, args: &cli::CliSummary) -> Result<(), (u8, anyhow
 
 fn regressions(sh: &mut Shell<'_>, args: &cli::CliRegressions) -> Result<(), (u8, anyhow::Error)> {
     let (store, out) = (sh.store, &mut sh.out);
-    let findings = app::regressions(store, args.all).map_err(|e| (e.exit_code(), e.into()))?;
+    let findings = if args.improvements {
+        app::improvements(store, args.all)
+    } else {
+        app::regressions(store, args.all)
+    }
+    .map_err(|e| (e.exit_code(), e.into()))?;
     let text = match args.format {
         CliReportFormat::Csv => regress::report::to_csv(&findings),
         CliReportFormat::Markdown => regress::report::to_markdown(&findings),
@@ -291,17 +393,94 @@ fn compare(sh: &mut Shell<'_>, args: &cli::CliCompare) -> Result<(), (u8, anyhow
     out.write_all(text.as_bytes()).map_err(|e| (3, e.into()))
 }
 
+/// `notify summary --once`: the daily summary through the outbox, as the scheduled Lambda sends
+/// it (once per hardware and night).
+fn summary_once(
+    sh: &mut Shell<'_>,
+    args: &cli::CliNotify,
+    hardware: &[String],
+    date: Option<&str>,
+) -> Result<(), (u8, anyhow::Error)> {
+    let (store, triage, out) = (sh.store, sh.triage.clone(), &mut sh.out);
+    let env = sglci_env();
+    let mut config = sglci_publisher::config::parse_effects(
+        None,
+        None,
+        std::slice::from_ref(&args.to),
+        args.dashboard.as_deref(),
+        [None; 3],
+    )
+    .map_err(|e| (2, e.into()))?;
+    config.github_issues = false;
+    let sinks = app::effects::Sinks::new(
+        config,
+        app::effects::Secrets::from_env(&env),
+        &app::effects::GitHubRepo::from_env(&env),
+        None,
+    )
+    .map_err(|e| (2, e.into()))?;
+    let templates = Templates::embedded().map_err(|e| (2, e.into()))?;
+    let triage =
+        app::load_triage(store, triage.as_deref()).map_err(|e| (e.exit_code(), e.into()))?;
+    let limits = limits_from_env().map_err(|e| (2, e))?;
+    let cx = app::effects::Context {
+        store,
+        site: None,
+        limits: &limits,
+        triage: &triage,
+    };
+    let now = now_rfc3339();
+    let today = now.get(..10).unwrap_or("").replace('-', "");
+    let date = date.unwrap_or(&today);
+    let added = app::effects::enqueue_summaries(
+        &sinks,
+        &cx,
+        &templates,
+        &args.logs_url,
+        hardware,
+        date,
+        &now,
+    )
+    .map_err(|e| (e.exit_code(), e.into()))?;
+    let holder = holder();
+    let drained = app::effects::drain(
+        &sinks,
+        &cx,
+        &app::effects::Drainer {
+            holder: &holder,
+            now: sglci_core::clock::unix_now(),
+            now_text: &now,
+            fault: None,
+        },
+    )
+    .map_err(|e| (3, e.into()))?;
+    writeln!(
+        out,
+        "summaries of {date}: {added} enqueued; {} sent, {} failed (retried by the next run), {} gave up",
+        drained.done, drained.failed, drained.gave_up
+    )
+    .map_err(|e| (3, e.into()))
+}
+
 fn notify(sh: &mut Shell<'_>, args: cli::CliNotify) -> Result<(), (u8, anyhow::Error)> {
+    if let CliNotifyWhat::Summary {
+        hardware,
+        date,
+        once: true,
+    } = &args.what
+    {
+        return summary_once(sh, &args, hardware, date.as_deref());
+    }
     let (store, triage, out) = (sh.store, sh.triage.clone(), &mut sh.out);
     let what = match args.what {
-        CliNotifyWhat::Summary { hardware, date } => app::NotifyWhat::Summary { hardware, date },
+        CliNotifyWhat::Summary { hardware, date, .. } => {
+            app::NotifyWhat::Summary { hardware, date }
+        }
         CliNotifyWhat::Cards { hardware, date } => app::NotifyWhat::Cards { hardware, date },
         CliNotifyWhat::Regressions => app::NotifyWhat::Regressions,
         CliNotifyWhat::Compare { a, b } => app::NotifyWhat::Compare { a, b },
     };
-    let env: std::collections::BTreeMap<String, String> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("SGLCI_") || k.starts_with("GITHUB_"))
-        .collect();
+    let env = sglci_env();
     let receipts = app::notify(
         store,
         what,

@@ -569,3 +569,123 @@ pub fn night_cards(
     out.extend(unit_pd(rows, hw, date));
     out
 }
+
+/// Nights before a summary's night whose tasks it expects (a task that ran on one of them and
+/// has no result on the night is "not run").
+pub const EXPECT_FROM_NIGHTS: i64 = 7;
+
+/// What the daily summary adds to the night's tasks: the tasks that did not run, the open
+/// regressions and the improvements of the hardware (each a finding of the same detector).
+#[derive(Debug, Clone, Default)]
+pub struct NightFindings<'a> {
+    pub regressions: Vec<&'a crate::regress::Finding>,
+    pub improvements: Vec<&'a crate::regress::Finding>,
+}
+
+/// The tasks that ran on `hw` in the [`EXPECT_FROM_NIGHTS`] nights before `date` and have no
+/// result on `date`, with the last night each ran. Pure.
+pub fn missing_tasks(rows: &Rows, hw: &str, date: &str) -> Vec<(String, String)> {
+    let day = sglci_core::date::day_number;
+    let Some(night) = day(date) else {
+        return Vec::new();
+    };
+    let tonight: std::collections::BTreeSet<&str> = rows
+        .tasks
+        .iter()
+        .filter(|t| t.hardware == hw && t.date == date)
+        .map(|t| t.task_name.as_str())
+        .collect();
+    let mut last: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for t in rows.tasks.iter().filter(|t| t.hardware == hw) {
+        let Some(d) = day(&t.date) else { continue };
+        if d < night && d >= night - EXPECT_FROM_NIGHTS && !tonight.contains(t.task_name.as_str()) {
+            let e = last.entry(t.task_name.as_str()).or_insert(t.date.as_str());
+            if t.date.as_str() > *e {
+                *e = t.date.as_str();
+            }
+        }
+    }
+    last.into_iter()
+        .map(|(n, d)| (n.to_owned(), d.to_owned()))
+        .collect()
+}
+
+/// Adds the night's context to its daily summary: tasks that did not run (a night with no run
+/// at all says so in its title), open regressions and improvements. Pure.
+pub fn add_night_context(
+    n: &mut Notification,
+    rows: &Rows,
+    hw: &str,
+    date: &str,
+    findings: &NightFindings<'_>,
+) {
+    let ran = rows
+        .tasks
+        .iter()
+        .any(|t| t.hardware == hw && t.date == date);
+    let missing = missing_tasks(rows, hw, date);
+    let mut md = String::new();
+    if !ran {
+        n.title = format!("⚠️ no run recorded · {}", n.title);
+        n.status = Status::Error;
+        n.lines.insert(0, format!("⚠️ No task recorded a result on {hw} for {}: the night did not run, or its results never arrived.", iso(date)));
+        md.push_str(&format!(
+            "\n**⚠️ No task recorded a result on {hw} this night.**\n"
+        ));
+    }
+    if !missing.is_empty() {
+        if n.status == Status::Good {
+            n.status = Status::Warning;
+        }
+        md.push_str("\n### Not run\n\n");
+        for (task, last) in &missing {
+            let line = format!("⏭️ **{task}**: not run (last ran {})", iso(last));
+            md.push_str(&format!("- {line}\n"));
+            n.lines.push(line);
+        }
+        n.facts
+            .push(("Not run".to_owned(), missing.len().to_string()));
+    }
+    let section =
+        |title: &str, list: &[&crate::regress::Finding], md: &mut String| -> Vec<String> {
+            if list.is_empty() {
+                return Vec::new();
+            }
+            md.push_str(&format!("\n### {title}\n\n"));
+            list.iter()
+                .map(|f| {
+                    let line = format!(
+                        "{} {} {} at {} {} from `{}`",
+                        crate::regress::report::series_label(&f.hardware, &f.model, &f.config),
+                        f.metric,
+                        crate::regress::report::change_text(f),
+                        f.load_kind,
+                        f.loads
+                            .iter()
+                            .map(i64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        f.first_bad_image
+                    );
+                    md.push_str(&format!("- {line}\n"));
+                    line
+                })
+                .collect()
+        };
+    let reg = section("Open regressions", &findings.regressions, &mut md);
+    let imp = section("Improvements", &findings.improvements, &mut md);
+    if !reg.is_empty() && n.status != Status::Error {
+        n.status = Status::Warning;
+    }
+    n.lines.extend(reg.into_iter().map(|l| format!("📉 {l}")));
+    n.lines.extend(imp.into_iter().map(|l| format!("📈 {l}")));
+    n.facts.push((
+        "Open regressions".to_owned(),
+        findings.regressions.len().to_string(),
+    ));
+    n.facts.push((
+        "Improvements".to_owned(),
+        findings.improvements.len().to_string(),
+    ));
+    n.markdown.push_str(&md);
+}

@@ -42,6 +42,11 @@ impl GitHub {
         })
     }
 
+    /// The API's host, for log lines.
+    pub fn host(&self) -> String {
+        host_of(&self.api)
+    }
+
     fn call(
         &self,
         method: &'static str,

@@ -16,7 +16,7 @@ use serde_json::json;
 use http::{Http, HttpError};
 
 /// How a notification reads at a glance (Teams colours).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Good,
@@ -37,7 +37,7 @@ impl Status {
 }
 
 /// One message, in forms every backend can use.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Notification {
     /// What it is about (`daily_summary`, `regression`, `compare`, …).
     pub kind: String,
@@ -165,6 +165,11 @@ pub struct TeamsNotifier {
 impl TeamsNotifier {
     pub fn new(url: String, http: Http) -> Self {
         Self { url, http }
+    }
+
+    /// The webhook's host (the URL itself is a secret).
+    pub fn host(&self) -> String {
+        http::host_of(&self.url)
     }
 }
 

@@ -241,6 +241,35 @@ pub fn detect(rows: &Rows, cfg: &DetectConfig) -> Vec<Finding> {
     findings
 }
 
+/// Improvements beyond the noise band: the same detector, with the same rules and parameters,
+/// on every series with its direction turned round, so a fix that lands is found the way a
+/// regression is (several neighbouring loads, consecutive nights, attributed to the first good
+/// image). Findings keep the metric's real direction; their ids start with `improvement:`.
+/// The accuracy gate has no counterpart (passing is not news).
+pub fn detect_improvements(rows: &Rows, cfg: &DetectConfig) -> Vec<Finding> {
+    let flip = |d: Direction| match d {
+        Direction::LowerIsBetter => Direction::HigherIsBetter,
+        Direction::HigherIsBetter => Direction::LowerIsBetter,
+    };
+    let mut all = build_series(rows);
+    for s in &mut all {
+        s.direction = flip(s.direction);
+    }
+    let mut groups: BTreeMap<&ConfigKey, Vec<&Series>> = BTreeMap::new();
+    for s in &all {
+        groups.entry(&s.key).or_default().push(s);
+    }
+    let mut out = Vec::new();
+    for (key, series) in groups {
+        for mut f in detect_group(key, &series, cfg) {
+            f.direction = flip(f.direction);
+            f.id = format!("improvement:{}", f.id);
+            out.push(f);
+        }
+    }
+    out
+}
+
 fn detect_group(key: &ConfigKey, series: &[&Series], cfg: &DetectConfig) -> Vec<Finding> {
     let loads: Vec<i64> = series.iter().map(|s| s.load).collect();
     let screens: Vec<Vec<Option<Screen>>> = series.iter().map(|s| screen_series(s, cfg)).collect();

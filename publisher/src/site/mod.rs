@@ -48,6 +48,8 @@ pub struct SiteOptions {
     pub png: bool,
     /// Mutes, acknowledgements and notes (F68, F69), shown beside the findings and charts.
     pub triage: crate::triage::Triage,
+    /// The history generation the pages were rendered from (in the footer, when known).
+    pub generation: Option<u64>,
 }
 
 impl Default for SiteOptions {
@@ -58,6 +60,7 @@ impl Default for SiteOptions {
             logs_base: "logs/".to_owned(),
             png: true,
             triage: crate::triage::Triage::default(),
+            generation: None,
         }
     }
 }
@@ -287,6 +290,7 @@ impl<'a> Renderer<'a> {
         ctx.insert("root", &link.root);
         ctx.insert("title", title);
         ctx.insert("generated_at", &self.opts.generated_at);
+        ctx.insert("generation", &self.opts.generation);
         let nav: Vec<Link> = self
             .nights
             .keys()

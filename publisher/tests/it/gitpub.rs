@@ -5,14 +5,14 @@ use std::path::Path;
 
 use sglci_publisher::gitpub::{self, Mode};
 
-fn bare(dir: &Path, name: &str) -> String {
+pub(crate) fn bare(dir: &Path, name: &str) -> String {
     let p = dir.join(name);
     git2::Repository::init_bare(&p).expect("bare repository");
     p.display().to_string()
 }
 
 /// The files on `branch` of a repository, as (path, bytes).
-fn tree_of(repo: &str, branch: &str) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn tree_of(repo: &str, branch: &str) -> Vec<(String, Vec<u8>)> {
     let r = git2::Repository::open_bare(repo).expect("open");
     let head = r
         .find_reference(&format!("refs/heads/{branch}"))
@@ -36,7 +36,7 @@ fn tree_of(repo: &str, branch: &str) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn history_len(repo: &str, branch: &str) -> usize {
+pub(crate) fn history_len(repo: &str, branch: &str) -> usize {
     let r = git2::Repository::open_bare(repo).expect("open");
     let mut walk = r.revwalk().expect("walk");
     walk.push_ref(&format!("refs/heads/{branch}"))

@@ -10,6 +10,7 @@ mod cloud;
 mod common;
 mod compare;
 mod corpus;
+mod effects;
 mod gitpub;
 mod hardening;
 mod notify;

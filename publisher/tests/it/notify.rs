@@ -14,17 +14,17 @@ use sglci_publisher::notify::http::{Http, Retry};
 use sglci_publisher::notify::{build, FileNotifier, Notification, Notifier, Status, TeamsNotifier};
 
 #[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    path: String,
-    headers: BTreeMap<String, String>,
-    body: String,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: String,
 }
 
-type Handler = dyn Fn(&Request) -> (u16, Vec<(String, String)>, String) + Send + Sync;
+pub(crate) type Handler = dyn Fn(&Request) -> (u16, Vec<(String, String)>, String) + Send + Sync;
 
 /// A loopback HTTP server: records requests, answers with `handler`.
-fn receiver(handler: Arc<Handler>) -> (String, Arc<Mutex<Vec<Request>>>) {
+pub(crate) fn receiver(handler: Arc<Handler>) -> (String, Arc<Mutex<Vec<Request>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -175,9 +175,9 @@ fn teams_failure_names_the_host_only() {
 }
 
 /// A fake of the GitHub REST API: issue comments and issues, in memory.
-type Recorded = Arc<Mutex<Vec<Request>>>;
+pub(crate) type Recorded = Arc<Mutex<Vec<Request>>>;
 
-fn fake_github() -> (String, Recorded, Arc<Mutex<Value>>) {
+pub(crate) fn fake_github() -> (String, Recorded, Arc<Mutex<Value>>) {
     let state = Arc::new(Mutex::new(json!({"comments": [
         {"id": 7, "body": "LGTM from a human"}
     ], "issues": [], "next": 100})));
@@ -257,7 +257,7 @@ fn fake_github() -> (String, Recorded, Arc<Mutex<Value>>) {
     (base, log, state)
 }
 
-fn token() -> String {
+pub(crate) fn token() -> String {
     // Assembled at run time: no token-shaped literal in the repository.
     ["ghp", "_", "testtokenvalue"].concat()
 }

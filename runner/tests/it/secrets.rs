@@ -154,7 +154,7 @@ fn planted_secrets_never_reach_any_output() {
     let notes = tmp.path().join("notes");
     for what in [
         app::NotifyWhat::Summary {
-            hardware: "mi30x".into(),
+            hardware: vec!["mi30x".into()],
             date: None,
         },
         app::NotifyWhat::Cards {

@@ -1,0 +1,380 @@
+//! Carrying one effect out: the shell that pushes to git and posts to Teams and GitHub. The
+//! clients are built once ([`Sinks::new`], per process or Lambda cold start) from the
+//! configuration and the secrets.
+
+use std::io::Write;
+
+use sglci_core::bundle::{fetch_within, BundleLimits};
+use sglci_core::store::{Key, ObjectStore};
+
+use super::{Effect, EffectError};
+use crate::app::{bundle_may_write, SiteTarget, SITE_MARKER, SITE_PARTIAL};
+use crate::config::{CardSink, EffectsConfig, GitTarget};
+use crate::gitpub::{self, Mode};
+use crate::notify::github::GitHub;
+use crate::notify::http::{host_of, Http, Retry};
+use crate::notify::{FileNotifier, Notification, Notifier, TeamsNotifier};
+
+/// The secrets effects may need, read once: from the environment for the CLI, from SSM for the
+/// Lambda. Never logged (the `Debug` form says only which are present).
+#[derive(Clone, Default)]
+pub struct Secrets {
+    pub teams_webhook: Option<String>,
+    /// For git over https and the GitHub API.
+    pub github_token: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("teams_webhook", &self.teams_webhook.as_ref().map(|_| "***"))
+            .field("github_token", &self.github_token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// The GitHub repository issues go to, and the API's base URL.
+#[derive(Debug, Clone, Default)]
+pub struct GitHubRepo {
+    /// `owner/name` (`GITHUB_REPOSITORY`).
+    pub repository: Option<String>,
+    /// `https://api.github.com` unless set (`GITHUB_API_URL`).
+    pub api: Option<String>,
+}
+
+impl Secrets {
+    /// The CLI's secrets: `SGLCI_TEAMS_WEBHOOK_URL`, and `SGLCI_GIT_TOKEN` or `GITHUB_TOKEN`
+    /// (`env` holds the process environment's SGLCI_* and GITHUB_* variables).
+    pub fn from_env(env: &std::collections::BTreeMap<String, String>) -> Self {
+        let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
+        Self {
+            teams_webhook: get("SGLCI_TEAMS_WEBHOOK_URL"),
+            github_token: get("SGLCI_GIT_TOKEN").or_else(|| get("GITHUB_TOKEN")),
+        }
+    }
+}
+
+impl GitHubRepo {
+    /// `GITHUB_REPOSITORY` and `GITHUB_API_URL`.
+    pub fn from_env(env: &std::collections::BTreeMap<String, String>) -> Self {
+        let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
+        Self {
+            repository: get("GITHUB_REPOSITORY"),
+            api: get("GITHUB_API_URL"),
+        }
+    }
+}
+
+/// The targets of effects, built once.
+pub struct Sinks {
+    pub config: EffectsConfig,
+    teams: Option<TeamsNotifier>,
+    github: Option<GitHub>,
+    git_token: Option<String>,
+}
+
+impl std::fmt::Debug for Sinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sinks")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sinks {
+    /// Checks that every configured effect has what it needs; an error names the missing piece
+    /// and where to set it.
+    pub fn new(
+        config: EffectsConfig,
+        secrets: Secrets,
+        github: &GitHubRepo,
+        site: Option<&SiteTarget>,
+    ) -> Result<Self, EffectError> {
+        let http = Http::new(Retry::default());
+        let teams = if config.cards.contains(&CardSink::Teams) {
+            let url = secrets.teams_webhook.clone().ok_or_else(|| {
+                EffectError::Config(
+                    "--notify teams needs the webhook URL (hint: SGLCI_TEAMS_WEBHOOK_URL, or for the Lambda the SSM parameter SGLCI_TEAMS_WEBHOOK_PARAMETER names)".to_owned(),
+                )
+            })?;
+            Some(TeamsNotifier::new(url, http.clone()))
+        } else {
+            None
+        };
+        let gh = if config.github_issues {
+            let missing = |what: &str| {
+                EffectError::Config(format!(
+                    "--notify github-issues needs {what} (hint: GITHUB_REPOSITORY=owner/name and GITHUB_TOKEN, or for the Lambda the SSM parameter SGLCI_GITHUB_TOKEN_PARAMETER names)"
+                ))
+            };
+            let repo = github
+                .repository
+                .clone()
+                .ok_or_else(|| missing("the repository"))?;
+            let token = secrets
+                .github_token
+                .clone()
+                .ok_or_else(|| missing("a token"))?;
+            let api = github
+                .api
+                .clone()
+                .unwrap_or_else(|| "https://api.github.com".to_owned());
+            Some(
+                GitHub::new(&api, &repo, token, http.clone())
+                    .map_err(|e| EffectError::Config(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        if config.pages.is_some() && site.is_none() {
+            return Err(EffectError::Config(
+                "--pages needs the site it publishes (hint: --site DIR or --site store:site; the Lambda's SGLCI_SITE)".to_owned(),
+            ));
+        }
+        Ok(Self {
+            config,
+            teams,
+            github: gh,
+            git_token: secrets.github_token,
+        })
+    }
+
+    /// Where an effect goes, for log lines: a host or a path, never a credential.
+    pub fn target_of(&self, effect: &Effect) -> String {
+        let remote = |t: &Option<GitTarget>| {
+            t.as_ref()
+                .map(|t| remote_host(&t.remote))
+                .unwrap_or_default()
+        };
+        match effect {
+            Effect::Logs { .. } => remote(&self.config.log_repo),
+            Effect::Pages { .. } => remote(&self.config.pages),
+            Effect::Card { sink, .. } => match sink {
+                CardSink::Teams => self.teams.as_ref().map(|t| t.host()).unwrap_or_default(),
+                CardSink::Dir(p) => p.clone(),
+                CardSink::Stdout => "stdout".to_owned(),
+            },
+            Effect::Issues { .. } => self.github.as_ref().map(GitHub::host).unwrap_or_default(),
+        }
+    }
+}
+
+/// A remote's host (`file` for a repository on this machine).
+fn remote_host(remote: &str) -> String {
+    if remote.contains("://") && !remote.starts_with("file://") {
+        host_of(remote)
+    } else {
+        "file".to_owned()
+    }
+}
+
+/// What one effect needs besides its sink.
+pub struct Context<'a> {
+    pub store: &'a dyn ObjectStore,
+    pub site: Option<&'a SiteTarget>,
+    pub limits: &'a BundleLimits,
+    pub triage: &'a crate::triage::Triage,
+}
+
+impl std::fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("site", &self.site)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Carries one effect out; returns a receipt (redacted) or the reason it failed.
+pub fn perform(sinks: &Sinks, cx: &Context<'_>, effect: &Effect) -> Result<String, String> {
+    match effect {
+        Effect::Logs { run_id, manifest } => push_logs(sinks, cx, run_id, manifest),
+        Effect::Pages { .. } => push_pages(sinks, cx),
+        Effect::Card { sink, card } => send_card(sinks, sink, card),
+        Effect::Issues { .. } => sync_issues(sinks, cx),
+    }
+    .map(|r| sglci_core::redact::redact(&r))
+    .map_err(|e| sglci_core::redact::redact(&e))
+}
+
+fn push_logs(
+    sinks: &Sinks,
+    cx: &Context<'_>,
+    run_id: &str,
+    manifest: &str,
+) -> Result<String, String> {
+    let target = sinks
+        .config
+        .log_repo
+        .as_ref()
+        .ok_or("no log repository is configured any more (hint: --log-repo)")?;
+    let key = Key::new(manifest).map_err(|e| e.to_string())?;
+    let (m, files) = fetch_within(cx.store, &key, cx.limits).map_err(|e| e.to_string())?;
+    for (path, _) in &files {
+        bundle_may_write(&m, path).map_err(|e| format!("{manifest}: {e}"))?;
+    }
+    let r = gitpub::push(
+        &target.remote,
+        &target.branch,
+        &files,
+        Mode::Append,
+        &format!("sglci: raw logs of {run_id}"),
+        sinks.git_token.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    if !r.refused.is_empty() {
+        // Published logs are a record: a path the branch holds with other content stays.
+        tracing::warn!(run = %run_id, refused = r.refused.len(), "files the log branch holds with other content were left as they are");
+    }
+    Ok(format!(
+        "{} files, {} new, commit {}",
+        r.files,
+        r.changed,
+        r.commit.as_deref().unwrap_or("(unchanged)")
+    ))
+}
+
+/// The generation stamp a published site carries.
+pub const SITE_STAMP: &str = "sglci.json";
+
+/// The site's files as they are now (in the directory or the store prefix).
+fn site_files(
+    store: &dyn ObjectStore,
+    site: &SiteTarget,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let files = match site {
+        SiteTarget::Dir(dir) => {
+            if dir.join(SITE_PARTIAL).exists() {
+                return Err(format!(
+                    "{}: the site is being written (hint: retried later)",
+                    dir.display()
+                ));
+            }
+            gitpub::files_under(dir).map_err(|e| format!("{}: {e}", dir.display()))?
+        }
+        SiteTarget::Store(prefix) => {
+            let mut out = Vec::new();
+            for k in store.list(prefix.as_str()).map_err(|e| e.to_string())? {
+                let Some(rel) = k
+                    .as_str()
+                    .strip_prefix(prefix.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+                else {
+                    continue;
+                };
+                if rel == SITE_PARTIAL {
+                    return Err(format!(
+                        "{prefix}: the site is being written (hint: retried later)"
+                    ));
+                }
+                if rel.starts_with('.') || rel == SITE_MARKER {
+                    continue;
+                }
+                out.push((rel.to_owned(), store.get(&k).map_err(|e| e.to_string())?));
+            }
+            out
+        }
+    };
+    if !files.iter().any(|(p, _)| p == "index.html") {
+        return Err(
+            "the site has no index.html yet (hint: it is rendered after the first ingest)"
+                .to_owned(),
+        );
+    }
+    Ok(files)
+}
+
+/// The generation a site's stamp names.
+pub fn stamp_generation(bytes: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Stamp {
+        generation: u64,
+    }
+    serde_json::from_slice::<Stamp>(bytes)
+        .ok()
+        .map(|s| s.generation)
+}
+
+fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
+    let target = sinks
+        .config
+        .pages
+        .as_ref()
+        .ok_or("no Pages repository is configured any more (hint: --pages)")?;
+    let site = cx.site.ok_or("no site to publish (hint: --site)")?;
+    let files = site_files(cx.store, site)?;
+    let generation = files
+        .iter()
+        .find(|(p, _)| p == SITE_STAMP)
+        .and_then(|(_, b)| stamp_generation(b))
+        .unwrap_or(0);
+    let r = gitpub::push_unless_newer(
+        &target.remote,
+        &target.branch,
+        &files,
+        sinks.config.pages_keep,
+        &format!("sglci: site of generation {generation}"),
+        sinks.git_token.as_deref(),
+        &|head: Option<&[u8]>| {
+            head.and_then(stamp_generation)
+                .is_some_and(|g| g > generation)
+        },
+        SITE_STAMP,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(match r {
+        None => {
+            format!("the branch holds a newer site than generation {generation}: left as it is")
+        }
+        Some(r) => format!(
+            "generation {generation}: {} files, {} changed, commit {}{}",
+            r.files,
+            r.changed,
+            r.commit.as_deref().unwrap_or("(unchanged)"),
+            if r.squashed {
+                " (history squashed)"
+            } else {
+                ""
+            }
+        ),
+    })
+}
+
+fn send_card(sinks: &Sinks, sink: &CardSink, card: &Notification) -> Result<String, String> {
+    match sink {
+        CardSink::Teams => sinks
+            .teams
+            .as_ref()
+            .ok_or("no Teams webhook is configured any more (hint: SGLCI_TEAMS_WEBHOOK_URL)")?
+            .notify(card)
+            .map_err(|e| e.to_string()),
+        CardSink::Dir(dir) => FileNotifier { dir: dir.into() }
+            .notify(card)
+            .map_err(|e| e.to_string()),
+        CardSink::Stdout => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", card.markdown)
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("stdout: {e}"))?;
+            Ok("stdout".to_owned())
+        }
+    }
+}
+
+fn sync_issues(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
+    let gh = sinks
+        .github
+        .as_ref()
+        .ok_or("no GitHub repository is configured any more (hint: GITHUB_REPOSITORY)")?;
+    let (open, muted) =
+        super::open_regressions(cx.store, cx.triage, sinks.config.dashboard.as_deref())
+            .map_err(|e| e.to_string())?;
+    let notes: Vec<Notification> = open.into_iter().map(|(_, n)| n).collect();
+    let sync = gh
+        .sync_regression_issues(&notes, &muted)
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "issues opened {:?}, updated {:?}, closed {:?}",
+        sync.opened, sync.updated, sync.closed
+    ))
+}

@@ -13,7 +13,14 @@ use sglci_core::bundle::BundleLimits;
 use sglci_core::store::Key;
 use thiserror::Error;
 
-use crate::app::SiteTarget;
+/// Where a site goes.
+#[derive(Debug, Clone)]
+pub enum SiteTarget {
+    /// A directory (`--site DIR`).
+    Dir(PathBuf),
+    /// A prefix in the object store (`site/` in the bucket, for the Lambda).
+    Store(Key),
+}
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {

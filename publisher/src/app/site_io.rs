@@ -199,14 +199,7 @@ pub fn write_site(out: &Path, site: &RenderedSite, replace: bool) -> Result<(), 
     Ok(())
 }
 
-/// Where a site goes.
-#[derive(Debug, Clone)]
-pub enum SiteTarget {
-    /// A directory (`--site DIR`).
-    Dir(std::path::PathBuf),
-    /// A prefix in the object store (`site/` in the bucket, for the Lambda).
-    Store(Key),
-}
+pub use crate::config::SiteTarget;
 
 /// A site to keep up to date while ingesting.
 #[derive(Debug)]

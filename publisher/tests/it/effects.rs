@@ -726,3 +726,90 @@ fn two_publishers_draining_one_queue_send_each_card_once() {
     );
     assert!(store.list("outbox/pending").expect("list").is_empty());
 }
+
+#[test]
+fn the_scheduled_summary_reports_a_missing_night_once() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = sglci_core::backend::dir::DirStore::new(&tmp.path().join("data"));
+    let queue = sglci_core::backend::spool::SpoolQueue::new(&tmp.path().join("queue"));
+    let cards = tmp.path().join("cards");
+    let sinks = Sinks::new(
+        parse_effects(
+            None,
+            None,
+            &[format!("dir:{}", cards.display())],
+            None,
+            [None; 3],
+        )
+        .expect("config"),
+        Secrets::default(),
+        &GitHubRepo::default(),
+        None,
+    )
+    .expect("sinks");
+    let triage = sglci_publisher::triage::Triage::default();
+    let h = Handler {
+        site: None,
+        limits: Default::default(),
+        effects: Some(EffectsRun {
+            sinks: &sinks,
+            triage: &triage,
+            holder: "t",
+            fault: None,
+        }),
+    };
+    let nights = synthetic_nights(3);
+    for (id, tag, files) in &nights {
+        ship(&store, &queue, id, tag, files);
+    }
+    sglci_publisher::app::ingest_pending_with(&store, &queue, &h, "2025-12-14T06:00:00Z")
+        .expect("ingest");
+    let run_cards = count_files(&cards);
+    assert_eq!(run_cards, 3, "a card per run");
+    // The evening after the last night: the next night (20251214) never ran on mi30x, and
+    // mi35x has no night at all. Both summaries go out, saying so; firing again sends nothing.
+    let scheduled: sglci_publisher::lambda::Scheduled = serde_json::from_str(
+        r#"{"daily_summary": {"hardware": ["mi30x", "mi35x"], "night": "today"}}"#,
+    )
+    .expect("event");
+    let templates = Templates::embedded().expect("templates");
+    for _ in 0..2 {
+        let reply = sglci_publisher::lambda::handle_scheduled(
+            &store,
+            &scheduled,
+            &h,
+            &templates,
+            "logs/",
+            "2025-12-14T23:10:00Z",
+        )
+        .expect("summary");
+        assert_eq!(reply.night, "20251214");
+    }
+    let summaries: Vec<Value> = std::fs::read_dir(&cards)
+        .expect("cards")
+        .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+        .filter_map(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter(|v| v["notification"]["kind"] == "daily_summary")
+        .collect();
+    assert_eq!(summaries.len(), 2, "one per hardware");
+    let mi30x = summaries
+        .iter()
+        .find(|v| v["notification"]["key"] == "daily:mi30x:20251214")
+        .expect("mi30x summary");
+    let md = mi30x["notification"]["markdown"].as_str().unwrap_or("");
+    let title = mi30x["notification"]["title"].as_str().unwrap_or("");
+    assert!(title.contains("no run recorded"), "{title}");
+    assert!(
+        md.contains("### Not run") && md.contains("last ran 2025-12-13"),
+        "{md}"
+    );
+    assert_eq!(mi30x["notification"]["status"], "error");
+    let done = store.list("outbox/done").expect("done");
+    assert_eq!(
+        done.iter()
+            .filter(|k| k.as_str().contains("summary"))
+            .count(),
+        2,
+        "{done:?}"
+    );
+}

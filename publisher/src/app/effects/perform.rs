@@ -55,11 +55,12 @@ impl Secrets {
 }
 
 impl GitHubRepo {
-    /// `GITHUB_REPOSITORY` and `GITHUB_API_URL`.
+    /// `SGLCI_GITHUB_REPOSITORY` (else `GITHUB_REPOSITORY`, the workflow's own) and
+    /// `GITHUB_API_URL`.
     pub fn from_env(env: &std::collections::BTreeMap<String, String>) -> Self {
         let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
         Self {
-            repository: get("GITHUB_REPOSITORY"),
+            repository: get("SGLCI_GITHUB_REPOSITORY").or_else(|| get("GITHUB_REPOSITORY")),
             api: get("GITHUB_API_URL"),
         }
     }

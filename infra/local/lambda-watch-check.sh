@@ -136,7 +136,7 @@ for _ in 1 2; do
     --data-file "$work/summary.json" --output-format json >"$work/summary.out" 2>"$work/invoke.err" || {
     cat "$work/invoke.err" "$work/watch.log" >&2; exit 1; }
 done
-grep -q '"night":"20251210"' "$work/summary.out" || { cat "$work/summary.out" >&2; exit 1; }
+grep -q '"night": *"20251210"' "$work/summary.out" || { cat "$work/summary.out" >&2; exit 1; }
 [ "$(grep -c 'Daily CI Summary Report' "$work/teams.jsonl")" -eq 1 ] || { echo "expected one summary card:" >&2; cat "$work/teams.jsonl" >&2; exit 1; }
 echo "lambda watch check: effects ok (log branch, Pages, $(wc -l <"$work/teams.jsonl") Teams cards, the summary once)"
 # The function's logs are JSON lines (AWS_LAMBDA_LOG_FORMAT=JSON).

@@ -813,3 +813,103 @@ fn the_scheduled_summary_reports_a_missing_night_once() {
         "{done:?}"
     );
 }
+
+/// The files under `samples/legacy/<rel>` (a file or a folder), keyed by their log-layout path.
+fn sample_files(rel: &str) -> Files {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
+    let at = root.join(rel);
+    let files = if at.is_file() {
+        vec![(String::new(), std::fs::read(&at).expect("sample"))]
+    } else {
+        sglci_core::backend::files_under(&at).expect("sample folder")
+    };
+    files
+        .into_iter()
+        .map(|(p, b)| {
+            let path = if p.is_empty() {
+                rel.to_owned()
+            } else {
+                format!("{rel}/{p}")
+            };
+            (path, b)
+        })
+        .collect()
+}
+
+#[test]
+fn sanity_unit_pd_and_image_check_runs_send_their_cards() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = sglci_core::backend::dir::DirStore::new(&tmp.path().join("data"));
+    let queue = sglci_core::backend::spool::SpoolQueue::new(&tmp.path().join("queue"));
+    let cards = tmp.path().join("cards");
+    let sinks = Sinks::new(
+        parse_effects(
+            None,
+            None,
+            &[format!("dir:{}", cards.display())],
+            None,
+            [None; 3],
+        )
+        .expect("config"),
+        Secrets::default(),
+        &GitHubRepo::default(),
+        None,
+    )
+    .expect("sinks");
+    let triage = sglci_publisher::triage::Triage::default();
+    let h = Handler {
+        site: None,
+        limits: Default::default(),
+        effects: Some(EffectsRun {
+            sinks: &sinks,
+            triage: &triage,
+            holder: "t",
+            fault: None,
+        }),
+    };
+    sglci_publisher::app::effects::start_cursor(&store, 0).expect("cursor");
+    let runs = [
+        (
+            "sanity-20251218",
+            "test/sanity_check_log/mi30x/v0.5.6.post2-rocm700-mi30x-20251218",
+            "v0.5.6.post2-rocm700-mi30x-20251218",
+        ),
+        (
+            "unit-20251218",
+            "test/unit-test-backend-8-gpu-CAR-amd/mi30x/v0.5.6.post2-rocm700-mi30x-20251218.log",
+            "v0.5.6.post2-rocm700-mi30x-20251218",
+        ),
+        (
+            "pd-20251216",
+            "test/pd/pd_log/mi30x/v0.5.6.post2-rocm700-mi30x-20251216",
+            "v0.5.6.post2-rocm700-mi30x-20251216",
+        ),
+        (
+            "image-check-20251219",
+            "cron_log/mi30x/20251219/docker_image_check.log",
+            "v0.5.6.post2-rocm700-mi30x-20251219",
+        ),
+    ];
+    for (id, rel, tag) in runs {
+        ship(&store, &queue, id, tag, &sample_files(rel));
+    }
+    let report =
+        sglci_publisher::app::ingest_pending_with(&store, &queue, &h, "2025-12-20T06:00:00Z")
+            .expect("ingest");
+    assert_eq!(report.quarantined, [], "{report:?}");
+    let kinds: Vec<String> = std::fs::read_dir(&cards)
+        .expect("cards")
+        .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+        .filter_map(|b| serde_json::from_slice::<Value>(&b).ok())
+        .map(|v| v["notification"]["kind"].as_str().unwrap_or("").to_owned())
+        .collect();
+    for kind in ["sanity", "unit_pd", "image_check"] {
+        assert!(kinds.iter().any(|k| k == kind), "a {kind} card: {kinds:?}");
+    }
+    // The PD and the unit run of different nights: each its own card.
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "unit_pd").count(),
+        2,
+        "{kinds:?}"
+    );
+}

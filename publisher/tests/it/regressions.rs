@@ -224,6 +224,43 @@ fn replay_synthetic_step_is_alerted_within_three_nights() {
 }
 
 #[test]
+fn improvements_are_found_by_the_same_rules_in_the_other_direction() {
+    for seed in 1..=10u64 {
+        let base = stable(seed, 0.02);
+        let step_at = 30;
+        // Latency down by a tenth from night 30: an improvement, never a regression.
+        let faster = sweep(40, &LOADS, |l, n| {
+            base(l, n) * if n >= step_at { 0.90 } else { 1.0 }
+        });
+        assert!(detect(&faster, &cfg()).is_empty(), "seed {seed}");
+        let found = sglci_publisher::regress::detect_improvements(&faster, &cfg());
+        assert_eq!(found.len(), 1, "seed {seed}: {found:?}");
+        let f = &found[0];
+        assert!(f.id.starts_with("improvement:mi30x/GROK1/"), "{}", f.id);
+        assert_eq!(
+            f.first_bad_date,
+            date_of_day(20_000 + step_at as i64),
+            "seed {seed}"
+        );
+        assert!((f.change + 0.10).abs() < 0.04, "seed {seed}: {}", f.change);
+        assert_eq!(
+            f.direction,
+            Direction::LowerIsBetter,
+            "the metric's own direction"
+        );
+        // The quiet history and a slowdown have no improvement.
+        assert!(
+            sglci_publisher::regress::detect_improvements(&sweep(40, &LOADS, &base), &cfg())
+                .is_empty()
+        );
+        let slower = sweep(40, &LOADS, |l, n| {
+            base(l, n) * if n >= step_at { 1.10 } else { 1.0 }
+        });
+        assert!(sglci_publisher::regress::detect_improvements(&slower, &cfg()).is_empty());
+    }
+}
+
+#[test]
 fn one_load_alone_recovery_drift_and_exclusions() {
     let base = stable(7, 0.02);
     // A step at one load only is not a regression of the configuration (F66).

@@ -296,11 +296,15 @@ pub fn fetch_within(
         .as_str()
         .rsplit_once('/')
         .map_or("", |(p, _)| p);
-    let mut files = Vec::new();
-    for f in &m.files {
-        let key = Key::new(format!("{prefix}/files/{}", f.path))?;
-        // At most the declared size plus one byte: a larger object is refused unread.
-        let bytes = match store.get_at_most(&key, f.bytes) {
+    let keys = m
+        .files
+        .iter()
+        .map(|f| Ok((Key::new(format!("{prefix}/files/{}", f.path))?, f.bytes)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    // Fetched together (concurrently on S3), each refused unread above its declared size.
+    let mut files = Vec::with_capacity(keys.len());
+    for (f, got) in m.files.iter().zip(store.get_many_at_most(&keys)) {
+        let bytes = match got {
             Err(StoreError::TooLarge { bytes, .. }) => Err(BundleError::Size {
                 manifest: name.clone(),
                 path: f.path.clone(),

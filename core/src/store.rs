@@ -133,6 +133,26 @@ pub trait ObjectStore: Send + Sync {
     /// The distinct next segments below `prefix` (like `ls`: sub-"directories" and objects),
     /// sorted. Cheaper than [`ObjectStore::list`] on a deep tree: S3 answers it with a delimiter.
     fn children(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+    /// Reads several objects: one result per key, in the keys' order. Backends with request
+    /// latency (S3) issue them concurrently, a bounded number in flight; this default reads them
+    /// one after another.
+    fn get_many(&self, keys: &[Key]) -> Vec<Result<Vec<u8>, StoreError>> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+    /// [`ObjectStore::get_many`] with a size bound per key (as [`ObjectStore::get_at_most`]).
+    fn get_many_at_most(&self, keys: &[(Key, u64)]) -> Vec<Result<Vec<u8>, StoreError>> {
+        keys.iter()
+            .map(|(k, max)| self.get_at_most(k, *max))
+            .collect()
+    }
+    /// Writes several objects whole (as [`ObjectStore::put`] each); concurrently on S3. On an
+    /// error some may be written and others not; the first error is returned.
+    fn put_many(&self, items: &[(Key, Vec<u8>)]) -> Result<(), StoreError> {
+        for (k, bytes) in items {
+            self.put(k, bytes)?;
+        }
+        Ok(())
+    }
 }
 
 /// The next segment of `key` below `prefix`, if `key` is strictly under it.
@@ -442,6 +462,7 @@ pub fn check_store(store: &dyn ObjectStore) -> Result<(), String> {
             String::from_utf8_lossy(&total)
         ));
     }
+    check_batches(store)?;
     check_bounded_reads(store)?;
     for key in store.list("conformance").map_err(|e| e.to_string())? {
         store.delete(&key).map_err(|e| e.to_string())?;
@@ -450,6 +471,53 @@ pub fn check_store(store: &dyn ObjectStore) -> Result<(), String> {
 }
 
 /// Bounded reads: at the limit the bytes, over it a refusal naming the size, never the bytes.
+/// Batches: `put_many` writes every object, `get_many` answers per key in the keys' order
+/// (a missing key is `NotFound` in its place, the others still read).
+fn check_batches(store: &dyn ObjectStore) -> Result<(), String> {
+    let keys: Vec<Key> = (0..40)
+        .map(|i| Key::new(format!("conformance/batch/{i:02}.bin")))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let items: Vec<(Key, Vec<u8>)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), format!("object {i}").into_bytes()))
+        .collect();
+    store
+        .put_many(&items)
+        .map_err(|e| format!("conformance: put_many: {e}"))?;
+    let mut asked = keys.clone();
+    let missing = Key::new("conformance/batch/missing.bin").map_err(|e| e.to_string())?;
+    asked.insert(17, missing);
+    let got = store.get_many(&asked);
+    if got.len() != asked.len() {
+        return Err(format!(
+            "conformance: get_many gave {} results for {} keys",
+            got.len(),
+            asked.len()
+        ));
+    }
+    for (i, (k, r)) in asked.iter().zip(&got).enumerate() {
+        match (i, r) {
+            (17, Err(StoreError::NotFound { .. })) => {}
+            (17, other) => {
+                return Err(format!("conformance: get_many of a missing key: {other:?}"))
+            }
+            (_, Ok(bytes)) => {
+                let n = if i < 17 { i } else { i - 1 };
+                if bytes != format!("object {n}").as_bytes() {
+                    return Err(format!("conformance: get_many out of order at {k}"));
+                }
+            }
+            (_, Err(e)) => return Err(format!("conformance: get_many {k}: {e}")),
+        }
+    }
+    for k in &keys {
+        store.delete(k).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 fn check_bounded_reads(store: &dyn ObjectStore) -> Result<(), String> {
     let k = |s: &str| Key::new(format!("conformance/{s}")).map_err(|e| e.to_string());
     let fail = |what: &str| Err(format!("conformance: {what}"));

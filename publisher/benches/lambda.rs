@@ -12,6 +12,9 @@
     reason = "a benchmark reports on the terminal"
 )]
 
+#[path = "support/latency_proxy.rs"]
+mod latency_proxy;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -69,6 +72,18 @@ impl<S: ObjectStore> ObjectStore for Counting<S> {
             .fetch_add(t.elapsed().as_micros() as usize, Ordering::Relaxed);
         r
     }
+    fn get_many(&self, keys: &[Key]) -> Vec<Result<Vec<u8>, StoreError>> {
+        self.get.fetch_add(keys.len(), Ordering::Relaxed);
+        self.inner.get_many(keys)
+    }
+    fn get_many_at_most(&self, keys: &[(Key, u64)]) -> Vec<Result<Vec<u8>, StoreError>> {
+        self.get.fetch_add(keys.len(), Ordering::Relaxed);
+        self.inner.get_many_at_most(keys)
+    }
+    fn put_many(&self, items: &[(Key, Vec<u8>)]) -> Result<(), StoreError> {
+        self.put.fetch_add(items.len(), Ordering::Relaxed);
+        self.inner.put_many(items)
+    }
     fn children(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         self.list.fetch_add(1, Ordering::Relaxed);
         let t = Instant::now();
@@ -105,8 +120,10 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// The child: a cold start, then two invocations (cold, warm). Prints one JSON line.
-fn child(endpoint: &str, bucket: &str, events: &[PathBuf]) {
+/// The child: a cold start, then two invocations (cold, warm), a third with the effects on
+/// (the run's files to a log repository and the site to Pages, two bare repositories), and the
+/// first publish of a whole site into an empty prefix. Prints one JSON line.
+fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String, String)>) {
     let t0 = Instant::now();
     let aws = Aws::with_endpoint(endpoint, "us-east-1").expect("aws");
     let store = Counting {
@@ -124,9 +141,22 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf]) {
         templates: &templates,
         opts: site_opts(),
     };
+    let sinks = repos.map(|(log, pages)| {
+        let config =
+            sglci_publisher::config::parse_effects(Some(&log), Some(&pages), &[], None, [None; 3])
+                .expect("effects");
+        app::effects::Sinks::new(
+            config,
+            app::effects::Secrets::default(),
+            &app::effects::GitHubRepo::default(),
+            Some(&job.target),
+        )
+        .expect("sinks")
+    });
+    let triage = sglci_publisher::triage::Triage::default();
     let mut times = Vec::new();
     let mut requests = Vec::new();
-    for e in events {
+    for (i, e) in events.iter().enumerate() {
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_slice(&std::fs::read(e).expect("event")).expect("event json");
         for c in [
@@ -138,8 +168,28 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf]) {
         ] {
             c.store(0, Ordering::Relaxed);
         }
+        // The third event runs with the effects, which start from the generation before it.
+        let with_effects = i == 2 && sinks.is_some();
+        if with_effects {
+            store
+                .delete(&Key::new("outbox/cursor.json").expect("key"))
+                .expect("cursor");
+        }
+        let h = app::Handler {
+            site: Some(&job),
+            limits: Default::default(),
+            effects: sinks
+                .as_ref()
+                .filter(|_| with_effects)
+                .map(|sinks| app::EffectsRun {
+                    sinks,
+                    triage: &triage,
+                    holder: "bench",
+                    fault: None,
+                }),
+        };
         let t = Instant::now();
-        let r = sglci_publisher::lambda::handle(&store, &event, Some(&job), "2026-01-01T00:00:00Z")
+        let r = sglci_publisher::lambda::handle_with(&store, &event, &h, "2026-01-01T00:00:00Z")
             .expect("handle");
         assert!(r.batch_item_failures.is_empty());
         times.push(t.elapsed().as_secs_f64());
@@ -151,10 +201,51 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf]) {
             store.list_us.load(Ordering::Relaxed),
         ]);
     }
+    // The first publish of a whole site into an empty prefix.
+    let fresh = SiteJob {
+        target: SiteTarget::Store(
+            Key::new(format!("site-first-{}", std::process::id())).expect("key"),
+        ),
+        templates: &templates,
+        opts: site_opts(),
+    };
+    let t = Instant::now();
+    let files = app::update_site(&store, &fresh, &Touched::default()).expect("first site");
+    let first_site = t.elapsed().as_secs_f64();
     let line = serde_json::json!({
-        "init": init, "times": times, "requests": requests, "peak_mb": peak_rss_mb()
+        "init": init, "times": times, "requests": requests, "peak_mb": peak_rss_mb(),
+        "first_site": first_site, "first_site_files": files,
     });
     println!("{line}");
+}
+
+/// The medians' inputs over a latency's rounds.
+#[derive(Default)]
+struct Measured {
+    init: Vec<f64>,
+    cold: Vec<f64>,
+    warm: Vec<f64>,
+    effects: Vec<f64>,
+    first_site: Vec<f64>,
+    peak: Vec<f64>,
+    /// Requests of one warm publish (G/P/L/D).
+    req: [usize; 4],
+}
+
+impl Measured {
+    fn add(&mut self, v: &serde_json::Value) {
+        let i = v["init"].as_f64().unwrap_or(0.0);
+        self.init.push(i);
+        self.cold.push(i + v["times"][0].as_f64().unwrap_or(0.0));
+        self.warm.push(v["times"][1].as_f64().unwrap_or(0.0));
+        self.effects.push(v["times"][2].as_f64().unwrap_or(0.0));
+        self.first_site
+            .push(v["first_site"].as_f64().unwrap_or(0.0));
+        self.peak.push(v["peak_mb"].as_f64().unwrap_or(0.0));
+        for (n, slot) in self.req.iter_mut().enumerate() {
+            *slot = v["requests"][1][n].as_u64().unwrap_or(0) as usize;
+        }
+    }
 }
 
 fn main() {
@@ -166,7 +257,10 @@ fn main() {
         let endpoint = parts.next().expect("endpoint").to_owned();
         let bucket = parts.next().expect("bucket").to_owned();
         let events: Vec<PathBuf> = parts.map(PathBuf::from).collect();
-        child(&endpoint, &bucket, &events);
+        let repos = std::env::var("SGLCI_BENCH_REPOS")
+            .ok()
+            .and_then(|r| r.split_once('|').map(|(a, b)| (a.to_owned(), b.to_owned())));
+        child(&endpoint, &bucket, &events, repos);
         return;
     }
     let corpus = std::env::var_os("SGLCI_CORPUS")
@@ -191,7 +285,21 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
+    let latencies: Vec<u64> = std::env::var("SGLCI_BENCH_LATENCY_MS")
+        .unwrap_or_else(|_| "0,30,80".to_owned())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     let work = tempfile::tempdir().expect("tmp");
+    let log_repo = work.path().join("log.git");
+    let pages_repo = work.path().join("pages.git");
+    for r in [&log_repo, &pages_repo] {
+        git2::Repository::init_bare(r).expect("bare repository");
+    }
+    let (log_repo, pages_repo) = (
+        log_repo.display().to_string(),
+        pages_repo.display().to_string(),
+    );
     let aws = Aws::with_endpoint(&moto.url(), "us-east-1").expect("aws");
     let templates = Templates::embedded().expect("templates");
     let sample_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
@@ -254,116 +362,116 @@ fn main() {
         );
         // New nights after the newest: the GROK1 sample moved past it.
         let base = day_number("20251210").expect("day");
-        let mut cold = Vec::new();
-        let mut warm = Vec::new();
-        let mut init = Vec::new();
-        let mut peak = Vec::new();
-        let mut req = [0usize; 4];
-        let mut list_s = Vec::new();
-        for r in 0..rounds {
-            let mut events = Vec::new();
-            for j in 0..2 {
-                let d = last - base + 1 + (r * 2 + j) as i64;
-                let files: Vec<(String, Vec<u8>)> = sample
-                    .iter()
-                    .map(|(p, b)| {
-                        (
-                            synth::shift_dates(p, d),
-                            synth::shift_dates(&String::from_utf8_lossy(b), d).into_bytes(),
-                        )
+        let mut next_night = last - base + 1;
+        for &ms in &latencies {
+            let proxy = latency_proxy::LatencyProxy::start(
+                moto.url().trim_start_matches("http://"),
+                std::time::Duration::from_millis(ms),
+            );
+            let mut m = Measured::default();
+            for r in 0..rounds {
+                let mut events = Vec::new();
+                for j in 0..3 {
+                    let d = next_night;
+                    next_night += 1;
+                    let files: Vec<(String, Vec<u8>)> = sample
+                        .iter()
+                        .map(|(p, b)| {
+                            (
+                                synth::shift_dates(p, d),
+                                synth::shift_dates(&String::from_utf8_lossy(b), d).into_bytes(),
+                            )
+                        })
+                        .collect();
+                    let date = date_of_day(base + d);
+                    let tag = format!("v0.5.6.post1-rocm700-mi30x-{date}");
+                    let run = format!("bench-{k}-{ms}-{r}-{j}");
+                    let man = manifest_for(&run, "mi30x", &date, &tag, "grok-online", &files);
+                    let key = upload(&s3, &man, &files).expect("upload");
+                    let body = serde_json::to_string(&Announcement {
+                        schema: BUNDLE_SCHEMA,
+                        manifest: key.to_string(),
                     })
-                    .collect();
-                let date = date_of_day(base + d);
-                let tag = format!("v0.5.6.post1-rocm700-mi30x-{date}");
-                let m = manifest_for(
-                    &format!("bench-{k}-{r}-{j}"),
-                    "mi30x",
-                    &date,
-                    &tag,
-                    "grok-online",
-                    &files,
+                    .expect("json");
+                    let event = serde_json::json!({"Records": [{
+                        "messageId": format!("m-{run}"), "receiptHandle": "r", "body": body,
+                        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                        "eventSource": "aws:sqs", "awsRegion": "us-east-1"}]});
+                    let path = work.path().join(format!("event-{run}.json"));
+                    std::fs::write(&path, event.to_string()).expect("event");
+                    events.push(path);
+                }
+                let spec = format!(
+                    "{}|{bucket}|{}|{}|{}",
+                    proxy.url,
+                    events[0].display(),
+                    events[1].display(),
+                    events[2].display()
                 );
-                let key = upload(&s3, &m, &files).expect("upload");
-                let body = serde_json::to_string(&Announcement {
-                    schema: BUNDLE_SCHEMA,
-                    manifest: key.to_string(),
-                })
-                .expect("json");
-                let event = serde_json::json!({"Records": [{
-                    "messageId": format!("m-{k}-{r}-{j}"), "receiptHandle": "r", "body": body,
-                    "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                    "eventSource": "aws:sqs", "awsRegion": "us-east-1"}]});
-                let path = work.path().join(format!("event-{k}-{r}-{j}.json"));
-                std::fs::write(&path, event.to_string()).expect("event");
-                events.push(path);
+                let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+                    .env("SGLCI_BENCH_CHILD", spec)
+                    .env("SGLCI_BENCH_REPOS", format!("{log_repo}|{pages_repo}"))
+                    .output()
+                    .expect("child");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("child json");
+                m.add(&v);
             }
-            let spec = format!(
-                "{}|{bucket}|{}|{}",
-                moto.url(),
-                events[0].display(),
-                events[1].display()
+            let [g, p, l, del] = m.req;
+            // us-east-1 list prices: S3 PUT/LIST $0.005 per 1,000, GET $0.0004 per 1,000 (DELETE
+            // free); Lambda arm64 $0.0000133334 per GB-second at 512 MB, $0.20 per million
+            // requests.
+            let s3_cost = (p + l) as f64 * 0.005 / 1000.0 + g as f64 * 0.0004 / 1000.0;
+            let lambda_cost = median(&m.warm) * 0.5 * 0.000_013_333_4 + 0.2 / 1e6;
+            table_rows.push_str(&format!(
+                "| {k}x | {ms} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.0} | {g} / {p} / {l} / {del} | ${:.5} |\n",
+                median(&m.init),
+                median(&m.cold),
+                median(&m.warm),
+                median(&m.effects),
+                median(&m.first_site),
+                m.peak.iter().copied().fold(0.0, f64::max),
+                s3_cost + lambda_cost,
+            ));
+            eprintln!(
+                "{k}x at {ms} ms: warm {:.3} s, {g}/{p}/{l}/{del} requests",
+                median(&m.warm)
             );
-            let out = std::process::Command::new(std::env::current_exe().expect("exe"))
-                .env("SGLCI_BENCH_CHILD", spec)
-                .output()
-                .expect("child");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("child json");
-            let i = v["init"].as_f64().unwrap_or(0.0);
-            let t0 = v["times"][0].as_f64().unwrap_or(0.0);
-            let t1 = v["times"][1].as_f64().unwrap_or(0.0);
-            init.push(i);
-            cold.push(i + t0);
-            warm.push(t1);
-            peak.push(v["peak_mb"].as_f64().unwrap_or(0.0));
-            for (n, slot) in req.iter_mut().enumerate() {
-                *slot = v["requests"][1][n].as_u64().unwrap_or(0) as usize;
+            if ms == latencies[0] {
+                summary.push((k, median(&m.warm)));
             }
-            list_s.push(v["requests"][1][4].as_f64().unwrap_or(0.0) / 1e6);
         }
-        let [g, p, l, del] = req;
-        // us-east-1 list prices: S3 PUT/LIST $0.005 per 1,000, GET $0.0004 per 1,000 (DELETE
-        // free); Lambda arm64 $0.0000133334 per GB-second at 512 MB, $0.20 per million requests.
-        let s3_cost = (p + l) as f64 * 0.005 / 1000.0 + g as f64 * 0.0004 / 1000.0;
-        let lambda_cost = median(&warm) * 0.5 * 0.000_013_333_4 + 0.2 / 1e6;
-        table_rows.push_str(&format!(
-            "| {k}x | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} | {g} / {p} / {l} / {del} | ${:.5} |\n",
-            rows * k,
-            median(&init),
-            median(&cold),
-            median(&warm),
-            median(&list_s),
-            peak.iter().copied().fold(0.0, f64::max),
-            s3_cost + lambda_cost,
-        ));
-        summary.push((k, median(&warm)));
     }
     let ratio = summary.last().map_or(0.0, |l| l.1) / summary.first().map_or(1.0, |f| f.1);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let report = format!(
-        "## Publisher Lambda: cold and warm invocation, memory, cost of one publish\n\n\
-Method: `cargo bench -p sglci-publisher --bench lambda`. S3 is a `moto_server` on loopback\n\
-(request latency well under AWS's, so times here are CPU and emulator time). Per history size the\n\
+        "## Publisher Lambda: cold and warm invocation, memory, cost of one publish, on cloud latency\n\n\
+Method: `cargo bench -p sglci-publisher --bench lambda`. S3 is a `moto_server` on loopback behind a\n\
+latency-injecting TCP proxy (`benches/support/latency_proxy.rs`: the first bytes of every request\n\
+wait the given milliseconds, as a round trip to S3 does; 0 = loopback). Per history size the\n\
 bench ingests the fixture corpus into a bucket, commits 9 or 99 copies moved back in time\n\
-(10x, 100x), and renders the whole site into the bucket. Then, {rounds} times, a fresh child\n\
-process does what a Lambda cold start does (build the S3 client, load the templates: *init*)\n\
-and handles two SQS events, each announcing one new night (the GROK1 sample moved past the\n\
-newest night): fetch and verify the bundle, commit it, refresh the regressions, update the\n\
-touched pages of the site in the bucket, record the generation. *Cold* = init + first\n\
-invocation; *warm* = the second invocation in the same process. Peak memory = the child's VmHWM\n\
-(the largest over the rounds). Requests are those of one warm publish (GET / PUT / LIST /\n\
-DELETE); cost = S3 requests at us-east-1 list prices plus Lambda arm64 time at 512 MB.\n\
-Medians. Machine: {cores} cores.\n\n\
-| history | rows | init (s) | cold (s) | warm (s) | of which LIST (s) | peak MB | requests G/P/L/D | cost per publish |\n\
-|---|---:|---:|---:|---:|---:|---:|---|---:|\n{table_rows}\n\
-*Of which LIST*: time of the warm publish spent in LIST calls (the regressions table is found\n\
-by listing; moto scans the whole bucket per LIST, real S3 does not).\n\n\
-Warm publish at the largest history costs {ratio:.2}x the publish at 1x. Target: peak memory\n\
-under 256 MB.\n"
+(10x, 100x), and renders the whole site into the bucket. Then, {rounds} times per latency, a\n\
+fresh child process does what a Lambda cold start does (build the S3 client, load the\n\
+templates: *init*) and handles three SQS events, each announcing one new night (the GROK1\n\
+sample moved past the newest night): fetch and verify the bundle, commit it, refresh the\n\
+regressions, update the touched pages of the site in the bucket, record the generation.\n\
+*Cold* = init + first invocation; *warm* = the second; *+effects* = the third, with the\n\
+effects on: the run's raw files pushed to a log repository and the site to a Pages branch\n\
+(bare repositories on this machine, so git costs CPU only; the site is read back from the\n\
+bucket). *First site* = rendering the whole site into an empty prefix. Peak memory = the\n\
+child's VmHWM (the largest over the rounds). Requests are those of one warm publish\n\
+(GET / PUT / LIST / DELETE); S3 batches keep 32 requests in flight. Cost = S3 requests at\n\
+us-east-1 list prices plus Lambda arm64 time at 512 MB. Medians. Machine: {cores} cores.\n\n\
+| history | latency (ms) | init (s) | cold (s) | warm (s) | +effects (s) | first site (s) | peak MB | requests G/P/L/D | cost per publish |\n\
+|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n{table_rows}\n\
+Warm publish on loopback at the largest history costs {ratio:.2}x the publish at 1x. Targets\n\
+(issue 18, at 30 ms): warm publish at most 1.0 s at 1x and 1.5 s at 100x with the same\n\
+request count at every size; cold start at most 1.5 s; first whole site at most 15 s; peak\n\
+memory under 256 MB.\n"
     );
     print!("{report}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");

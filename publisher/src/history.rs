@@ -35,6 +35,11 @@ pub fn month_of(date: Option<&str>) -> String {
     }
 }
 
+/// The one partition of the derived regressions table (written whole by
+/// [`History::write_partition`], not committed to the index); readers find its months through
+/// its manifest, so reading it costs one GET per month and no listing.
+pub const DERIVED_PARTITION: &str = "detected";
+
 /// Bumped whenever a table's columns change; old versions stay readable side by side.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -258,12 +263,16 @@ impl<'a> History<'a> {
         // readable (and the next run repairs it: same digest, same names).
         let stem = format!("{partition}.g{}", digest_token(digest));
         let mut months = BTreeMap::new();
+        let mut objects = Vec::new();
         for t in tables {
-            let m = self.write_months(t, &stem)?;
+            let (m, o) = self.month_objects(t, &stem)?;
             if !m.is_empty() {
                 months.insert(t.schema.name.to_owned(), m);
             }
+            objects.extend(o);
         }
+        // Every table's months at once (concurrently on S3).
+        self.store.put_many(&objects)?;
         let mut committed = Commit::Unchanged;
         let mut replaced = None;
         self.update_index(|mut idx| {
@@ -297,20 +306,34 @@ impl<'a> History<'a> {
 
     /// Writes a table's rows as one object per month named `<stem>.parquet`; returns the months.
     fn write_months(&self, table: &Table, stem: &str) -> Result<Vec<String>, HistoryError> {
+        let (months, objects) = self.month_objects(table, stem)?;
+        self.store.put_many(&objects)?;
+        Ok(months)
+    }
+
+    /// A table's rows as one Parquet object per month named `<stem>.parquet`: the months, and
+    /// the objects to write.
+    #[allow(clippy::type_complexity)]
+    fn month_objects(
+        &self,
+        table: &Table,
+        stem: &str,
+    ) -> Result<(Vec<String>, Vec<(Key, Vec<u8>)>), HistoryError> {
         let prefix = Self::table_prefix(table.schema);
         let mut months = Vec::new();
+        let mut objects = Vec::new();
         for (month, rows) in by_month(table) {
             let part = Table {
                 schema: table.schema,
                 rows,
             };
-            self.store.put(
-                &key(format!("{prefix}/{month}/{stem}.parquet"))?,
-                &part.to_parquet()?,
-            )?;
+            objects.push((
+                key(format!("{prefix}/{month}/{stem}.parquet"))?,
+                part.to_parquet()?,
+            ));
             months.push(month);
         }
-        Ok(months)
+        Ok((months, objects))
     }
 
     /// Deletes a replaced generation's objects (after the commit that replaced it).
@@ -442,6 +465,29 @@ impl Snapshot<'_> {
         self.index.generation > 0 && schema.name != sglci_core::records::REGRESSIONS.name
     }
 
+    /// Whether the table is the derived one, found through its partition's month manifest
+    /// (one GET, no listing).
+    fn derived(&self, schema: Schema) -> bool {
+        self.index.generation > 0 && schema.name == sglci_core::records::REGRESSIONS.name
+    }
+
+    /// The months of the derived partition, from its manifest (none when never written).
+    fn derived_months(&self, schema: Schema) -> Result<Vec<String>, HistoryError> {
+        let manifest = key(format!(
+            "{}/.partitions/{DERIVED_PARTITION}.months",
+            History::table_prefix(schema)
+        ))?;
+        match self.store.get(&manifest) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|m| is_month(m))
+                .map(str::to_owned)
+                .collect()),
+            Err(StoreError::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The months a table has rows in (`YYYY-MM`, and `undated`), sorted.
     pub fn months(&self, schema: Schema) -> Result<Vec<String>, HistoryError> {
         if self.indexed(schema) {
@@ -455,13 +501,17 @@ impl Snapshot<'_> {
                 .collect();
             return Ok(set.into_iter().collect());
         }
-        let mut months: Vec<String> = self
-            .store
-            .children(&History::table_prefix(schema))?
-            .into_iter()
-            .filter(|n| is_month(n))
-            .collect();
+        let mut months: Vec<String> = if self.derived(schema) {
+            self.derived_months(schema)?
+        } else {
+            self.store
+                .children(&History::table_prefix(schema))?
+                .into_iter()
+                .filter(|n| is_month(n))
+                .collect()
+        };
         months.sort();
+        months.dedup();
         Ok(months)
     }
 
@@ -472,56 +522,97 @@ impl Snapshot<'_> {
         self.read_months(schema, &months)
     }
 
-    /// The partitions of the given months only.
+    /// The objects of one month of a table, in file-name order (as a listing gives it).
+    fn month_objects(
+        &self,
+        schema: Schema,
+        month: &str,
+        derived: &[String],
+    ) -> Result<Vec<String>, HistoryError> {
+        let mut p: Vec<String> = if self.indexed(schema) {
+            self.index
+                .partitions
+                .iter()
+                .filter(|(_, e)| {
+                    e.months
+                        .get(schema.name)
+                        .is_some_and(|m| m.iter().any(|x| x == month))
+                })
+                .map(|(name, e)| format!("{}.parquet", e.stem(name)))
+                .collect()
+        } else if self.derived(schema) {
+            derived
+                .iter()
+                .filter(|m| *m == month)
+                .map(|_| format!("{DERIVED_PARTITION}.parquet"))
+                .collect()
+        } else {
+            self.store
+                .children(&format!("{}/{month}", History::table_prefix(schema)))?
+                .into_iter()
+                .filter(|n| n.ends_with(".parquet"))
+                .collect()
+        };
+        p.sort();
+        Ok(p)
+    }
+
+    /// The partitions of the given months only. The objects are fetched together
+    /// ([`ObjectStore::get_many`]: concurrently on S3), then decoded in order.
     pub fn read_months(
         &self,
         schema: Schema,
         months: &BTreeSet<String>,
     ) -> Result<Table, HistoryError> {
-        let prefix = History::table_prefix(schema);
-        let mut table = Table {
+        let mut t = self.read_tables(&[(schema, months.clone())])?;
+        Ok(t.pop().unwrap_or(Table {
             schema,
             rows: Vec::new(),
-        };
-        for month in months {
-            let parts: Vec<String> = if self.indexed(schema) {
-                let mut p: Vec<String> = self
-                    .index
-                    .partitions
-                    .iter()
-                    .filter(|(_, e)| {
-                        e.months
-                            .get(schema.name)
-                            .is_some_and(|m| m.iter().any(|x| x == month))
-                    })
-                    .map(|(name, e)| format!("{}.parquet", e.stem(name)))
-                    .collect();
-                // File-name order, as a listing gives it.
-                p.sort();
-                p
+        }))
+    }
+
+    /// Several tables, each for its months, with every object fetched in one batch (one round
+    /// of requests on S3 however many tables and months).
+    pub fn read_tables(
+        &self,
+        wanted: &[(Schema, BTreeSet<String>)],
+    ) -> Result<Vec<Table>, HistoryError> {
+        let mut keys = Vec::new();
+        let mut owner = Vec::new();
+        for (i, (schema, months)) in wanted.iter().enumerate() {
+            let prefix = History::table_prefix(*schema);
+            let derived = if self.derived(*schema) {
+                self.derived_months(*schema)?
             } else {
-                let mut p: Vec<String> = self
-                    .store
-                    .children(&format!("{prefix}/{month}"))?
-                    .into_iter()
-                    .filter(|n| n.ends_with(".parquet"))
-                    .collect();
-                p.sort();
-                p
+                Vec::new()
             };
-            for name in parts {
-                let k = key(format!("{prefix}/{month}/{name}"))?;
-                let bytes = self.store.get(&k)?;
-                let df = ParquetReader::new(std::io::Cursor::new(bytes))
-                    .finish()
-                    .map_err(|source| HistoryError::Parquet {
-                        key: k.to_string(),
-                        source,
-                    })?;
-                table.rows.extend(Table::from_dataframe(schema, &df)?.rows);
+            for month in months {
+                for name in self.month_objects(*schema, month, &derived)? {
+                    keys.push(key(format!("{prefix}/{month}/{name}"))?);
+                    owner.push(i);
+                }
             }
         }
-        Ok(table)
+        let mut tables: Vec<Table> = wanted
+            .iter()
+            .map(|(schema, _)| Table {
+                schema: *schema,
+                rows: Vec::new(),
+            })
+            .collect();
+        for ((k, i), bytes) in keys.iter().zip(owner).zip(self.store.get_many(&keys)) {
+            let schema = tables[i].schema;
+            let df = ParquetReader::new(std::io::Cursor::new(bytes?))
+                .finish()
+                .map_err(|source| HistoryError::Parquet {
+                    key: k.to_string(),
+                    source,
+                })?;
+            tables[i]
+                .rows
+                .extend(Table::from_dataframe(schema, &df)?.rows);
+        }
+        Ok(tables)
     }
 }
 

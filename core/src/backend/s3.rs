@@ -17,7 +17,12 @@ pub struct S3Store {
     bucket: String,
     /// Prepended to every key (`""` or `"some/prefix/"`).
     prefix: String,
+    /// Requests a batch keeps in flight (`SGLCI_S3_CONCURRENCY`, default 32).
+    concurrency: usize,
 }
+
+/// Requests in flight per batch unless `SGLCI_S3_CONCURRENCY` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
 impl S3Store {
     pub fn new(aws: &Aws, bucket: &str, prefix: &str) -> Self {
@@ -35,7 +40,18 @@ impl S3Store {
             } else {
                 format!("{prefix}/")
             },
+            concurrency: std::env::var("SGLCI_S3_CONCURRENCY")
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|n| (1..=512).contains(n))
+                .unwrap_or(DEFAULT_CONCURRENCY),
         }
+    }
+
+    /// The same store with `n` requests in flight per batch (1 = one after another).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.clamp(1, 512);
+        self
     }
 
     /// Creates the bucket when it does not exist (local emulators and first-time setup; in AWS
@@ -167,7 +183,11 @@ impl S3Store {
     /// GetObject, refusing an object over `max` bytes by its Content-Length before its body is
     /// read.
     fn get_within(&self, key: &Key, max: u64) -> Result<(Vec<u8>, Version), StoreError> {
-        self.aws.block_on(async {
+        self.aws.block_on(self.fetch(key, max))
+    }
+
+    async fn fetch(&self, key: &Key, max: u64) -> Result<(Vec<u8>, Version), StoreError> {
+        {
             let out = self
                 .client
                 .get_object()
@@ -211,7 +231,7 @@ impl S3Store {
                 .into_bytes()
                 .to_vec();
             Ok((bytes, version))
-        })
+        }
     }
 }
 
@@ -235,6 +255,37 @@ impl ObjectStore for S3Store {
     fn put_if_match(&self, key: &Key, bytes: &[u8], expected: &Version) -> Result<(), StoreError> {
         self.aws
             .block_on(self.put_with(key, bytes, false, Some(expected)))
+    }
+
+    fn get_many(&self, keys: &[Key]) -> Vec<Result<Vec<u8>, StoreError>> {
+        use futures_util::stream::{self, StreamExt};
+        self.aws.block_on(
+            stream::iter(keys)
+                .map(|k| async move { self.fetch(k, u64::MAX).await.map(|(b, _)| b) })
+                .buffered(self.concurrency)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn get_many_at_most(&self, keys: &[(Key, u64)]) -> Vec<Result<Vec<u8>, StoreError>> {
+        use futures_util::stream::{self, StreamExt};
+        self.aws.block_on(
+            stream::iter(keys)
+                .map(|(k, max)| async move { self.fetch(k, *max).await.map(|(b, _)| b) })
+                .buffered(self.concurrency)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn put_many(&self, items: &[(Key, Vec<u8>)]) -> Result<(), StoreError> {
+        use futures_util::stream::{self, StreamExt};
+        let results: Vec<Result<(), StoreError>> = self.aws.block_on(
+            stream::iter(items)
+                .map(|(k, b)| self.put_with(k, b, false, None))
+                .buffer_unordered(self.concurrency)
+                .collect::<Vec<_>>(),
+        );
+        results.into_iter().collect()
     }
 
     fn delete(&self, key: &Key) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use crate::rows::Rows;
 use crate::site::Touched;
 
 /// Partition of the regressions table: derived from the whole history, rewritten whole.
-pub const DETECTED_PARTITION: &str = "detected";
+pub const DETECTED_PARTITION: &str = crate::history::DERIVED_PARTITION;
 
 /// Days of history the stored regression findings are computed from: the site's trend window.
 /// Baselines need 14 valid nights and attribution looks back over the series, so this is ample;

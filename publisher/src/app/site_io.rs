@@ -39,21 +39,27 @@ fn site_data_of(
     snap: &crate::history::Snapshot<'_>,
     select: Option<&dyn Fn(Schema) -> BTreeSet<String>>,
 ) -> Result<Rows, AppError> {
-    let mut tables = Vec::new();
+    let mut wanted = Vec::new();
     let mut years = BTreeSet::new();
     let mut all_months = BTreeSet::new();
     for schema in records::ALL_SCHEMAS {
-        for m in snap.months(*schema)? {
+        let months = snap.months(*schema)?;
+        for m in &months {
             if m.len() == 7 && m[..4].bytes().all(|b| b.is_ascii_digit()) {
                 years.insert(m[..4].to_owned());
             }
-            all_months.insert(m);
+            all_months.insert(m.clone());
         }
-        tables.push(match select {
-            Some(f) => snap.read_months(*schema, &f(*schema))?,
-            None => snap.read(*schema)?,
-        });
+        wanted.push((
+            *schema,
+            match select {
+                Some(f) => f(*schema),
+                None => months.into_iter().collect(),
+            },
+        ));
     }
+    // Every table's objects in one batch.
+    let tables = snap.read_tables(&wanted)?;
     let mut data = Rows::from_tables(&tables)?;
     data.years = years;
     data.months = all_months;
@@ -305,9 +311,11 @@ pub fn write_site_to_store(
         return Err(AppError::NotASitePrefix(prefix.to_string()));
     }
     store.put(&partial, b"being written by sglci-publisher\n")?;
-    for (rel, bytes) in site {
-        store.put(&prefix.join(rel)?, bytes)?;
-    }
+    let items = site
+        .iter()
+        .map(|(rel, bytes)| Ok((prefix.join(rel)?, bytes.clone())))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    store.put_many(&items)?;
     if replace {
         let keep: BTreeSet<String> = site.keys().map(|rel| format!("{prefix}/{rel}")).collect();
         for k in existing {

@@ -254,7 +254,7 @@ fn site_files(
             gitpub::files_under(dir).map_err(|e| format!("{}: {e}", dir.display()))?
         }
         SiteTarget::Store(prefix) => {
-            let mut out = Vec::new();
+            let mut wanted = Vec::new();
             for k in store.list(prefix.as_str()).map_err(|e| e.to_string())? {
                 let Some(rel) = k
                     .as_str()
@@ -271,7 +271,13 @@ fn site_files(
                 if rel.starts_with('.') || rel == SITE_MARKER {
                     continue;
                 }
-                out.push((rel.to_owned(), store.get(&k).map_err(|e| e.to_string())?));
+                wanted.push((rel.to_owned(), k.clone()));
+            }
+            // Fetched together: concurrently on S3.
+            let keys: Vec<Key> = wanted.iter().map(|(_, k)| k.clone()).collect();
+            let mut out = Vec::with_capacity(keys.len());
+            for ((rel, _), bytes) in wanted.into_iter().zip(store.get_many(&keys)) {
+                out.push((rel, bytes.map_err(|e| e.to_string())?));
             }
             out
         }

@@ -438,8 +438,9 @@ fn main() {
                 s3_cost + lambda_cost,
             ));
             eprintln!(
-                "{k}x at {ms} ms: warm {:.3} s, {g}/{p}/{l}/{del} requests",
-                median(&m.warm)
+                "{k}x at {ms} ms: warm {:.3} s, {g}/{p}/{l}/{del} requests; {} requests crossed the proxy",
+                median(&m.warm),
+                proxy.requests.load(Ordering::Relaxed)
             );
             if ms == latencies[0] {
                 summary.push((k, median(&m.warm)));

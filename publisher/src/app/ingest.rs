@@ -272,7 +272,10 @@ pub fn handle_batch_with(
         tracing::error!("fault injected after the commit (SGLCI_FAULT=after-commit): stopping");
         std::process::abort();
     }
-    let behind = hist.index()?.derived < hist.index()?.generation;
+    let behind = {
+        let idx = hist.index()?;
+        idx.derived < idx.generation
+    };
     if !report.ingested.is_empty() || behind {
         if report.ingested.is_empty() {
             // A publisher stopped between its commit and its derive: redo the pages of the runs

@@ -913,3 +913,76 @@ fn sanity_unit_pd_and_image_check_runs_send_their_cards() {
         "{kinds:?}"
     );
 }
+
+#[test]
+fn cli_summary_once_and_improvements() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let store = sglci_core::backend::dir::DirStore::new(&data);
+    let queue = sglci_core::backend::spool::SpoolQueue::new(&data.join("queue"));
+    for (id, tag, files) in &synthetic_nights(3) {
+        ship(&store, &queue, id, tag, files);
+    }
+    let out = publisher_cli(&data, &[], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cards = tmp.path().join("cards");
+    let to = format!("dir:{}", cards.display());
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
+            .args(["--store", &data.display().to_string()])
+            .args(args)
+            .env("PUBLISHER_LOG", "warn")
+            .output()
+            .expect("publisher runs")
+    };
+    // A cron firing twice: one card.
+    for _ in 0..2 {
+        let out = run(&[
+            "notify",
+            "summary",
+            "--hardware",
+            "mi30x",
+            "--date",
+            "20251214",
+            "--once",
+            "--to",
+            &to,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(count_files(&cards), 1, "one summary card");
+    // `--once` takes card targets only.
+    let out = run(&[
+        "notify",
+        "summary",
+        "--hardware",
+        "mi30x",
+        "--once",
+        "--to",
+        "slack",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Improvements in the regressions report's formats (none in three equal nights).
+    let out = run(&["regressions", "--improvements", "--format", "csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "the header only: {text}");
+    assert!(text.starts_with("id,"), "{text}");
+}

@@ -21,9 +21,7 @@ use sglci_core::store::ObjectStore;
 use sglci_core::bundle::BundleLimits;
 
 use crate::app::effects::{enqueue_summaries, SummaryRequest};
-use crate::app::{
-    handle_batch_with, handle_batch_within, AppError, Handler, MessageOutcome, SiteJob,
-};
+use crate::app::{handle_batch_with, AppError, Handler, MessageOutcome, SiteJob};
 use crate::site::templates::Templates;
 
 /// The event's records as queue messages (the receive count from `ApproximateReceiveCount`).
@@ -68,25 +66,12 @@ pub fn handle_within(
     now: &str,
     limits: &BundleLimits,
 ) -> Result<SqsBatchResponse, AppError> {
-    let msgs = messages(event);
-    let (report, outcomes) = handle_batch_within(store, &msgs, site, now, limits)?;
-    tracing::info!(
-        ingested = report.ingested.len(),
-        failed = report.quarantined.len(),
-        skipped = report.skipped,
-        regressions = report.regressions,
-        site_files = report.site_files,
-        "batch handled"
-    );
-    let mut response = SqsBatchResponse::default();
-    for (m, outcome) in msgs.iter().zip(outcomes) {
-        if let MessageOutcome::Failed(_) = outcome {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = m.id.clone();
-            response.batch_item_failures.push(f);
-        }
-    }
-    Ok(response)
+    let handler = Handler {
+        site,
+        limits: *limits,
+        effects: None,
+    };
+    handle_with(store, event, &handler, now)
 }
 
 /// What the Lambda is invoked with.

@@ -95,22 +95,9 @@ pub fn improvements(
     all: bool,
 ) -> Result<Vec<crate::regress::Finding>, AppError> {
     let data = detection_data(&History::new(store))?;
-    let mut found =
+    let found =
         crate::regress::detect_improvements(&data, &crate::regress::DetectConfig::default());
-    found.retain(|f| all || f.state == crate::regress::State::Open);
-    found.sort_by(|a, b| {
-        (
-            a.state != crate::regress::State::Open,
-            std::cmp::Reverse(&a.first_bad_date),
-            &a.id,
-        )
-            .cmp(&(
-                b.state != crate::regress::State::Open,
-                std::cmp::Reverse(&b.first_bad_date),
-                &b.id,
-            ))
-    });
-    Ok(found)
+    Ok(open_first(found, all))
 }
 
 /// Regression findings over the whole history: open ones first (then recovered ones with
@@ -120,21 +107,28 @@ pub fn regressions(
     all: bool,
 ) -> Result<Vec<crate::regress::Finding>, AppError> {
     let data = detection_data(&History::new(store))?;
-    let mut findings = crate::regress::detect(&data, &crate::regress::DetectConfig::default());
-    findings.retain(|f| all || f.state == crate::regress::State::Open);
+    let findings = crate::regress::detect(&data, &crate::regress::DetectConfig::default());
+    Ok(open_first(findings, all))
+}
+
+/// Open findings first (then, with `all`, the others), newest first within each, then by id.
+fn open_first(
+    mut findings: Vec<crate::regress::Finding>,
+    all: bool,
+) -> Vec<crate::regress::Finding> {
+    use crate::regress::State;
+    findings.retain(|f| all || f.state == State::Open);
     findings.sort_by(|a, b| {
-        (
-            a.state != crate::regress::State::Open,
-            std::cmp::Reverse(&a.first_bad_date),
-            &a.id,
-        )
-            .cmp(&(
-                b.state != crate::regress::State::Open,
-                std::cmp::Reverse(&b.first_bad_date),
-                &b.id,
-            ))
+        let key = |f: &crate::regress::Finding| {
+            (
+                f.state != State::Open,
+                std::cmp::Reverse(f.first_bad_date.clone()),
+                f.id.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
     });
-    Ok(findings)
+    findings
 }
 
 /// Compares run B against run A (each a run folder or run id).

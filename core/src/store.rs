@@ -153,6 +153,14 @@ pub trait ObjectStore: Send + Sync {
         }
         Ok(())
     }
+    /// Removes several objects (as [`ObjectStore::delete`] each); concurrently on S3. On an
+    /// error some may be removed and others not; the first error is returned.
+    fn delete_many(&self, keys: &[Key]) -> Result<(), StoreError> {
+        for k in keys {
+            self.delete(k)?;
+        }
+        Ok(())
+    }
 }
 
 /// The next segment of `key` below `prefix`, if `key` is strictly under it.
@@ -512,8 +520,18 @@ fn check_batches(store: &dyn ObjectStore) -> Result<(), String> {
             (_, Err(e)) => return Err(format!("conformance: get_many {k}: {e}")),
         }
     }
-    for k in &keys {
-        store.delete(k).map_err(|e| e.to_string())?;
+    // Removed together: a missing key among them is not an error, and nothing is left.
+    let mut gone = keys.clone();
+    gone.push(Key::new("conformance/batch/missing.bin").map_err(|e| e.to_string())?);
+    store
+        .delete_many(&gone)
+        .map_err(|e| format!("conformance: delete_many: {e}"))?;
+    if let Some((k, _)) = keys
+        .iter()
+        .zip(store.get_many(&keys))
+        .find(|(_, r)| !matches!(r, Err(StoreError::NotFound { .. })))
+    {
+        return Err(format!("conformance: delete_many left {k}"));
     }
     Ok(())
 }

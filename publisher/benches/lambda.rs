@@ -41,53 +41,78 @@ struct Counting<S> {
     delete: AtomicUsize,
     /// Microseconds spent in LIST calls (an emulator's listing cost grows with the bucket).
     list_us: AtomicUsize,
+    /// With `SGLCI_BENCH_TRACE`: every call on stderr (start, duration, operation, key or batch
+    /// size), to see which requests run in sequence.
+    trace: Option<Instant>,
+}
+
+impl<S> Counting<S> {
+    fn traced<T>(&self, op: &str, what: &str, f: impl FnOnce() -> T) -> T {
+        let Some(t0) = self.trace else { return f() };
+        let start = t0.elapsed();
+        let r = f();
+        eprintln!(
+            "trace {:>8.1} ms {:>7.1} ms {op:<18} {what}",
+            start.as_secs_f64() * 1e3,
+            (t0.elapsed() - start).as_secs_f64() * 1e3
+        );
+        r
+    }
 }
 
 impl<S: ObjectStore> ObjectStore for Counting<S> {
     fn get_versioned(&self, key: &Key) -> Result<(Vec<u8>, Version), StoreError> {
         self.get.fetch_add(1, Ordering::Relaxed);
-        self.inner.get_versioned(key)
+        self.traced("get", key.as_str(), || self.inner.get_versioned(key))
     }
     fn put(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
         self.put.fetch_add(1, Ordering::Relaxed);
-        self.inner.put(key, bytes)
+        self.traced("put", key.as_str(), || self.inner.put(key, bytes))
     }
     fn put_if_absent(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
         self.put.fetch_add(1, Ordering::Relaxed);
-        self.inner.put_if_absent(key, bytes)
+        self.traced("put_if_absent", key.as_str(), || self.inner.put_if_absent(key, bytes))
     }
     fn put_if_match(&self, key: &Key, bytes: &[u8], v: &Version) -> Result<(), StoreError> {
         self.put.fetch_add(1, Ordering::Relaxed);
-        self.inner.put_if_match(key, bytes, v)
+        self.traced("put_if_match", key.as_str(), || self.inner.put_if_match(key, bytes, v))
     }
     fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.delete.fetch_add(1, Ordering::Relaxed);
-        self.inner.delete(key)
+        self.traced("delete", key.as_str(), || self.inner.delete(key))
     }
     fn list(&self, prefix: &str) -> Result<Vec<Key>, StoreError> {
         self.list.fetch_add(1, Ordering::Relaxed);
         let t = Instant::now();
-        let r = self.inner.list(prefix);
+        let r = self.traced("list", prefix, || self.inner.list(prefix));
         self.list_us
             .fetch_add(t.elapsed().as_micros() as usize, Ordering::Relaxed);
         r
     }
     fn get_many(&self, keys: &[Key]) -> Vec<Result<Vec<u8>, StoreError>> {
         self.get.fetch_add(keys.len(), Ordering::Relaxed);
-        self.inner.get_many(keys)
+        let what = format!("{} keys, first {}", keys.len(), keys.first().map_or("", |k| k.as_str()));
+        self.traced("get_many", &what, || self.inner.get_many(keys))
     }
     fn get_many_at_most(&self, keys: &[(Key, u64)]) -> Vec<Result<Vec<u8>, StoreError>> {
         self.get.fetch_add(keys.len(), Ordering::Relaxed);
-        self.inner.get_many_at_most(keys)
+        let what = format!("{} keys, first {}", keys.len(), keys.first().map_or("", |k| k.0.as_str()));
+        self.traced("get_many_at_most", &what, || self.inner.get_many_at_most(keys))
     }
     fn put_many(&self, items: &[(Key, Vec<u8>)]) -> Result<(), StoreError> {
         self.put.fetch_add(items.len(), Ordering::Relaxed);
-        self.inner.put_many(items)
+        let what = format!("{} keys, first {}", items.len(), items.first().map_or("", |k| k.0.as_str()));
+        self.traced("put_many", &what, || self.inner.put_many(items))
+    }
+    fn delete_many(&self, keys: &[Key]) -> Result<(), StoreError> {
+        self.delete.fetch_add(keys.len(), Ordering::Relaxed);
+        let what = format!("{} keys, first {}", keys.len(), keys.first().map_or("", |k| k.as_str()));
+        self.traced("delete_many", &what, || self.inner.delete_many(keys))
     }
     fn children(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         self.list.fetch_add(1, Ordering::Relaxed);
         let t = Instant::now();
-        let r = self.inner.children(prefix);
+        let r = self.traced("children", prefix, || self.inner.children(prefix));
         self.list_us
             .fetch_add(t.elapsed().as_micros() as usize, Ordering::Relaxed);
         r
@@ -133,6 +158,7 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String
         list: AtomicUsize::new(0),
         delete: AtomicUsize::new(0),
         list_us: AtomicUsize::new(0),
+        trace: std::env::var_os("SGLCI_BENCH_TRACE").map(|_| t0),
     };
     let templates = Templates::embedded().expect("templates");
     let init = t0.elapsed().as_secs_f64();
@@ -188,6 +214,9 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String
                     fault: None,
                 }),
         };
+        if let Some(t0) = store.trace {
+            eprintln!("trace invocation {i} at {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
+        }
         let t = Instant::now();
         let r = sglci_publisher::lambda::handle_with(&store, &event, &h, "2026-01-01T00:00:00Z")
             .expect("handle");
@@ -418,6 +447,9 @@ fn main() {
                     "{}",
                     String::from_utf8_lossy(&out.stderr)
                 );
+                if std::env::var_os("SGLCI_BENCH_TRACE").is_some() {
+                    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+                }
                 let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("child json");
                 m.add(&v);
             }

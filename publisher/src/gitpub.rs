@@ -320,7 +320,7 @@ pub fn push(
     message: &str,
     token: Option<&str>,
 ) -> Result<PushReport, GitError> {
-    push_guarded(remote, branch, files, mode, message, token, None).map(|r| {
+    push_guarded(remote, branch, Files::Bytes(files), mode, message, token, None).map(|r| {
         r.unwrap_or_else(|| PushReport {
             remote: redact_remote(remote),
             branch: branch.to_owned(),
@@ -333,6 +333,79 @@ pub fn push(
             refused: Vec::new(),
         })
     })
+}
+
+/// The files of a push: their bytes, or their blob ids with a loader for the bytes of those the
+/// branch does not hold yet (a site in the store with its manifest: only what changed is read).
+#[derive(Clone, Copy)]
+pub enum Files<'a> {
+    Bytes(&'a [(String, Vec<u8>)]),
+    Known {
+        ids: &'a [(String, Oid)],
+        load: &'a dyn Fn(&[String]) -> Result<Vec<Vec<u8>>, String>,
+    },
+}
+
+impl std::fmt::Debug for Files<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Files::Bytes(b) => write!(f, "Files::Bytes({} files)", b.len()),
+            Files::Known { ids, .. } => write!(f, "Files::Known({} files)", ids.len()),
+        }
+    }
+}
+
+impl Files<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Files::Bytes(f) => f.len(),
+            Files::Known { ids, .. } => ids.len(),
+        }
+    }
+
+    fn paths(&self) -> Vec<&str> {
+        match self {
+            Files::Bytes(f) => f.iter().map(|(p, _)| p.as_str()).collect(),
+            Files::Known { ids, .. } => ids.iter().map(|(p, _)| p.as_str()).collect(),
+        }
+    }
+
+    /// The blob of every file in `repo` (written there when missing), and the bytes written.
+    fn blobs(&self, repo: &Repository, remote: &str) -> Result<(Vec<(String, Oid)>, u64), GitError> {
+        match self {
+            Files::Bytes(files) => {
+                let mut bytes = 0;
+                let mut out = Vec::with_capacity(files.len());
+                for (path, content) in *files {
+                    out.push((path.clone(), repo.blob(content).map_err(git("blob", remote))?));
+                    bytes += content.len() as u64;
+                }
+                Ok((out, bytes))
+            }
+            Files::Known { ids, load } => {
+                let odb = repo.odb().map_err(git("odb", remote))?;
+                let missing: Vec<usize> = (0..ids.len()).filter(|i| !odb.exists(ids[*i].1)).collect();
+                let paths: Vec<String> = missing.iter().map(|i| ids[*i].0.clone()).collect();
+                let loaded = if paths.is_empty() {
+                    Vec::new()
+                } else {
+                    load(&paths).map_err(|reason| GitError::Git {
+                        op: "read the files",
+                        remote: redact_remote(remote),
+                        reason,
+                    })?
+                };
+                let mut out = ids.to_vec();
+                let mut bytes = 0;
+                for (i, content) in missing.into_iter().zip(&loaded) {
+                    // The bytes read decide (a manifest entry may lag behind its file).
+                    out[i].1 = repo.blob(content).map_err(git("blob", remote))?;
+                    bytes += content.len() as u64;
+                }
+                Ok((out, bytes))
+            }
+        }
+    }
 }
 
 /// A test on the branch's current head before each push attempt: the file at `.0` (its bytes,
@@ -354,6 +427,30 @@ pub fn push_unless_newer(
     newer: &dyn Fn(Option<&[u8]>) -> bool,
     stamp: &str,
 ) -> Result<Option<PushReport>, GitError> {
+    push_files_unless_newer(
+        remote,
+        branch,
+        Files::Bytes(files),
+        keep,
+        message,
+        token,
+        newer,
+        stamp,
+    )
+}
+
+/// [`push_unless_newer`] of [`Files`].
+#[allow(clippy::too_many_arguments)]
+pub fn push_files_unless_newer(
+    remote: &str,
+    branch: &str,
+    files: Files<'_>,
+    keep: usize,
+    message: &str,
+    token: Option<&str>,
+    newer: &dyn Fn(Option<&[u8]>) -> bool,
+    stamp: &str,
+) -> Result<Option<PushReport>, GitError> {
     push_guarded(
         remote,
         branch,
@@ -369,14 +466,14 @@ pub fn push_unless_newer(
 fn push_guarded(
     remote: &str,
     branch: &str,
-    files: &[(String, Vec<u8>)],
+    files: Files<'_>,
     mode: Mode,
     message: &str,
     token: Option<&str>,
     guard: Option<Guard<'_>>,
 ) -> Result<Option<PushReport>, GitError> {
-    if let Some((p, _)) = files.iter().find(|(p, _)| !valid(p)) {
-        return Err(GitError::Path(p.clone()));
+    if let Some(p) = files.paths().into_iter().find(|p| !valid(p)) {
+        return Err(GitError::Path(p.to_owned()));
     }
     const ATTEMPTS: usize = 20;
     let (_scratch, repo) = scratch(remote)?;
@@ -385,15 +482,8 @@ fn push_guarded(
         "sglci-publisher@users.noreply.github.com",
     )
     .map_err(git("signature", remote))?;
-    let mut blobs = Vec::with_capacity(files.len());
-    let mut bytes = 0u64;
-    for (path, content) in files {
-        blobs.push((
-            path.as_str(),
-            repo.blob(content).map_err(git("blob", remote))?,
-        ));
-        bytes += content.len() as u64;
-    }
+    // Made after the first fetch: blobs the branch holds already are not read again.
+    let mut made: Option<(Vec<(String, Oid)>, u64)> = None;
     for attempt in 0..ATTEMPTS {
         let head = fetch(&repo, remote, branch, token)?;
         let head_commit = head
@@ -414,6 +504,10 @@ fn push_guarded(
                 return Ok(None);
             }
         }
+        if made.is_none() {
+            made = Some(files.blobs(&repo, remote)?);
+        }
+        let (blobs, bytes) = made.as_ref().map_or((&[][..], 0), |(b, n)| (b.as_slice(), *n));
         let base = match mode {
             Mode::Append => head_tree.as_ref(),
             Mode::Replace { .. } => None,
@@ -424,10 +518,10 @@ fn push_guarded(
             .unwrap_or_default();
         // Append never changes a file the branch holds with other content.
         let (mut dir, mut refused) = (Dir::default(), Vec::new());
-        for (path, oid) in &blobs {
-            match old.get(*path) {
+        for (path, oid) in blobs {
+            match old.get(path) {
                 Some(existing) if mode == Mode::Append && existing != oid => {
-                    refused.push((*path).to_owned())
+                    refused.push(path.clone())
                 }
                 _ => dir.insert(&path.split('/').collect::<Vec<_>>(), *oid),
             }

@@ -79,6 +79,63 @@ pub struct Index {
     /// The generation the regressions and the site reflect.
     #[serde(default)]
     pub derived: u64,
+    /// The derived regressions table of that generation: named here, so a reader finds it with
+    /// the index it already has, and replaced with the same conditional write that records
+    /// `derived` (older stores: `None`, found through the partition's month manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected: Option<DerivedEntry>,
+    /// Per table and month, a [`Pack`] of the partitions committed there (written by a derive).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub packs: BTreeMap<String, BTreeMap<String, Pack>>,
+}
+
+/// One month of a table's committed partitions in one object, so that a read costs one request
+/// per month however many partitions the month holds (every night adds one per run, and each
+/// partition with undated rows adds one to `undated`). The partitions' own objects stay the
+/// history; a pack is a copy a derive writes of rows it read anyway, named here with the parts
+/// it holds. A reader takes from it only the parts whose object names the index still gives
+/// (a re-committed partition has a new name) and reads the rest from their own objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    /// The object's name in the month (`<file>.parquet`).
+    pub file: String,
+    /// The partition objects it holds (`<stem>.parquet`), in order, with their row counts.
+    pub parts: Vec<(String, usize)>,
+}
+
+impl Pack {
+    /// The rows of the object `name` in the pack: (first row, count).
+    pub fn range_of(&self, name: &str) -> Option<(usize, usize)> {
+        let mut start = 0;
+        for (n, len) in &self.parts {
+            if n == name {
+                return Some((start, *len));
+            }
+            start += len;
+        }
+        None
+    }
+}
+
+/// What a derive records in the index with its generation: the findings, and the packs it
+/// wrote.
+#[derive(Debug, Clone, Default)]
+pub struct DerivedUpdate {
+    pub detected: Option<DerivedEntry>,
+    /// (table, month, pack).
+    pub packs: Vec<(String, String, Pack)>,
+}
+
+/// A derived table's objects as the index names them: `<month>/<file>.parquet` for each month.
+/// The file is named by the objects' content, so publishers deriving the same history at once
+/// write the same objects, and a replaced entry's objects can be removed once the index no longer
+/// names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DerivedEntry {
+    pub file: String,
+    pub months: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,14 +259,71 @@ impl<'a> History<'a> {
     /// Records that the derived state (regressions, site) reflects `idx`'s generation, if the
     /// index is still at `version`. `Ok(false)`: another publisher committed meanwhile, and the
     /// derived state must be computed again.
-    pub fn mark_derived(&self, mut idx: Index, version: &Version) -> Result<bool, HistoryError> {
+    pub fn mark_derived(
+        &self,
+        mut idx: Index,
+        version: &Version,
+        update: DerivedUpdate,
+    ) -> Result<Option<Vec<Key>>, HistoryError> {
         idx.derived = idx.generation;
+        // What the new entries replace: removed once the index no longer names it.
+        let mut replaced = Vec::new();
+        if let Some(d) = update.detected {
+            if let Some(old) = idx.detected.replace(d.clone()).filter(|o| o.file != d.file) {
+                let prefix = Self::table_prefix(sglci_core::records::REGRESSIONS);
+                for m in old.months.iter().filter(|m| is_month(m)) {
+                    replaced.push(key(format!("{prefix}/{m}/{}.parquet", old.file))?);
+                }
+            }
+        }
+        for (table, month, pack) in update.packs {
+            let file = pack.file.clone();
+            if let Some(old) = idx
+                .packs
+                .entry(table.clone())
+                .or_default()
+                .insert(month.clone(), pack)
+                .filter(|o| o.file != file)
+            {
+                replaced.push(key(format!(
+                    "{}/v{SCHEMA_VERSION}/{table}/{month}/{}.parquet",
+                    root(),
+                    old.file
+                ))?);
+            }
+        }
         let next = serde_json::to_vec_pretty(&idx).unwrap_or_default();
         match self.store.put_if_match(&Self::index_key(), &next, version) {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict { .. }) => Ok(false),
+            Ok(()) => Ok(Some(replaced)),
+            Err(StoreError::Conflict { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A pack of `rows` (one month of a table, as read: `parts` in order) named for the
+    /// generation that wrote it; the object to write with it.
+    pub fn pack_object(
+        &self,
+        schema: Schema,
+        month: &str,
+        generation: u64,
+        rows: &[serde_json::Map<String, serde_json::Value>],
+        parts: &[(String, usize)],
+    ) -> Result<(Pack, (Key, Vec<u8>)), HistoryError> {
+        let file = format!("pack.g{generation}");
+        let body = Table {
+            schema,
+            rows: rows.to_vec(),
+        }
+        .to_parquet()?;
+        let k = key(format!("{}/{month}/{file}.parquet", Self::table_prefix(schema)))?;
+        Ok((
+            Pack {
+                file,
+                parts: parts.to_vec(),
+            },
+            (k, body),
+        ))
     }
 
     /// Applies `change` to the index by conditional write, retrying on conflict. `change` returns
@@ -250,12 +364,12 @@ impl<'a> History<'a> {
         digest: &str,
         source: Option<&str>,
     ) -> Result<Commit, HistoryError> {
-        if self
-            .index()?
-            .partitions
-            .get(partition)
-            .is_some_and(|e| e.digest == digest)
-        {
+        let first = self.index_versioned()?;
+        if first.as_ref().is_some_and(|(idx, _)| {
+            idx.partitions
+                .get(partition)
+                .is_some_and(|e| e.digest == digest)
+        }) {
             return Ok(Commit::Unchanged);
         }
         // This generation's objects have their own names; the old ones are deleted only once
@@ -275,7 +389,7 @@ impl<'a> History<'a> {
         self.store.put_many(&objects)?;
         let mut committed = Commit::Unchanged;
         let mut replaced = None;
-        self.update_index(|mut idx| {
+        let mut apply = |mut idx: Index| {
             if idx
                 .partitions
                 .get(partition)
@@ -297,7 +411,32 @@ impl<'a> History<'a> {
             );
             committed = Commit::Written(idx.generation);
             Some(idx)
-        })?;
+        };
+        // One conditional write against the index read above (one round trip on S3); when
+        // another commit landed meanwhile, the read-change-write loop.
+        let (idx, version) = match first {
+            Some((idx, v)) => (idx, Some(v)),
+            None => (Index::default(), None),
+        };
+        let landed = match apply(idx) {
+            Some(next) => {
+                let bytes = serde_json::to_vec_pretty(&next).unwrap_or_default();
+                let k = Self::index_key();
+                let written = match &version {
+                    Some(v) => self.store.put_if_match(&k, &bytes, v),
+                    None => self.store.put_if_absent(&k, &bytes),
+                };
+                match written {
+                    Ok(()) => true,
+                    Err(StoreError::Conflict { .. } | StoreError::Exists { .. }) => false,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => false,
+        };
+        if !landed {
+            self.update_index(&mut apply)?;
+        }
         if let (Commit::Written(_), Some(old)) = (committed, replaced) {
             self.delete_generation(partition, &old, &stem)?;
         }
@@ -322,15 +461,8 @@ impl<'a> History<'a> {
         let prefix = Self::table_prefix(table.schema);
         let mut months = Vec::new();
         let mut objects = Vec::new();
-        for (month, rows) in by_month(table) {
-            let part = Table {
-                schema: table.schema,
-                rows,
-            };
-            objects.push((
-                key(format!("{prefix}/{month}/{stem}.parquet"))?,
-                part.to_parquet()?,
-            ));
+        for (month, bytes) in month_parts(table)? {
+            objects.push((key(format!("{prefix}/{month}/{stem}.parquet"))?, bytes));
             months.push(month);
         }
         Ok((months, objects))
@@ -356,6 +488,34 @@ impl<'a> History<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The regressions table as derived objects named by their content
+    /// (`detected.c<digest>.parquet` per month), and the entry [`History::mark_derived`] records.
+    /// Nothing is written here: the objects go out with the other derived files, in one batch.
+    #[allow(clippy::type_complexity)]
+    pub fn derived_objects(
+        &self,
+        table: &Table,
+    ) -> Result<(DerivedEntry, Vec<(Key, Vec<u8>)>), HistoryError> {
+        use sha2::Digest;
+        let parts = month_parts(table)?;
+        let mut h = sha2::Sha256::new();
+        for (month, bytes) in &parts {
+            h.update(month.as_bytes());
+            h.update([0]);
+            h.update(bytes);
+        }
+        let digest: String = h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let file = format!("{DERIVED_PARTITION}.c{digest}");
+        let prefix = Self::table_prefix(table.schema);
+        let mut months = Vec::with_capacity(parts.len());
+        let mut objects = Vec::with_capacity(parts.len());
+        for (month, bytes) in parts {
+            objects.push((key(format!("{prefix}/{month}/{file}.parquet"))?, bytes));
+            months.push(month);
+        }
+        Ok((DerivedEntry { file, months }, objects))
     }
 
     /// Replaces one source's partition of a table: its rows split by month, one file per month,
@@ -402,10 +562,15 @@ impl<'a> History<'a> {
 
     /// The index as of now, for several reads that agree with each other.
     pub fn snapshot(&self) -> Result<Snapshot<'a>, HistoryError> {
-        Ok(Snapshot {
+        Ok(self.snapshot_of(self.index()?))
+    }
+
+    /// A snapshot of an index already read (no request).
+    pub fn snapshot_of(&self, index: Index) -> Snapshot<'a> {
+        Snapshot {
             store: self.store,
-            index: self.index()?,
-        })
+            index,
+        }
     }
 
     /// Runs `read` on a snapshot; when an object the snapshot names is gone (a concurrent
@@ -471,8 +636,12 @@ impl Snapshot<'_> {
         self.index.generation > 0 && schema.name == sglci_core::records::REGRESSIONS.name
     }
 
-    /// The months of the derived partition, from its manifest (none when never written).
+    /// The months of the derived partition: from the index, or (older stores) from its manifest
+    /// (none when never written).
     fn derived_months(&self, schema: Schema) -> Result<Vec<String>, HistoryError> {
+        if let Some(d) = &self.index.detected {
+            return Ok(d.months.clone());
+        }
         let manifest = key(format!(
             "{}/.partitions/{DERIVED_PARTITION}.months",
             History::table_prefix(schema)
@@ -541,10 +710,15 @@ impl Snapshot<'_> {
                 .map(|(name, e)| format!("{}.parquet", e.stem(name)))
                 .collect()
         } else if self.derived(schema) {
+            let file = self
+                .index
+                .detected
+                .as_ref()
+                .map_or(DERIVED_PARTITION, |d| d.file.as_str());
             derived
                 .iter()
                 .filter(|m| *m == month)
-                .map(|_| format!("{DERIVED_PARTITION}.parquet"))
+                .map(|_| format!("{file}.parquet"))
                 .collect()
         } else {
             self.store
@@ -577,8 +751,22 @@ impl Snapshot<'_> {
         &self,
         wanted: &[(Schema, BTreeSet<String>)],
     ) -> Result<Vec<Table>, HistoryError> {
-        let mut keys = Vec::new();
-        let mut owner = Vec::new();
+        Ok(self.read_tables_with(wanted, &[])?.tables)
+    }
+
+    /// [`Snapshot::read_tables`], with other objects fetched in the same batch (the site's
+    /// markers and manifest): their results come back in the order asked, missing ones as
+    /// errors for the caller to judge. A month with a [`Pack`] is read from it, and only the
+    /// partitions committed since from their own objects; rows come in the same order either
+    /// way (month, then object name).
+    pub fn read_tables_with(
+        &self,
+        wanted: &[(Schema, BTreeSet<String>)],
+        extra: &[Key],
+    ) -> Result<Read, HistoryError> {
+        let mut keys: Vec<Key> = Vec::new();
+        // Per table and month: where each object's rows come from.
+        let mut plans: Vec<(usize, String, Vec<(String, Source)>)> = Vec::new();
         for (i, (schema, months)) in wanted.iter().enumerate() {
             let prefix = History::table_prefix(*schema);
             let derived = if self.derived(*schema) {
@@ -587,12 +775,75 @@ impl Snapshot<'_> {
                 Vec::new()
             };
             for month in months {
+                let pack = self
+                    .index
+                    .packs
+                    .get(schema.name)
+                    .and_then(|m| m.get(month))
+                    .filter(|_| self.indexed(*schema));
+                let mut pack_at = None;
+                let mut plan = Vec::new();
                 for name in self.month_objects(*schema, month, &derived)? {
-                    keys.push(key(format!("{prefix}/{month}/{name}"))?);
-                    owner.push(i);
+                    let packed = pack.and_then(|p| p.range_of(&name));
+                    let source = match packed {
+                        Some((start, len)) => {
+                            let at = match pack_at {
+                                Some(at) => at,
+                                None => {
+                                    let p = pack.map_or("", |p| p.file.as_str());
+                                    keys.push(key(format!("{prefix}/{month}/{p}.parquet"))?);
+                                    pack_at = Some(keys.len() - 1);
+                                    keys.len() - 1
+                                }
+                            };
+                            Source::Packed { at, start, len }
+                        }
+                        None => {
+                            keys.push(key(format!("{prefix}/{month}/{name}"))?);
+                            Source::Own(keys.len() - 1)
+                        }
+                    };
+                    plan.push((name, source));
                 }
+                plans.push((i, month.clone(), plan));
             }
         }
+        let n = keys.len();
+        let mut all = keys.clone();
+        all.extend_from_slice(extra);
+        let mut got = self.store.get_many(&all);
+        let others = got.split_off(n.min(got.len()));
+        let owners: Vec<Schema> = {
+            let mut o = vec![None; n];
+            for (i, _, plan) in &plans {
+                for (_, src) in plan {
+                    let at = match src {
+                        Source::Own(at) | Source::Packed { at, .. } => *at,
+                    };
+                    o[at] = Some(wanted[*i].0);
+                }
+            }
+            o.into_iter()
+                .map(|s| s.unwrap_or(sglci_core::records::TASKS))
+                .collect()
+        };
+        // Decoded on every core: Parquet to rows is most of a read's CPU.
+        let decoded: Vec<Vec<serde_json::Map<String, serde_json::Value>>> = {
+            use rayon::prelude::*;
+            got.into_par_iter()
+                .zip(keys.par_iter())
+                .zip(owners.par_iter())
+                .map(|((bytes, k), schema)| {
+                    let df = ParquetReader::new(std::io::Cursor::new(bytes?))
+                        .finish()
+                        .map_err(|source| HistoryError::Parquet {
+                            key: k.to_string(),
+                            source,
+                        })?;
+                    Ok(Table::from_dataframe(*schema, &df)?.rows)
+                })
+                .collect::<Result<_, HistoryError>>()?
+        };
         let mut tables: Vec<Table> = wanted
             .iter()
             .map(|(schema, _)| Table {
@@ -600,20 +851,78 @@ impl Snapshot<'_> {
                 rows: Vec::new(),
             })
             .collect();
-        for ((k, i), bytes) in keys.iter().zip(owner).zip(self.store.get_many(&keys)) {
-            let schema = tables[i].schema;
-            let df = ParquetReader::new(std::io::Cursor::new(bytes?))
-                .finish()
-                .map_err(|source| HistoryError::Parquet {
-                    key: k.to_string(),
-                    source,
-                })?;
-            tables[i]
-                .rows
-                .extend(Table::from_dataframe(schema, &df)?.rows);
+        let mut months = Vec::with_capacity(plans.len());
+        for (i, month, plan) in plans {
+            let start_row = tables[i].rows.len();
+            let mut parts = Vec::with_capacity(plan.len());
+            let mut own = 0;
+            for (name, src) in plan {
+                let rows: &[serde_json::Map<String, serde_json::Value>] = match src {
+                    Source::Own(at) => {
+                        own += 1;
+                        &decoded[at]
+                    }
+                    Source::Packed { at, start, len } => decoded[at]
+                        .get(start..start + len)
+                        .ok_or_else(|| HistoryError::Index {
+                            key: keys[at].to_string(),
+                            reason: format!(
+                                "the pack holds {} rows, the index names rows {start}..{} of {name}",
+                                decoded[at].len(),
+                                start + len
+                            ),
+                        })?,
+                };
+                parts.push((name, rows.len()));
+                tables[i].rows.extend_from_slice(rows);
+            }
+            months.push(MonthRead {
+                schema: wanted[i].0,
+                month,
+                rows: start_row..tables[i].rows.len(),
+                parts,
+                own,
+            });
         }
-        Ok(tables)
+        Ok(Read {
+            tables,
+            others,
+            months,
+        })
     }
+}
+
+/// Where one object's rows are read from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// Its own object (the `at`th key of the batch).
+    Own(usize),
+    /// A range of a pack's rows.
+    Packed { at: usize, start: usize, len: usize },
+}
+
+/// What [`Snapshot::read_tables_with`] read.
+#[derive(Debug)]
+pub struct Read {
+    /// One table per table asked for, in the order asked.
+    pub tables: Vec<Table>,
+    /// The other objects' results, in the order asked.
+    pub others: Vec<Result<Vec<u8>, StoreError>>,
+    /// Per table and month read: where its rows are, and from what.
+    pub months: Vec<MonthRead>,
+}
+
+/// One month of one table as read.
+#[derive(Debug, Clone)]
+pub struct MonthRead {
+    pub schema: Schema,
+    pub month: String,
+    /// Its rows' range in the table read.
+    pub rows: std::ops::Range<usize>,
+    /// Each partition object's name and row count, in order.
+    pub parts: Vec<(String, usize)>,
+    /// How many of them were read from their own objects (not from a pack).
+    pub own: usize,
 }
 
 /// A table's rows by month (`YYYY-MM`, or `undated`).
@@ -625,6 +934,20 @@ fn by_month(table: &Table) -> BTreeMap<String, Vec<serde_json::Map<String, serde
             .push(row.clone());
     }
     out
+}
+
+/// A table's rows as one Parquet body per month, in month order.
+fn month_parts(table: &Table) -> Result<Vec<(String, Vec<u8>)>, HistoryError> {
+    by_month(table)
+        .into_iter()
+        .map(|(month, rows)| {
+            let part = Table {
+                schema: table.schema,
+                rows,
+            };
+            Ok((month, part.to_parquet()?))
+        })
+        .collect()
 }
 
 /// Sixteen characters of a digest that are safe in an object name.

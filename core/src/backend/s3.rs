@@ -90,6 +90,17 @@ impl S3Store {
         format!("{}{key}", self.prefix)
     }
 
+    async fn delete_one(&self, key: &Key) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.full(key.as_str()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| sdk_error("delete", key.as_str(), &e))
+    }
+
     async fn put_with(
         &self,
         key: &Key,
@@ -289,16 +300,20 @@ impl ObjectStore for S3Store {
     }
 
     fn delete(&self, key: &Key) -> Result<(), StoreError> {
-        self.aws.block_on(async {
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(self.full(key.as_str()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| sdk_error("delete", key.as_str(), &e))
-        })
+        self.aws.block_on(self.delete_one(key))
+    }
+
+    fn delete_many(&self, keys: &[Key]) -> Result<(), StoreError> {
+        use futures_util::stream::{self, StreamExt};
+        // Single deletes, concurrently: DeleteObjects needs a body checksum some endpoints
+        // check differently, and a batch here is small (a derived table's months).
+        let results: Vec<Result<(), StoreError>> = self.aws.block_on(
+            stream::iter(keys)
+                .map(|k| self.delete_one(k))
+                .buffer_unordered(self.concurrency)
+                .collect::<Vec<_>>(),
+        );
+        results.into_iter().collect()
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<Key>, StoreError> {

@@ -1,15 +1,24 @@
 //! The derived state after a commit: regression findings and the site's touched pages,
 //! recomputed until the round saw every commit.
+//!
+//! One round reads the history once: the months the detection window and the touched pages
+//! need, with the site's state, in one batch. The findings and the pages are computed from it,
+//! and written together in one batch (the findings as content-named objects); the index then
+//! names the findings with the same conditional write that records the derived generation.
 
-use sglci_core::records;
+use std::collections::BTreeSet;
 
-use super::{load_site_data, update_months, update_site, write_site_stamp, AppError, SiteJob};
-use crate::history::{History, HistoryError};
+use sglci_core::records::{self, Schema};
+
+use super::{
+    load_site_data, only_months, site_probe, site_rows, site_stamp, site_state_from,
+    update_months, update_months_of, write_site_to, AppError, SiteJob, SiteState, SiteTarget,
+};
+use crate::history::{DerivedUpdate, History, HistoryError, Index, Pack, Read, Snapshot};
+use sglci_core::store::Key;
 use crate::rows::Rows;
-use crate::site::Touched;
-
-/// Partition of the regressions table: derived from the whole history, rewritten whole.
-pub const DETECTED_PARTITION: &str = crate::history::DERIVED_PARTITION;
+use crate::site::{RenderedSite, Scope, Touched};
+use crate::table::Table;
 
 /// Days of history the stored regression findings are computed from: the site's trend window.
 /// Baselines need 14 valid nights and attribution looks back over the series, so this is ample;
@@ -23,19 +32,12 @@ pub fn detection_data(hist: &History<'_>) -> Result<Rows, AppError> {
     load_site_data(hist, Some(&|_| months.clone()))
 }
 
-/// Runs regression detection over the recent history (the months overlapping the last
-/// [`DETECT_WINDOW_DAYS`] days) and stores the findings (the `regressions` table, partition
-/// [`DETECTED_PARTITION`]). Returns how many there are.
-pub fn refresh_regressions(hist: &History<'_>) -> Result<usize, AppError> {
-    let data = detection_data(hist)?;
-    let rows: Vec<records::RegressionRow> =
-        crate::regress::detect(&data, &crate::regress::DetectConfig::default())
-            .iter()
-            .map(crate::regress::Finding::to_row)
-            .collect();
-    let table = crate::table::Table::from_rows(records::REGRESSIONS, &rows)?;
-    hist.write_partition(&table, DETECTED_PARTITION)?;
-    Ok(rows.len())
+/// The regression findings of the detection window's rows, as the table stores them.
+pub fn findings_of(data: &Rows) -> Vec<records::RegressionRow> {
+    crate::regress::detect(data, &crate::regress::DetectConfig::default())
+        .iter()
+        .map(crate::regress::Finding::to_row)
+        .collect()
 }
 
 /// The identity of a source's rows: the same rows give the same digest, so a bundle delivered
@@ -66,48 +68,68 @@ pub struct Derived {
     pub site_files: usize,
     /// Rounds it took (more than one when another publisher committed meanwhile).
     pub rounds: usize,
+    /// Months packed (see [`crate::history::Pack`]).
+    pub packs: usize,
 }
+
+/// A month read from this many partition objects (not from its pack) is packed: a pack costs
+/// one larger write, and keeps every later read of the month at one request.
+pub const PACK_AFTER: usize = 4;
 
 /// Brings the derived state up to date after a commit: the regressions table and, with `site`,
 /// the pages `touched` names (or the whole site the first time).
 ///
 /// Concurrency: each round reads the index and its version first, then the history, writes the
-/// derived objects, and finally records the generation it derived from in the index by a
-/// conditional write. When another publisher committed in between, that write fails and the
-/// round runs again on the newer history, so the last writer of every shared page and of the
-/// regressions table saw every commit. Each publisher renders the pages its own runs touch at
-/// least once; pages shared with others are re-rendered by whoever derives last.
+/// derived objects, and finally records the generation it derived from (and the findings'
+/// objects) in the index by a conditional write. When another publisher committed in between,
+/// that write fails and the round runs again on the newer history, so the last writer of every
+/// shared page and of the regressions table saw every commit. Each publisher renders the pages
+/// its own runs touch at least once; pages shared with others are re-rendered by whoever
+/// derives last.
 pub fn derive(
     hist: &History<'_>,
     site: Option<&SiteJob<'_>>,
     touched: &Touched,
 ) -> Result<Derived, AppError> {
+    derive_with(hist, site, touched, true, None)
+}
+
+/// [`derive`]. Without `trust_manifest` every rendered page is written, also those the site's
+/// manifest says are unchanged (after a derive that stopped half-way, the manifest may name
+/// pages whose writing failed). `first`: the index (and its version) the caller has just read,
+/// for the first round.
+pub fn derive_with(
+    hist: &History<'_>,
+    site: Option<&SiteJob<'_>>,
+    touched: &Touched,
+    trust_manifest: bool,
+    mut first: Option<(Index, sglci_core::store::Version)>,
+) -> Result<Derived, AppError> {
     let mut out = Derived::default();
     for round in 1..=DERIVE_ATTEMPTS {
         out.rounds = round;
+        let read = match first.take() {
+            Some(f) => Some(f),
+            None => hist.index_versioned()?,
+        };
         // Nothing committed: nothing to derive from.
-        let Some((idx, version)) = hist.index_versioned()? else {
+        let Some((idx, version)) = read else {
             return Ok(out);
         };
-        out.regressions = refresh_regressions(hist)?;
-        if let Some(job) = site {
-            let job = SiteJob {
-                target: job.target.clone(),
-                templates: job.templates,
-                opts: crate::site::SiteOptions {
-                    generation: Some(idx.generation),
-                    ..job.opts.clone()
-                },
-            };
-            out.site_files = update_site(hist.store(), &job, touched)?;
-            write_site_stamp(
-                hist.store(),
-                &job.target,
-                idx.generation,
-                &job.opts.generated_at,
-            )?;
-        }
-        if hist.mark_derived(idx, &version)? {
+        let r = match derive_round(hist, &idx, site, touched, trust_manifest) {
+            Ok(r) => r,
+            // An object this round's index named was replaced meanwhile: a newer index.
+            Err(AppError::History(e)) if e.is_gone() => continue,
+            Err(e) => return Err(e),
+        };
+        out.regressions = r.regressions;
+        out.site_files = r.site_files;
+        out.packs = r.update.packs.len();
+        if let Some(replaced) = hist.mark_derived(idx, &version, r.update)? {
+            // Garbage only: a failure leaves unnamed objects, never a wrong history.
+            if let Err(e) = hist.store().delete_many(&replaced) {
+                tracing::warn!(error = %e, objects = replaced.len(), "replaced findings or packs were not removed");
+            }
             return Ok(out);
         }
         tracing::info!(round, "the history changed while deriving; deriving again");
@@ -119,4 +141,155 @@ pub fn derive(
         })
         .into(),
     )
+}
+
+/// What one round computed and wrote.
+struct Round {
+    update: DerivedUpdate,
+    regressions: usize,
+    site_files: usize,
+}
+
+/// One round at `idx`: one batch of reads (the months detection and the touched pages need,
+/// and the site's state), the findings and the pages, one batch of writes.
+fn derive_round(
+    hist: &History<'_>,
+    idx: &Index,
+    site: Option<&SiteJob<'_>>,
+    touched: &Touched,
+    trust_manifest: bool,
+) -> Result<Round, AppError> {
+    let snap = hist.snapshot_of(idx.clone());
+    let schemas: Vec<Schema> = records::ALL_SCHEMAS
+        .iter()
+        .copied()
+        .filter(|s| s.name != records::REGRESSIONS.name)
+        .collect();
+    let mut all = BTreeSet::new();
+    for s in &schemas {
+        all.extend(snap.months(*s)?);
+    }
+    let detect = update_months_of(&all, &Touched::default(), DETECT_WINDOW_DAYS).window;
+    let pages = site.map(|job| update_months_of(&all, touched, job.opts.window_days));
+    let wanted: Vec<(Schema, BTreeSet<String>)> = schemas
+        .iter()
+        .map(|s| {
+            let mut m = detect.clone();
+            if let Some(p) = &pages {
+                m.extend(p.for_table(*s));
+            }
+            (*s, m)
+        })
+        .collect();
+    let probe = match site.map(|j| &j.target) {
+        Some(SiteTarget::Store(prefix)) => site_probe(prefix)?,
+        _ => Vec::new(),
+    };
+    let read = snap.read_tables_with(&wanted, &probe)?;
+    let (packs, pack_objects) = packs_of(hist, idx.generation, &read)?;
+    let (tables, probed) = (read.tables, read.others);
+    let findings = findings_of(&site_rows(&only_months(&tables, &|_| detect.clone()), &all)?);
+    let mut found_months = all.clone();
+    found_months.extend(findings.iter().map(|f| crate::history::month_of(Some(&f.date))));
+    let (entry, objects) =
+        hist.derived_objects(&Table::from_rows(records::REGRESSIONS, &findings)?)?;
+    // The same findings as the index names: their objects are there already.
+    let mut objects = if idx.detected.as_ref() == Some(&entry) {
+        Vec::new()
+    } else {
+        objects
+    };
+    objects.extend(pack_objects);
+    let update = DerivedUpdate {
+        detected: Some(entry),
+        packs,
+    };
+    let regressions = findings.len();
+    let Some(job) = site else {
+        hist.store().put_many(&objects)?;
+        return Ok(Round {
+            update,
+            regressions,
+            site_files: 0,
+        });
+    };
+    let state = match &job.target {
+        SiteTarget::Store(_) => site_state_from(probed)?,
+        SiteTarget::Dir(out) => super::dir_site_state(out),
+    };
+    let opts = crate::site::SiteOptions {
+        generation: Some(idx.generation),
+        ..job.opts.clone()
+    };
+    let mut rendered: RenderedSite = match (&state, &pages) {
+        (SiteState::Absent, _) | (_, None) => {
+            let data = whole_site_data(&snap, &schemas, findings, &found_months)?;
+            crate::site::render_site(&data, job.templates, &opts, &Scope::All)?
+        }
+        _ if touched.is_empty() => RenderedSite::new(),
+        (_, Some(p)) => {
+            let mut data = site_rows(&only_months(&tables, &|s| p.for_table(s)), &found_months)?;
+            let keep = p.for_table(records::REGRESSIONS);
+            data.regressions = findings
+                .into_iter()
+                .filter(|f| keep.contains(&crate::history::month_of(Some(&f.date))))
+                .collect();
+            crate::site::render_site(&data, job.templates, &opts, &Scope::Only(touched.clone()))?
+        }
+    };
+    rendered.insert(
+        super::effects::SITE_STAMP.to_owned(),
+        site_stamp(idx.generation, &opts.generated_at),
+    );
+    let site_files = write_site_to(
+        hist.store(),
+        &job.target,
+        &state,
+        &rendered,
+        objects,
+        trust_manifest,
+    )?;
+    Ok(Round {
+        update,
+        regressions,
+        site_files,
+    })
+}
+
+/// Packs of the months this read took from [`PACK_AFTER`] or more partition objects: the rows
+/// are in memory already, so a pack costs one write in the round's batch.
+#[allow(clippy::type_complexity)]
+fn packs_of(
+    hist: &History<'_>,
+    generation: u64,
+    read: &Read,
+) -> Result<(Vec<(String, String, Pack)>, Vec<(Key, Vec<u8>)>), AppError> {
+    let mut packs = Vec::new();
+    let mut objects = Vec::new();
+    for m in read.months.iter().filter(|m| m.own >= PACK_AFTER) {
+        let Some(t) = read.tables.iter().find(|t| t.schema.name == m.schema.name) else {
+            continue;
+        };
+        let rows = t.rows.get(m.rows.clone()).unwrap_or_default();
+        let (pack, object) = hist.pack_object(m.schema, &m.month, generation, rows, &m.parts)?;
+        packs.push((m.schema.name.to_owned(), m.month.clone(), pack));
+        objects.push(object);
+    }
+    Ok((packs, objects))
+}
+
+/// Every table whole (the first render of a site), with these findings.
+fn whole_site_data(
+    snap: &Snapshot<'_>,
+    schemas: &[Schema],
+    findings: Vec<records::RegressionRow>,
+    all: &BTreeSet<String>,
+) -> Result<Rows, AppError> {
+    let mut wanted = Vec::with_capacity(schemas.len());
+    for s in schemas {
+        wanted.push((*s, snap.months(*s)?.into_iter().collect()));
+    }
+    let mut data = site_rows(&snap.read_tables(&wanted)?, all)?;
+    data.regressions = findings;
+    Ok(data)
 }

@@ -15,7 +15,7 @@ use sglci_core::store::{Key, ObjectStore};
 use super::effects::{
     drain, enqueue_new, start_cursor, Context, Drained, Drainer, Enqueued, Fault, Sinks,
 };
-use super::{derive, rows_digest, AppError, SiteJob};
+use super::{derive, derive_with, rows_digest, AppError, SiteJob};
 use crate::history::{Commit, History};
 use crate::legacy::{self, Backfill};
 use crate::site::Touched;
@@ -272,10 +272,17 @@ pub fn handle_batch_with(
         tracing::error!("fault injected after the commit (SGLCI_FAULT=after-commit): stopping");
         std::process::abort();
     }
-    let behind = {
-        let idx = hist.index()?;
-        idx.derived < idx.generation
-    };
+    let current = hist.index_versioned()?;
+    let (behind, trust_manifest) = current.as_ref().map_or((false, true), |(idx, _)| {
+        // This batch's own commits put the derived state behind by as many generations; more
+        // means a derive stopped half-way (or another publisher is committing): then no page
+        // is taken for unchanged on the site manifest's word.
+        let written = report.ingested.iter().filter(|(_, _, rows)| *rows > 0).count() as u64;
+        (
+            idx.derived < idx.generation,
+            idx.derived + written >= idx.generation,
+        )
+    });
     if !report.ingested.is_empty() || behind {
         if report.ingested.is_empty() {
             // A publisher stopped between its commit and its derive: redo the pages of the runs
@@ -286,7 +293,7 @@ pub fn handle_batch_with(
                 "the derived state was behind the history: derived again"
             );
         }
-        let d = derive(&hist, h.site, &report.touched)?;
+        let d = derive_with(&hist, h.site, &report.touched, trust_manifest, current)?;
         report.regressions = d.regressions;
         report.site_files = d.site_files;
     }

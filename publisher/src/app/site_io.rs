@@ -1,7 +1,7 @@
 //! The site's side of the store: which history months a render needs, rendering (whole or the
 //! touched pages), and writing the result into a directory or a prefix in the store.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use sglci_core::records::{self, Schema};
@@ -22,6 +22,107 @@ pub const SITE_MARKER: &str = ".sglci-site";
 /// instead of patching a half-written one.
 pub const SITE_PARTIAL: &str = ".sglci-site-partial";
 
+/// The manifest of a site in the store: every file's git blob id (the SHA-1 git gives its
+/// bytes). An update writes only the files whose bytes changed, and the Pages effect fetches only
+/// the files the branch does not hold yet. Written with the files, last; a site without one is
+/// rendered whole again.
+pub const SITE_MANIFEST: &str = ".sglci-manifest.json";
+
+/// See [`SITE_MANIFEST`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteManifest {
+    /// Relative path → git blob id (40 hex digits).
+    pub files: BTreeMap<String, String>,
+}
+
+impl SiteManifest {
+    /// The manifest of these files.
+    pub fn of(site: &RenderedSite) -> Self {
+        Self {
+            files: site
+                .iter()
+                .map(|(rel, bytes)| (rel.clone(), blob_id(bytes)))
+                .collect(),
+        }
+    }
+
+    /// A stored manifest; `None` when it is not one (then the site is rendered whole again).
+    pub fn parse(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// The git blob id of some bytes (what `git hash-object` prints).
+pub fn blob_id(bytes: &[u8]) -> String {
+    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+        .map(|o| o.to_string())
+        .unwrap_or_default()
+}
+
+/// What a target holds now, for deciding between an update and a whole render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteState {
+    /// No finished site (none yet, a write killed half-way, or a store site without a manifest):
+    /// render it whole.
+    Absent,
+    /// A finished site in a directory.
+    Dir,
+    /// A finished site in the store, with its manifest.
+    Store(SiteManifest),
+}
+
+impl SiteState {
+    pub fn exists(&self) -> bool {
+        !matches!(self, Self::Absent)
+    }
+}
+
+/// The objects that tell a store site's state ([`site_state_from`] reads their results).
+pub fn site_probe(prefix: &Key) -> Result<Vec<Key>, StoreError> {
+    Ok(vec![
+        prefix.join(SITE_MARKER)?,
+        prefix.join(SITE_PARTIAL)?,
+        prefix.join(SITE_MANIFEST)?,
+    ])
+}
+
+/// A store site's state from the results of [`site_probe`]'s keys (in order).
+pub fn site_state_from(probe: Vec<Result<Vec<u8>, StoreError>>) -> Result<SiteState, StoreError> {
+    let mut it = probe.into_iter();
+    let present = |r: Option<Result<Vec<u8>, StoreError>>| match r {
+        Some(Ok(bytes)) => Ok(Some(bytes)),
+        Some(Err(StoreError::NotFound { .. })) | None => Ok(None),
+        Some(Err(e)) => Err(e),
+    };
+    let (marker, partial, manifest) = (present(it.next())?, present(it.next())?, present(it.next())?);
+    Ok(match (marker, partial, manifest.as_deref().and_then(SiteManifest::parse)) {
+        (Some(_), None, Some(m)) => SiteState::Store(m),
+        _ => SiteState::Absent,
+    })
+}
+
+/// A directory site's state (no request).
+pub fn dir_site_state(out: &Path) -> SiteState {
+    if out.join(SITE_MARKER).is_file() && !out.join(SITE_PARTIAL).exists() {
+        SiteState::Dir
+    } else {
+        SiteState::Absent
+    }
+}
+
+/// A target's state: for the store, one batch of three reads.
+pub fn site_state(store: &dyn ObjectStore, target: &SiteTarget) -> Result<SiteState, AppError> {
+    Ok(match target {
+        SiteTarget::Dir(out) => dir_site_state(out),
+        SiteTarget::Store(prefix) => site_state_from(store.get_many(&site_probe(prefix)?))?,
+    })
+}
+
 /// Loads the history for the site: every table whole, or per table only the months `select`
 /// names for it.
 pub fn load_site_data(
@@ -40,16 +141,10 @@ fn site_data_of(
     select: Option<&dyn Fn(Schema) -> BTreeSet<String>>,
 ) -> Result<Rows, AppError> {
     let mut wanted = Vec::new();
-    let mut years = BTreeSet::new();
     let mut all_months = BTreeSet::new();
     for schema in records::ALL_SCHEMAS {
         let months = snap.months(*schema)?;
-        for m in &months {
-            if m.len() == 7 && m[..4].bytes().all(|b| b.is_ascii_digit()) {
-                years.insert(m[..4].to_owned());
-            }
-            all_months.insert(m.clone());
-        }
+        all_months.extend(months.iter().cloned());
         wanted.push((
             *schema,
             match select {
@@ -60,11 +155,46 @@ fn site_data_of(
     }
     // Every table's objects in one batch.
     let tables = snap.read_tables(&wanted)?;
-    let mut data = Rows::from_tables(&tables)?;
-    data.years = years;
-    data.months = all_months;
+    site_rows(&tables, &all_months)
+}
+
+/// The site's data from tables read: typed rows, with the years and months of the whole history
+/// (`all_months`: every table's, also those not read), as pages link to every year.
+pub fn site_rows(tables: &[crate::table::Table], all_months: &BTreeSet<String>) -> Result<Rows, AppError> {
+    let mut data = Rows::from_tables(tables)?;
+    data.years = all_months
+        .iter()
+        .filter(|m| m.len() == 7 && m[..4].bytes().all(|b| b.is_ascii_digit()))
+        .map(|m| m[..4].to_owned())
+        .collect();
+    data.months = all_months.clone();
     data.add_row_years();
     Ok(data)
+}
+
+/// The rows of `tables` in the months `pick` names for each (the rows of a wider read, narrowed
+/// to what one use of it read before: order is kept).
+pub fn only_months(
+    tables: &[crate::table::Table],
+    pick: &dyn Fn(Schema) -> BTreeSet<String>,
+) -> Vec<crate::table::Table> {
+    tables
+        .iter()
+        .map(|t| {
+            let months = pick(t.schema);
+            crate::table::Table {
+                schema: t.schema,
+                rows: t
+                    .rows
+                    .iter()
+                    .filter(|r| {
+                        months.contains(&history::month_of(r.get("date").and_then(|v| v.as_str())))
+                    })
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// The last day of a month directory (`YYYY-MM`) as a day number, or `None` for `undated`.
@@ -109,6 +239,15 @@ pub fn update_months(
     for schema in records::ALL_SCHEMAS {
         all.extend(snap.months(*schema)?);
     }
+    Ok(update_months_of(&all, touched, window_days))
+}
+
+/// [`update_months`] from the history's months (`all`, every table's).
+pub fn update_months_of(
+    all: &BTreeSet<String>,
+    touched: &Touched,
+    window_days: i64,
+) -> UpdateMonths {
     let newest = all
         .iter()
         .filter_map(|m| month_end_day(m))
@@ -130,10 +269,10 @@ pub fn update_months(
         .filter(|m| touched.years.iter().any(|y| m.starts_with(y.as_str())))
         .cloned()
         .collect();
-    Ok(UpdateMonths {
+    UpdateMonths {
         window,
         touched_years,
-    })
+    }
 }
 
 /// Renders the whole site from the history.
@@ -222,59 +361,75 @@ pub fn update_site(
     job: &SiteJob<'_>,
     touched: &Touched,
 ) -> Result<usize, AppError> {
-    // A site exists when it was written whole: the marker, and no partial marker left by a
-    // write that was killed (that one is rendered again whole).
-    let exists = match &job.target {
-        SiteTarget::Dir(out) => out.join(SITE_MARKER).is_file() && !out.join(SITE_PARTIAL).exists(),
-        SiteTarget::Store(prefix) => {
-            has(store, &prefix.join(SITE_MARKER)?)? && !has(store, &prefix.join(SITE_PARTIAL)?)?
-        }
-    };
-    if exists && touched.is_empty() {
+    let state = site_state(store, &job.target)?;
+    if state.exists() && touched.is_empty() {
         return Ok(0);
     }
-    let site = if exists {
+    let site = if state.exists() {
         render_update(store, job.templates, &job.opts, touched)?
     } else {
         render_full(store, job.templates, &job.opts)?
     };
-    match &job.target {
-        SiteTarget::Dir(out) => write_site(out, &site, !exists)?,
-        SiteTarget::Store(prefix) => write_site_to_store(store, prefix, &site, !exists)?,
-    }
-    Ok(site.len())
+    write_site_to(store, &job.target, &state, &site, Vec::new(), true)
 }
 
 /// The site's stamp (`sglci.json`): the history generation it was rendered from and when. The
 /// Pages effect reads it to never replace a newer site with an older one; people and scripts
 /// read it to see how fresh the site is.
-pub fn write_site_stamp(
-    store: &dyn ObjectStore,
-    target: &SiteTarget,
-    generation: u64,
-    generated_at: &str,
-) -> Result<(), AppError> {
+pub fn site_stamp(generation: u64, generated_at: &str) -> Vec<u8> {
     #[derive(serde::Serialize)]
     struct Stamp<'a> {
         generation: u64,
         generated_at: &'a str,
     }
-    let body = serde_json::to_vec_pretty(&Stamp {
+    serde_json::to_vec_pretty(&Stamp {
         generation,
         generated_at,
     })
-    .unwrap_or_default();
-    match target {
-        SiteTarget::Dir(dir) => {
-            let path = dir.join(super::effects::SITE_STAMP);
-            sglci_core::backend::write_durably(&path, &body).map_err(|source| AppError::SiteIo {
-                op: "write",
-                path,
-                source,
-            })
+    .unwrap_or_default()
+}
+
+/// Writes a rendered site to its target as [`SiteState`] found it, with `also` (other objects:
+/// the derived regressions) in the same batch. A store site that exists gets only the files
+/// whose bytes differ from its manifest (all of them unless `skip_unchanged`), and the updated
+/// manifest, in one batch; anything else is written whole. Returns the files written.
+pub fn write_site_to(
+    store: &dyn ObjectStore,
+    target: &SiteTarget,
+    state: &SiteState,
+    site: &RenderedSite,
+    also: Vec<(Key, Vec<u8>)>,
+    skip_unchanged: bool,
+) -> Result<usize, AppError> {
+    match (target, state) {
+        (SiteTarget::Store(prefix), SiteState::Store(old)) => {
+            let mut items = also;
+            let mut manifest = old.clone();
+            let mut written = 0;
+            for (rel, bytes) in site {
+                let id = blob_id(bytes);
+                if !skip_unchanged || old.files.get(rel) != Some(&id) {
+                    items.push((prefix.join(rel)?, bytes.clone()));
+                    written += 1;
+                }
+                manifest.files.insert(rel.clone(), id);
+            }
+            // In the same batch: when it fails half-way the index's derived generation stays
+            // behind, and the next derive trusts no manifest entry (it writes every page it
+            // renders).
+            items.push((prefix.join(SITE_MANIFEST)?, manifest.to_bytes()));
+            store.put_many(&items)?;
+            Ok(written)
         }
-        SiteTarget::Store(prefix) => {
-            Ok(store.put(&prefix.join(super::effects::SITE_STAMP)?, &body)?)
+        (SiteTarget::Store(prefix), _) => {
+            store.put_many(&also)?;
+            write_whole_site_to_store(store, prefix, site)?;
+            Ok(site.len())
+        }
+        (SiteTarget::Dir(out), state) => {
+            store.put_many(&also)?;
+            write_site(out, site, !state.exists())?;
+            Ok(site.len())
         }
     }
 }
@@ -288,42 +443,36 @@ fn has(store: &dyn ObjectStore, key: &Key) -> Result<bool, AppError> {
     }
 }
 
-/// Writes a rendered site under `prefix` in the store. With `replace`, objects under the prefix
-/// that the new site does not have are removed, and only when the prefix is empty or holds an
-/// earlier sglci site.
-pub fn write_site_to_store(
+/// Writes a whole rendered site under `prefix` in the store, with its manifest: objects under
+/// the prefix that the new site does not have are removed, and only when the prefix is empty or
+/// holds an earlier sglci site. (The cold path: it lists the prefix.)
+fn write_whole_site_to_store(
     store: &dyn ObjectStore,
     prefix: &Key,
     site: &RenderedSite,
-    replace: bool,
 ) -> Result<(), AppError> {
     let marker = prefix.join(SITE_MARKER)?;
-    // Only a full render lists the prefix (to refuse a foreign one and to remove what the new
-    // site no longer has): an update writes its pages and nothing else, so its cost does not
-    // grow with the site.
-    let existing = if replace {
-        store.list(prefix.as_str())?
-    } else {
-        Vec::new()
-    };
+    let existing = store.list(prefix.as_str())?;
     let partial = prefix.join(SITE_PARTIAL)?;
-    if replace && !existing.is_empty() && !has(store, &marker)? && !has(store, &partial)? {
+    if !existing.is_empty() && !has(store, &marker)? && !has(store, &partial)? {
         return Err(AppError::NotASitePrefix(prefix.to_string()));
     }
     store.put(&partial, b"being written by sglci-publisher\n")?;
-    let items = site
+    let manifest = prefix.join(SITE_MANIFEST)?;
+    let mut items = site
         .iter()
         .map(|(rel, bytes)| Ok((prefix.join(rel)?, bytes.clone())))
         .collect::<Result<Vec<_>, StoreError>>()?;
+    items.push((manifest.clone(), SiteManifest::of(site).to_bytes()));
     store.put_many(&items)?;
-    if replace {
-        let keep: BTreeSet<String> = site.keys().map(|rel| format!("{prefix}/{rel}")).collect();
-        for k in existing {
-            if !keep.contains(k.as_str()) && k != marker && k != partial {
-                store.delete(&k)?;
-            }
-        }
-    }
+    let keep: BTreeSet<String> = site.keys().map(|rel| format!("{prefix}/{rel}")).collect();
+    let stale: Vec<Key> = existing
+        .into_iter()
+        .filter(|k| {
+            !keep.contains(k.as_str()) && *k != marker && *k != partial && *k != manifest
+        })
+        .collect();
+    store.delete_many(&stale)?;
     store.put(&marker, b"rendered by sglci-publisher\n")?;
     store.delete(&partial)?;
     Ok(())

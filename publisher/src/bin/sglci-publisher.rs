@@ -299,17 +299,15 @@ fn site(sh: &mut Shell<'_>, args: &cli::CliSite) -> Result<(), (u8, anyhow::Erro
         )
         .filter(|g| *g > 0),
     };
-    let site = app::render_full(store, &templates, &opts).map_err(|e| (e.exit_code(), e.into()))?;
-    app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
+    let mut site =
+        app::render_full(store, &templates, &opts).map_err(|e| (e.exit_code(), e.into()))?;
     if let Some(g) = opts.generation {
-        app::write_site_stamp(
-            store,
-            &app::SiteTarget::Dir(args.out.clone()),
-            g,
-            &opts.generated_at,
-        )
-        .map_err(|e| (e.exit_code(), e.into()))?;
+        site.insert(
+            app::effects::SITE_STAMP.to_owned(),
+            app::site_stamp(g, &opts.generated_at),
+        );
     }
+    app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
     let bytes: usize = site.values().map(Vec::len).sum();
     tracing::info!(files = site.len(), bytes, seconds = started.elapsed().as_secs_f64(), out = %args.out.display(), "site written");
     writeln!(out, "{}", args.out.join("index.html").display()).map_err(|e| (3, e.into()))

@@ -5,10 +5,12 @@
 use std::io::Write;
 
 use sglci_core::bundle::{fetch_within, BundleLimits};
-use sglci_core::store::{Key, ObjectStore};
+use sglci_core::store::{Key, ObjectStore, StoreError};
 
 use super::{Effect, EffectError};
-use crate::app::{bundle_may_write, SiteTarget, SITE_MARKER, SITE_PARTIAL};
+use crate::app::{
+    bundle_may_write, SiteManifest, SiteTarget, SITE_MANIFEST, SITE_MARKER, SITE_PARTIAL,
+};
 use crate::config::{CardSink, EffectsConfig, GitTarget};
 use crate::gitpub::{self, Mode};
 use crate::notify::github::GitHub;
@@ -238,11 +240,23 @@ fn push_logs(
 /// The generation stamp a published site carries.
 pub const SITE_STAMP: &str = "sglci.json";
 
-/// The site's files as they are now (in the directory or the store prefix).
-fn site_files(
-    store: &dyn ObjectStore,
-    site: &SiteTarget,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
+/// A site as the Pages push takes it.
+enum SiteFiles {
+    /// Every file's bytes (a directory, or a store site without a manifest).
+    Bytes(Vec<(String, Vec<u8>)>),
+    /// A store site's manifest: blob ids, and the stamp's bytes; files are read when the branch
+    /// lacks them.
+    Known {
+        ids: Vec<(String, git2::Oid)>,
+        stamp: Option<Vec<u8>>,
+        prefix: Key,
+    },
+}
+
+/// The site's files as they are now (in the directory or the store prefix). A store site with
+/// a manifest costs one batch of three reads here; its files are read only when the branch
+/// lacks them.
+fn site_files(store: &dyn ObjectStore, site: &SiteTarget) -> Result<SiteFiles, String> {
     let files = match site {
         SiteTarget::Dir(dir) => {
             if dir.join(SITE_PARTIAL).exists() {
@@ -254,41 +268,80 @@ fn site_files(
             gitpub::files_under(dir).map_err(|e| format!("{}: {e}", dir.display()))?
         }
         SiteTarget::Store(prefix) => {
-            let mut wanted = Vec::new();
-            for k in store.list(prefix.as_str()).map_err(|e| e.to_string())? {
-                let Some(rel) = k
-                    .as_str()
-                    .strip_prefix(prefix.as_str())
-                    .and_then(|r| r.strip_prefix('/'))
-                else {
-                    continue;
-                };
-                if rel == SITE_PARTIAL {
-                    return Err(format!(
-                        "{prefix}: the site is being written (hint: retried later)"
-                    ));
-                }
-                if rel.starts_with('.') || rel == SITE_MARKER {
-                    continue;
-                }
-                wanted.push((rel.to_owned(), k.clone()));
+            let keys = [SITE_MANIFEST, SITE_STAMP, SITE_PARTIAL]
+                .iter()
+                .map(|rel| prefix.join(rel))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            let mut got = store.get_many(&keys).into_iter();
+            let mut next = || match got.next() {
+                Some(Ok(b)) => Ok(Some(b)),
+                Some(Err(StoreError::NotFound { .. })) | None => Ok(None),
+                Some(Err(e)) => Err(e.to_string()),
+            };
+            let (manifest, stamp, partial) = (next()?, next()?, next()?);
+            if partial.is_some() {
+                return Err(format!("{prefix}: the site is being written (hint: retried later)"));
             }
-            // Fetched together: concurrently on S3.
-            let keys: Vec<Key> = wanted.iter().map(|(_, k)| k.clone()).collect();
-            let mut out = Vec::with_capacity(keys.len());
-            for ((rel, _), bytes) in wanted.into_iter().zip(store.get_many(&keys)) {
-                out.push((rel, bytes.map_err(|e| e.to_string())?));
+            match manifest.as_deref().and_then(SiteManifest::parse) {
+                Some(m) => return known_files(m, stamp, prefix),
+                None => listed_files(store, prefix)?,
             }
-            out
         }
     };
     if !files.iter().any(|(p, _)| p == "index.html") {
-        return Err(
-            "the site has no index.html yet (hint: it is rendered after the first ingest)"
-                .to_owned(),
-        );
+        return Err(NO_INDEX.to_owned());
     }
-    Ok(files)
+    Ok(SiteFiles::Bytes(files))
+}
+
+const NO_INDEX: &str = "the site has no index.html yet (hint: it is rendered after the first ingest)";
+
+/// A store site's files from its manifest.
+fn known_files(m: SiteManifest, stamp: Option<Vec<u8>>, prefix: &Key) -> Result<SiteFiles, String> {
+    if !m.files.contains_key("index.html") {
+        return Err(NO_INDEX.to_owned());
+    }
+    let ids = m
+        .files
+        .into_iter()
+        .filter(|(rel, _)| !rel.starts_with('.'))
+        .map(|(rel, id)| {
+            git2::Oid::from_str(&id)
+                .map(|oid| (rel.clone(), oid))
+                .map_err(|e| format!("{prefix}/{SITE_MANIFEST}: {rel}: {e} (hint: the site is rendered whole again on the next publish if the manifest is removed)"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SiteFiles::Known {
+        ids,
+        stamp,
+        prefix: prefix.clone(),
+    })
+}
+
+/// A store site's files by listing its prefix (a site written before manifests).
+fn listed_files(store: &dyn ObjectStore, prefix: &Key) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut wanted = Vec::new();
+    for k in store.list(prefix.as_str()).map_err(|e| e.to_string())? {
+        let Some(rel) = k
+            .as_str()
+            .strip_prefix(prefix.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            continue;
+        };
+        if rel.starts_with('.') || rel == SITE_MARKER {
+            continue;
+        }
+        wanted.push((rel.to_owned(), k.clone()));
+    }
+    // Fetched together: concurrently on S3.
+    let keys: Vec<Key> = wanted.iter().map(|(_, k)| k.clone()).collect();
+    let mut out = Vec::with_capacity(keys.len());
+    for ((rel, _), bytes) in wanted.into_iter().zip(store.get_many(&keys)) {
+        out.push((rel, bytes.map_err(|e| e.to_string())?));
+    }
+    Ok(out)
 }
 
 /// The generation a site's stamp names.
@@ -310,15 +363,35 @@ fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
         .ok_or("no Pages repository is configured any more (hint: --pages)")?;
     let site = cx.site.ok_or("no site to publish (hint: --site)")?;
     let files = site_files(cx.store, site)?;
-    let generation = files
-        .iter()
-        .find(|(p, _)| p == SITE_STAMP)
-        .and_then(|(_, b)| stamp_generation(b))
-        .unwrap_or(0);
-    let r = gitpub::push_unless_newer(
+    let stamp = match &files {
+        SiteFiles::Bytes(f) => f.iter().find(|(p, _)| p == SITE_STAMP).map(|(_, b)| b.as_slice()),
+        SiteFiles::Known { stamp, .. } => stamp.as_deref(),
+    };
+    let generation = stamp.and_then(stamp_generation).unwrap_or(0);
+    let load = |paths: &[String]| -> Result<Vec<Vec<u8>>, String> {
+        let SiteFiles::Known { prefix, .. } = &files else {
+            return Err("no store site to read from".to_owned());
+        };
+        let keys = paths
+            .iter()
+            .map(|p| prefix.join(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        cx.store
+            .get_many(&keys)
+            .into_iter()
+            .zip(&keys)
+            .map(|(r, k)| r.map_err(|e| format!("{k}: {e}")))
+            .collect()
+    };
+    let to_push = match &files {
+        SiteFiles::Bytes(f) => gitpub::Files::Bytes(f),
+        SiteFiles::Known { ids, .. } => gitpub::Files::Known { ids, load: &load },
+    };
+    let r = gitpub::push_files_unless_newer(
         &target.remote,
         &target.branch,
-        &files,
+        to_push,
         sinks.config.pages_keep,
         &format!("sglci: site of generation {generation}"),
         sinks.git_token.as_deref(),

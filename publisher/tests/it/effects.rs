@@ -388,6 +388,26 @@ fn every_run_reaches_the_log_repository_pages_teams_and_issues_once() {
         rig.issues.lock().expect("l")
     );
     assert_eq!(rig.teams_titles().len(), teams_before + 2);
+    // Pages holds the store's site exactly, although each push after the first read only the
+    // files the branch lacked (through the site's manifest).
+    let mut site: Vec<(String, Vec<u8>)> = rig
+        .store
+        .list("site")
+        .expect("list")
+        .into_iter()
+        .filter_map(|k| {
+            let rel = k.as_str()["site/".len()..].to_owned();
+            (!rel.starts_with('.')).then(|| (rel, rig.store.get(&k).expect("get")))
+        })
+        .collect();
+    site.sort();
+    let mut pages = tree_of(&rig.pages, "gh-pages");
+    pages.sort();
+    assert_eq!(
+        pages.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        site.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    assert!(pages == site, "Pages holds the site's bytes");
     // The outbox is empty and every effect has its done-marker.
     assert!(rig.store.list("outbox/pending").expect("list").is_empty());
     assert!(rig.store.list("quarantine").expect("list").is_empty());

@@ -389,3 +389,92 @@ fn regressions_show_on_home_page_list_and_charts() {
         "the E2E chart carries the marker"
     );
 }
+
+/// The publish path on a store: the history committed as a partition per night (so that busy
+/// months are packed), the site rendered whole by `derive`, then one more night derived as an
+/// update. Every page the update renders is stored as a full rebuild renders it, the site's
+/// manifest names every stored file by its bytes, and the packed history reads exactly as the
+/// partitions' own objects do.
+#[test]
+fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
+    use sglci_core::store::{Key, ObjectStore};
+    let mut rest = backfill();
+    let mut nights = Vec::new();
+    for _ in 0..6 {
+        let newest = rest.rows.runs.iter().map(|r| r.date.clone()).max().expect("runs");
+        let (old, night) = split_night(&rest, &newest);
+        nights.push((newest, night));
+        rest = old;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let objects = DirStore::new(dir.path());
+    let hist = History::new(&objects);
+    let commit = |b: &Backfill, name: &str| {
+        let tables = b.rows.to_tables().expect("tables");
+        hist.commit(&tables, name, &app::rows_digest(&tables))
+            .expect("commit");
+    };
+    commit(&rest, "legacy");
+    let (last_date, last) = nights.remove(0);
+    for (date, night) in nights.iter().rev() {
+        commit(night, &format!("run-{date}"));
+    }
+    let t = Templates::embedded().expect("templates");
+    let job = app::SiteJob {
+        target: app::SiteTarget::Store(Key::new("site").expect("key")),
+        templates: &t,
+        opts: opts(),
+    };
+    app::derive(&hist, Some(&job), &Touched::default()).expect("first derive");
+    commit(&last, &format!("run-{last_date}"));
+    let touched = Touched::from_rows(&last.rows);
+    let d = app::derive(&hist, Some(&job), &touched).expect("update");
+    let idx = hist.index().expect("index");
+    assert_eq!(idx.derived, idx.generation);
+    let at = SiteOptions {
+        generation: Some(idx.generation),
+        ..opts()
+    };
+    let update = app::render_update(&objects, &t, &at, &touched).expect("update");
+    let full = app::render_full(&objects, &t, &at).expect("full");
+    assert!(d.site_files <= update.len() + 1, "{} files written", d.site_files);
+    for page in update.keys() {
+        let stored = objects
+            .get(&Key::new(format!("site/{page}")).expect("key"))
+            .expect("stored");
+        assert_eq!(Some(&stored), full.get(page), "{page}");
+    }
+    let manifest = objects
+        .get(&Key::new(format!("site/{}", app::SITE_MANIFEST)).expect("key"))
+        .ok()
+        .and_then(|b| app::SiteManifest::parse(&b))
+        .expect("manifest");
+    let stored: Vec<Key> = objects.list("site").expect("list");
+    let mut files = 0;
+    for k in &stored {
+        let rel = &k.as_str()["site/".len()..];
+        if rel.starts_with('.') {
+            continue;
+        }
+        files += 1;
+        let bytes = objects.get(k).expect("get");
+        assert_eq!(
+            manifest.files.get(rel),
+            Some(&app::blob_id(&bytes)),
+            "{rel}: the manifest names its bytes"
+        );
+    }
+    assert_eq!(files, manifest.files.len(), "every manifest entry is stored");
+    // Packed months read as their partitions' own objects.
+    assert!(!idx.packs.is_empty(), "months with several nights are packed");
+    let mut plain = idx.clone();
+    plain.packs.clear();
+    for schema in sglci_core::records::ALL_SCHEMAS {
+        assert_eq!(
+            hist.snapshot_of(idx.clone()).read(*schema).expect("packed").rows,
+            hist.snapshot_of(plain.clone()).read(*schema).expect("own").rows,
+            "{}",
+            schema.name
+        );
+    }
+}

@@ -154,6 +154,18 @@ fn main() {
     // Flush the generated histories to disk first, so that background writeback of the large
     // ones does not slow their measurements down.
     let _ = std::process::Command::new("sync").status();
+    // The whole site of each larger history, rendered once (the first publish of a site that
+    // already has a long history).
+    let mut full_at_scale = String::new();
+    for (k, store, _) in stores.iter().filter(|(k, _, _)| *k > 1 && *k <= 10) {
+        let t0 = Instant::now();
+        let site = app::render_full(&DirStore::new(store), &templates, &opts).expect("render");
+        full_at_scale.push_str(&format!(
+            "| render only, {k}x history | {:.3} | ({} files) |\n",
+            t0.elapsed().as_secs_f64(),
+            site.len()
+        ));
+    }
     let mut update_s: Vec<Vec<f64>> = vec![Vec::new(); scales.len()];
     let mut update_files = vec![0usize; scales.len()];
     let mut read_months = vec![0usize; scales.len()];
@@ -205,7 +217,7 @@ night is the newest fixture night ({newest_iso}, {new_rows} rows) moved one day 
 Rounds interleave the scales. Machine: {cores} cores.\n\n\
 | full build | median (s) | rounds (s) |\n|---|---:|---|\n\
 | render only | {r:.3} | {rr} |\n\
-| render + write | {f:.3} | {fr} |\n\n\
+| render + write | {f:.3} | {fr} |\n{full_at_scale}\n\
 Site: {files} files ({html} pages), {mb:.1} MB in all. Heaviest page: `{heavy_page}`\n\
 ({hp:.0} kB: interactive chart data for every night of the window). Heaviest file:\n\
 `{heavy_file}` ({hf:.0} kB). Target: under 3 s on 2 cores.\n\n\

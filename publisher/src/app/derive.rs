@@ -72,8 +72,11 @@ pub struct Derived {
     pub packs: usize,
 }
 
-/// A month read from this many partition objects (not from its pack) is packed: a pack costs
-/// one larger write, and keeps every later read of the month at one request.
+/// A month that new runs are still adding to (one the round's runs touch, and `undated`) is
+/// packed once it is read from this many partition objects (not from its pack): a pack costs one
+/// larger write, so a busy month is rewritten every few nights, not every night. Any other month
+/// is packed as soon as it is read from two: it is settled, and one object per month keeps a
+/// read at one request per table and month whatever the history holds.
 pub const PACK_AFTER: usize = 4;
 
 /// Brings the derived state up to date after a commit: the regressions table and, with `site`,
@@ -186,7 +189,9 @@ fn derive_round(
         _ => Vec::new(),
     };
     let read = snap.read_tables_with(&wanted, &probe)?;
-    let (packs, pack_objects) = packs_of(hist, idx.generation, &read)?;
+    let mut active = touched.months.clone();
+    active.insert(crate::history::UNDATED.to_owned());
+    let (packs, pack_objects) = packs_of(hist, idx.generation, &read, &active)?;
     let (tables, probed) = (read.tables, read.others);
     let findings = findings_of(&site_rows(&only_months(&tables, &|_| detect.clone()), &all)?);
     let mut found_months = all.clone();
@@ -256,17 +261,22 @@ fn derive_round(
     })
 }
 
-/// Packs of the months this read took from [`PACK_AFTER`] or more partition objects: the rows
-/// are in memory already, so a pack costs one write in the round's batch.
+/// Packs of the months this read took from several partition objects (see [`PACK_AFTER`];
+/// `active`: the months new runs are adding to): the rows are in memory already, so a pack
+/// costs one write in the round's batch.
 #[allow(clippy::type_complexity)]
 fn packs_of(
     hist: &History<'_>,
     generation: u64,
     read: &Read,
+    active: &BTreeSet<String>,
 ) -> Result<(Vec<(String, String, Pack)>, Vec<(Key, Vec<u8>)>), AppError> {
     let mut packs = Vec::new();
     let mut objects = Vec::new();
-    for m in read.months.iter().filter(|m| m.own >= PACK_AFTER) {
+    let due = |m: &&crate::history::MonthRead| {
+        m.own >= PACK_AFTER || (m.own >= 2 && !active.contains(&m.month))
+    };
+    for m in read.months.iter().filter(due) {
         let Some(t) = read.tables.iter().find(|t| t.schema.name == m.schema.name) else {
             continue;
         };

@@ -320,7 +320,16 @@ pub fn push(
     message: &str,
     token: Option<&str>,
 ) -> Result<PushReport, GitError> {
-    push_guarded(remote, branch, Files::Bytes(files), mode, message, token, None).map(|r| {
+    push_guarded(
+        remote,
+        branch,
+        Files::Bytes(files),
+        mode,
+        message,
+        token,
+        None,
+    )
+    .map(|r| {
         r.unwrap_or_else(|| PushReport {
             remote: redact_remote(remote),
             branch: branch.to_owned(),
@@ -335,6 +344,9 @@ pub fn push(
     })
 }
 
+/// Reads the bytes of files by their paths (in order).
+pub type Loader<'a> = dyn Fn(&[String]) -> Result<Vec<Vec<u8>>, String> + 'a;
+
 /// The files of a push: their bytes, or their blob ids with a loader for the bytes of those the
 /// branch does not hold yet (a site in the store with its manifest: only what changed is read).
 #[derive(Clone, Copy)]
@@ -342,7 +354,7 @@ pub enum Files<'a> {
     Bytes(&'a [(String, Vec<u8>)]),
     Known {
         ids: &'a [(String, Oid)],
-        load: &'a dyn Fn(&[String]) -> Result<Vec<Vec<u8>>, String>,
+        load: &'a Loader<'a>,
     },
 }
 
@@ -371,20 +383,28 @@ impl Files<'_> {
     }
 
     /// The blob of every file in `repo` (written there when missing), and the bytes written.
-    fn blobs(&self, repo: &Repository, remote: &str) -> Result<(Vec<(String, Oid)>, u64), GitError> {
+    fn blobs(
+        &self,
+        repo: &Repository,
+        remote: &str,
+    ) -> Result<(Vec<(String, Oid)>, u64), GitError> {
         match self {
             Files::Bytes(files) => {
                 let mut bytes = 0;
                 let mut out = Vec::with_capacity(files.len());
                 for (path, content) in *files {
-                    out.push((path.clone(), repo.blob(content).map_err(git("blob", remote))?));
+                    out.push((
+                        path.clone(),
+                        repo.blob(content).map_err(git("blob", remote))?,
+                    ));
                     bytes += content.len() as u64;
                 }
                 Ok((out, bytes))
             }
             Files::Known { ids, load } => {
                 let odb = repo.odb().map_err(git("odb", remote))?;
-                let missing: Vec<usize> = (0..ids.len()).filter(|i| !odb.exists(ids[*i].1)).collect();
+                let missing: Vec<usize> =
+                    (0..ids.len()).filter(|i| !odb.exists(ids[*i].1)).collect();
                 let paths: Vec<String> = missing.iter().map(|i| ids[*i].0.clone()).collect();
                 let loaded = if paths.is_empty() {
                     Vec::new()
@@ -507,7 +527,9 @@ fn push_guarded(
         if made.is_none() {
             made = Some(files.blobs(&repo, remote)?);
         }
-        let (blobs, bytes) = made.as_ref().map_or((&[][..], 0), |(b, n)| (b.as_slice(), *n));
+        let (blobs, bytes) = made
+            .as_ref()
+            .map_or((&[][..], 0), |(b, n)| (b.as_slice(), *n));
         let base = match mode {
             Mode::Append => head_tree.as_ref(),
             Mode::Replace { .. } => None,

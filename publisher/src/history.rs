@@ -316,7 +316,10 @@ impl<'a> History<'a> {
             rows: rows.to_vec(),
         }
         .to_parquet()?;
-        let k = key(format!("{}/{month}/{file}.parquet", Self::table_prefix(schema)))?;
+        let k = key(format!(
+            "{}/{month}/{file}.parquet",
+            Self::table_prefix(schema)
+        ))?;
         Ok((
             Pack {
                 file,
@@ -506,7 +509,10 @@ impl<'a> History<'a> {
             h.update([0]);
             h.update(bytes);
         }
-        let digest: String = h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let digest: String = h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let file = format!("{DERIVED_PARTITION}.c{digest}");
         let prefix = Self::table_prefix(table.schema);
         let mut months = Vec::with_capacity(parts.len());
@@ -766,7 +772,7 @@ impl Snapshot<'_> {
     ) -> Result<Read, HistoryError> {
         let mut keys: Vec<Key> = Vec::new();
         // Per table and month: where each object's rows come from.
-        let mut plans: Vec<(usize, String, Vec<(String, Source)>)> = Vec::new();
+        let mut plans: Vec<MonthPlan> = Vec::new();
         for (i, (schema, months)) in wanted.iter().enumerate() {
             let prefix = History::table_prefix(*schema);
             let derived = if self.derived(*schema) {
@@ -891,6 +897,10 @@ impl Snapshot<'_> {
         })
     }
 }
+
+/// One month of one table to read: (the table's place in the request, the month, each
+/// partition object's name and where its rows come from).
+type MonthPlan = (usize, String, Vec<(String, Source)>);
 
 /// Where one object's rows are read from.
 #[derive(Debug, Clone, Copy)]

@@ -11,14 +11,14 @@ use std::collections::BTreeSet;
 use sglci_core::records::{self, Schema};
 
 use super::{
-    load_site_data, only_months, site_probe, site_rows, site_stamp, site_state_from,
-    update_months, update_months_of, write_site_to, AppError, SiteJob, SiteState, SiteTarget,
+    load_site_data, only_months, site_probe, site_rows, site_stamp, site_state_from, update_months,
+    update_months_of, write_site_to, AppError, SiteJob, SiteState, SiteTarget,
 };
 use crate::history::{DerivedUpdate, History, HistoryError, Index, Pack, Read, Snapshot};
-use sglci_core::store::Key;
 use crate::rows::Rows;
 use crate::site::{RenderedSite, Scope, Touched};
 use crate::table::Table;
+use sglci_core::store::Key;
 
 /// Days of history the stored regression findings are computed from: the site's trend window.
 /// Baselines need 14 valid nights and attribution looks back over the series, so this is ample;
@@ -193,9 +193,16 @@ fn derive_round(
     active.insert(crate::history::UNDATED.to_owned());
     let (packs, pack_objects) = packs_of(hist, idx.generation, &read, &active)?;
     let (tables, probed) = (read.tables, read.others);
-    let findings = findings_of(&site_rows(&only_months(&tables, &|_| detect.clone()), &all)?);
+    let findings = findings_of(&site_rows(
+        &only_months(&tables, &|_| detect.clone()),
+        &all,
+    )?);
     let mut found_months = all.clone();
-    found_months.extend(findings.iter().map(|f| crate::history::month_of(Some(&f.date))));
+    found_months.extend(
+        findings
+            .iter()
+            .map(|f| crate::history::month_of(Some(&f.date))),
+    );
     let (entry, objects) =
         hist.derived_objects(&Table::from_rows(records::REGRESSIONS, &findings)?)?;
     // The same findings as the index names: their objects are there already.

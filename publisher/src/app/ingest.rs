@@ -277,7 +277,11 @@ pub fn handle_batch_with(
         // This batch's own commits put the derived state behind by as many generations; more
         // means a derive stopped half-way (or another publisher is committing): then no page
         // is taken for unchanged on the site manifest's word.
-        let written = report.ingested.iter().filter(|(_, _, rows)| *rows > 0).count() as u64;
+        let written = report
+            .ingested
+            .iter()
+            .filter(|(_, _, rows)| *rows > 0)
+            .count() as u64;
         (
             idx.derived < idx.generation,
             idx.derived + written >= idx.generation,

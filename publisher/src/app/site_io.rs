@@ -99,11 +99,21 @@ pub fn site_state_from(probe: Vec<Result<Vec<u8>, StoreError>>) -> Result<SiteSt
         Some(Err(StoreError::NotFound { .. })) | None => Ok(None),
         Some(Err(e)) => Err(e),
     };
-    let (marker, partial, manifest) = (present(it.next())?, present(it.next())?, present(it.next())?);
-    Ok(match (marker, partial, manifest.as_deref().and_then(SiteManifest::parse)) {
-        (Some(_), None, Some(m)) => SiteState::Store(m),
-        _ => SiteState::Absent,
-    })
+    let (marker, partial, manifest) = (
+        present(it.next())?,
+        present(it.next())?,
+        present(it.next())?,
+    );
+    Ok(
+        match (
+            marker,
+            partial,
+            manifest.as_deref().and_then(SiteManifest::parse),
+        ) {
+            (Some(_), None, Some(m)) => SiteState::Store(m),
+            _ => SiteState::Absent,
+        },
+    )
 }
 
 /// A directory site's state (no request).
@@ -160,7 +170,10 @@ fn site_data_of(
 
 /// The site's data from tables read: typed rows, with the years and months of the whole history
 /// (`all_months`: every table's, also those not read), as pages link to every year.
-pub fn site_rows(tables: &[crate::table::Table], all_months: &BTreeSet<String>) -> Result<Rows, AppError> {
+pub fn site_rows(
+    tables: &[crate::table::Table],
+    all_months: &BTreeSet<String>,
+) -> Result<Rows, AppError> {
     let mut data = Rows::from_tables(tables)?;
     data.years = all_months
         .iter()
@@ -468,9 +481,7 @@ fn write_whole_site_to_store(
     let keep: BTreeSet<String> = site.keys().map(|rel| format!("{prefix}/{rel}")).collect();
     let stale: Vec<Key> = existing
         .into_iter()
-        .filter(|k| {
-            !keep.contains(k.as_str()) && *k != marker && *k != partial && *k != manifest
-        })
+        .filter(|k| !keep.contains(k.as_str()) && *k != marker && *k != partial && *k != manifest)
         .collect();
     store.delete_many(&stale)?;
     store.put(&marker, b"rendered by sglci-publisher\n")?;

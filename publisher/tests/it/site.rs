@@ -401,7 +401,13 @@ fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
     let mut rest = backfill();
     let mut nights = Vec::new();
     for _ in 0..6 {
-        let newest = rest.rows.runs.iter().map(|r| r.date.clone()).max().expect("runs");
+        let newest = rest
+            .rows
+            .runs
+            .iter()
+            .map(|r| r.date.clone())
+            .max()
+            .expect("runs");
         let (old, night) = split_night(&rest, &newest);
         nights.push((newest, night));
         rest = old;
@@ -437,7 +443,11 @@ fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
     };
     let update = app::render_update(&objects, &t, &at, &touched).expect("update");
     let full = app::render_full(&objects, &t, &at).expect("full");
-    assert!(d.site_files <= update.len() + 1, "{} files written", d.site_files);
+    assert!(
+        d.site_files <= update.len() + 1,
+        "{} files written",
+        d.site_files
+    );
     for page in update.keys() {
         let stored = objects
             .get(&Key::new(format!("site/{page}")).expect("key"))
@@ -464,15 +474,28 @@ fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
             "{rel}: the manifest names its bytes"
         );
     }
-    assert_eq!(files, manifest.files.len(), "every manifest entry is stored");
+    assert_eq!(
+        files,
+        manifest.files.len(),
+        "every manifest entry is stored"
+    );
     // Packed months read as their partitions' own objects.
-    assert!(!idx.packs.is_empty(), "months with several nights are packed");
+    assert!(
+        !idx.packs.is_empty(),
+        "months with several nights are packed"
+    );
     let mut plain = idx.clone();
     plain.packs.clear();
     for schema in sglci_core::records::ALL_SCHEMAS {
         assert_eq!(
-            hist.snapshot_of(idx.clone()).read(*schema).expect("packed").rows,
-            hist.snapshot_of(plain.clone()).read(*schema).expect("own").rows,
+            hist.snapshot_of(idx.clone())
+                .read(*schema)
+                .expect("packed")
+                .rows,
+            hist.snapshot_of(plain.clone())
+                .read(*schema)
+                .expect("own")
+                .rows,
             "{}",
             schema.name
         );

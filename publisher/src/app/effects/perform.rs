@@ -281,7 +281,9 @@ fn site_files(store: &dyn ObjectStore, site: &SiteTarget) -> Result<SiteFiles, S
             };
             let (manifest, stamp, partial) = (next()?, next()?, next()?);
             if partial.is_some() {
-                return Err(format!("{prefix}: the site is being written (hint: retried later)"));
+                return Err(format!(
+                    "{prefix}: the site is being written (hint: retried later)"
+                ));
             }
             match manifest.as_deref().and_then(SiteManifest::parse) {
                 Some(m) => return known_files(m, stamp, prefix),
@@ -295,7 +297,8 @@ fn site_files(store: &dyn ObjectStore, site: &SiteTarget) -> Result<SiteFiles, S
     Ok(SiteFiles::Bytes(files))
 }
 
-const NO_INDEX: &str = "the site has no index.html yet (hint: it is rendered after the first ingest)";
+const NO_INDEX: &str =
+    "the site has no index.html yet (hint: it is rendered after the first ingest)";
 
 /// A store site's files from its manifest.
 fn known_files(m: SiteManifest, stamp: Option<Vec<u8>>, prefix: &Key) -> Result<SiteFiles, String> {
@@ -364,7 +367,10 @@ fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
     let site = cx.site.ok_or("no site to publish (hint: --site)")?;
     let files = site_files(cx.store, site)?;
     let stamp = match &files {
-        SiteFiles::Bytes(f) => f.iter().find(|(p, _)| p == SITE_STAMP).map(|(_, b)| b.as_slice()),
+        SiteFiles::Bytes(f) => f
+            .iter()
+            .find(|(p, _)| p == SITE_STAMP)
+            .map(|(_, b)| b.as_slice()),
         SiteFiles::Known { stamp, .. } => stamp.as_deref(),
     };
     let generation = stamp.and_then(stamp_generation).unwrap_or(0);

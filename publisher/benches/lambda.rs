@@ -95,11 +95,16 @@ impl<S: ObjectStore> ObjectStore for Counting<S> {
     }
     fn get_many(&self, keys: &[Key]) -> Vec<Result<Vec<u8>, StoreError>> {
         self.get.fetch_add(keys.len(), Ordering::Relaxed);
-        let what = format!(
-            "{} keys, first {}",
-            keys.len(),
-            keys.first().map_or("", |k| k.as_str())
-        );
+        let what = if std::env::var("SGLCI_BENCH_TRACE").as_deref() == Ok("keys") {
+            let all: Vec<&str> = keys.iter().map(Key::as_str).collect();
+            format!("{} keys: {}", keys.len(), all.join(" "))
+        } else {
+            format!(
+                "{} keys, first {}",
+                keys.len(),
+                keys.first().map_or("", |k| k.as_str())
+            )
+        };
         self.traced("get_many", &what, || self.inner.get_many(keys))
     }
     fn get_many_at_most(&self, keys: &[(Key, u64)]) -> Vec<Result<Vec<u8>, StoreError>> {
@@ -171,6 +176,13 @@ fn peak_rss_mb() -> f64 {
 /// (the run's files to a log repository and the site to Pages, two bare repositories), and the
 /// first publish of a whole site into an empty prefix. Prints one JSON line.
 fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String, String)>) {
+    if std::env::var_os("SGLCI_BENCH_TRACE").is_some() {
+        // The publisher's own log lines (a derive's phases) beside the request trace.
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .init();
+    }
     let t0 = Instant::now();
     let aws = Aws::with_endpoint(endpoint, "us-east-1").expect("aws");
     let store = Counting {

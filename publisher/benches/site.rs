@@ -157,7 +157,11 @@ fn main() {
     // The whole site of each larger history, rendered once (the first publish of a site that
     // already has a long history).
     let mut full_at_scale = String::new();
-    for (k, store, _) in stores.iter().filter(|(k, _, _)| *k > 1 && *k <= 10) {
+    let full_max: usize = std::env::var("SGLCI_BENCH_FULL_MAX_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    for (k, store, _) in stores.iter().filter(|(k, _, _)| *k > 1 && *k <= full_max) {
         let t0 = Instant::now();
         let site = app::render_full(&DirStore::new(store), &templates, &opts).expect("render");
         full_at_scale.push_str(&format!(

@@ -188,15 +188,19 @@ fn derive_round(
         Some(SiteTarget::Store(prefix)) => site_probe(prefix)?,
         _ => Vec::new(),
     };
+    let started = std::time::Instant::now();
     let read = snap.read_tables_with(&wanted, &probe)?;
+    let read_at = started.elapsed();
     let mut active = touched.months.clone();
     active.insert(crate::history::UNDATED.to_owned());
     let (packs, pack_objects) = packs_of(hist, idx.generation, &read, &active)?;
+    let read_months = read.months.len();
     let (tables, probed) = (read.tables, read.others);
     let findings = findings_of(&site_rows(
         &only_months(&tables, &|_| detect.clone()),
         &all,
     )?);
+    let detect_at = started.elapsed();
     let mut found_months = all.clone();
     found_months.extend(
         findings
@@ -253,6 +257,8 @@ fn derive_round(
         super::effects::SITE_STAMP.to_owned(),
         site_stamp(idx.generation, &opts.generated_at),
     );
+    let render_at = started.elapsed();
+    let packed = update.packs.len();
     let site_files = write_site_to(
         hist.store(),
         &job.target,
@@ -261,6 +267,20 @@ fn derive_round(
         objects,
         trust_manifest,
     )?;
+    // Where a publish's time goes, in the Lambda's log.
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    tracing::info!(
+        generation = idx.generation,
+        read_ms = ms(read_at),
+        detect_ms = ms(detect_at - read_at),
+        render_ms = ms(render_at - detect_at),
+        write_ms = ms(started.elapsed() - render_at),
+        months_read = read_months,
+        packed,
+        rendered = rendered.len(),
+        written = site_files,
+        "derived"
+    );
     Ok(Round {
         update,
         regressions,

@@ -13,12 +13,13 @@
 //! downloads are split per year.
 
 pub mod chart;
+mod page_rows;
 pub mod paths;
 pub mod plot;
 pub mod templates;
 pub mod views;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use serde_json::json;
@@ -182,6 +183,11 @@ struct Renderer<'a> {
     nights: BTreeMap<String, Vec<String>>,
     run_dirs: BTreeSet<&'a str>,
     from_day: i64,
+    /// Each night's and each run folder's rows (see [`page_rows`]).
+    by_night: HashMap<page_rows::NightKey, page_rows::NightRows<'a>>,
+    by_run: HashMap<String, page_rows::RunRows<'a>>,
+    no_night: page_rows::NightRows<'a>,
+    no_run: page_rows::RunRows<'a>,
 }
 
 /// Renders the site (or the part of it in `scope`).
@@ -206,6 +212,10 @@ pub fn render_site(
             .collect(),
         run_dirs: data.runs.iter().map(|r| r.run_dir.as_str()).collect(),
         from_day: window_start(data, opts.window_days),
+        by_night: page_rows::by_night(data),
+        by_run: page_rows::by_run(data),
+        no_night: page_rows::NightRows::default(),
+        no_run: page_rows::RunRows::default(),
     };
     let all = matches!(scope, Scope::All);
     let touched = match scope {
@@ -317,11 +327,14 @@ impl<'a> Renderer<'a> {
     }
 
     fn tasks_of(&self, hw: &str, date: &str) -> Vec<&'a TaskRow> {
-        self.data
-            .tasks
-            .iter()
-            .filter(|t| t.hardware == hw && t.date == date)
-            .collect()
+        self.night(hw, date).tasks.clone()
+    }
+
+    /// A night's rows (none when it has none).
+    fn night(&self, hw: &str, date: &str) -> &page_rows::NightRows<'a> {
+        self.by_night
+            .get(&(hw.to_owned(), date.to_owned()))
+            .unwrap_or(&self.no_night)
     }
 
     /// Static plots of a chart set, written beside the page, and their views.
@@ -498,28 +511,23 @@ impl<'a> Renderer<'a> {
             .iter()
             .map(|t| task_view(t, &self.run_dirs, &link))
             .collect();
-        let sanity: Vec<SanityView> = self
-            .data
+        let night = self.night(hw, date);
+        let sanity: Vec<SanityView> = night
             .sanity_models
             .iter()
-            .filter(|s| s.hardware == hw && s.date == date)
             .map(|s| sanity_view(s, &link))
             .collect();
-        let runs: Vec<Link> = self
-            .data
+        let runs: Vec<Link> = night
             .runs
             .iter()
-            .filter(|r| r.hardware == hw && r.date == date)
             .map(|r| Link {
                 text: run_title(r),
                 href: link.page(&paths::run_page(&r.run_dir)),
             })
             .collect();
-        let unit: Vec<serde_json::Value> = self
-            .data
+        let unit: Vec<serde_json::Value> = night
             .unit
             .iter()
-            .filter(|u| u.hardware == hw && u.date == date)
             .map(|u| {
                 json!({"test": u.test, "status": u.status, "tests_ran": u.tests_ran,
                        "duration": u.duration_s.map(|d| runtime(Some(d / 60.0))),
@@ -527,15 +535,9 @@ impl<'a> Renderer<'a> {
                        "href": link.log(&u.file)})
             })
             .collect();
-        let cron: Vec<FileView> = self
-            .data
-            .files
+        let cron: Vec<FileView> = night
+            .cron
             .iter()
-            .filter(|f| {
-                f.kind == "cron"
-                    && f.hardware.as_deref() == Some(hw)
-                    && f.date.as_deref() == Some(date)
-            })
             .map(|f| file_view(f, &format!("cron_log/{hw}/{date}"), &link))
             .collect();
         let nights = self.nights.get(hw).cloned().unwrap_or_default();
@@ -675,7 +677,16 @@ impl<'a> Renderer<'a> {
     fn daily_summary(&mut self, hw: &str, date: &str) -> Result<(), SiteError> {
         let path = paths::daily_summary(hw, date);
         let root = paths::root_of(&path);
-        let ctx = daily_summary_context(self.data, hw, date, &self.opts.logs_base, &root);
+        let night = self.night(hw, date);
+        let ctx = daily_summary_context_of(
+            &night.tasks,
+            &night.sanity_models,
+            &self.run_dirs,
+            hw,
+            date,
+            &self.opts.logs_base,
+            &root,
+        );
         self.render("daily_summary.md", &path, &ctx)
     }
 
@@ -785,7 +796,8 @@ impl<'a> Renderer<'a> {
     fn run_page(&mut self, run: &records::RunRow) -> Result<(), SiteError> {
         let page = paths::run_page(&run.run_dir);
         let link = self.linker(&page);
-        let ctx_data = run_context(self.data, run, &link, &self.run_dirs);
+        let rows = self.by_run.get(&run.run_dir).unwrap_or(&self.no_run);
+        let ctx_data = run_context(rows, run, &link, &self.run_dirs);
         let mut ctx = self.base_context(&page, &run_title(run));
         ctx.insert("run", &ctx_data);
         ctx.insert("report_href", &link.page(&paths::run_report(&run.run_dir)));
@@ -999,7 +1011,7 @@ fn run_title(r: &records::RunRow) -> String {
 
 /// Everything known about one run (the run page and the run report).
 fn run_context(
-    data: &Rows,
+    data: &page_rows::RunRows<'_>,
     run: &records::RunRow,
     link: &Linker<'_>,
     run_dirs: &BTreeSet<&str>,
@@ -1008,7 +1020,6 @@ fn run_context(
     let serving: Vec<serde_json::Value> = data
         .serving
         .iter()
-        .filter(|s| s.run_dir == dir)
         .map(|s| {
             json!({
                 "load": chart::load_label("", s.load_kind.as_str(), s.load),
@@ -1023,11 +1034,10 @@ fn run_context(
             })
         })
         .collect();
-    let first = data.serving.iter().find(|s| s.run_dir == dir);
+    let first = data.serving.first().copied();
     let accuracy: Vec<serde_json::Value> = data
         .accuracy
         .iter()
-        .filter(|a| a.run_dir == dir)
         .map(|a| {
             json!({"accuracy": pct(a.accuracy), "threshold": pct(Some(a.threshold)),
                    "passed": a.passed, "runs": a.runs, "valid_runs": a.valid_runs,
@@ -1038,7 +1048,6 @@ fn run_context(
     let offline: Vec<serde_json::Value> = data
         .offline
         .iter()
-        .filter(|o| o.run_dir == dir)
         .map(|o| {
             json!({"tp": o.tp, "batch_size": o.batch_size, "input_len": o.input_len,
                    "output_len": o.output_len, "e2e_latency": num(o.e2e_latency_s),
@@ -1050,13 +1059,11 @@ fn run_context(
     let sanity: Vec<SanityView> = data
         .sanity_models
         .iter()
-        .filter(|s| s.run_dir == dir)
         .map(|s| sanity_view(s, link))
         .collect();
     let trials: Vec<serde_json::Value> = data
         .sanity
         .iter()
-        .filter(|s| s.run_dir == dir)
         .map(|s| {
             json!({"model": s.model, "trial": s.trial, "accuracy": pct(s.accuracy),
                    "error": s.error, "href": link.log(&s.file)})
@@ -1065,7 +1072,6 @@ fn run_context(
     let pd: Vec<serde_json::Value> = data
         .pd
         .iter()
-        .filter(|p| p.run_dir == dir)
         .map(|p| {
             json!({"model": p.model, "status": p.status, "gsm8k": pct(p.gsm8k_accuracy),
                    "verdict": p.gsm8k_verdict, "tests": format!("{}/{}", p.tests_passed, p.tests_total),
@@ -1076,15 +1082,9 @@ fn run_context(
     let tasks: Vec<TaskView> = data
         .tasks
         .iter()
-        .filter(|t| t.source.as_deref() == Some(dir))
         .map(|t| task_view(t, run_dirs, link))
         .collect();
-    let files: Vec<FileView> = data
-        .files
-        .iter()
-        .filter(|f| f.run_dir.as_deref() == Some(dir))
-        .map(|f| file_view(f, dir, link))
-        .collect();
+    let files: Vec<FileView> = data.files.iter().map(|f| file_view(f, dir, link)).collect();
     json!({
         "title": run_title(run),
         "kind": run.kind,
@@ -1129,17 +1129,30 @@ pub fn daily_summary_context(
         .iter()
         .filter(|t| t.hardware == hw && t.date == date)
         .collect();
+    let sanity: Vec<&records::SanityModelRow> = data
+        .sanity_models
+        .iter()
+        .filter(|s| s.hardware == hw && s.date == date)
+        .collect();
+    let run_dirs: BTreeSet<&str> = data.runs.iter().map(|r| r.run_dir.as_str()).collect();
+    daily_summary_context_of(&tasks, &sanity, &run_dirs, hw, date, logs_base, root)
+}
+
+/// [`daily_summary_context`] from the night's tasks and sanity models, and every run folder.
+fn daily_summary_context_of(
+    tasks: &[&TaskRow],
+    sanity: &[&records::SanityModelRow],
+    run_dirs: &BTreeSet<&str>,
+    hw: &str,
+    date: &str,
+    logs_base: &str,
+    root: &str,
+) -> Context {
     let link = Linker {
         root: root.to_owned(),
         logs_base,
     };
-    let run_dirs: BTreeSet<&str> = data.runs.iter().map(|r| r.run_dir.as_str()).collect();
-    let sanity: Vec<SanityView> = data
-        .sanity_models
-        .iter()
-        .filter(|s| s.hardware == hw && s.date == date)
-        .map(|s| sanity_view(s, &link))
-        .collect();
+    let sanity: Vec<SanityView> = sanity.iter().map(|s| sanity_view(s, &link)).collect();
     // Sanity models count as individual tasks; the "Sanity Check" task itself does not.
     let states = tasks
         .iter()
@@ -1156,16 +1169,16 @@ pub fn daily_summary_context(
     let views: Vec<TaskView> = tasks
         .iter()
         .filter(|t| t.task != "sanity")
-        .map(|t| task_view(t, &run_dirs, &link))
+        .map(|t| task_view(t, run_dirs, &link))
         .collect();
     let sanity_task = tasks
         .iter()
         .find(|t| t.task == "sanity")
-        .map(|t| task_view(t, &run_dirs, &link));
+        .map(|t| task_view(t, run_dirs, &link));
     let mut ctx = Context::new();
     ctx.insert("date", &iso(date));
     ctx.insert("hw", hw);
-    ctx.insert("image", &night_image(&tasks));
+    ctx.insert("image", &night_image(tasks));
     ctx.insert("counts", &c);
     ctx.insert("ran", &(c.pass + c.fail));
     ctx.insert("total", &total);

@@ -188,6 +188,8 @@ struct Renderer<'a> {
     by_run: HashMap<String, page_rows::RunRows<'a>>,
     no_night: page_rows::NightRows<'a>,
     no_run: page_rows::RunRows<'a>,
+    /// Per hardware, the years its night pages link to (newest first).
+    years_of: BTreeMap<String, Vec<String>>,
 }
 
 /// Renders the site (or the part of it in `scope`).
@@ -216,7 +218,20 @@ pub fn render_site(
         by_run: page_rows::by_run(data),
         no_night: page_rows::NightRows::default(),
         no_run: page_rows::RunRows::default(),
+        years_of: BTreeMap::new(),
     };
+    r.years_of = r
+        .nights
+        .iter()
+        .map(|(hw, nights)| {
+            let years: BTreeSet<String> = nights
+                .iter()
+                .map(|d| year_of(d))
+                .chain(data.years.iter().cloned())
+                .collect();
+            (hw.clone(), years.into_iter().rev().collect())
+        })
+        .collect();
     let all = matches!(scope, Scope::All);
     let touched = match scope {
         Scope::All => Touched::default(),
@@ -540,26 +555,32 @@ impl<'a> Renderer<'a> {
             .iter()
             .map(|f| file_view(f, &format!("cron_log/{hw}/{date}"), &link))
             .collect();
-        let nights = self.nights.get(hw).cloned().unwrap_or_default();
-        let picker: Vec<NightLink> = nights
+        // Nights are sorted: the window's are the last ones, and a night is found by bisection
+        // (a whole site has thousands of night pages; none of them walks every night).
+        let nights: &[String] = self.nights.get(hw).map_or(&[], Vec::as_slice);
+        let in_window = nights
+            .iter()
+            .rev()
+            // Names that are not dates sort after them and are left out below, as before.
+            .take_while(|d| day_number(d).is_none_or(|n| n >= self.from_day))
+            .count();
+        let picker: Vec<NightLink> = nights[nights.len() - in_window..]
             .iter()
             .rev()
             .filter(|d| day_number(d).is_some_and(|n| n >= self.from_day))
             .map(|d| night_link(hw, d, &link))
             .collect();
-        let years: Vec<Link> = nights
-            .iter()
-            .map(|d| year_of(d))
-            .chain(self.data.years.iter().cloned())
-            .collect::<BTreeSet<_>>()
+        let years: Vec<Link> = self
+            .years_of
+            .get(hw)
             .into_iter()
-            .rev()
+            .flatten()
             .map(|y| Link {
-                href: link.page(&paths::year_page(hw, &y)),
-                text: y,
+                href: link.page(&paths::year_page(hw, y)),
+                text: y.clone(),
             })
             .collect();
-        let idx = nights.iter().position(|d| d == date);
+        let idx = nights.binary_search_by(|d| d.as_str().cmp(date)).ok();
         let prev = idx
             .and_then(|i| i.checked_sub(1))
             .map(|i| night_link(hw, &nights[i], &link));

@@ -440,30 +440,6 @@ pub type Guard<'a> = (&'a str, &'a dyn Fn(Option<&[u8]>) -> bool);
 pub fn push_unless_newer(
     remote: &str,
     branch: &str,
-    files: &[(String, Vec<u8>)],
-    keep: usize,
-    message: &str,
-    token: Option<&str>,
-    newer: &dyn Fn(Option<&[u8]>) -> bool,
-    stamp: &str,
-) -> Result<Option<PushReport>, GitError> {
-    push_files_unless_newer(
-        remote,
-        branch,
-        Files::Bytes(files),
-        keep,
-        message,
-        token,
-        newer,
-        stamp,
-    )
-}
-
-/// [`push_unless_newer`] of [`Files`].
-#[allow(clippy::too_many_arguments)]
-pub fn push_files_unless_newer(
-    remote: &str,
-    branch: &str,
     files: Files<'_>,
     keep: usize,
     message: &str,

@@ -216,13 +216,7 @@ fn daily_summary_and_run_report() {
 #[test]
 fn update_after_one_night_matches_full_rebuild() {
     let b = backfill();
-    let newest = b
-        .rows
-        .runs
-        .iter()
-        .map(|r| r.date.clone())
-        .max()
-        .expect("runs");
+    let newest = newest_night(&b);
     let (old, new) = split_night(&b, &newest);
     let store = tempfile::tempdir().expect("tmp");
     let objects = DirStore::new(store.path());
@@ -281,6 +275,16 @@ fn update_after_one_night_matches_full_rebuild() {
             || k.starts_with("sanity/")),
         "pages left stale by the update: {stale:?}"
     );
+}
+
+/// The date of the newest run of a backfill.
+fn newest_night(b: &Backfill) -> String {
+    b.rows
+        .runs
+        .iter()
+        .map(|r| r.date.clone())
+        .max()
+        .expect("runs")
 }
 
 fn split_night(b: &Backfill, date: &str) -> (Backfill, Backfill) {
@@ -401,13 +405,7 @@ fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
     let mut rest = backfill();
     let mut nights = Vec::new();
     for _ in 0..6 {
-        let newest = rest
-            .rows
-            .runs
-            .iter()
-            .map(|r| r.date.clone())
-            .max()
-            .expect("runs");
+        let newest = newest_night(&rest);
         let (old, night) = split_night(&rest, &newest);
         nights.push((newest, night));
         rest = old;

@@ -394,7 +394,7 @@ fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
         SiteFiles::Bytes(f) => gitpub::Files::Bytes(f),
         SiteFiles::Known { ids, .. } => gitpub::Files::Known { ids, load: &load },
     };
-    let r = gitpub::push_files_unless_newer(
+    let r = gitpub::push_unless_newer(
         &target.remote,
         &target.branch,
         to_push,

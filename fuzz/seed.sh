@@ -33,5 +33,10 @@ mk queue_message announcement '{"schema":1,"manifest":"runs/mi30x/20251210/r1/ma
 mk queue_message s3-event '{"Records":[{"s3":{"object":{"key":"runs/mi30x/20251210/r%2B1/manifest.json"}}}]}'
 mk queue_message s3-test '{"Service":"Amazon S3","Event":"s3:TestEvent"}'
 mk manifest one-file '{"schema":1,"run_id":"r1","hardware":"mi30x","date":"20251210","image":"img","suite":"s","files":[{"path":"a.log","sha256":"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03","bytes":6}]}'
+mk image_ref nightly 'rocm/sgl-dev:v0.5.6.post2-rocm700-mi30x-20251216'
+mk image_ref release 'lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x'
+mk image_ref cuda 'lmsysorg/sglang:v0.5.6-cu129-amd64'
+mk image_ref digest "127.0.0.1:5000/sglci/smoke@sha256:$(printf 'ab%.0s' $(seq 32))"
+mk image_ref label 'v0.5.6-cu129-h200-20251216-g1a2b3c4d5e'
 mk triage_toml triage "$(sed -n '/^\/\/! ```toml/,/^\/\/! ```$/p' publisher/src/triage.rs | sed '1d;$d' | sed 's|^//! \{0,1\}||')"
 echo "seeded: $(find fuzz/corpus -type f | wc -l) files in $(ls fuzz/corpus | wc -l) corpora"

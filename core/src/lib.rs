@@ -1,6 +1,7 @@
 //! sglci-core: what the runner and the publisher share.
 //!
-//! - [`tag`]: validated newtypes [`ImageTag`], [`Hardware`], [`RunId`].
+//! - [`tag`]: validated newtypes [`ImageTag`] (the run label), [`Hardware`], [`RunId`].
+//! - [`image_ref`]: any image reference ([`ImageRef`]) and what its tag suggests ([`TagHints`]).
 //! - [`records`]: typed history rows and the column schema of every table.
 //! - [`parse`]: pure parsers for every file kind the predecessor published (text or bytes in,
 //!   value or typed error out; they never panic).
@@ -27,6 +28,7 @@ pub mod clock;
 pub mod date;
 pub mod error;
 pub mod failure;
+pub mod image_ref;
 pub mod parse;
 pub mod plausible;
 pub mod queue;
@@ -38,4 +40,5 @@ pub mod tag;
 pub mod text;
 
 pub use error::{ParseError, ValueError};
-pub use tag::{Hardware, ImageTag, RunId};
+pub use image_ref::{ImageKind, ImageRef, TagHints};
+pub use tag::{Hardware, ImageTag, RunId, Vendor};

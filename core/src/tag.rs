@@ -7,10 +7,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ValueError;
 
-/// The GPU platform a run executed on. Always taken from the image tag, never from a folder.
+/// The GPU platform a run executed on: from the run label (a nightly tag, or the identity the
+/// runner learnt from the host), never from a folder's other parts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Hardware(String);
+
+/// Whose accelerator a [`Hardware`] is: it picks the devices, the GPU tool and the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    Amd,
+    Nvidia,
+    Cpu,
+}
 
 const NVIDIA: &[&str] = &["h100", "h200", "h20", "b200", "gb200", "a100", "l40s"];
 
@@ -22,6 +32,17 @@ impl Hardware {
     /// True for AMD Instinct platforms (`mi30x`, `mi35x`, ...).
     pub fn is_amd(&self) -> bool {
         self.0.starts_with("mi")
+    }
+
+    /// Whose accelerator this is.
+    pub fn vendor(&self) -> Vendor {
+        if self.is_amd() {
+            Vendor::Amd
+        } else if self.0 == "cpu" {
+            Vendor::Cpu
+        } else {
+            Vendor::Nvidia
+        }
     }
 }
 
@@ -63,10 +84,15 @@ impl fmt::Display for Hardware {
     }
 }
 
-/// A nightly image tag: `v<ver>[.postN|rcN]-rocm<NNN>-<hardware>-<YYYYMMDD>[-RC]`.
+/// A run label in the nightly tag's shape: `v<ver>[.postN|rcN]-<build>-<hardware>-<YYYYMMDD>[-RC|-g<commit>]`.
 ///
 /// Example: `v0.5.6.post2-rocm700-mi30x-20251216`. The date is the image date (Pacific time),
-/// which is what every table keys on; runs often execute the next day.
+/// which is what every table keys on; runs often execute the next day. Nightly ROCm images are
+/// tagged exactly like this. Every other image (a release, a PR or commit build, an NVIDIA
+/// image) gets a label of the same shape from its identity (`sglci-runner tag`), so run folders
+/// are named alike whatever was tested: `<build>` is `rocm<NNN>`, `cu<NNN>` (CUDA 12.9 is
+/// `cu129`), `cpu`, or a bare `rocm`/`cu` when the version is unknown; the `-g<hex>` suffix
+/// names the SGLang commit of a non-nightly image, so two builds of one day stay apart.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ImageTag {
@@ -76,6 +102,7 @@ pub struct ImageTag {
     hardware: Hardware,
     date: String,
     release_candidate: bool,
+    commit: Option<String>,
 }
 
 impl ImageTag {
@@ -86,7 +113,7 @@ impl ImageTag {
     pub fn version(&self) -> &str {
         &self.version
     }
-    /// ROCm build, e.g. `rocm700`.
+    /// The platform build, e.g. `rocm700`, `cu129` or `cpu`.
     pub fn rocm(&self) -> &str {
         &self.rocm
     }
@@ -100,6 +127,26 @@ impl ImageTag {
     /// The `-RC` suffix after the date.
     pub fn is_release_candidate(&self) -> bool {
         self.release_candidate
+    }
+    /// The `-g<hex>` suffix: the SGLang commit of a non-nightly image.
+    pub fn commit(&self) -> Option<&str> {
+        self.commit.as_deref()
+    }
+
+    /// Builds a label from its parts (validated like a parsed one).
+    pub fn label(
+        version: &str,
+        build: &str,
+        hardware: &Hardware,
+        date: &str,
+        commit: Option<&str>,
+    ) -> Result<Self, ValueError> {
+        let mut raw = format!("v{version}-{build}-{hardware}-{date}");
+        if let Some(c) = commit {
+            raw.push_str("-g");
+            raw.push_str(&c[..c.len().min(COMMIT_LEN)]);
+        }
+        raw.parse()
     }
 
     /// Finds a tag at the start of `s` (e.g. a run folder `…-20251216_GROK1_MOE-I4F8_online`),
@@ -118,6 +165,9 @@ impl ImageTag {
     }
 }
 
+/// How many hex digits of a commit a label keeps.
+pub const COMMIT_LEN: usize = 10;
+
 fn tag_error(value: &str, hint: &'static str) -> ValueError {
     ValueError {
         kind: "image tag",
@@ -126,8 +176,8 @@ fn tag_error(value: &str, hint: &'static str) -> ValueError {
     }
 }
 
-fn valid_version(v: &str) -> bool {
-    // 0.5.6 | 0.5.6.post2 | 0.5.3rc0
+/// `0.5.6 | 0.5.6.post2 | 0.5.3rc0`.
+pub fn valid_version(v: &str) -> bool {
     let (core, suffix) = match v.find(".post") {
         Some(i) => (&v[..i], Some(&v[i + 5..])),
         None => match v.find("rc") {
@@ -140,20 +190,39 @@ fn valid_version(v: &str) -> bool {
     (2..=3).contains(&parts.len()) && parts.iter().all(|p| numeric(p)) && suffix.is_none_or(numeric)
 }
 
+/// `rocm<digits>`, `cu<digits>`, `cpu`, or a bare `rocm`/`cu` (version unknown).
+pub fn valid_build(b: &str) -> bool {
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit()) && d.len() <= 4;
+    b == "cpu"
+        || b.strip_prefix("rocm").is_some_and(digits)
+        || b.strip_prefix("cu").is_some_and(digits)
+}
+
+/// `g` and 7 to [`COMMIT_LEN`] lowercase hex digits.
+fn commit_suffix(s: &str) -> Option<&str> {
+    s.strip_prefix('g').filter(|h| {
+        (7..=COMMIT_LEN).contains(&h.len())
+            && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 impl FromStr for ImageTag {
     type Err = ValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        const HINT: &str = "expected `v<version>-rocm<NNN>-<hardware>-<YYYYMMDD>[-RC]`, e.g. `v0.5.6.post2-rocm700-mi30x-20251216`";
+        const HINT: &str = "expected `v<version>-<build>-<hardware>-<YYYYMMDD>[-RC|-g<commit>]`, e.g. `v0.5.6.post2-rocm700-mi30x-20251216`";
         let mut parts = s.split('-');
         let (Some(v), Some(rocm), Some(hw), Some(date)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(tag_error(s, HINT));
         };
-        let release_candidate = match parts.next() {
-            None => false,
-            Some("RC") => true,
-            Some(_) => return Err(tag_error(s, HINT)),
+        let (release_candidate, commit) = match parts.next() {
+            None => (false, None),
+            Some("RC") => (true, None),
+            Some(g) => match commit_suffix(g) {
+                Some(c) => (false, Some(c.to_owned())),
+                None => return Err(tag_error(s, HINT)),
+            },
         };
         if parts.next().is_some() {
             return Err(tag_error(s, HINT));
@@ -162,15 +231,10 @@ impl FromStr for ImageTag {
             .strip_prefix('v')
             .filter(|v| valid_version(v))
             .ok_or_else(|| tag_error(s, HINT))?;
-        // `cpu` is the CPU smoke suite's build (no ROCm).
-        let rocm_ok = rocm == "cpu"
-            || rocm
-                .strip_prefix("rocm")
-                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
-        if !rocm_ok {
+        if !valid_build(rocm) {
             return Err(tag_error(
                 s,
-                "the second field must be `rocm<digits>` (e.g. `rocm700`) or `cpu`",
+                "the second field must be the build: `rocm<digits>` (e.g. `rocm700`), `cu<digits>` (e.g. `cu129`) or `cpu`",
             ));
         }
         let hardware: Hardware = hw
@@ -189,6 +253,7 @@ impl FromStr for ImageTag {
             hardware,
             date: date.to_owned(),
             release_candidate,
+            commit,
         })
     }
 }
@@ -315,6 +380,15 @@ mod tests {
             assert_eq!(tag.is_release_candidate(), rc);
             assert_eq!(tag.to_string(), raw);
         }
+        let label: ImageTag = "v0.5.6-cu129-h200-20251216-g1a2b3c4d5e"
+            .parse()
+            .expect("label");
+        assert_eq!(label.rocm(), "cu129");
+        assert_eq!(label.commit(), Some("1a2b3c4d5e"));
+        let h200: Hardware = "h200".parse().expect("hw");
+        let built = ImageTag::label("0.5.6", "cu", &h200, "20251216", Some("1a2b3c4d5e6f7a8b"))
+            .expect("label");
+        assert_eq!(built.as_str(), "v0.5.6-cu-h200-20251216-g1a2b3c4d5e");
     }
 
     #[test]
@@ -328,6 +402,8 @@ mod tests {
             "v0.5.6-rocm700-mi30x-20251316",
             "0.5.6-rocm700-mi30x-20251216",
             "v0.5.6-rocm700-mi30x-20251216-XX",
+            "v0.5.6-rocm700-mi30x-20251216-g12",
+            "v0.5.6-rocm700-mi30x-20251216-gXYZ1234",
             "v0.5.6-cuda12-mi30x-20251216",
         ] {
             let err = raw.parse::<ImageTag>().expect_err(raw);

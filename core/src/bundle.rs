@@ -33,6 +33,37 @@ pub struct Manifest {
     pub image: String,
     pub suite: String,
     pub files: Vec<FileEntry>,
+    /// What the run was (F16); absent in bundles of runners before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunMeta>,
+}
+
+/// A run's record beyond the identity fields that name its key (F16).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunMeta {
+    /// The runner host's name.
+    pub host: String,
+    /// The image tested and the GPUs it ran on.
+    pub image: crate::ImageIdentity,
+    /// SHA-256 of the resolved plan of the jobs that ran: two runs with one hash were asked the
+    /// same thing.
+    pub config_hash: String,
+    /// RFC 3339, UTC.
+    pub started: String,
+    pub ended: String,
+    pub status: RunStatus,
+    /// The failure class of each failed job, in job order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<crate::failure::FailureClass>,
+}
+
+/// Whether every job of the run passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Pass,
+    Fail,
 }
 
 /// The queue message announcing a bundle.
@@ -239,6 +270,7 @@ pub fn manifest_for(
                 bytes: b.len() as u64,
             })
             .collect(),
+        run: None,
     }
 }
 

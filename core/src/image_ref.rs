@@ -11,7 +11,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ValueError;
 use crate::tag::{valid_build, valid_date, valid_version, Hardware, ImageTag};
@@ -160,7 +160,7 @@ impl fmt::Display for ImageRef {
 }
 
 /// What kind of image a tag's spelling suggests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageKind {
     /// `v<ver>-rocm<NNN>-<hw>-<YYYYMMDD>[-RC]`: the nightly images.
@@ -197,6 +197,61 @@ pub struct TagHints {
     /// The nightly tag itself, when it is one.
     #[serde(skip)]
     pub nightly: Option<ImageTag>,
+}
+
+/// Where a run's image date came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DateSource {
+    /// The tag spells it (nightly and dated tags).
+    Tag,
+    /// The image's creation time (`org.opencontainers.image.created`, else Docker's `Created`).
+    Created,
+    /// Neither: the day the run started.
+    Run,
+}
+
+/// What a run learnt about the image it tested and the GPUs it ran on (F16): recorded in the
+/// bundle's manifest and shown on the run page. `None` is "not known", never a guess.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageIdentity {
+    /// The reference as given (`lmsysorg/sglang:v0.5.6-cu129-amd64`, `repo@sha256:…`).
+    pub reference: String,
+    pub kind: ImageKind,
+    /// The run label that names the run folders (`v<ver>-<build>-<hw>-<date>[…]`).
+    pub label: String,
+    pub date_source: DateSource,
+    /// The repository digest (`repo@sha256:…`), when the image came from a registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Docker's image id (`sha256:…`, the config's digest): identifies local images too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// OCI `org.opencontainers.image.revision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// OCI `org.opencontainers.image.version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// OCI `org.opencontainers.image.created`, else Docker's `Created` (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sglang_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sglang_commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rocm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cuda: Option<String>,
+    /// The host's GPU product name (`AMD Instinct MI300X`, `NVIDIA H200`) and count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_count: Option<u32>,
 }
 
 fn hex_commit(s: &str) -> Option<String> {

@@ -40,5 +40,5 @@ pub mod tag;
 pub mod text;
 
 pub use error::{ParseError, ValueError};
-pub use image_ref::{ImageKind, ImageRef, TagHints};
+pub use image_ref::{DateSource, ImageIdentity, ImageKind, ImageRef, TagHints};
 pub use tag::{Hardware, ImageTag, RunId, Vendor};

@@ -20,6 +20,8 @@
 //! - [`outputs`]: the timing summary and CSV in the predecessor's formats, pure; [`gsm8k`]: the
 //!   gate rule and few-shot scoring, pure; [`gsm8k_client`]: the OpenAI-completions client.
 //! - [`gpu`]: GPU load from rocm-smi, amd-smi and nvidia-smi output, and the idle verdict.
+//! - [`identity`]: the run's image identity and run label from the reference, the host's GPUs,
+//!   `docker inspect` and a probe inside the image; pure.
 //! - [`image`]: tonight's image from Docker Hub (Pacific-time date, paging, stale fallback).
 //! - [`report`]: progress for terminals and GitHub Actions (groups, annotations, job summary).
 //! - [`ship`]: a run's files as a bundle to the store (manifest last) and its announcement on
@@ -37,6 +39,7 @@ pub mod gpu;
 pub mod gsm8k;
 pub mod gsm8k_client;
 pub mod host;
+pub mod identity;
 pub mod image;
 pub mod job;
 pub mod outputs;

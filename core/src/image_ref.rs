@@ -63,9 +63,9 @@ fn valid_component(c: &str, first: bool) -> bool {
     let host = first
         && (c.contains('.') || c.contains(':') || c == "localhost")
         && c.split(':').count() <= 2
-        && c.split(':').nth(1).is_none_or(|p| {
-            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-        })
+        && c.split(':')
+            .nth(1)
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
         && c.split(':').next().is_some_and(|h| {
             !h.is_empty()
                 && h.bytes()
@@ -89,7 +89,9 @@ fn valid_tag(t: &str) -> bool {
 
 fn valid_digest(d: &str) -> bool {
     d.strip_prefix("sha256:").is_some_and(|h| {
-        h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -370,10 +372,19 @@ mod tests {
         let b = hints("lmsysorg/sglang:v0.4.9.post2-cu128-b200");
         assert_eq!(b.hardware.as_ref().map(Hardware::as_str), Some("b200"));
         let d = hints("rocm/sgl-dev:20250623");
-        assert_eq!((d.kind, d.date.as_deref()), (ImageKind::Dated, Some("20250623")));
+        assert_eq!(
+            (d.kind, d.date.as_deref()),
+            (ImageKind::Dated, Some("20250623"))
+        );
         let g = hints("ghcr.io/me/sglang:3f2a9c1d7e");
-        assert_eq!((g.kind, g.commit.as_deref()), (ImageKind::Commit, Some("3f2a9c1d7e")));
-        assert_eq!(hints("me/sglang:sha-3F2A9C1").commit.as_deref(), Some("3f2a9c1"));
+        assert_eq!(
+            (g.kind, g.commit.as_deref()),
+            (ImageKind::Commit, Some("3f2a9c1d7e"))
+        );
+        assert_eq!(
+            hints("me/sglang:sha-3F2A9C1").commit.as_deref(),
+            Some("3f2a9c1")
+        );
         assert_eq!(hints("me/sglang:latest").kind, ImageKind::Other);
         assert_eq!(hints("me/sglang:12345678").kind, ImageKind::Other);
     }

@@ -202,7 +202,8 @@ pub fn valid_build(b: &str) -> bool {
 fn commit_suffix(s: &str) -> Option<&str> {
     s.strip_prefix('g').filter(|h| {
         (7..=COMMIT_LEN).contains(&h.len())
-            && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 

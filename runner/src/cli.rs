@@ -21,9 +21,21 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
     /// Validate an image tag (or `repo:tag` image) and print its fields as JSON.
+    /// What an image reference implies (pure: nothing is pulled or asked): its kind, the fields
+    /// its tag spells, and the run label that would name its run folders. A nightly tag is its
+    /// own label; other images need the hardware from the tag or `--hardware`, and `run` learns
+    /// the rest (digest, labels, versions inside the image, the host's GPUs).
     Tag {
-        /// e.g. `v0.5.6.post2-rocm700-mi30x-20251216` or `rocm/sgl-dev:v0.5.6-rocm700-mi35x-20251204`.
+        /// Any `repo:tag` or `repo@sha256:…`, or a nightly tag alone
+        /// (`v0.5.6.post2-rocm700-mi30x-20251216`).
         image: String,
+        /// The hardware the image will run on; must agree with the tag's.
+        #[arg(long)]
+        hardware: Option<String>,
+        /// The run day (`YYYYMMDD`) for images whose tag has no date; default: today
+        /// (Pacific time).
+        #[arg(long)]
+        date: Option<String>,
     },
     /// Find tonight's image on Docker Hub and print it as JSON: the newest tag for the
     /// hardware and ROCm version dated today in Pacific time, else yesterday's (marked stale).
@@ -70,7 +82,7 @@ pub enum CliCommand {
         /// The hardware to resolve for (mi30x, mi35x, ...).
         #[arg(long)]
         hardware: String,
-        /// The image to test (names the run folders).
+        /// The image to test (any reference; its run label names the run folders).
         #[arg(long)]
         image: Option<String>,
     },
@@ -182,6 +194,10 @@ pub struct CliExec {
     /// `HOST[:CONTAINER]` device (repeatable); replaces the hardware's defaults.
     #[arg(long = "device")]
     pub devices: Vec<String>,
+    /// The GPUs the container gets: `all`, or indexes `0,1,2,3` (NVIDIA: a device request;
+    /// AMD: `HIP_VISIBLE_DEVICES`).
+    #[arg(long, default_value = "all")]
+    pub gpus: String,
     /// `/HOST:/CONTAINER[:ro]` bind mount (repeatable).
     #[arg(long = "mount")]
     pub mounts: Vec<String>,
@@ -232,6 +248,11 @@ pub struct CliRun {
     /// `HOST[:CONTAINER]` device for the container (repeatable); replaces the hardware's defaults.
     #[arg(long = "device")]
     pub devices: Vec<String>,
+    /// The GPUs each job's container gets: `all`, or indexes `0,1,2,3` (NVIDIA: a device
+    /// request, renumbered from 0 inside; AMD: `HIP_VISIBLE_DEVICES`). PD suites split what
+    /// the container gets between prefill and decode.
+    #[arg(long, default_value = "all")]
+    pub gpus: String,
     /// `/HOST:/CONTAINER[:ro]` bind mount for the container (repeatable), e.g. the model store.
     #[arg(long = "mount")]
     pub mounts: Vec<String>,

@@ -25,6 +25,8 @@ pub struct ContainerSpec {
     pub env: BTreeMap<String, String>,
     /// (path on the host, path in the container).
     pub devices: Vec<(String, String)>,
+    /// NVIDIA GPUs, through the device request `--gpus` makes.
+    pub gpu_request: Option<GpuRequest>,
     pub groups: Vec<String>,
     pub mounts: Vec<Mount>,
     pub labels: BTreeMap<String, String>,
@@ -53,20 +55,70 @@ pub fn container_name(run_id: &str, job: &str) -> String {
     format!("sglci-{}-{}", clean(run_id), clean(job))
 }
 
+/// Which GPUs a container gets.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gpus {
+    /// Every GPU of the host.
+    #[default]
+    All,
+    /// These GPUs (host indexes).
+    Devices(Vec<u32>),
+}
+
+impl std::str::FromStr for Gpus {
+    type Err = String;
+    /// `all`, or GPU indexes `0,1,2,3`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "all" {
+            return Ok(Self::All);
+        }
+        let ids = s
+            .split(',')
+            .map(|i| i.trim().parse::<u32>())
+            .collect::<Result<Vec<_>, _>>()
+            .ok()
+            .filter(|ids| !ids.is_empty() && ids.len() <= 64);
+        ids.map(Self::Devices)
+            .ok_or_else(|| format!("--gpus `{s}`: expected `all` or GPU indexes like `0,1,2,3`"))
+    }
+}
+
+/// An NVIDIA device request (what `docker run --gpus` sends): the `nvidia` driver with the
+/// `gpu` capability, for every GPU or the listed ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GpuRequest {
+    /// `None`: all GPUs (`Count: -1`).
+    pub device_ids: Option<Vec<String>>,
+}
+
+/// What a container is for: the run and job it belongs to, the image and hardware, and what the
+/// flags add.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement<'a> {
+    pub run_id: &'a str,
+    pub job: &'a str,
+    pub image: &'a str,
+    pub hardware: &'a str,
+    pub env: &'a BTreeMap<String, String>,
+    /// `HOST[:CONTAINER]` devices; they replace the AMD defaults when given.
+    pub devices: &'a [String],
+    pub gpus: &'a Gpus,
+    pub mounts: &'a [Mount],
+}
+
 /// The container for a run on `hardware`: AMD GPUs through `/dev/kfd` and `/dev/dri` (groups
-/// `video` and `render`), host network and IPC, a 16 GiB `/dev/shm`, the extra `devices`
-/// (`HOST[:CONTAINER]`, which replace the defaults when given) and `mounts`.
-pub fn spec(
-    run_id: &str,
-    job: &str,
-    image: &str,
-    hardware: &str,
-    env: &BTreeMap<String, String>,
-    devices: &[String],
-    mounts: &[Mount],
-) -> ContainerSpec {
-    let amd = hardware.starts_with("mi");
-    let devices: Vec<(String, String)> = if devices.is_empty() {
+/// `video` and `render`; a GPU list becomes `HIP_VISIBLE_DEVICES`), NVIDIA GPUs through a
+/// device request (all, or the list, which the container then numbers from 0:
+/// `CUDA_VISIBLE_DEVICES` says so), host network and IPC, a 16 GiB `/dev/shm`, the extra
+/// devices and the mounts.
+pub fn spec(p: &Placement<'_>) -> ContainerSpec {
+    let vendor = p
+        .hardware
+        .parse::<sglci_core::Hardware>()
+        .map_or(sglci_core::Vendor::Cpu, |h| h.vendor());
+    let amd = vendor == sglci_core::Vendor::Amd;
+    let devices: Vec<(String, String)> = if p.devices.is_empty() {
         if amd {
             vec![
                 ("/dev/kfd".to_owned(), "/dev/kfd".to_owned()),
@@ -76,7 +128,7 @@ pub fn spec(
             Vec::new()
         }
     } else {
-        devices
+        p.devices
             .iter()
             .map(|d| match d.split_once(':') {
                 Some((h, c)) => (h.to_owned(), c.to_owned()),
@@ -84,22 +136,42 @@ pub fn spec(
             })
             .collect()
     };
+    let mut env = p.env.clone();
+    let list = |ids: &[u32]| ids.iter().map(u32::to_string).collect::<Vec<_>>();
+    let gpu_request = match (vendor, p.gpus) {
+        (sglci_core::Vendor::Nvidia, Gpus::All) => Some(GpuRequest { device_ids: None }),
+        (sglci_core::Vendor::Nvidia, Gpus::Devices(ids)) => {
+            let inside: Vec<String> = (0..ids.len()).map(|i| i.to_string()).collect();
+            env.entry("CUDA_VISIBLE_DEVICES".to_owned())
+                .or_insert_with(|| inside.join(","));
+            Some(GpuRequest {
+                device_ids: Some(list(ids)),
+            })
+        }
+        (sglci_core::Vendor::Amd, Gpus::Devices(ids)) => {
+            env.entry("HIP_VISIBLE_DEVICES".to_owned())
+                .or_insert_with(|| list(ids).join(","));
+            None
+        }
+        _ => None,
+    };
     let mut labels = BTreeMap::new();
     labels.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
-    labels.insert(RUN_LABEL.to_owned(), run_id.to_owned());
-    labels.insert("sglci.job".to_owned(), job.to_owned());
-    labels.insert("sglci.hardware".to_owned(), hardware.to_owned());
+    labels.insert(RUN_LABEL.to_owned(), p.run_id.to_owned());
+    labels.insert("sglci.job".to_owned(), p.job.to_owned());
+    labels.insert("sglci.hardware".to_owned(), p.hardware.to_owned());
     ContainerSpec {
-        name: container_name(run_id, job),
-        image: image.to_owned(),
-        env: env.clone(),
+        name: container_name(p.run_id, p.job),
+        image: p.image.to_owned(),
+        env,
         devices,
+        gpu_request,
         groups: if amd {
             vec!["video".to_owned(), "render".to_owned()]
         } else {
             Vec::new()
         },
-        mounts: mounts.to_vec(),
+        mounts: p.mounts.to_vec(),
         labels,
         shm_size_bytes: 16 << 30,
         network_host: true,
@@ -134,37 +206,68 @@ pub fn parse_mount(s: &str) -> Result<Mount, String> {
 mod tests {
     use super::*;
 
+    fn place<'a>(
+        hardware: &'a str,
+        devices: &'a [String],
+        gpus: &'a Gpus,
+        env: &'a BTreeMap<String, String>,
+    ) -> ContainerSpec {
+        spec(&Placement {
+            run_id: "r1",
+            job: "grok/GROK1",
+            image: "img",
+            hardware,
+            env,
+            devices,
+            gpus,
+            mounts: &[],
+        })
+    }
+
     #[test]
     fn amd_defaults_and_overrides() {
-        let s = spec(
-            "r1",
-            "grok/GROK1",
-            "img",
-            "mi30x",
-            &BTreeMap::new(),
-            &[],
-            &[],
-        );
+        let none = BTreeMap::new();
+        let s = place("mi30x", &[], &Gpus::All, &none);
         assert_eq!(s.name, "sglci-r1-grok_GROK1");
         assert_eq!(s.devices.len(), 2);
         assert_eq!(s.groups, ["video", "render"]);
+        assert_eq!(s.gpu_request, None);
         assert_eq!(
             s.labels.get(MANAGED_LABEL).map(String::as_str),
             Some("true")
         );
-        let s = spec(
-            "r1",
-            "j",
-            "img",
-            "mi35x",
-            &BTreeMap::new(),
-            &["/dev/null:/dev/kfd".to_owned()],
-            &[],
-        );
+        let kfd = ["/dev/null:/dev/kfd".to_owned()];
+        let s = place("mi35x", &kfd, &Gpus::All, &none);
         assert_eq!(s.devices, [("/dev/null".to_owned(), "/dev/kfd".to_owned())]);
-        let s = spec("r1", "j", "img", "cpu", &BTreeMap::new(), &[], &[]);
-        assert!(s.devices.is_empty() && s.groups.is_empty());
+        let s = place("mi35x", &[], &"4,5".parse().expect("gpus"), &none);
+        assert_eq!(
+            s.env.get("HIP_VISIBLE_DEVICES").map(String::as_str),
+            Some("4,5")
+        );
+        let s = place("cpu", &[], &Gpus::All, &none);
+        assert!(s.devices.is_empty() && s.groups.is_empty() && s.gpu_request.is_none());
         assert!(parse_mount("/data:/data:ro").expect("mount").read_only);
         assert!(parse_mount("data:/data").is_err());
+    }
+
+    #[test]
+    fn nvidia_gets_a_device_request() {
+        let none = BTreeMap::new();
+        let s = place("h200", &[], &Gpus::All, &none);
+        assert_eq!(s.gpu_request, Some(GpuRequest { device_ids: None }));
+        assert!(s.devices.is_empty() && s.groups.is_empty());
+        assert!(!s.env.contains_key("CUDA_VISIBLE_DEVICES"));
+        let s = place("h100", &[], &"2,3".parse().expect("gpus"), &none);
+        assert_eq!(
+            s.gpu_request.and_then(|r| r.device_ids),
+            Some(vec!["2".to_owned(), "3".to_owned()])
+        );
+        // The container numbers the two GPUs it gets 0 and 1.
+        assert_eq!(
+            s.env.get("CUDA_VISIBLE_DEVICES").map(String::as_str),
+            Some("0,1")
+        );
+        assert!("0,x".parse::<Gpus>().is_err());
+        assert!("".parse::<Gpus>().is_err());
     }
 }

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
-use bollard::models::{ContainerCreateBody, DeviceMapping, HostConfig, MountType};
+use bollard::models::{ContainerCreateBody, DeviceMapping, DeviceRequest, HostConfig, MountType};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptions, ListContainersOptionsBuilder,
     RemoveContainerOptionsBuilder,
@@ -127,8 +127,39 @@ impl DockerEngine {
         })
     }
 
+    /// What the image on this host says about itself: its id, registry digests, labels and
+    /// creation time.
+    pub fn image_facts(&self, image: &str) -> Result<crate::identity::ImageFacts, DockerError> {
+        let i = self
+            .rt
+            .block_on(self.docker.inspect_image(image))
+            .map_err(api(format!("inspect {image}")))?;
+        Ok(crate::identity::ImageFacts {
+            id: i.id,
+            repo_digests: i.repo_digests.unwrap_or_default(),
+            labels: i
+                .config
+                .and_then(|c| c.labels)
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            created: i.created,
+        })
+    }
+
     /// Creates and starts the container; returns its id.
     pub fn start(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+        let id = self.create(spec)?;
+        if let Err(e) = self.rt.block_on(self.docker.start_container(&id, None)) {
+            // Never leave a created-but-not-started container behind.
+            let _ = self.remove(&id);
+            return Err(api(format!("start {}", spec.name))(e));
+        }
+        Ok(id)
+    }
+
+    /// Creates the container without starting it; returns its id.
+    pub fn create(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
         let host = HostConfig {
             devices: Some(
                 spec.devices
@@ -140,6 +171,15 @@ impl DockerEngine {
                     })
                     .collect(),
             ),
+            device_requests: spec.gpu_request.as_ref().map(|r| {
+                vec![DeviceRequest {
+                    driver: Some("nvidia".to_owned()),
+                    count: r.device_ids.is_none().then_some(-1),
+                    device_ids: r.device_ids.clone(),
+                    capabilities: Some(vec![vec!["gpu".to_owned()]]),
+                    options: None,
+                }]
+            }),
             group_add: Some(spec.groups.clone()),
             mounts: Some(
                 spec.mounts
@@ -172,25 +212,11 @@ impl DockerEngine {
         let opts = CreateContainerOptionsBuilder::default()
             .name(&spec.name)
             .build();
-        self.rt.block_on(async {
-            let created = self
-                .docker
-                .create_container(Some(opts), body)
-                .await
-                .map_err(api(format!("create {}", spec.name)))?;
-            if let Err(e) = self.docker.start_container(&created.id, None).await {
-                // Never leave a created-but-not-started container behind.
-                let _ = self
-                    .docker
-                    .remove_container(
-                        &created.id,
-                        Some(RemoveContainerOptionsBuilder::default().force(true).build()),
-                    )
-                    .await;
-                return Err(api(format!("start {}", spec.name))(e));
-            }
-            Ok(created.id)
-        })
+        let created = self
+            .rt
+            .block_on(self.docker.create_container(Some(opts), body))
+            .map_err(api(format!("create {}", spec.name)))?;
+        Ok(created.id)
     }
 
     /// Runs `argv` in the container, appending its output to `log` and handing each line to

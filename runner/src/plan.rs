@@ -21,8 +21,11 @@ pub struct Plan {
     pub suite: String,
     pub kind: Kind,
     pub hardware: String,
-    /// The image tag, when given (`{tag}` in run folders otherwise).
+    /// The run label, when the image is given (`{tag}` in run folders otherwise).
     pub image: Option<String>,
+    /// What the image reference implies (`plan --image`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<sglci_core::ImageIdentity>,
     pub jobs: Vec<PlannedJob>,
 }
 
@@ -312,6 +315,7 @@ pub fn plan_with_env(
         kind: suite.kind,
         hardware: hardware.to_owned(),
         image: image.map(str::to_owned),
+        identity: None,
         jobs,
     })
 }

@@ -20,6 +20,8 @@ pub struct RunInfo {
     pub date: String,
     pub image: String,
     pub suite: String,
+    /// What the run was (F16: identity, config hash, times, status), when it ran here.
+    pub record: Option<sglci_core::bundle::RunMeta>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +109,7 @@ pub fn ship(
     run: &RunInfo,
     files: &Files,
 ) -> Result<Shipped, ShipError> {
-    let m = manifest_for(
+    let mut m = manifest_for(
         &run.run_id,
         &run.hardware,
         &run.date,
@@ -115,6 +117,7 @@ pub fn ship(
         &run.suite,
         files,
     );
+    m.run = run.record.clone();
     sglci_core::bundle::bundle_prefix(&run.hardware, &run.date, &run.run_id)
         .map_err(|e| ShipError::Invalid(e.to_string()))?;
     match deliver(store, queue, &m, files) {

@@ -27,15 +27,17 @@ pub(super) fn exec(args: &CliExec) -> Result<String, RunnerError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| RunnerError::config("--mount", e))?;
     let env = env_pairs(&args.env)?;
-    let spec = container::spec(
-        &args.run_id,
-        "exec",
-        &args.image,
-        &args.hardware,
-        &std::collections::BTreeMap::new(),
-        &args.devices,
-        &mounts,
-    );
+    let gpus: container::Gpus = args.gpus.parse().map_err(RunnerError::Config)?;
+    let spec = container::spec(&container::Placement {
+        run_id: &args.run_id,
+        job: "exec",
+        image: &args.image,
+        hardware: &args.hardware,
+        env: &std::collections::BTreeMap::new(),
+        devices: &args.devices,
+        gpus: &gpus,
+        mounts: &mounts,
+    });
     let engine = DockerEngine::connect()?;
     // SIGTERM (a cancelled job) or Ctrl-C: remove this run's containers, then exit 143.
     stop_on_signal("this run's containers", Some(args.run_id.clone()));

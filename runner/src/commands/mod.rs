@@ -58,7 +58,13 @@ pub fn dispatch(cli: Cli) -> Result<String, RunnerError> {
             image,
         } => {
             let s = crate::suites::load(&suite)?;
-            json(&crate::plan::plan(&s, &hardware, image.as_deref())?)
+            let Some(image) = image else {
+                return json(&crate::plan::plan(&s, &hardware, None)?);
+            };
+            let (id, label) = implied(&image, Some(&hardware), None)?;
+            let mut plan = crate::plan::plan(&s, &hardware, Some(label.as_str()))?;
+            plan.identity = Some(id);
+            json(&plan)
         }
         CliCommand::Flush(b) => {
             let (store, queue) = destination::open(&b)?;
@@ -74,20 +80,67 @@ pub fn dispatch(cli: Cli) -> Result<String, RunnerError> {
                 )))
             }
         }
-        CliCommand::Tag { image } => {
-            let tag = ImageTag::from_image(&image).map_err(|e| RunnerError::config(&image, e))?;
-            Ok(serde_json::json!({
-                "tag": tag.as_str(),
-                "version": tag.version(),
-                "rocm": tag.rocm(),
-                "hardware": tag.hardware().as_str(),
-                "date": tag.date(),
-                "release_candidate": tag.is_release_candidate(),
+        CliCommand::Tag {
+            image,
+            hardware,
+            date,
+        } => {
+            let (identity, label) = implied(&image, hardware.as_deref(), date)?;
+            json(&Implied {
+                hardware: label.hardware().to_string(),
+                date: label.date().to_owned(),
+                version: label.version().to_owned(),
+                build: label.rocm().to_owned(),
+                commit: label.commit().map(str::to_owned),
+                release_candidate: label.is_release_candidate(),
+                identity,
             })
-            .to_string())
         }
         CliCommand::Parse { kind, file } => parse::parse(kind, &file),
     }
+}
+
+/// `tag`'s answer: the identity and the run label's fields.
+#[derive(serde::Serialize)]
+struct Implied {
+    #[serde(flatten)]
+    identity: sglci_core::ImageIdentity,
+    hardware: String,
+    date: String,
+    version: String,
+    build: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
+    release_candidate: bool,
+}
+
+/// What a reference implies without asking the host or the image (`tag`, `plan --image`): the
+/// identity [`crate::identity::identify`] gives from the reference and `--hardware` alone.
+fn implied(
+    image: &str,
+    hardware: Option<&str>,
+    date: Option<String>,
+) -> Result<(sglci_core::ImageIdentity, sglci_core::ImageTag), RunnerError> {
+    let hardware = hardware
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| RunnerError::config("--hardware", e))?;
+    let run_date = match date {
+        Some(d) if sglci_core::tag::valid_date(&d) => d,
+        Some(d) => {
+            return Err(RunnerError::config(
+                "--date",
+                format!("`{d}` is not YYYYMMDD"),
+            ))
+        }
+        None => image::pacific_date(sglci_core::clock::unix_now(), 0),
+    };
+    let inputs = crate::identity::IdentityInputs {
+        hardware,
+        run_date,
+        ..Default::default()
+    };
+    crate::identity::identify(image, &inputs).map_err(|e| RunnerError::config(image, e))
 }
 
 /// A value as the command's pretty JSON.
@@ -104,6 +157,7 @@ fn ship_dir(args: &CliShip) -> Result<String, RunnerError> {
         date: tag.date().to_owned(),
         image: tag.as_str().to_owned(),
         suite: args.suite.clone(),
+        record: None,
     };
     let files = ship::collect(&args.dir).map_err(|e| RunnerError::Config(e.to_string()))?;
     let files = ship::redact_files(files, &sglci_core::redact::secret_values(std::env::vars()));

@@ -54,7 +54,10 @@ fn gpus(tool: &str, names: Vec<String>) -> Result<HostGpus, String> {
     let hardware = hardware_of_product(first).ok_or_else(|| {
         format!("{tool}: `{first}` is not a GPU sglci knows (hint: pass --hardware)")
     })?;
-    if let Some(other) = names.iter().find(|n| hardware_of_product(n) != Some(hardware.clone())) {
+    if let Some(other) = names
+        .iter()
+        .find(|n| hardware_of_product(n) != Some(hardware.clone()))
+    {
         return Err(format!(
             "{tool}: mixed GPUs (`{first}` and `{other}`): sglci runs on one platform per host"
         ));
@@ -83,7 +86,9 @@ pub fn parse_rocm_product_json(text: &str) -> Result<HostGpus, String> {
     const TOOL: &str = "rocm-smi --showproductname";
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("{TOOL}: not JSON: {e}"))?;
-    let obj = v.as_object().ok_or_else(|| format!("{TOOL}: not an object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("{TOOL}: not an object"))?;
     let mut cards: Vec<(u32, String)> = obj
         .iter()
         .filter_map(|(card, m)| {
@@ -185,10 +190,9 @@ mod tests {
         )
         .expect("rocm");
         assert_eq!((r.hardware.as_str(), r.count), ("mi30x", 2));
-        let a = parse_amd_smi_static(
-            r#"[{"gpu": 0, "asic": {"market_name": "AMD Instinct MI355X"}}]"#,
-        )
-        .expect("amd");
+        let a =
+            parse_amd_smi_static(r#"[{"gpu": 0, "asic": {"market_name": "AMD Instinct MI355X"}}]"#)
+                .expect("amd");
         assert_eq!(a.hardware.as_str(), "mi35x");
         let mixed = parse_nvidia_names("NVIDIA H200\nNVIDIA H100 80GB HBM3\n").expect_err("mixed");
         assert!(mixed.contains("mixed"), "{mixed}");

@@ -22,9 +22,7 @@ pub mod probe;
 
 use std::collections::BTreeMap;
 
-use sglci_core::{
-    DateSource, Hardware, ImageIdentity, ImageKind, ImageRef, ImageTag, TagHints, Vendor,
-};
+use sglci_core::{DateSource, Hardware, ImageIdentity, ImageRef, ImageTag, TagHints, Vendor};
 
 pub use host_gpu::HostGpus;
 pub use probe::Probe;
@@ -85,7 +83,9 @@ pub fn reference(given: &str) -> Result<Reference, String> {
             pinned: None,
         });
     }
-    let r: ImageRef = given.parse().map_err(|e: sglci_core::ValueError| e.to_string())?;
+    let r: ImageRef = given
+        .parse()
+        .map_err(|e: sglci_core::ValueError| e.to_string())?;
     Ok(Reference {
         image: r.as_str().to_owned(),
         hints: r.hints(),
@@ -171,12 +171,21 @@ fn strip_tag(image: &str) -> &str {
 }
 
 /// The run's identity and label (see the module docs).
-pub fn identify(given: &str, inputs: &IdentityInputs) -> Result<(ImageIdentity, ImageTag), IdentityError> {
+pub fn identify(
+    given: &str,
+    inputs: &IdentityInputs,
+) -> Result<(ImageIdentity, ImageTag), IdentityError> {
     let r = reference(given).map_err(IdentityError::Label)?;
     let hardware = hardware_of(&r, inputs)?;
     let facts = inputs.facts.clone().unwrap_or_default();
     let probe = inputs.probe.clone().unwrap_or_default();
-    let label_of = |key: &str| facts.labels.get(key).filter(|v| !v.trim().is_empty()).cloned();
+    let label_of = |key: &str| {
+        facts
+            .labels
+            .get(key)
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
+    };
     let created = label_of(OCI_CREATED).or_else(|| facts.created.clone());
     let revision = label_of(OCI_REVISION);
     let sglang_commit = probe

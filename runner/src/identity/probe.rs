@@ -85,7 +85,10 @@ pub fn build_of(p: &Probe) -> Option<String> {
     let digits = |v: &str, n: usize| -> Option<String> {
         let mut parts = v.split('.');
         let major = parts.next()?.parse::<u32>().ok()?;
-        let minor = parts.next().and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+        let minor = parts
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+            .unwrap_or(0);
         let patch = if n == 3 {
             // ROCm tags keep one patch digit; HIP reports a build number there.
             parts
@@ -102,7 +105,10 @@ pub fn build_of(p: &Probe) -> Option<String> {
     if let Some(r) = &p.rocm {
         return digits(r, 3).map(|d| format!("rocm{d}"));
     }
-    p.cuda.as_deref().and_then(|c| digits(c, 2)).map(|d| format!("cu{d}"))
+    p.cuda
+        .as_deref()
+        .and_then(|c| digits(c, 2))
+        .map(|d| format!("cu{d}"))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! fields it must give (or the error it must name).
 
 use super::*;
+use sglci_core::ImageKind;
 
 fn hw(s: &str) -> Hardware {
     s.parse().expect("hardware")
@@ -9,9 +10,11 @@ fn hw(s: &str) -> Hardware {
 
 fn host(product: &str) -> HostGpus {
     host_gpu::parse_nvidia_names(product)
-        .or_else(|_| host_gpu::parse_amd_smi_static(&format!(
-            r#"[{{"gpu":0,"asic":{{"market_name":"{product}"}}}}]"#
-        )))
+        .or_else(|_| {
+            host_gpu::parse_amd_smi_static(&format!(
+                r#"[{{"gpu":0,"asic":{{"market_name":"{product}"}}}}]"#
+            ))
+        })
         .expect("host")
 }
 
@@ -46,14 +49,21 @@ fn nightly_tags_keep_their_own_label_and_must_match_the_host() {
     let n = "v0.5.6.post2-rocm700-mi30x-20251216";
     let id = check(n, &inputs(None, Some("AMD Instinct MI300X")), Ok(n)).expect("id");
     assert_eq!(id.reference, format!("rocm/sgl-dev:{n}"));
-    assert_eq!((id.kind, id.date_source), (ImageKind::Nightly, DateSource::Tag));
+    assert_eq!(
+        (id.kind, id.date_source),
+        (ImageKind::Nightly, DateSource::Tag)
+    );
     assert_eq!(id.gpu.as_deref(), Some("AMD Instinct MI300X"));
     check(
         n,
         &inputs(None, Some("AMD Instinct MI355X")),
         Err("the host's GPUs says mi35x (1 × AMD Instinct MI355X), the image tag says mi30x"),
     );
-    check(n, &inputs(Some("mi35x"), None), Err("--hardware says mi35x, the image tag says mi30x"));
+    check(
+        n,
+        &inputs(Some("mi35x"), None),
+        Err("--hardware says mi35x, the image tag says mi30x"),
+    );
 }
 
 #[test]
@@ -72,8 +82,14 @@ fn a_release_tag_takes_its_date_from_the_image() {
         Ok("v0.5.5.post3-rocm700-mi30x-20251122"),
     )
     .expect("id");
-    assert_eq!((id.kind, id.date_source), (ImageKind::Release, DateSource::Created));
-    assert!(id.digest.as_deref().is_some_and(|d| d.starts_with("lmsysorg/sglang@sha256:2222")));
+    assert_eq!(
+        (id.kind, id.date_source),
+        (ImageKind::Release, DateSource::Created)
+    );
+    assert!(id
+        .digest
+        .as_deref()
+        .is_some_and(|d| d.starts_with("lmsysorg/sglang@sha256:2222")));
 }
 
 #[test]
@@ -115,13 +131,26 @@ fn commit_dated_and_digest_references() {
         ..Probe::default()
     });
     // The probed version is not a release version: the OCI label gives none either.
-    check("ghcr.io/me/sglang:3f2a9c1d7e", &i, Ok("v0.0.0-rocm700-mi35x-20261202-g3f2a9c1d7e"));
-    check("rocm/sgl-dev:20250623", &i, Ok("v0.0.0-rocm700-mi35x-20250623"));
+    check(
+        "ghcr.io/me/sglang:3f2a9c1d7e",
+        &i,
+        Ok("v0.0.0-rocm700-mi35x-20261202-g3f2a9c1d7e"),
+    );
+    check(
+        "rocm/sgl-dev:20250623",
+        &i,
+        Ok("v0.0.0-rocm700-mi35x-20250623"),
+    );
     let d = format!("rocm/sgl-dev@sha256:{}", "ab".repeat(32));
     let id = check(&d, &i, Ok("v0.0.0-rocm700-mi35x-20261202")).expect("id");
     assert_eq!(id.digest.as_deref(), Some(d.as_str()));
     let d = format!("127.0.0.1:5000/sglci/smoke:v1@sha256:{}", "cd".repeat(32));
-    let id = check(&d, &inputs(Some("h100"), None), Ok("v0.0.0-cu-h100-20261202")).expect("id");
+    let id = check(
+        &d,
+        &inputs(Some("h100"), None),
+        Ok("v0.0.0-cu-h100-20261202"),
+    )
+    .expect("id");
     assert_eq!(
         id.digest.as_deref(),
         Some(format!("127.0.0.1:5000/sglci/smoke@sha256:{}", "cd".repeat(32)).as_str())

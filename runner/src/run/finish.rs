@@ -7,7 +7,40 @@ use crate::cli::CliRun;
 use crate::destination;
 use crate::error::RunnerError;
 use crate::job::JobOutcome;
+use crate::plan::PlannedJob;
 use crate::ship::{self, RunInfo, Shipped};
+
+impl RunInfo {
+    /// The run's record (F16) added: the image identity, the hash of the jobs' resolved plan,
+    /// the start and end times, the status and each failed job's class.
+    pub(crate) fn with_record(
+        mut self,
+        image: sglci_core::ImageIdentity,
+        jobs: &[&PlannedJob],
+        started: i64,
+        outcomes: &[JobOutcome],
+    ) -> Self {
+        let plan = serde_json::to_vec(jobs).unwrap_or_default();
+        let failures: Vec<_> = outcomes
+            .iter()
+            .filter_map(|o| o.failure.as_ref().map(|f| f.class))
+            .collect();
+        self.record = Some(sglci_core::bundle::RunMeta {
+            host: crate::host::hostname(),
+            image,
+            config_hash: sglci_core::bundle::sha256_hex(&plan),
+            started: sglci_core::date::rfc3339(started),
+            ended: sglci_core::date::rfc3339(sglci_core::clock::unix_now()),
+            status: if failures.is_empty() {
+                sglci_core::bundle::RunStatus::Pass
+            } else {
+                sglci_core::bundle::RunStatus::Fail
+            },
+            failures,
+        });
+        self
+    }
+}
 
 /// Ships this run's folders and reports: `Ok(json)`, or the JSON printed and an error.
 pub(crate) fn finish_run(

@@ -71,6 +71,7 @@ pub(crate) fn image_check(
             .first()
             .map_or_else(String::new, |o| o.image.clone()),
         suite: suite.name.clone(),
+        record: None,
     };
     match finish_run(args, &out, &info, &outcomes) {
         // Docker Hub unreachable is the machine's failure, not the night's.

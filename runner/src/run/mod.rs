@@ -1,18 +1,21 @@
 //! `sglci-runner run`: a suite's jobs on this host, then the bundle.
 //!
-//! In order: the suite and its hardware, the image under test and its tag, the plan (with
-//! `${VAR}` from the environment) and the jobs to run, the run id (a resumed run keeps its
-//! own), [`preflight`] (idle GPUs, the image pulled; a run that cannot start still reports),
-//! each job on its engine (local processes or a labelled container) through its executor in
+//! In order: the suite and its hardware, the image under test and what its reference and the
+//! host's GPUs say ([`identify`]: a first run label), the plan (with `${VAR}` from the
+//! environment) and the jobs to run, the run id (a resumed run keeps its own), [`preflight`]
+//! (idle GPUs, the image pulled; a run that cannot start still reports), the image's own
+//! identity (`docker inspect`, the probe inside it) and the final run label, each job on its
+//! engine (local processes or a labelled container) through its executor in
 //! [`crate::job`], the GitHub Actions job summary, and [`finish`] (ship, print, exit code).
 
 mod finish;
+mod identify;
 mod image_check;
 mod preflight;
 
 use std::path::{Path, PathBuf};
 
-use sglci_core::ImageTag;
+use sglci_core::{Hardware, ImageTag};
 
 use crate::cli::{CliEngine, CliRun};
 use crate::container;
@@ -20,6 +23,7 @@ use crate::docker::{DockerEngine, DockerJob};
 use crate::engine::{Engine, EngineError, LocalEngine};
 use crate::error::RunnerError;
 use crate::host::{append_job_summary, hostname, say, smoke_image, stop_on_signal};
+use crate::identity::{self, IdentityInputs};
 use crate::image;
 use crate::job::{self, Context, JobOutcome, Progress};
 use crate::plan::{Plan, PlannedJob};
@@ -33,46 +37,38 @@ use preflight::{gpu_idle, pull_image, Preflight};
 /// Runs the suite `args` names and returns the run's JSON.
 pub fn run(args: &CliRun) -> Result<String, RunnerError> {
     let suite = crate::suites::load(&args.suite)?;
-    let hardware = hardware_of(args, &suite)?;
     let now = sglci_core::clock::unix_now();
     if suite.kind == Kind::ImageCheck {
+        let hardware = hardware_of(args, &suite)?;
         return image_check::image_check(args, &suite, &hardware, now);
     }
-    let (image, tag) = image_of(args, &suite, &hardware, now)?;
-    let plan = crate::plan::plan_with_env(
-        &suite,
-        &hardware,
-        Some(tag.as_str()),
-        &|k| std::env::var(k).ok(),
-        true,
-    )?;
-    if !matches!(
-        plan.kind,
-        Kind::Online | Kind::Smoke | Kind::Unit | Kind::Sanity | Kind::Offline | Kind::Pd
-    ) {
-        return Err(RunnerError::Config(format!(
-            "suite `{}` is a {:?} suite: this runner executes online, smoke, offline, sanity, PD, unit and image-check suites (`sglci-runner plan` shows the others' commands)",
-            suite.name, plan.kind
-        )));
-    }
-    let jobs = select_jobs(&plan, args.job.as_deref())?;
+    let flag = hardware_flag(args, &suite)?;
+    let given = image_given(args, &suite, flag.as_ref(), now)?;
+    let image = identity::reference(&given)
+        .map_err(|e| RunnerError::config("--image", e))?
+        .image;
+    let mut inputs = IdentityInputs {
+        hardware: flag.clone(),
+        host: identify::host_gpus(flag.as_ref()),
+        facts: None,
+        probe: None,
+        run_date: image::pacific_date(now, 0),
+    };
+    // What the reference and the host say: enough to report a run that cannot start.
+    let (_, first_label) =
+        identity::identify(&given, &inputs).map_err(|e| RunnerError::config("--image", e))?;
+    let hardware = first_label.hardware().to_string();
     let out_dir = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("sglci-runs"));
-    let run_id = run_id_of(args, &jobs, &out_dir, &tag, &suite.name, &hardware, now)?;
-    let info = RunInfo {
-        run_id: run_id.clone(),
-        hardware: hardware.clone(),
-        date: tag.date().to_owned(),
-        image: tag.as_str().to_owned(),
-        suite: suite.name.clone(),
-    };
+    let first = Prepared::new(args, &suite, &first_label, &out_dir, now)?;
+    let first_jobs = first.jobs();
     let preflight = Preflight {
         args,
-        jobs: &jobs,
+        jobs: &first_jobs,
         out: &out_dir,
-        info: info.clone(),
+        info: first.info.clone(),
         image: &image,
         now,
     };
@@ -83,15 +79,47 @@ pub fn run(args: &CliRun) -> Result<String, RunnerError> {
         CliEngine::Docker
     });
     let (out, mounts) = engine_paths(args, engine_kind, &out_dir)?;
-    stop_on_signal("the run's processes", Some(run_id.clone()));
+    stop_on_signal("the run's processes", Some(first.run_id.clone()));
     let surface = report::Surface::detect(std::env::var("GITHUB_ACTIONS").ok().as_deref());
+    let gpus: container::Gpus = args.gpus.parse().map_err(RunnerError::Config)?;
     if engine_kind == CliEngine::Docker {
         pull_image(&image, args, surface).map_err(|e| preflight.failed(e))?;
+        inputs.facts = identify::image_facts(&image);
     }
+    // What the image says about itself, asked where the jobs will run.
+    inputs.probe = identify::probe_image(
+        engine_kind,
+        &container::Placement {
+            run_id: &first.run_id,
+            job: "probe",
+            image: &image,
+            hardware: &hardware,
+            env: &std::collections::BTreeMap::new(),
+            devices: &args.devices,
+            gpus: &gpus,
+            mounts: &mounts,
+        },
+        &std::env::temp_dir().join(format!("sglci-probe-{}.log", first.run_id)),
+    );
+    let (identity, label) =
+        identity::identify(&given, &inputs).map_err(|e| RunnerError::config("--image", e))?;
+    let run = if label == first_label {
+        first
+    } else {
+        say(&format!(
+            "run label {label} (the image's identity refines {first_label})"
+        ));
+        let run = Prepared::new(args, &suite, &label, &out_dir, now)?;
+        if run.run_id != first.run_id {
+            stop_on_signal("the run's processes", Some(run.run_id.clone()));
+        }
+        run
+    };
+    let jobs = run.jobs();
     let base = RunBase {
-        run_id,
+        run_id: run.run_id.clone(),
         suite: suite.name.clone(),
-        tag,
+        tag: label,
         root: out.clone(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         runner_exe: std::env::current_exe()
@@ -103,15 +131,90 @@ pub fn run(args: &CliRun) -> Result<String, RunnerError> {
             image: image.clone(),
             hardware: hardware.clone(),
             devices: args.devices.clone(),
+            gpus,
             mounts,
         },
     };
-    let outcomes = if plan.kind == Kind::Sanity {
+    let outcomes = if run.plan.kind == Kind::Sanity {
         base.sanity(&jobs, &image)?
     } else {
-        base.each_job(plan.kind, &jobs, &image, surface)?
+        base.each_job(run.plan.kind, &jobs, &image, surface)?
     };
+    let info = run
+        .info
+        .clone()
+        .with_record(identity, &jobs, now, &outcomes);
     finish_run(args, &out, &info, &outcomes)
+}
+
+/// A run's plan, jobs, id and bundle identity for one run label.
+struct Prepared {
+    plan: Plan,
+    /// Indexes into the plan's jobs.
+    selected: Vec<usize>,
+    run_id: String,
+    info: RunInfo,
+}
+
+impl Prepared {
+    fn new(
+        args: &CliRun,
+        suite: &Suite,
+        label: &ImageTag,
+        out_dir: &Path,
+        now: i64,
+    ) -> Result<Self, RunnerError> {
+        let hardware = label.hardware().to_string();
+        let plan = crate::plan::plan_with_env(
+            suite,
+            &hardware,
+            Some(label.as_str()),
+            &|k| std::env::var(k).ok(),
+            true,
+        )?;
+        if !matches!(
+            plan.kind,
+            Kind::Online | Kind::Smoke | Kind::Unit | Kind::Sanity | Kind::Offline | Kind::Pd
+        ) {
+            return Err(RunnerError::Config(format!(
+                "suite `{}` is a {:?} suite: this runner executes online, smoke, offline, sanity, PD, unit and image-check suites (`sglci-runner plan` shows the others' commands)",
+                suite.name, plan.kind
+            )));
+        }
+        let selected = select_jobs(&plan, args.job.as_deref())?;
+        let jobs: Vec<&PlannedJob> = selected.iter().map(|&i| &plan.jobs[i]).collect();
+        let run_id = run_id_of(args, &jobs, out_dir, label, &suite.name, &hardware, now)?;
+        let info = RunInfo {
+            run_id: run_id.clone(),
+            hardware,
+            date: label.date().to_owned(),
+            image: label.as_str().to_owned(),
+            suite: suite.name.clone(),
+            record: None,
+        };
+        Ok(Self {
+            plan,
+            selected,
+            run_id,
+            info,
+        })
+    }
+
+    fn jobs(&self) -> Vec<&PlannedJob> {
+        self.selected.iter().map(|&i| &self.plan.jobs[i]).collect()
+    }
+}
+
+/// `--hardware`, else the suite's only one, else none (the host or the tag will say).
+fn hardware_flag(args: &CliRun, suite: &Suite) -> Result<Option<Hardware>, RunnerError> {
+    let h = match (&args.hardware, suite.hardware.as_slice()) {
+        (Some(h), _) => h.clone(),
+        (None, [only]) => only.clone(),
+        (None, _) => return Ok(None),
+    };
+    h.parse()
+        .map(Some)
+        .map_err(|e| RunnerError::config("--hardware", e))
 }
 
 /// `--hardware`, else the suite's only one.
@@ -130,51 +233,36 @@ fn hardware_of(args: &CliRun, suite: &Suite) -> Result<String, RunnerError> {
     }
 }
 
-/// The image under test (`--image`, or the smoke image on `cpu`) and its validated tag, which
-/// must be built for the hardware. A bare nightly tag names the nightly repository's image.
-fn image_of(
+/// The image under test as given: `--image`, or the smoke label on `cpu`.
+fn image_given(
     args: &CliRun,
     suite: &Suite,
-    hardware: &str,
+    hardware: Option<&Hardware>,
     now: i64,
-) -> Result<(String, ImageTag), RunnerError> {
-    let image = match &args.image {
-        Some(i) => i.clone(),
-        None if hardware == "cpu" => smoke_image(now)?,
-        None => {
-            return Err(RunnerError::Config(format!(
-                "--image is required for suite `{}` (hint: `sglci-runner resolve --hardware {hardware}` finds tonight's)",
-                suite.name
-            )))
-        }
-    };
-    let tag = ImageTag::from_image(&image).map_err(|e| RunnerError::config("--image", e))?;
-    let image = if image.contains(':') || !tag.hardware().is_amd() {
-        image
-    } else {
-        format!("{}:{image}", image::DEFAULT_REPO)
-    };
-    if tag.hardware().as_str() != hardware {
-        return Err(RunnerError::Config(format!(
-            "--image {image} is built for {}, not --hardware {hardware}",
-            tag.hardware()
-        )));
+) -> Result<String, RunnerError> {
+    match (&args.image, hardware) {
+        (Some(i), _) => Ok(i.clone()),
+        (None, Some(h)) if h.as_str() == "cpu" => smoke_image(now),
+        (None, h) => Err(RunnerError::Config(format!(
+            "--image is required for suite `{}` (hint: `sglci-runner resolve --hardware {}` finds tonight's)",
+            suite.name,
+            h.map_or("<hw>", Hardware::as_str)
+        ))),
     }
-    Ok((image, tag))
 }
 
-/// The jobs `--job` names (by a part of their id), else every job that is not manual.
-fn select_jobs<'p>(
-    plan: &'p Plan,
-    filter: Option<&str>,
-) -> Result<Vec<&'p PlannedJob>, RunnerError> {
-    let jobs: Vec<_> = plan
+/// The jobs `--job` names (by a part of their id), else every job that is not manual: their
+/// indexes in the plan.
+fn select_jobs(plan: &Plan, filter: Option<&str>) -> Result<Vec<usize>, RunnerError> {
+    let jobs: Vec<usize> = plan
         .jobs
         .iter()
-        .filter(|j| match filter {
+        .enumerate()
+        .filter(|(_, j)| match filter {
             Some(f) => j.id.contains(f),
             None => !j.manual,
         })
+        .map(|(i, _)| i)
         .collect();
     if jobs.is_empty() {
         return Err(RunnerError::config(
@@ -268,6 +356,7 @@ struct EngineChoice {
     image: String,
     hardware: String,
     devices: Vec<String>,
+    gpus: container::Gpus,
     mounts: Vec<container::Mount>,
 }
 
@@ -277,15 +366,16 @@ impl EngineChoice {
         Ok(match self.kind {
             CliEngine::Local => Box::new(LocalEngine::default()),
             CliEngine::Docker => {
-                let spec = container::spec(
+                let spec = container::spec(&container::Placement {
                     run_id,
-                    &job.id,
-                    &self.image,
-                    &self.hardware,
-                    &std::collections::BTreeMap::new(),
-                    &self.devices,
-                    &self.mounts,
-                );
+                    job: &job.id,
+                    image: &self.image,
+                    hardware: &self.hardware,
+                    env: &std::collections::BTreeMap::new(),
+                    devices: &self.devices,
+                    gpus: &self.gpus,
+                    mounts: &self.mounts,
+                });
                 let job_engine = DockerJob::start(DockerEngine::connect()?, &spec)
                     .map_err(|e| RunnerError::Machine(format!("{}: {e}", job.id)))?;
                 tracing::info!(container = %spec.name, image = %spec.image, "job container started");

@@ -19,23 +19,139 @@ fn help_on_every_subcommand() {
     }
 }
 
-#[test]
-fn tag_validates() {
+/// `tag ARGS…` → exit code, JSON (on success) and stderr.
+fn tag(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
     let out = bin()
-        .args(["tag", "rocm/sgl-dev:v0.5.6.post2-rocm700-mi35x-20251219"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(v["hardware"], "mi35x");
-    assert_eq!(v["date"], "20251219");
-    let out = bin()
-        .args(["tag", "latest"])
+        .arg("tag")
+        .args(args)
         .env("RUNNER_LOG", "error")
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid image tag"));
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        out.status.code(),
+        v,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn tag_accepts_any_image_with_the_fields_it_implies() {
+    let digest = format!("rocm/sgl-dev@sha256:{}", "ab".repeat(32));
+    for (args, kind, hardware, date, label) in [
+        (
+            vec!["rocm/sgl-dev:v0.5.6.post2-rocm700-mi35x-20251219"],
+            "nightly",
+            "mi35x",
+            "20251219",
+            "v0.5.6.post2-rocm700-mi35x-20251219",
+        ),
+        (
+            vec![
+                "lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x",
+                "--date",
+                "20261202",
+            ],
+            "release",
+            "mi30x",
+            "20261202",
+            "v0.5.5.post3-rocm700-mi30x-20261202",
+        ),
+        (
+            vec![
+                "ghcr.io/me/sglang:3f2a9c1d7e",
+                "--hardware",
+                "mi35x",
+                "--date",
+                "20261202",
+            ],
+            "commit",
+            "mi35x",
+            "20261202",
+            "v0.0.0-rocm-mi35x-20261202-g3f2a9c1d7e",
+        ),
+        (
+            vec![&digest, "--hardware", "mi30x", "--date", "20261202"],
+            "other",
+            "mi30x",
+            "20261202",
+            "v0.0.0-rocm-mi30x-20261202",
+        ),
+        (
+            vec![
+                "lmsysorg/sglang:v0.5.6-cu129-amd64",
+                "--hardware",
+                "h200",
+                "--date",
+                "20261202",
+            ],
+            "release",
+            "h200",
+            "20261202",
+            "v0.5.6-cu129-h200-20261202",
+        ),
+        (
+            vec!["rocm/sgl-dev:20250623", "--hardware", "mi30x"],
+            "dated",
+            "mi30x",
+            "20250623",
+            "v0.0.0-rocm-mi30x-20250623",
+        ),
+    ] {
+        let (code, v, err) = tag(&args);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert_eq!(v["kind"], kind, "{args:?}");
+        assert_eq!(v["hardware"], hardware, "{args:?}");
+        assert_eq!(v["date"], date, "{args:?}");
+        assert_eq!(v["label"], label, "{args:?}");
+    }
+    assert_eq!(tag(&[&digest, "--hardware", "mi30x"]).1["digest"], digest);
+
+    // The tag and --hardware disagree: an error naming both.
+    let (code, _, err) = tag(&[
+        "rocm/sgl-dev:v0.5.6.post2-rocm700-mi35x-20251219",
+        "--hardware",
+        "mi30x",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("--hardware says mi30x, the image tag says mi35x"),
+        "{err}"
+    );
+    // No hardware anywhere: say how to give it.
+    let (code, _, err) = tag(&["lmsysorg/sglang:v0.5.6-cu129-amd64"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("pass --hardware"), "{err}");
+    let (code, _, err) = tag(&["latest"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("invalid image reference"), "{err}");
+}
+
+#[test]
+fn plan_names_run_folders_by_the_run_label() {
+    let out = bin()
+        .args([
+            "plan",
+            "--suite",
+            "grok-online",
+            "--hardware",
+            "mi30x",
+            "--image",
+            "lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["identity"]["kind"], "release");
+    let label = v["identity"]["label"].as_str().expect("label").to_owned();
+    assert!(label.starts_with("v0.5.5.post3-rocm700-mi30x-"), "{label}");
+    let folder = v["jobs"][0]["run_folder"].as_str().expect("folder");
+    assert!(folder.contains(&format!("/{label}_")), "{folder}");
 }
 
 #[test]

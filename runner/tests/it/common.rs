@@ -7,6 +7,11 @@ use std::process::Command;
 /// Imports `image` (unless it exists): a static busybox with the applets the tests use, `/tmp`,
 /// and, as in ROCm images, the groups the GPU devices belong to.
 pub fn busybox_image(image: &str) {
+    busybox_image_with(image, &[]);
+}
+
+/// [`busybox_image`] with `docker import --change` instructions (`LABEL k=v`).
+pub fn busybox_image_with(image: &str, changes: &[&str]) {
     let have = Command::new("docker")
         .args(["image", "inspect", image])
         .output()
@@ -44,8 +49,12 @@ pub fn busybox_image(image: &str) {
         .status()
         .expect("tar");
     assert!(tar.success());
-    let ok = Command::new("docker")
-        .arg("import")
+    let mut import = Command::new("docker");
+    import.arg("import");
+    for c in changes {
+        import.arg("--change").arg(c);
+    }
+    let ok = import
         .arg(&archive)
         .arg(image)
         .output()

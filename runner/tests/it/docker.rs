@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sglci_runner::container::{spec, Mount, MANAGED_LABEL, RUN_LABEL};
+use sglci_runner::container::{spec, Gpus, Mount, Placement, MANAGED_LABEL, RUN_LABEL};
 use sglci_runner::docker::DockerEngine;
 
 use crate::common;
@@ -54,19 +54,20 @@ fn the_container_has_the_devices_labels_and_mounts_and_exec_streams() {
     std::fs::write(data.path().join("model.txt"), "weights").expect("write");
     let mut env = BTreeMap::new();
     env.insert("SGLANG_USE_AITER".to_owned(), "1".to_owned());
-    let s = spec(
-        "inspect-1",
-        "grok/GROK1",
-        IMAGE,
-        "mi30x",
-        &env,
-        &["/dev/null:/dev/kfd".to_owned()],
-        &[Mount {
+    let s = spec(&Placement {
+        run_id: "inspect-1",
+        job: "grok/GROK1",
+        image: IMAGE,
+        hardware: "mi30x",
+        env: &env,
+        devices: &["/dev/null:/dev/kfd".to_owned()],
+        gpus: &Gpus::All,
+        mounts: &[Mount {
             host: data.path().display().to_string(),
             container: "/data".to_owned(),
             read_only: true,
         }],
-    );
+    });
     let id = e.start(&s).expect("start");
     let v = e.inspect(&id).expect("inspect");
     let host = &v["HostConfig"];
@@ -273,15 +274,16 @@ fn job_engine_runs_processes_in_the_container() {
         container: folder.display().to_string(),
         read_only: false,
     };
-    let s = spec(
-        "job-engine",
-        "smoke/M/standard/cpu",
-        IMAGE,
-        "cpu",
-        &BTreeMap::new(),
-        &[],
-        &[mount],
-    );
+    let s = spec(&Placement {
+        run_id: "job-engine",
+        job: "smoke/M/standard/cpu",
+        image: IMAGE,
+        hardware: "cpu",
+        env: &BTreeMap::new(),
+        devices: &[],
+        gpus: &Gpus::All,
+        mounts: &[mount],
+    });
     let mut job = sglci_runner::docker::DockerJob::start(engine, &s).expect("container");
     let id = job.container_id().to_owned();
     let log = folder.join("run/server.log");
@@ -491,4 +493,114 @@ fn missing_images_are_pulled_with_retries_from_a_loopback_registry() {
         e.managed(None).expect("list").is_empty(),
         "no container was started"
     );
+}
+
+/// NVIDIA GPUs go to a container as a device request (what `docker run --gpus` sends): all of
+/// them, or a list renumbered from 0 inside. This host has no NVIDIA runtime, so the container
+/// is created, not started, and the request is read back from the engine.
+#[test]
+fn nvidia_containers_request_their_gpus() {
+    let Some((e, _turn)) = engine() else {
+        return;
+    };
+    let none = BTreeMap::new();
+    for (gpus, count, ids, visible) in [
+        (
+            Gpus::All,
+            serde_json::json!(-1),
+            serde_json::Value::Null,
+            None,
+        ),
+        (
+            Gpus::Devices(vec![4, 5]),
+            serde_json::Value::Null,
+            serde_json::json!(["4", "5"]),
+            Some("CUDA_VISIBLE_DEVICES=0,1"),
+        ),
+    ] {
+        let s = spec(&Placement {
+            run_id: "nvidia-1",
+            job: "h200",
+            image: IMAGE,
+            hardware: "h200",
+            env: &none,
+            devices: &[],
+            gpus: &gpus,
+            mounts: &[],
+        });
+        let id = e.create(&s).expect("create");
+        let v = e.inspect(&id).expect("inspect");
+        e.remove(&id).expect("remove");
+        let req = &v["HostConfig"]["DeviceRequests"][0];
+        assert_eq!(req["Driver"], "nvidia");
+        assert_eq!(req["Capabilities"], serde_json::json!([["gpu"]]));
+        assert_eq!(
+            req["Count"].as_i64().unwrap_or(0),
+            count.as_i64().unwrap_or(0)
+        );
+        assert_eq!(req["DeviceIDs"], ids);
+        let env: Vec<&str> = v["Config"]["Env"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            env.iter()
+                .find(|x| x.starts_with("CUDA_VISIBLE_DEVICES="))
+                .copied(),
+            visible
+        );
+        assert!(v["HostConfig"]["Devices"]
+            .as_array()
+            .is_none_or(Vec::is_empty));
+    }
+}
+
+/// Identity from the image, not the tag's spelling: an image with OCI labels, pushed to the
+/// loopback registry so that it has a digest, is known by its digest, its revision (which names
+/// the run label's commit) and its creation day, on the hardware the host flag gives.
+#[test]
+fn identity_comes_from_a_labelled_image_with_a_digest() {
+    let Some((e, _turn)) = engine() else {
+        return;
+    };
+    let storage = tempfile::tempdir().expect("tmp");
+    let port = free_port();
+    let Some(_registry) = Registry::start(port, storage.path()) else {
+        return;
+    };
+    let local = "sglci-test/labelled:pr-1234";
+    let revision = "3f2a9c1d7e5b4a3928170615243342516071829a";
+    common::busybox_image_with(
+        local,
+        &[
+            &format!("LABEL org.opencontainers.image.revision={revision}"),
+            "LABEL org.opencontainers.image.version=v0.5.6.post2",
+            "LABEL org.opencontainers.image.created=2025-11-22T23:30:00Z",
+        ],
+    );
+    let image = format!("127.0.0.1:{port}/sglci-test/labelled:pr-1234");
+    docker(&["tag", local, &image]);
+    docker(&["push", &image]);
+    let facts = e.image_facts(&image).expect("inspect");
+    let inputs = sglci_runner::identity::IdentityInputs {
+        hardware: Some("h200".parse().expect("hw")),
+        facts: Some(facts),
+        run_date: "20261202".to_owned(),
+        ..Default::default()
+    };
+    let (id, label) = sglci_runner::identity::identify(&image, &inputs).expect("identity");
+    assert_eq!(label.as_str(), "v0.5.6.post2-cu-h200-20251122-g3f2a9c1d7e");
+    assert_eq!(id.revision.as_deref(), Some(revision));
+    assert_eq!(id.sglang_commit.as_deref(), Some(revision));
+    assert_eq!(id.date_source, sglci_core::DateSource::Created);
+    let digest = id.digest.expect("a pushed image has a registry digest");
+    assert!(
+        digest.starts_with(&format!("127.0.0.1:{port}/sglci-test/labelled@sha256:")),
+        "{digest}"
+    );
+    assert!(id.image_id.is_some_and(|i| i.starts_with("sha256:")));
+    // The digest pins the same image: the same identity, by digest.
+    let (by_digest, _) = sglci_runner::identity::identify(&digest, &inputs).expect("by digest");
+    assert_eq!(by_digest.digest.as_deref(), Some(digest.as_str()));
+    docker(&["rmi", &image]);
 }

@@ -39,6 +39,7 @@ fn info() -> RunInfo {
         date: "20251210".into(),
         image: "v0.5.6.post1-rocm700-mi30x-20251210".into(),
         suite: "grok-online".into(),
+        record: None,
     }
 }
 

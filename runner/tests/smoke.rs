@@ -199,6 +199,21 @@ fn smoke_suite_end_to_end_to_the_site() {
         "{printed}"
     );
 
+    // F16: the manifest records the run: the image's identity (probed: the real sglang in
+    // this Python), the config hash, the times and the status.
+    let manifest_key = printed["shipped"].as_str().expect("key");
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("store").join(manifest_key)).expect("manifest"),
+    )
+    .expect("manifest json");
+    let run = &m["run"];
+    assert_eq!(run["status"], "pass", "{m:#}");
+    assert_eq!(run["image"]["kind"], "nightly", "{run:#}");
+    assert_eq!(run["image"]["label"], m["image"], "{run:#}");
+    assert!(run["image"]["sglang_version"].as_str().is_some_and(|v| !v.is_empty()), "{run:#}");
+    assert_eq!(run["config_hash"].as_str().map(str::len), Some(64), "{run:#}");
+    assert!(run["started"].as_str() <= run["ended"].as_str(), "{run:#}");
+
     // The run folder in the log layout, every load with a result.
     let r = results(dir);
     assert_eq!(r["status"], "pass", "{r:#}");

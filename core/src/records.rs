@@ -231,12 +231,15 @@ pub enum ColumnType {
 pub struct Schema {
     pub name: &'static str,
     pub columns: &'static [(&'static str, ColumnType)],
+    /// Columns added after the table's first release: data written before them reads them as
+    /// null, and any other missing column is an error.
+    pub added: &'static [&'static str],
 }
 
 use ColumnType::{Bool, Float, Int, Str};
 
 /// One run of anything (online, sanity, PD, unit test), keyed by its folder or file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunRow {
     pub run_id: String,
     pub run_dir: String,
@@ -250,6 +253,24 @@ pub struct RunRow {
     pub started_at: Option<String>,
     pub files: i64,
     pub note: Option<String>,
+    /// The image reference as given, when the run's bundle recorded it (F16).
+    #[serde(default)]
+    pub image_ref: Option<String>,
+    /// `repo@sha256:…`.
+    #[serde(default)]
+    pub image_digest: Option<String>,
+    #[serde(default)]
+    pub sglang_version: Option<String>,
+    #[serde(default)]
+    pub sglang_commit: Option<String>,
+    #[serde(default)]
+    pub torch: Option<String>,
+    /// The host's GPU product name.
+    #[serde(default)]
+    pub gpu: Option<String>,
+    /// SHA-256 of the run's resolved plan.
+    #[serde(default)]
+    pub config_hash: Option<String>,
 }
 
 pub const RUNS: Schema = Schema {
@@ -267,6 +288,22 @@ pub const RUNS: Schema = Schema {
         ("started_at", Str),
         ("files", Int),
         ("note", Str),
+        ("image_ref", Str),
+        ("image_digest", Str),
+        ("sglang_version", Str),
+        ("sglang_commit", Str),
+        ("torch", Str),
+        ("gpu", Str),
+        ("config_hash", Str),
+    ],
+    added: &[
+        "image_ref",
+        "image_digest",
+        "sglang_version",
+        "sglang_commit",
+        "torch",
+        "gpu",
+        "config_hash",
     ],
 };
 
@@ -394,6 +431,7 @@ pub const SERVING: Schema = Schema {
         ("kv_cache_tokens", Int),
         ("kv_cache_gb", Float),
     ],
+    added: &[],
 };
 
 /// GSM8K accuracy of one online run, with its individual runs.
@@ -438,6 +476,7 @@ pub const ACCURACY: Schema = Schema {
         ("threshold", Float),
         ("passed", Bool),
     ],
+    added: &[],
 };
 
 /// One offline (`bench_one_batch`) cell.
@@ -483,6 +522,7 @@ pub const OFFLINE: Schema = Schema {
         ("decode_median_throughput", Float),
         ("e2e_throughput", Float),
     ],
+    added: &[],
 };
 
 /// One sanity client or warm-up log.
@@ -513,6 +553,7 @@ pub const SANITY: Schema = Schema {
         ("file", Str),
         ("error", Str),
     ],
+    added: &[],
 };
 
 /// One model's verdict in a sanity run (the last attempt in the newest timing summary).
@@ -555,6 +596,7 @@ pub const SANITY_MODELS: Schema = Schema {
         ("error", Str),
         ("timing_file", Str),
     ],
+    added: &[],
 };
 
 /// One PD disaggregation run.
@@ -600,6 +642,7 @@ pub const PD: Schema = Schema {
         ("failure_class", Str),
         ("evidence", Str),
     ],
+    added: &[],
 };
 
 /// One unit-test log.
@@ -635,6 +678,7 @@ pub const UNIT: Schema = Schema {
         ("evidence", Str),
         ("file", Str),
     ],
+    added: &[],
 };
 
 /// One nightly image-availability check.
@@ -660,6 +704,7 @@ pub const IMAGE_CHECK: Schema = Schema {
         ("images", Str),
         ("file", Str),
     ],
+    added: &[],
 };
 
 /// One row of an upstream CI coverage report.
@@ -685,6 +730,7 @@ pub const UPSTREAM_COVERAGE: Schema = Schema {
         ("coverage_pct", Float),
         ("file", Str),
     ],
+    added: &[],
 };
 
 /// The status of one task on one night on one hardware (F32).
@@ -720,6 +766,7 @@ pub const TASKS: Schema = Schema {
         ("runtime_minutes", Float),
         ("source", Str),
     ],
+    added: &[],
 };
 
 /// A file that could not be interpreted, and why. Never dropped silently.
@@ -739,6 +786,7 @@ pub const QUARANTINE: Schema = Schema {
         ("reason", Str),
         ("bytes", Int),
     ],
+    added: &[],
 };
 
 /// One source file of the history (a raw log, CSV or report), so that every page can link to the
@@ -765,6 +813,7 @@ pub const FILES: Schema = Schema {
         ("bytes", Int),
         ("quarantined", Bool),
     ],
+    added: &[],
 };
 
 /// A regression finding (F33), as the detector last saw it. `date` is the latest night of its
@@ -827,6 +876,7 @@ pub const REGRESSIONS: Schema = Schema {
         ("recovered", Str),
         ("steps", Str),
     ],
+    added: &[],
 };
 
 /// Every history table, in export order.

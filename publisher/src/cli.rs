@@ -110,6 +110,13 @@ pub struct CliCompare {
     pub a: String,
     /// The candidate run.
     pub b: String,
+    /// Compare runs of another model, kind or load kind anyway (refused otherwise, exit 2);
+    /// the report is marked as forced.
+    #[arg(long)]
+    pub force: bool,
+    /// A fixed threshold in percent (e.g. 5) instead of each series' noise band.
+    #[arg(long)]
+    pub threshold: Option<f64>,
     /// Output format (markdown or json).
     #[arg(long, value_enum, default_value_t = CliReportFormat::Markdown)]
     pub format: CliReportFormat,

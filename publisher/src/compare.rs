@@ -25,6 +25,40 @@ pub enum CompareError {
     Ambiguous(String, usize, String),
     #[error("run `{0}` has no serving or offline results to compare")]
     NoResults(String),
+    #[error("the runs are not alike: {0} (hint: compare runs of one model and load kind; --force compares them anyway and marks the report)")]
+    Unlike(String),
+}
+
+/// How to compare.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CompareOptions {
+    /// Compare unlike runs (another model, kind or load kind) anyway; the report says so.
+    pub force: bool,
+    /// A fixed relative threshold (0.05 = 5 %) instead of each series' noise band.
+    pub threshold: Option<f64>,
+}
+
+/// What makes two runs unlike, if anything: another kind of run (online against offline),
+/// another model, or another load kind (concurrency against request rate), where "load 4" on
+/// one side is not "load 4" on the other.
+fn unlike(a: &RunRow, b: &RunRow, load_a: Option<&str>, load_b: Option<&str>) -> Vec<String> {
+    let mut why = Vec::new();
+    if a.kind != b.kind {
+        why.push(format!("A is an {} run, B an {} run", a.kind, b.kind));
+    }
+    if a.model != b.model {
+        why.push(format!(
+            "A ran {}, B ran {}",
+            a.model.as_deref().unwrap_or("no model"),
+            b.model.as_deref().unwrap_or("no model")
+        ));
+    }
+    if let (Some(x), Some(y)) = (load_a, load_b) {
+        if x != y {
+            why.push(format!("A's loads are {x}, B's are {y}"));
+        }
+    }
+    why
 }
 
 /// Finds a run by folder or id.
@@ -90,6 +124,12 @@ pub struct Comparison {
     pub metrics: Vec<String>,
     pub rows: Vec<Row>,
     pub verdict: String,
+    /// Why the runs are unlike, when `--force` compared them anyway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forced: Option<String>,
+    /// The fixed threshold used instead of the noise bands (`--threshold`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
 }
 
 struct MetricCol {
@@ -151,6 +191,7 @@ pub fn compare(
     a: &RunRow,
     b: &RunRow,
     cfg: &DetectConfig,
+    opts: &CompareOptions,
 ) -> Result<Comparison, CompareError> {
     let series = build_series(rows);
     let pick = |run: &RunRow| -> BTreeMap<(String, i64), (f64, &Series)> {
@@ -170,6 +211,13 @@ pub fn compare(
     }
     if vb.is_empty() {
         return Err(CompareError::NoResults(b.run_dir.clone()));
+    }
+    let load_kind = |v: &BTreeMap<(String, i64), (f64, &Series)>| {
+        v.values().next().map(|(_, s)| s.key.load_kind.to_string())
+    };
+    let why = unlike(a, b, load_kind(&va).as_deref(), load_kind(&vb).as_deref());
+    if !why.is_empty() && !opts.force {
+        return Err(CompareError::Unlike(why.join("; ")));
     }
     let offline = va
         .keys()
@@ -202,9 +250,10 @@ pub fn compare(
                 skip_recent: 0,
                 ..*cfg
             };
-            let (band, from_history) = match baseline(&history, &no_skip) {
-                Some((_, band)) => (band, true),
-                None => (cfg.floor, false),
+            let (band, from_history) = match (opts.threshold, baseline(&history, &no_skip)) {
+                (Some(t), _) => (t, false),
+                (None, Some((_, band))) => (band, true),
+                (None, None) => (cfg.floor, false),
             };
             let direction = s.map_or(Direction::LowerIsBetter, |s| s.direction);
             let (change, verdict) = match (x, y) {
@@ -291,6 +340,8 @@ pub fn compare(
         metrics: cols.iter().map(|c| c.name.to_owned()).collect(),
         rows: out_rows,
         verdict,
+        forced: (!why.is_empty()).then(|| why.join("; ")),
+        threshold: opts.threshold,
     })
 }
 
@@ -318,6 +369,18 @@ pub fn to_markdown(c: &Comparison) -> String {
         c.b.image,
         c.verdict
     );
+    if let Some(why) = &c.forced {
+        out.push_str(&format!(
+            "> ⚠️ **Forced comparison of unlike runs** ({}): the verdict compares what does not correspond.\n\n",
+            md(why)
+        ));
+    }
+    if let Some(t) = c.threshold {
+        out.push_str(&format!(
+            "Threshold: a fixed ±{:.1} % instead of each series' noise band.\n\n",
+            t * 100.0
+        ));
+    }
     out.push_str(&format!(
         "GSM8K: A {} → B {}{}{}\n\n",
         pct(c.a.gsm8k),

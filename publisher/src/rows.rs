@@ -33,6 +33,38 @@ pub struct Rows {
     pub months: BTreeSet<String>,
 }
 
+impl Rows {
+    /// Names the image `to` wherever the rows name it `from`: a bundle's folders carry the run
+    /// label, and a non-nightly image is known in the history by its reference as given.
+    pub fn retag(&mut self, from: &str, to: &str) {
+        let swap = |t: &mut String| {
+            if t == from {
+                to.clone_into(t);
+            }
+        };
+        self.runs.iter_mut().for_each(|r| swap(&mut r.docker_tag));
+        self.serving
+            .iter_mut()
+            .for_each(|r| swap(&mut r.docker_tag));
+        self.accuracy
+            .iter_mut()
+            .for_each(|r| swap(&mut r.docker_tag));
+        self.offline
+            .iter_mut()
+            .for_each(|r| swap(&mut r.docker_tag));
+        self.sanity.iter_mut().for_each(|r| swap(&mut r.docker_tag));
+        self.sanity_models
+            .iter_mut()
+            .for_each(|r| swap(&mut r.docker_tag));
+        self.pd.iter_mut().for_each(|r| swap(&mut r.docker_tag));
+        self.unit.iter_mut().for_each(|r| swap(&mut r.docker_tag));
+        self.tasks
+            .iter_mut()
+            .filter_map(|r| r.docker_tag.as_mut())
+            .for_each(swap);
+    }
+}
+
 /// A stored row that does not match its record type.
 #[derive(Debug, thiserror::Error)]
 #[error("table {table}, row {row}: {source} (hint: the history was written by another schema version; rebuild it with `ingest`)")]

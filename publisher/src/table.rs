@@ -103,10 +103,21 @@ impl Table {
         let name = schema.name;
         let mut rows = vec![serde_json::Map::new(); df.height()];
         for &(col, ty) in schema.columns {
-            let c = df.column(col).map_err(|_| TableError::MissingColumn {
-                table: name,
-                column: col,
-            })?;
+            let c = match df.column(col) {
+                Ok(c) => c,
+                // Written before the column was added: null in every row.
+                Err(_) if schema.added.contains(&col) => {
+                    rows.iter_mut()
+                        .for_each(|r| drop(r.insert(col.to_owned(), Value::Null)));
+                    continue;
+                }
+                Err(_) => {
+                    return Err(TableError::MissingColumn {
+                        table: name,
+                        column: col,
+                    })
+                }
+            };
             let s = c.as_materialized_series();
             let err = |source| TableError::Polars {
                 table: name,

@@ -210,8 +210,17 @@ fn smoke_suite_end_to_end_to_the_site() {
     assert_eq!(run["status"], "pass", "{m:#}");
     assert_eq!(run["image"]["kind"], "nightly", "{run:#}");
     assert_eq!(run["image"]["label"], m["image"], "{run:#}");
-    assert!(run["image"]["sglang_version"].as_str().is_some_and(|v| !v.is_empty()), "{run:#}");
-    assert_eq!(run["config_hash"].as_str().map(str::len), Some(64), "{run:#}");
+    assert!(
+        run["image"]["sglang_version"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty()),
+        "{run:#}"
+    );
+    assert_eq!(
+        run["config_hash"].as_str().map(str::len),
+        Some(64),
+        "{run:#}"
+    );
     assert!(run["started"].as_str() <= run["ended"].as_str(), "{run:#}");
 
     // The run folder in the log layout, every load with a result.

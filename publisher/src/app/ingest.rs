@@ -190,7 +190,35 @@ pub fn bundle_rows(
         .iter()
         .map(|(path, bytes)| legacy::parse_file(path, bytes))
         .collect();
-    Ok((m, legacy::build(&parsed).rows))
+    let mut rows = legacy::build(&parsed).rows;
+    if let Some(record) = &m.run {
+        with_record(&mut rows, record);
+    }
+    Ok((m, rows))
+}
+
+/// The run record of a bundle's manifest (F16) in its rows: the runs carry the image's identity
+/// and the config hash, and a non-nightly image is known by its reference as given (its folders
+/// carry the run label). The values come from an untrusted manifest: each is cut to a length a
+/// page can show.
+fn with_record(rows: &mut crate::rows::Rows, record: &sglci_core::bundle::RunMeta) {
+    let id = &record.image;
+    let cut = |v: &Option<String>| v.as_deref().map(|v| sglci_core::text::evidence(v, 200));
+    if id.kind != sglci_core::ImageKind::Nightly {
+        rows.retag(&id.label, &sglci_core::text::evidence(&id.reference, 200));
+    }
+    for r in &mut rows.runs {
+        r.image_ref = Some(sglci_core::text::evidence(&id.reference, 200));
+        r.image_digest = cut(&id.digest);
+        r.sglang_version = cut(&id.sglang_version);
+        r.sglang_commit = cut(&id.sglang_commit);
+        r.torch = cut(&id.torch);
+        r.gpu = cut(&id.gpu);
+        r.config_hash = Some(sglci_core::text::evidence(&record.config_hash, 80));
+        if r.host.is_none() {
+            r.host = Some(sglci_core::text::evidence(&record.host, 80));
+        }
+    }
 }
 
 /// The outcome of one message.

@@ -80,7 +80,7 @@ pub fn notify(
             out
         }
         NotifyWhat::Compare { a, b } => {
-            let c = compare(store, a, b)?;
+            let c = compare(store, a, b, &crate::compare::CompareOptions::default())?;
             vec![build::comparison(&c)]
         }
     };

@@ -136,6 +136,7 @@ pub fn compare(
     store: &dyn ObjectStore,
     a: &str,
     b: &str,
+    opts: &crate::compare::CompareOptions,
 ) -> Result<crate::compare::Comparison, AppError> {
     let data = load_site_data(&History::new(store), None)?;
     let (ra, rb) = (
@@ -147,6 +148,7 @@ pub fn compare(
         ra,
         rb,
         &crate::regress::DetectConfig::default(),
+        opts,
     )?)
 }
 

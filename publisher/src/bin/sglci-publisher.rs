@@ -375,7 +375,21 @@ fn regressions(sh: &mut Shell<'_>, args: &cli::CliRegressions) -> Result<(), (u8
 
 fn compare(sh: &mut Shell<'_>, args: &cli::CliCompare) -> Result<(), (u8, anyhow::Error)> {
     let (store, out) = (sh.store, &mut sh.out);
-    let c = app::compare(store, &args.a, &args.b).map_err(|e| (e.exit_code(), e.into()))?;
+    let threshold = match args.threshold {
+        Some(t) if t.is_finite() && t > 0.0 && t < 1000.0 => Some(t / 100.0),
+        Some(t) => {
+            return Err((
+                2,
+                anyhow::anyhow!("--threshold {t}: a percentage above 0 (e.g. --threshold 5)"),
+            ))
+        }
+        None => None,
+    };
+    let opts = sglci_publisher::compare::CompareOptions {
+        force: args.force,
+        threshold,
+    };
+    let c = app::compare(store, &args.a, &args.b, &opts).map_err(|e| (e.exit_code(), e.into()))?;
     let text = match args.format {
         CliReportFormat::Markdown => sglci_publisher::compare::to_markdown(&c),
         CliReportFormat::Json => serde_json::to_string_pretty(&c)

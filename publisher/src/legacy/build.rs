@@ -566,6 +566,7 @@ fn run_row(run: &OnlineRun<'_>, facts: &OnlineFacts<'_>, out: &mut Backfill) {
             .variant
             .starts_with(".backup")
             .then(|| "backup copy of a run folder".to_owned()),
+        ..RunRow::default()
     });
 }
 
@@ -620,6 +621,7 @@ fn online_status(
 }
 
 fn offline_runs(files: &[FileResult], out: &mut Backfill) {
+    let mut seen = BTreeSet::new();
     for f in files {
         let (
             Place::Offline {
@@ -652,6 +654,27 @@ fn offline_runs(files: &[FileResult], out: &mut Backfill) {
                 prefill_throughput: r.prefill_throughput,
                 decode_median_throughput: r.decode_median_throughput,
                 e2e_throughput: r.e2e_throughput,
+            });
+        }
+        // One run row per offline folder, as online runs have: `compare` and the run pages find
+        // runs through them.
+        if seen.insert(run_dir.clone()) {
+            let prefix = format!("{run_dir}/");
+            out.rows.runs.push(RunRow {
+                run_id: run_dir.rsplit('/').next().unwrap_or(run_dir).to_owned(),
+                run_dir: run_dir.clone(),
+                kind: "offline".to_owned(),
+                hardware: tag.hardware().as_str().to_owned(),
+                docker_tag: tag.to_string(),
+                date: tag.date().to_owned(),
+                model: Some(model.clone()),
+                variant: Some(if mode == "normal" {
+                    String::new()
+                } else {
+                    mode.clone()
+                }),
+                files: files.iter().filter(|g| g.rel.starts_with(&prefix)).count() as i64,
+                ..RunRow::default()
             });
         }
     }
@@ -905,6 +928,7 @@ fn sanity_run_row_and_verdict(
         started_at: timing.and_then(|(_, t)| t.started_at.clone()),
         files: files as i64,
         note: None,
+        ..RunRow::default()
     });
     let verdict = match (timing, first_fail) {
         (None, _) => Verdict::unknown("no sanity timing summary"),
@@ -1075,6 +1099,7 @@ fn pd_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
             started_at: None,
             files: fs.len() as i64,
             note: None,
+            ..RunRow::default()
         });
         board.add_run(
             &date,

@@ -273,3 +273,104 @@ fn ingest_pending_updates_the_site() {
         "an update writes pages, it does not rebuild the directory"
     );
 }
+
+/// A release image's bundle (F16 run record in its manifest): its rows are dated and named by
+/// the image, not by the label its folders carry, and its run page shows what the runner learnt
+/// (reference, digest, SGLang commit, GPUs, config hash).
+#[test]
+fn a_release_image_is_known_by_its_reference_and_its_identity_is_shown() {
+    use sglci_core::bundle::{RunMeta, RunStatus};
+    use sglci_core::{DateSource, ImageIdentity, ImageKind};
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path();
+    let label = "v0.5.5.post3-rocm700-mi30x-20251122-g3f2a9c1d7e";
+    let reference = "lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x";
+    let digest = format!("lmsysorg/sglang@sha256:{}", "5d".repeat(32));
+    let files: Vec<(String, Vec<u8>)> = sample_run(common::GROK1_1210)
+        .into_iter()
+        .map(|(p, b)| (p.replace("v0.5.6.post1-rocm700-mi30x-20251210", label), b))
+        .collect();
+    let mut m = manifest_for(
+        "release-1",
+        "mi30x",
+        "20251122",
+        label,
+        "grok-online",
+        &files,
+    );
+    m.run = Some(RunMeta {
+        host: "gpu-7".into(),
+        image: ImageIdentity {
+            reference: reference.into(),
+            kind: ImageKind::Release,
+            label: label.into(),
+            date_source: DateSource::Created,
+            digest: Some(digest.clone()),
+            image_id: None,
+            revision: None,
+            version: None,
+            created: Some("2025-11-22T23:30:00Z".into()),
+            sglang_version: Some("0.5.5.post3".into()),
+            sglang_commit: Some("3f2a9c1d7e5b4a3928170615243342516071829a".into()),
+            torch: Some("2.9.0+rocm7.0".into()),
+            rocm: Some("7.0.51831".into()),
+            cuda: None,
+            gpu: Some("AMD Instinct MI300X".into()),
+            gpu_count: Some(8),
+        },
+        config_hash: "c0".repeat(32),
+        started: "2026-12-02T01:00:00Z".into(),
+        ended: "2026-12-02T02:00:00Z".into(),
+        status: RunStatus::Pass,
+        failures: vec![],
+    });
+    let key = upload(&DirStore::new(store), &m, &files).expect("upload");
+    SpoolQueue::new(&store.join("queue"))
+        .send(&Announcement::body(&key))
+        .expect("announce");
+    let out = publisher(
+        store,
+        &[
+            "ingest",
+            "--pending",
+            "--site",
+            store.join("site").to_str().expect("utf8"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects = DirStore::new(store);
+    let hist = History::new(&objects);
+    let serving = hist.read(sglci_core::records::SERVING).expect("serving");
+    assert_eq!(serving.rows.len(), 5);
+    for r in &serving.rows {
+        assert_eq!(r["docker_tag"], reference);
+        assert_eq!(r["date"], "20251122");
+    }
+    let runs = hist.read(sglci_core::records::RUNS).expect("runs");
+    assert_eq!(
+        runs.rows[0]["sglang_commit"],
+        "3f2a9c1d7e5b4a3928170615243342516071829a"
+    );
+    assert_eq!(runs.rows[0]["image_digest"], digest.as_str());
+    let page = std::fs::read_to_string(store.join("site").join(
+        sglci_publisher::site::paths::run_page(&format!(
+            "online_benchmark_log/mi30x/GROK1/{label}_GROK1_MOE-I4F8_online"
+        )),
+    ))
+    .expect("run page");
+    // Tera escapes `/` in text.
+    let page = page.replace("&#x2F;", "/");
+    for shown in [
+        reference,
+        digest.as_str(),
+        "3f2a9c1d7e5b",
+        "AMD Instinct MI300X",
+        "c0c0c0c0c0c0c0c0",
+    ] {
+        assert!(page.contains(shown), "the run page shows {shown}");
+    }
+}

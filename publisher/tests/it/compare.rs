@@ -1,11 +1,12 @@
 //! `compare A B`: golden markdown on the sample history, like-for-like rules, noise bands taken
-//! from each series' history, concurrency and offline sweeps, and the run lookup errors.
+//! from each series' history, concurrency and offline sweeps, the run lookup errors, unlike runs
+//! refused (or forced and marked), a fixed threshold, and two offline bundles end to end.
 
 use std::path::Path;
 
 use sglci_core::date::date_of_day;
 use sglci_core::records::{OfflineResultRow, RunRow, ServingRow};
-use sglci_publisher::compare::{compare, find_run, to_markdown, CompareError};
+use sglci_publisher::compare::{compare, find_run, to_markdown, CompareError, CompareOptions};
 use sglci_publisher::regress::DetectConfig;
 use sglci_publisher::rows::Rows;
 
@@ -25,7 +26,14 @@ fn golden_request_rate_comparison() {
         "online_benchmark_log/mi30x/GROK1/v0.5.6.post1-rocm700-mi30x-20251210_GROK1_MOE-I4F8_online/",
     )
     .expect("B by folder, trailing slash allowed");
-    let c = compare(&rows, a, b, &DetectConfig::default()).expect("compare");
+    let c = compare(
+        &rows,
+        a,
+        b,
+        &DetectConfig::default(),
+        &CompareOptions::default(),
+    )
+    .expect("compare");
     insta::assert_snapshot!("compare_grok1_step_markdown", to_markdown(&c));
     insta::assert_json_snapshot!("compare_grok1_step_json", c);
 }
@@ -44,6 +52,7 @@ fn run(dir: &str, date: &str) -> RunRow {
         started_at: None,
         files: 1,
         note: None,
+        ..RunRow::default()
     }
 }
 
@@ -93,7 +102,14 @@ fn history(noise: f64, a: &[(i64, f64)], b: &[(i64, f64)]) -> Rows {
 fn verdicts(rows: &Rows) -> Vec<(i64, &'static str)> {
     let a = find_run(rows, "A").expect("A");
     let b = find_run(rows, "B").expect("B");
-    let c = compare(rows, a, b, &DetectConfig::default()).expect("compare");
+    let c = compare(
+        rows,
+        a,
+        b,
+        &DetectConfig::default(),
+        &CompareOptions::default(),
+    )
+    .expect("compare");
     c.rows
         .iter()
         .map(|r| (r.load, r.cells["e2e_ms"].verdict))
@@ -120,6 +136,7 @@ fn like_for_like_with_each_series_noise_band() {
         find_run(&rows, "A").expect("A"),
         find_run(&rows, "B").expect("B"),
         &DetectConfig::default(),
+        &CompareOptions::default(),
     )
     .expect("compare");
     let md = to_markdown(&c);
@@ -168,6 +185,7 @@ fn offline_sweeps_compare_by_batch_size() {
         find_run(&rows, "A").expect("A"),
         find_run(&rows, "B").expect("B"),
         &DetectConfig::default(),
+        &CompareOptions::default(),
     )
     .expect("compare");
     assert_eq!(c.load_kind, "batch_size");
@@ -197,7 +215,165 @@ fn run_lookup_errors() {
     r.runs.push(empty.clone());
     let a = find_run(&r, "A").expect("A").clone();
     assert!(matches!(
-        compare(&r, &a, &empty, &DetectConfig::default()),
+        compare(
+            &r,
+            &a,
+            &empty,
+            &DetectConfig::default(),
+            &CompareOptions::default()
+        ),
         Err(CompareError::NoResults(_))
     ));
+}
+
+#[test]
+fn unlike_runs_are_refused_unless_forced() {
+    let rows = samples();
+    let grok =
+        find_run(&rows, "v0.5.6-rocm700-mi30x-20251206_GROK1_MOE-I4F8_online").expect("grok");
+    let deepseek = find_run(
+        &rows,
+        "v0.5.6.post2-rocm700-mi30x-20251216_DeepSeek-V3-0324_FP8_online",
+    )
+    .expect("deepseek");
+    let err = compare(
+        &rows,
+        grok,
+        deepseek,
+        &DetectConfig::default(),
+        &CompareOptions::default(),
+    )
+    .expect_err("unlike");
+    let text = err.to_string();
+    // Another model, and request rates against concurrencies: "load 4" is not "load 4".
+    assert!(
+        text.contains("A ran GROK1, B ran DeepSeek-V3-0324"),
+        "{text}"
+    );
+    assert!(
+        text.contains("A's loads are request_rate, B's are concurrency"),
+        "{text}"
+    );
+    let forced = CompareOptions {
+        force: true,
+        ..CompareOptions::default()
+    };
+    let c = compare(&rows, grok, deepseek, &DetectConfig::default(), &forced).expect("forced");
+    assert!(c.forced.as_deref().is_some_and(|f| f.contains("GROK1")));
+    assert!(to_markdown(&c).contains("Forced comparison of unlike runs"));
+}
+
+#[test]
+fn a_fixed_threshold_replaces_the_noise_bands() {
+    let a = [(4, 1000.0), (16, 1000.0)];
+    let b = [(4, 1080.0), (16, 1040.0)];
+    let rows = history(0.10, &a, &b);
+    let (ra, rb) = (
+        find_run(&rows, "A").expect("A"),
+        find_run(&rows, "B").expect("B"),
+    );
+    let five = CompareOptions {
+        threshold: Some(0.05),
+        ..CompareOptions::default()
+    };
+    let c = compare(&rows, ra, rb, &DetectConfig::default(), &five).expect("compare");
+    let v: Vec<_> = c.rows.iter().map(|r| r.cells["e2e_ms"].verdict).collect();
+    // Noise in a 10 % band; beyond a fixed 5 % at +8 %, within it at +4 %.
+    assert_eq!(v, ["worse", "same"]);
+    assert!(to_markdown(&c).contains("a fixed ±5.0 %"));
+}
+
+/// Two offline bundles (the predecessor's offline CSV) through ingest: each gets a run row, and
+/// they compare by batch size; the CLI refuses an online run against one with exit 2.
+#[test]
+fn two_offline_bundles_compare_and_the_cli_refuses_unlike_runs() {
+    use sglci_core::backend::{DirStore, SpoolQueue};
+    use sglci_core::bundle::{manifest_for, upload, Announcement};
+    use sglci_core::queue::Queue;
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path();
+    let csv = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../core/tests/data/offline_csv/grok_with_na_synthetic.csv"),
+    )
+    .expect("csv");
+    let slower = csv.replace("835.36", "701.12").replace("1.3792", "1.6431");
+    let mut dirs = Vec::new();
+    for (date, text) in [("20251201", &csv), ("20251202", &slower)] {
+        let folder = format!(
+            "offline_benchmark_log/mi30x/GROK1/v0.5.6-rocm700-mi30x-{date}_GROK1_MOE-I4F8_offline"
+        );
+        let files = vec![(
+            format!("{folder}/GROK1_MOE-I4F8_offline.csv"),
+            text.as_bytes().to_vec(),
+        )];
+        let tag = format!("v0.5.6-rocm700-mi30x-{date}");
+        let m = manifest_for(
+            &format!("off-{date}"),
+            "mi30x",
+            date,
+            &tag,
+            "grok-offline",
+            &files,
+        );
+        let key = upload(&DirStore::new(store), &m, &files).expect("upload");
+        SpoolQueue::new(&store.join("queue"))
+            .send(&Announcement::body(&key))
+            .expect("announce");
+        dirs.push(folder);
+    }
+    let objects = DirStore::new(store);
+    let report = sglci_publisher::app::ingest_pending(
+        &objects,
+        &SpoolQueue::new(&store.join("queue")),
+        None,
+        "2025-12-03T06:00:00Z",
+    )
+    .expect("ingest");
+    assert_eq!(report.ingested.len(), 2, "{report:?}");
+    let c = sglci_publisher::app::compare(&objects, &dirs[0], &dirs[1], &CompareOptions::default())
+        .expect("offline runs compare");
+    assert_eq!(c.load_kind, "batch_size");
+    let bs1 = c.rows.iter().find(|r| r.load == 1).expect("batch size 1");
+    assert_eq!(bs1.cells["offline_e2e_throughput"].verdict, "worse");
+
+    // An online run against an offline one, through the CLI: exit 2 and why.
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
+    let publisher = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
+            .arg("--store")
+            .arg(store)
+            .args(args)
+            .env("PUBLISHER_LOG", "warn")
+            .output()
+            .expect("runs")
+    };
+    assert!(
+        publisher(&["ingest", "--legacy", samples.to_str().expect("utf8")])
+            .status
+            .success()
+    );
+    let out = publisher(&[
+        "compare",
+        "v0.5.6-rocm700-mi30x-20251206_GROK1_MOE-I4F8_online",
+        &dirs[1],
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("A is an online run, B an offline run"),
+        "{err}"
+    );
+    let out = publisher(&[
+        "compare",
+        "--force",
+        "v0.5.6-rocm700-mi30x-20251206_GROK1_MOE-I4F8_online",
+        &dirs[1],
+    ]);
+    // Forced, an online and an offline run share no load: nothing to compare, but no refusal.
+    assert!(
+        out.status.success() || String::from_utf8_lossy(&out.stderr).contains("no serving"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -212,10 +212,10 @@ pub fn compare(
     if vb.is_empty() {
         return Err(CompareError::NoResults(b.run_dir.clone()));
     }
-    let load_kind = |v: &BTreeMap<(String, i64), (f64, &Series)>| {
+    let kind_of = |v: &BTreeMap<(String, i64), (f64, &Series)>| {
         v.values().next().map(|(_, s)| s.key.load_kind.to_string())
     };
-    let why = unlike(a, b, load_kind(&va).as_deref(), load_kind(&vb).as_deref());
+    let why = unlike(a, b, kind_of(&va).as_deref(), kind_of(&vb).as_deref());
     if !why.is_empty() && !opts.force {
         return Err(CompareError::Unlike(why.join("; ")));
     }
@@ -301,7 +301,35 @@ pub fn compare(
         .find(|x| x.run_dir == b.run_dir || x.run_dir == a.run_dir)
         .map(|x| x.threshold);
     let key = va.values().chain(vb.values()).next().map(|(_, s)| &s.key);
-    let verdict = if sb.gsm8k_passed == Some(false) {
+    let load_kind = key.map_or("load", |k| k.load_kind.as_str());
+    let verdict = verdict_of(&sb, threshold, &worse, &better, compared, load_kind);
+    Ok(Comparison {
+        hardware: a.hardware.clone(),
+        model: a.model.clone().unwrap_or_default(),
+        variant: a.variant.clone().unwrap_or_default(),
+        load_kind: key.map_or(String::new(), |k| k.load_kind.to_string()),
+        a: sa,
+        b: sb,
+        gsm8k_threshold: threshold,
+        metrics: cols.iter().map(|c| c.name.to_owned()).collect(),
+        rows: out_rows,
+        verdict,
+        forced: (!why.is_empty()).then(|| why.join("; ")),
+        threshold: opts.threshold,
+    })
+}
+
+/// The one-line verdict: the gate first (B's numbers are not trusted when it fails), then the
+/// largest change beyond noise.
+fn verdict_of(
+    sb: &Side,
+    threshold: Option<f64>,
+    worse: &[(&str, i64, f64)],
+    better: &[(&str, i64, f64)],
+    compared: usize,
+    load_kind: &str,
+) -> String {
+    if sb.gsm8k_passed == Some(false) {
         format!(
             "❌ B fails the GSM8K gate ({} < {}): its performance numbers are not trusted.",
             pct(sb.gsm8k),
@@ -319,7 +347,6 @@ pub fn compare(
             label(m),
             ch * 100.0,
             if better.is_empty() { String::new() } else { format!("; better in {}", better.len()) },
-            load_kind = key.map_or("load", |k| k.load_kind.as_str()),
         )
     } else if !better.is_empty() {
         format!(
@@ -328,21 +355,7 @@ pub fn compare(
         )
     } else {
         format!("⚪ No change beyond noise in {compared} comparisons.")
-    };
-    Ok(Comparison {
-        hardware: a.hardware.clone(),
-        model: a.model.clone().unwrap_or_default(),
-        variant: a.variant.clone().unwrap_or_default(),
-        load_kind: key.map_or(String::new(), |k| k.load_kind.to_string()),
-        a: sa,
-        b: sb,
-        gsm8k_threshold: threshold,
-        metrics: cols.iter().map(|c| c.name.to_owned()).collect(),
-        rows: out_rows,
-        verdict,
-        forced: (!why.is_empty()).then(|| why.join("; ")),
-        threshold: opts.threshold,
-    })
+    }
 }
 
 fn pct(v: Option<f64>) -> String {

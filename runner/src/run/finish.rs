@@ -42,14 +42,46 @@ impl RunInfo {
     }
 }
 
-/// Ships this run's folders and reports: `Ok(json)`, or the JSON printed and an error.
+/// What a run did: its id and folders, the bundle's manifest (when delivered), each job's
+/// outcome, and the error the run ends with (a failed job, a spooled bundle).
+#[derive(Debug, serde::Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub out: String,
+    /// The delivered bundle's manifest key.
+    pub shipped: Option<String>,
+    pub jobs: Vec<JobOutcome>,
+    #[serde(skip)]
+    pub error: Option<RunnerError>,
+}
+
+impl RunReport {
+    /// The command's answer: `Ok(json)`, or the JSON printed and the error.
+    pub fn into_result(self) -> Result<String, RunnerError> {
+        let json =
+            serde_json::to_string_pretty(&self).map_err(|e| RunnerError::Machine(e.to_string()))?;
+        let Some(err) = self.error else {
+            return Ok(json);
+        };
+        #[expect(
+            clippy::print_stdout,
+            reason = "stdout carries the command's data, also on failure"
+        )]
+        {
+            println!("{json}");
+        }
+        Err(err)
+    }
+}
+
+/// Ships this run's folders (unless `--no-ship`) and reports.
 pub(crate) fn finish_run(
     args: &CliRun,
     out: &Path,
     info: &RunInfo,
-    outcomes: &[JobOutcome],
-) -> Result<String, RunnerError> {
-    let mut shipped = serde_json::Value::Null;
+    outcomes: Vec<JobOutcome>,
+) -> Result<RunReport, RunnerError> {
+    let mut shipped = None;
     let mut ship_error = None;
     if !args.no_ship {
         // This run's folders only: the log tree also holds earlier runs and their backups.
@@ -70,7 +102,7 @@ pub(crate) fn finish_run(
             info,
             &files,
         )? {
-            Shipped::Delivered { manifest } => shipped = serde_json::json!(manifest.as_str()),
+            Shipped::Delivered { manifest } => shipped = Some(manifest.as_str().to_owned()),
             Shipped::Spooled { manifest, reason } => {
                 ship_error = Some(RunnerError::Machine(format!(
                     "{manifest}: not delivered ({reason}); kept in {} (hint: `sglci-runner flush`)",
@@ -80,27 +112,19 @@ pub(crate) fn finish_run(
         }
     }
     let failed = outcomes.iter().filter(|o| o.failed()).count();
-    let json = serde_json::to_string_pretty(&serde_json::json!({
-        "run_id": info.run_id,
-        "out": out.display().to_string(),
-        "shipped": shipped,
-        "jobs": outcomes,
-    }))
-    .map_err(|e| RunnerError::Machine(e.to_string()))?;
-    if failed == 0 && ship_error.is_none() {
-        return Ok(json);
-    }
-    #[expect(
-        clippy::print_stdout,
-        reason = "stdout carries the command's data, also on failure"
-    )]
-    {
-        println!("{json}");
-    }
-    Err(ship_error.unwrap_or_else(|| {
-        RunnerError::Failed(format!(
-            "{failed} job(s) failed; see results.json in {}",
-            out.display()
-        ))
-    }))
+    let error = ship_error.or_else(|| {
+        (failed > 0).then(|| {
+            RunnerError::Failed(format!(
+                "{failed} job(s) failed; see results.json in {}",
+                out.display()
+            ))
+        })
+    });
+    Ok(RunReport {
+        run_id: info.run_id.clone(),
+        out: out.display().to_string(),
+        shipped,
+        jobs: outcomes,
+        error,
+    })
 }

@@ -1,6 +1,6 @@
 //! `run` for the image-check suite (F13): Docker Hub only, no engine, no GPU.
 
-use super::finish::finish_run;
+use super::finish::{finish_run, RunReport};
 use crate::cli::CliRun;
 use crate::error::RunnerError;
 use crate::host::{hostname, hub_fetch};
@@ -73,9 +73,10 @@ pub(crate) fn image_check(
         suite: suite.name.clone(),
         record: None,
     };
-    match finish_run(args, &out, &info, &outcomes) {
+    let infra_failed = outcomes.iter().any(infra);
+    match finish_run(args, &out, &info, outcomes).and_then(RunReport::into_result) {
         // Docker Hub unreachable is the machine's failure, not the night's.
-        Err(RunnerError::Failed(e)) if outcomes.iter().any(infra) => Err(RunnerError::Machine(e)),
+        Err(RunnerError::Failed(e)) if infra_failed => Err(RunnerError::Machine(e)),
         r => r,
     }
 }

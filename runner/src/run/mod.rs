@@ -32,16 +32,25 @@ use crate::ship::RunInfo;
 use crate::suite::{Kind, Suite};
 
 use finish::finish_run;
+pub use finish::RunReport;
 use preflight::{gpu_idle, pull_image, Preflight};
 
 /// Runs the suite `args` names and returns the run's JSON.
 pub fn run(args: &CliRun) -> Result<String, RunnerError> {
     let suite = crate::suites::load(&args.suite)?;
-    let now = sglci_core::clock::unix_now();
     if suite.kind == Kind::ImageCheck {
         let hardware = hardware_of(args, &suite)?;
+        let now = sglci_core::clock::unix_now();
         return image_check::image_check(args, &suite, &hardware, now);
     }
+    run_report(args)?.into_result()
+}
+
+/// Runs the suite `args` names: the typed report of a run that ran (its jobs may have failed),
+/// or the error of one that could not (configuration, machine).
+pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
+    let suite = crate::suites::load(&args.suite)?;
+    let now = sglci_core::clock::unix_now();
     let flag = hardware_flag(args, &suite)?;
     let given = image_given(args, &suite, flag.as_ref(), now)?;
     let image = identity::reference(&given)
@@ -144,7 +153,7 @@ pub fn run(args: &CliRun) -> Result<String, RunnerError> {
         .info
         .clone()
         .with_record(identity, &jobs, now, &outcomes);
-    finish_run(args, &out, &info, &outcomes)
+    finish_run(args, &out, &info, outcomes)
 }
 
 /// A run's plan, jobs, id and bundle identity for one run label.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use sglci_core::failure::{Evidence, FailureClass};
 
-use super::finish::finish_run;
+use super::finish::{finish_run, RunReport};
 use crate::cli::CliRun;
 use crate::docker::DockerEngine;
 use crate::error::RunnerError;
@@ -127,9 +127,13 @@ impl Preflight<'_> {
         if outcomes.is_empty() {
             return err;
         }
-        match finish_run(self.args, self.out, &self.info, &outcomes) {
-            Err(spooled) if spooled.is_machine() => err.and_then_say(&spooled.to_string()),
-            _ => err,
+        match finish_run(self.args, self.out, &self.info, outcomes) {
+            Err(e) => err.and_then_say(&e.to_string()),
+            Ok(RunReport {
+                error: Some(spooled),
+                ..
+            }) if spooled.is_machine() => err.and_then_say(&spooled.to_string()),
+            Ok(_) => err,
         }
     }
 

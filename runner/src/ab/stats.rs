@@ -1,0 +1,280 @@
+//! The A/B statistics, pure: the interleaved schedule, the measurements of a round, and each
+//! series' paired verdict.
+//!
+//! Rounds alternate the order (A B, then B A; A B C, then C B A), so a host that drifts during
+//! the comparison (thermals, a neighbour's load) shifts both sides of a pair alike. Per series
+//! and candidate, each complete round gives one paired relative difference `(c - a) / a`. A
+//! verdict needs all of:
+//!
+//! - at least two pairs;
+//! - a 95 % bootstrap percentile interval of their mean that excludes zero (resampling the pairs,
+//!   [`BOOTSTRAP`] times, with a fixed seed: the same data gives the same record);
+//! - a median change beyond the series' noise floor: the larger of [`MIN_FLOOR`], three times the
+//!   images' own round-to-round spread, and twice the disagreement between the pairs.
+//!
+//! Otherwise it is "no significant difference". The floor makes the verdict conservative on few
+//! rounds, where a percentile interval alone is too narrow to trust.
+
+use sglci_core::ab::{median, AbCell, AbSeries, AbVerdict, Better};
+
+use crate::job::JobOutcome;
+
+/// The smallest relative change a verdict names, whatever the noise (the publisher's
+/// regression screen uses the same floor).
+pub const MIN_FLOOR: f64 = 0.03;
+
+/// Bootstrap resamples per interval.
+pub const BOOTSTRAP: usize = 4000;
+
+/// The metrics compared, with the direction that is better.
+pub const METRICS: [(&str, Better); 4] = [
+    ("e2e_ms", Better::Lower),
+    ("ttft_ms", Better::Lower),
+    ("itl_ms", Better::Lower),
+    ("output_throughput", Better::Higher),
+];
+
+/// Which image runs when: (round, image index), round by round, the order reversed every other
+/// round.
+pub fn schedule(images: usize, rounds: u32) -> Vec<(u32, usize)> {
+    (0..rounds)
+        .flat_map(|r| {
+            let order: Vec<usize> = if r % 2 == 0 {
+                (0..images).collect()
+            } else {
+                (0..images).rev().collect()
+            };
+            order.into_iter().map(move |i| (r, i))
+        })
+        .collect()
+}
+
+/// The letter of image `i`: `A` is the baseline.
+pub fn letter(i: usize) -> String {
+    char::from(b'A' + (i % 26) as u8).to_string()
+}
+
+/// One value measured in one round on one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    pub round: u32,
+    pub image: usize,
+    pub job: String,
+    pub load: u32,
+    pub metric: &'static str,
+    pub value: f64,
+}
+
+/// The complete loads of a round's jobs as measurements (a partial load is not a measurement).
+pub fn measures_of(round: u32, image: usize, jobs: &[JobOutcome]) -> Vec<Measure> {
+    let mut out = Vec::new();
+    for j in jobs.iter().filter(|j| !j.failed()) {
+        for l in j.loads.iter().filter(|l| !l.partial) {
+            let values = [
+                l.median_e2e_ms,
+                l.median_ttft_ms,
+                l.median_itl_ms,
+                l.output_throughput,
+            ];
+            for ((metric, _), v) in METRICS.iter().zip(values) {
+                if let Some(value) = v.filter(|v| v.is_finite() && *v > 0.0) {
+                    out.push(Measure {
+                        round,
+                        image,
+                        job: j.job.clone(),
+                        load: l.load,
+                        metric,
+                        value,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A small deterministic generator (xorshift64*): resampling must not depend on the clock.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n.max(1)
+    }
+}
+
+/// The 95 % bootstrap percentile interval of the mean of `d`.
+pub fn bootstrap_interval(d: &[f64]) -> Option<(f64, f64)> {
+    if d.len() < 2 {
+        return None;
+    }
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ d.len() as u64);
+    let mut means: Vec<f64> = (0..BOOTSTRAP)
+        .map(|_| (0..d.len()).map(|_| d[rng.below(d.len())]).sum::<f64>() / d.len() as f64)
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let at = |q: f64| means[((q * (BOOTSTRAP - 1) as f64).round() as usize).min(BOOTSTRAP - 1)];
+    Some((at(0.025), at(0.975)))
+}
+
+/// An image's round-to-round spread: the median absolute deviation over the median.
+fn spread(values: &[Option<f64>]) -> f64 {
+    let v: Vec<f64> = values.iter().flatten().copied().collect();
+    match median(&v) {
+        Some(m) if m > 0.0 && v.len() >= 2 => {
+            let dev: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
+            median(&dev).unwrap_or(0.0) / m
+        }
+        _ => 0.0,
+    }
+}
+
+/// A candidate's cell against the baseline's values (both per round).
+pub fn cell(letter: &str, base: &[Option<f64>], cand: &[Option<f64>], better: Better) -> AbCell {
+    let diffs: Vec<f64> = base
+        .iter()
+        .zip(cand)
+        .filter_map(|(a, c)| Some((c.as_ref()? - a.as_ref()?) / a.as_ref()?))
+        .collect();
+    let disagreement = match (
+        diffs.iter().copied().reduce(f64::min),
+        diffs.iter().copied().reduce(f64::max),
+    ) {
+        (Some(lo), Some(hi)) => hi - lo,
+        _ => 0.0,
+    };
+    let floor = MIN_FLOOR
+        .max(3.0 * spread(base).max(spread(cand)))
+        .max(2.0 * disagreement);
+    let median_change = median(&diffs);
+    let interval = bootstrap_interval(&diffs);
+    let verdict = match (median_change, interval) {
+        (Some(m), Some((lo, hi))) if (lo > 0.0 || hi < 0.0) && m.abs() > floor => {
+            let worse = match better {
+                Better::Lower => m > 0.0,
+                Better::Higher => m < 0.0,
+            };
+            if worse {
+                AbVerdict::Worse
+            } else {
+                AbVerdict::Better
+            }
+        }
+        (Some(_), Some(_)) => AbVerdict::NoSignificantDifference,
+        _ => AbVerdict::Missing,
+    };
+    AbCell {
+        letter: letter.to_owned(),
+        values: cand.to_vec(),
+        diffs,
+        median_change,
+        low: interval.map(|i| i.0),
+        high: interval.map(|i| i.1),
+        floor,
+        verdict,
+    }
+}
+
+/// Every series the measurements hold, in job, load and metric order.
+pub fn series(measures: &[Measure], images: usize, rounds: u32) -> Vec<AbSeries> {
+    let mut keys: Vec<(String, u32, &'static str)> = measures
+        .iter()
+        .map(|m| (m.job.clone(), m.load, m.metric))
+        .collect();
+    keys.sort_by(|a, b| {
+        let pos = |m: &str| METRICS.iter().position(|(n, _)| *n == m);
+        (&a.0, a.1, pos(a.2)).cmp(&(&b.0, b.1, pos(b.2)))
+    });
+    keys.dedup();
+    keys.into_iter()
+        .map(|(job, load, metric)| {
+            let values = |image: usize| -> Vec<Option<f64>> {
+                (0..rounds)
+                    .map(|r| {
+                        measures
+                            .iter()
+                            .find(|m| {
+                                m.round == r
+                                    && m.image == image
+                                    && m.job == job
+                                    && m.load == load
+                                    && m.metric == metric
+                            })
+                            .map(|m| m.value)
+                    })
+                    .collect()
+            };
+            let better = METRICS
+                .iter()
+                .find(|(n, _)| *n == metric)
+                .map_or(Better::Lower, |(_, b)| *b);
+            let baseline = values(0);
+            let candidates = (1..images)
+                .map(|i| cell(&letter(i), &baseline, &values(i), better))
+                .collect();
+            AbSeries {
+                job,
+                load,
+                metric: metric.to_owned(),
+                better,
+                baseline,
+                candidates,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_alternate_the_order() {
+        assert_eq!(schedule(2, 2), [(0, 0), (0, 1), (1, 1), (1, 0)]);
+        assert_eq!(
+            schedule(3, 2),
+            [(0, 0), (0, 1), (0, 2), (1, 2), (1, 1), (1, 0)]
+        );
+        assert_eq!(letter(0), "A");
+        assert_eq!(letter(2), "C");
+    }
+
+    /// (baseline, candidate, better) → verdict.
+    fn check(base: &[f64], cand: &[f64], better: Better, want: AbVerdict) -> AbCell {
+        let b: Vec<_> = base.iter().copied().map(Some).collect();
+        let c: Vec<_> = cand.iter().copied().map(Some).collect();
+        let got = cell("B", &b, &c, better);
+        assert_eq!(got.verdict, want, "{base:?} vs {cand:?}: {got:?}");
+        got
+    }
+
+    #[test]
+    fn verdicts_need_a_consistent_change_beyond_the_floor() {
+        // Twice as slow in both rounds: worse.
+        let c = check(&[100.0, 104.0], &[200.0, 206.0], Better::Lower, AbVerdict::Worse);
+        assert!(c.median_change.is_some_and(|m| (m - 0.99).abs() < 0.02));
+        assert!(c.low.is_some_and(|l| l > 0.9));
+        // The same, as throughput: lower is worse.
+        check(&[10.0, 10.4], &[5.0, 5.1], Better::Higher, AbVerdict::Worse);
+        check(&[10.0, 10.4], &[20.0, 20.1], Better::Higher, AbVerdict::Better);
+        // An A/A: within noise.
+        check(&[100.0, 103.0], &[101.0, 102.5], Better::Lower, AbVerdict::NoSignificantDifference);
+        // Same sign but within the 3 % floor.
+        check(&[100.0, 100.0], &[102.0, 102.5], Better::Lower, AbVerdict::NoSignificantDifference);
+        // Beyond the floor, but the pairs disagree in sign: the interval includes zero.
+        check(&[100.0, 100.0], &[130.0, 80.0], Better::Lower, AbVerdict::NoSignificantDifference);
+        // One pair is not a comparison.
+        let one = cell("B", &[Some(100.0), None], &[Some(200.0), Some(1.0)], Better::Lower);
+        assert_eq!(one.verdict, AbVerdict::Missing);
+    }
+
+    #[test]
+    fn the_bootstrap_is_deterministic() {
+        let d = [0.1, 0.2, 0.15, 0.12];
+        assert_eq!(bootstrap_interval(&d), bootstrap_interval(&d));
+        let (lo, hi) = bootstrap_interval(&d).expect("interval");
+        assert!(lo >= 0.1 && hi <= 0.2 && lo < hi, "{lo} {hi}");
+    }
+}

@@ -51,6 +51,16 @@ pub enum AbVerdict {
 }
 
 impl AbVerdict {
+    /// As the record and the history spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Worse => "worse",
+            Self::Better => "better",
+            Self::NoSignificantDifference => "no_significant_difference",
+            Self::Missing => "missing",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Worse => "worse",
@@ -129,7 +139,12 @@ fn pct(v: Option<f64>) -> String {
 pub fn candidate_verdict(series: &[AbSeries], letter: &str) -> String {
     let cells: Vec<(&AbSeries, &AbCell)> = series
         .iter()
-        .flat_map(|s| s.candidates.iter().filter(|c| c.letter == letter).map(move |c| (s, c)))
+        .flat_map(|s| {
+            s.candidates
+                .iter()
+                .filter(|c| c.letter == letter)
+                .map(move |c| (s, c))
+        })
         .collect();
     let count = |v: AbVerdict| cells.iter().filter(|(_, c)| c.verdict == v).count();
     let (worse, better, compared) = (
@@ -154,7 +169,11 @@ pub fn candidate_verdict(series: &[AbSeries], letter: &str) -> String {
         format!(
             "{letter}: 🔴 worse in {worse} of {compared} series (largest: {}){}",
             largest(AbVerdict::Worse),
-            if better > 0 { format!("; better in {better}") } else { String::new() }
+            if better > 0 {
+                format!("; better in {better}")
+            } else {
+                String::new()
+            }
         )
     } else if better > 0 {
         format!(
@@ -251,4 +270,60 @@ pub fn median(v: &[f64]) -> Option<f64> {
     } else {
         (s[n / 2 - 1] + s[n / 2]) / 2.0
     })
+}
+
+/// The most series a record may hold (an untrusted file: far beyond any suite's).
+const MAX_SERIES: usize = 20_000;
+
+/// Reads a comparison record (an untrusted file): JSON of this schema, a safe id, a known
+/// hardware, a `YYYYMMDD` date, at most [`MAX_SERIES`] series, per-round vectors as long as the
+/// rounds, and one baseline.
+pub fn parse(text: &str) -> Result<AbRecord, crate::ParseError> {
+    use crate::ParseError;
+    if text.trim().is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let r: AbRecord = serde_json::from_str(text)
+        .map_err(|e| ParseError::invalid(e.line(), format!("not an A/B record: {e}")))?;
+    let bad = |reason: String| Err(ParseError::invalid(1, reason));
+    if r.schema != AB_SCHEMA {
+        return bad(format!(
+            "schema {}, this publisher reads {AB_SCHEMA}",
+            r.schema
+        ));
+    }
+    if r.ab_id.parse::<crate::RunId>().is_err() {
+        return bad(format!(
+            "ab_id `{}` is not a run id",
+            crate::text::evidence(&r.ab_id, 80)
+        ));
+    }
+    if r.hardware.parse::<crate::Hardware>().is_err() {
+        return bad(format!(
+            "hardware `{}` is unknown",
+            crate::text::evidence(&r.hardware, 40)
+        ));
+    }
+    if !crate::tag::valid_date(&r.date) {
+        return bad(format!(
+            "date `{}` is not YYYYMMDD",
+            crate::text::evidence(&r.date, 40)
+        ));
+    }
+    if r.images.len() < 2 || r.series.len() > MAX_SERIES || !(1..=100).contains(&r.rounds) {
+        return bad(
+            "a record has a baseline and a candidate, 1-100 rounds, and bounded series".into(),
+        );
+    }
+    let rounds = r.rounds as usize;
+    for s in &r.series {
+        if s.baseline.len() != rounds || s.candidates.iter().any(|c| c.values.len() != rounds) {
+            return bad(format!(
+                "series {} at load {}: values per round must number {rounds}",
+                crate::text::evidence(&s.metric, 40),
+                s.load
+            ));
+        }
+    }
+    Ok(r)
 }

@@ -2,6 +2,7 @@
 //!
 //! - [`tag`]: validated newtypes [`ImageTag`] (the run label), [`Hardware`], [`RunId`].
 //! - [`image_ref`]: any image reference ([`ImageRef`]) and what its tag suggests ([`TagHints`]).
+//! - [`ab`]: the interleaved A/B comparison record and its markdown.
 //! - [`records`]: typed history rows and the column schema of every table.
 //! - [`parse`]: pure parsers for every file kind the predecessor published (text or bytes in,
 //!   value or typed error out; they never panic).
@@ -21,6 +22,7 @@
 //! Outside [`backend`] and [`clock`], nothing in this crate touches the disk, the network or
 //! the clock.
 
+pub mod ab;
 pub mod ansi;
 pub mod backend;
 pub mod bundle;

@@ -880,6 +880,65 @@ pub const REGRESSIONS: Schema = Schema {
 };
 
 /// Every history table, in export order.
+/// One candidate on one series of a recorded A/B comparison (`sglci-runner ab`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AbRow {
+    pub ab_id: String,
+    pub hardware: String,
+    /// The day the comparison ran (`YYYYMMDD`).
+    pub date: String,
+    pub suite: String,
+    pub rounds: i64,
+    /// The record's folder (`ab_log/<hw>/<ab id>`), for its raw files.
+    pub folder: String,
+    pub baseline: String,
+    pub letter: String,
+    pub candidate: String,
+    /// The candidate's one-line verdict over all series.
+    pub summary: String,
+    pub job: String,
+    pub load: i64,
+    pub metric: String,
+    /// `lower` or `higher` is better.
+    pub better: String,
+    pub baseline_median: Option<f64>,
+    pub candidate_median: Option<f64>,
+    pub median_change: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub floor: f64,
+    /// `worse`, `better`, `no_significant_difference` or `missing`.
+    pub verdict: String,
+}
+
+pub const AB: Schema = Schema {
+    name: "ab",
+    columns: &[
+        ("ab_id", Str),
+        ("hardware", Str),
+        ("date", Str),
+        ("suite", Str),
+        ("rounds", Int),
+        ("folder", Str),
+        ("baseline", Str),
+        ("letter", Str),
+        ("candidate", Str),
+        ("summary", Str),
+        ("job", Str),
+        ("load", Int),
+        ("metric", Str),
+        ("better", Str),
+        ("baseline_median", Float),
+        ("candidate_median", Float),
+        ("median_change", Float),
+        ("low", Float),
+        ("high", Float),
+        ("floor", Float),
+        ("verdict", Str),
+    ],
+    added: &[],
+};
+
 pub const ALL_SCHEMAS: &[Schema] = &[
     SERVING,
     ACCURACY,
@@ -895,6 +954,7 @@ pub const ALL_SCHEMAS: &[Schema] = &[
     QUARANTINE,
     FILES,
     REGRESSIONS,
+    AB,
 ];
 
 /// Looks a table up by name, accepting the short aliases of the CLI (`pd`, `unit`, `tasks`).

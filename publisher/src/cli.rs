@@ -102,6 +102,9 @@ pub enum CliNotifyWhat {
     Regressions,
     /// The comparison of run B against run A.
     Compare { a: String, b: String },
+    /// A recorded A/B comparison (`sglci-runner ab`'s `comparison.json`), e.g. as the PR
+    /// comment, edited in place on every re-run for the same hardware and suite.
+    Ab { record: std::path::PathBuf },
 }
 
 #[derive(Debug, clap::Args)]

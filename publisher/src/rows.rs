@@ -26,6 +26,8 @@ pub struct Rows {
     pub quarantine: Vec<QuarantineRow>,
     pub files: Vec<FileRow>,
     pub regressions: Vec<RegressionRow>,
+    /// Recorded A/B comparisons, one row per candidate and series.
+    pub ab: Vec<AbRow>,
     /// Years with data in the whole history (`YYYY`), also those whose rows were not loaded:
     /// pages link to every year.
     pub years: BTreeSet<String>,
@@ -137,6 +139,7 @@ impl Rows {
                 "quarantine" => d.quarantine = typed(t)?,
                 "files" => d.files = typed(t)?,
                 "regressions" => d.regressions = typed(t)?,
+                "ab" => d.ab = typed(t)?,
                 _ => {}
             }
         }
@@ -179,6 +182,7 @@ impl Rows {
             Table::from_rows(records::QUARANTINE, &self.quarantine)?,
             Table::from_rows(records::FILES, &self.files)?,
             Table::from_rows(records::REGRESSIONS, &self.regressions)?,
+            Table::from_rows(records::AB, &self.ab)?,
         ])
     }
 }

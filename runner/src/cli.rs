@@ -98,6 +98,12 @@ pub enum CliCommand {
     /// `results.json`), 2 on a configuration error, 3 when the machine or the engine failed or
     /// the bundle was spooled.
     Run(CliRun),
+    /// Interleaved A/B on this host: every job of the suite on the baseline and each candidate,
+    /// round by round in alternating order (A B, B A, …; A B C, C B A), each image's server
+    /// restarted per round. Prints the paired comparison as markdown (the PR comment) or JSON,
+    /// writes it beside the rounds' run folders and ships it with one bundle per image and
+    /// round. Exit 1 when a round failed, 2 on a configuration error, 3 when the machine failed.
+    Ab(CliAb),
     /// Few-shot GSM8K against an OpenAI-compatible server (`/v1/completions`); prints
     /// `Accuracy:`, `Invalid:`, `Latency:` and `Output throughput:` like bench_sglang.py.
     Gsm8k(CliGsm8k),
@@ -148,7 +154,7 @@ pub enum CliKind {
 }
 
 /// Where bundles go.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct CliBackends {
     /// The object store: a directory, a file:// URL, or s3://BUCKET[/PREFIX] (with the
     /// standard AWS environment; AWS_ENDPOINT_URL for an emulator).
@@ -279,6 +285,65 @@ pub struct CliRun {
     pub pull_backoff: u64,
     #[command(flatten)]
     pub backends: CliBackends,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CliAb {
+    /// The baseline image (A): any reference, or a nightly tag.
+    #[arg(long)]
+    pub baseline: String,
+    /// A candidate image (B, C, …; repeatable for an N-way comparison against the baseline).
+    #[arg(long = "candidate", required = true)]
+    pub candidates: Vec<String>,
+    /// The suite every image runs (bundled name or file).
+    #[arg(long)]
+    pub suite: String,
+    /// The suite the candidates run instead (one for all, or one per candidate, in order): an
+    /// A/B of a configuration on one image.
+    #[arg(long = "candidate-suite")]
+    pub candidate_suites: Vec<String>,
+    /// Rounds (each runs every image once).
+    #[arg(long, default_value_t = 2)]
+    pub rounds: u32,
+    /// Only jobs whose id contains this.
+    #[arg(long)]
+    pub job: Option<String>,
+    #[arg(long)]
+    pub hardware: Option<String>,
+    /// The comparison's id (default `ab-<suite>-<UTC time>-<pid>`); rounds are `<id>-r<N>-<letter>`.
+    #[arg(long)]
+    pub ab_id: Option<String>,
+    /// Where the rounds' run folders and the record go (default `./sglci-ab`), under `<id>/`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Keep everything local; ship nothing.
+    #[arg(long)]
+    pub no_ship: bool,
+    #[arg(long, value_enum)]
+    pub engine: Option<CliEngine>,
+    #[arg(long = "device")]
+    pub devices: Vec<String>,
+    #[arg(long, default_value = "all")]
+    pub gpus: String,
+    #[arg(long = "mount")]
+    pub mounts: Vec<String>,
+    #[arg(long, default_value_t = 900)]
+    pub gpu_wait: u64,
+    #[arg(long, default_value_t = 3)]
+    pub pull_attempts: u32,
+    #[arg(long, default_value_t = 30)]
+    pub pull_backoff: u64,
+    /// What to print: the PR comment (markdown) or the record (json).
+    #[arg(long, value_enum, default_value_t = CliReportFormat::Markdown)]
+    pub format: CliReportFormat,
+    #[command(flatten)]
+    pub backends: CliBackends,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CliReportFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,8 @@
 //! - [`cli`]: the command line (clap derive, no logic); [`commands`]: one function per command;
 //!   [`error`]: `RunnerError` and its exit codes; [`host`]: this host's name, progress lines,
 //!   Docker Hub reads, the stop on SIGTERM.
+//! - [`ab`]: `sglci-runner ab`, interleaved A/B rounds of whole runs and their paired
+//!   comparison record ([`ab::stats`], pure).
 //! - [`run`]: `sglci-runner run`, the orchestration of a suite on this host: hardware, image and
 //!   tag, plan, job selection, run id, preflight (idle GPUs, the image pulled, a run that cannot
 //!   start still reporting), each job on its engine, the job summary, ship and exit code.
@@ -28,6 +30,7 @@
 //!   the queue; when either is unreachable, the bundle waits in a local spool until
 //!   `sglci-runner flush` delivers it; [`destination`]: the store and queue from the flags.
 
+pub mod ab;
 pub mod cli;
 pub mod commands;
 pub mod container;

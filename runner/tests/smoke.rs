@@ -827,3 +827,135 @@ fn pd_suite_through_the_docker_engine() {
         .expect("docker ps");
     assert!(left.stdout.is_empty(), "the job's container is removed");
 }
+
+/// `ab` on the CPU suite (F20), rounds interleaved, every round a whole run shipped as its own
+/// bundle, the comparison shipped beside them:
+/// - the same image against itself over 2 rounds (an A/A test): no significant difference;
+/// - a candidate slowed on purpose (the server limited to one thread by its own suite), over 3
+///   rounds (A B, B A, A B): worse, in the right direction, at every load.
+///
+/// Then the publisher ingests the 8 round bundles and the 2 records, and the site has a compare
+/// page for each and an index of both.
+#[test]
+fn ab_on_the_cpu_suite_finds_nothing_in_an_a_over_a_and_a_slowed_candidate() {
+    let Some(_) = smoke_dir() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let suite = suite_file(dir, free_port());
+    let text = std::fs::read_to_string(&suite).expect("suite");
+    assert!(
+        text.contains("\"--threads\" = 2"),
+        "the smoke suite's server uses 2 threads"
+    );
+    let slow = dir.join("smoke-one-thread.toml");
+    std::fs::write(
+        &slow,
+        text.replace("\"--threads\" = 2", "\"--threads\" = 1"),
+    )
+    .expect("slow");
+    let ab = |id: &str, extra: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_sglci-runner"))
+            .args(["ab", "--baseline", TAG, "--candidate", TAG, "--suite"])
+            .arg(&suite)
+            .args(["--ab-id", id, "--format", "json", "--out"])
+            .arg(dir.join("ab"))
+            .arg("--store")
+            .arg(dir.join("store"))
+            .arg("--spool")
+            .arg(dir.join("spool"))
+            .args(extra)
+            .env("HF_TOKEN", planted())
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .expect("runner");
+        assert!(
+            out.status.success(),
+            "{id}: exit {:?}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("the record on stdout")
+    };
+    let cells = |r: &serde_json::Value| -> Vec<(u64, String, String, f64)> {
+        r["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .map(|s| {
+                let c = &s["candidates"][0];
+                (
+                    s["load"].as_u64().unwrap_or(0),
+                    s["metric"].as_str().unwrap_or("").to_owned(),
+                    c["verdict"].as_str().unwrap_or("").to_owned(),
+                    c["median_change"].as_f64().unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+    };
+
+    let aa = ab("aa-smoke", &["--rounds", "2"]);
+    assert_eq!(aa["order"], serde_json::json!(["AB", "BA"]));
+    let aa_cells = cells(&aa);
+    assert_eq!(aa_cells.len(), 12, "3 loads × 4 metrics: {aa_cells:?}");
+    for (load, metric, verdict, _) in &aa_cells {
+        assert_eq!(
+            verdict, "no_significant_difference",
+            "A/A {metric} at {load}: {aa:#}"
+        );
+    }
+    assert!(aa["verdicts"][0][1]
+        .as_str()
+        .is_some_and(|v| v.contains("no significant difference")));
+
+    let slowed = ab(
+        "ab-smoke-one-thread",
+        &[
+            "--rounds",
+            "3",
+            "--candidate-suite",
+            slow.to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(slowed["order"], serde_json::json!(["AB", "BA", "AB"]));
+    let slow_cells = cells(&slowed);
+    for load in [1, 2, 4] {
+        let at: Vec<_> = slow_cells.iter().filter(|c| c.0 == load).collect();
+        assert!(
+            at.iter().any(|(_, _, v, _)| v == "worse"),
+            "a regression at load {load}: {at:?}"
+        );
+        for (_, metric, verdict, change) in &at {
+            let right = if metric == "output_throughput" {
+                *change < 0.0
+            } else {
+                *change > 0.0
+            };
+            assert!(
+                right && verdict != "better",
+                "{metric} at load {load}: {at:?}"
+            );
+        }
+    }
+    assert!(slowed["verdicts"][0][1]
+        .as_str()
+        .is_some_and(|v| v.starts_with("B: 🔴 worse")));
+
+    // The publisher: every round and both records, and a compare page for each.
+    publish(dir);
+    let site = dir.join("site");
+    for id in ["aa-smoke", "ab-smoke-one-thread"] {
+        let page = std::fs::read_to_string(site.join(format!("ab/{id}.html"))).expect("page");
+        assert!(page.contains(&format!("A/B {id}")), "{id}");
+    }
+    let aa_page = std::fs::read_to_string(site.join("ab/aa-smoke.html")).expect("page");
+    assert!(aa_page.contains("no significant difference"));
+    let index = std::fs::read_to_string(site.join("ab/index.html")).expect("index");
+    assert!(index.contains("aa-smoke") && index.contains("ab-smoke-one-thread"));
+    let rounds = std::fs::read_dir(dir.join("store/runs/cpu"))
+        .expect("bundles")
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .count();
+    assert_eq!(rounds, 12, "10 round bundles and 2 records");
+}

@@ -141,14 +141,15 @@ pub fn ingest_bundle(
     let (m, rows) = bundle_rows(hist.store(), manifest.as_str(), limits)?;
     let files = m.files.len();
     // A bundle must hold a run: a run folder, or a task log (unit test, image check, offline
-    // grid, sanity, PD).
+    // grid, sanity, PD), or an A/B comparison record.
     let holds_a_run = !(rows.runs.is_empty()
         && rows.tasks.is_empty()
         && rows.image_check.is_empty()
         && rows.offline.is_empty()
         && rows.unit.is_empty()
         && rows.sanity.is_empty()
-        && rows.pd.is_empty());
+        && rows.pd.is_empty()
+        && rows.ab.is_empty());
     if !holds_a_run {
         return Err(format!(
             "{manifest}: no run folder among its {files} files (hint: bundle paths follow the log layout, e.g. online_benchmark_log/<hw>/<model>/<tag>_..._online/...)"

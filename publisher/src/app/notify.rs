@@ -27,6 +27,8 @@ pub enum NotifyWhat {
         a: String,
         b: String,
     },
+    /// A recorded A/B comparison.
+    Ab(Box<sglci_core::ab::AbRecord>),
 }
 
 /// Builds the notifications and sends them to `to` (see `sglci-publisher notify --help`).
@@ -83,6 +85,7 @@ pub fn notify(
             let c = compare(store, a, b, &crate::compare::CompareOptions::default())?;
             vec![build::comparison(&c)]
         }
+        NotifyWhat::Ab(r) => vec![build::ab(r)],
     };
     let need = |k: &str| {
         env.get(k)

@@ -225,12 +225,17 @@ fn month_end_day(month: &str) -> Option<i64> {
 pub struct UpdateMonths {
     pub window: BTreeSet<String>,
     pub touched_years: BTreeSet<String>,
+    /// Every month of the history.
+    pub all: BTreeSet<String>,
 }
 
 impl UpdateMonths {
     pub fn for_table(&self, schema: Schema) -> BTreeSet<String> {
         if schema.name == records::TASKS.name {
             self.window.union(&self.touched_years).cloned().collect()
+        } else if schema.name == records::AB.name {
+            // The A/B index lists every comparison: the (small) table is read whole.
+            self.all.clone()
         } else {
             self.window.clone()
         }
@@ -285,6 +290,7 @@ pub fn update_months_of(
     UpdateMonths {
         window,
         touched_years,
+        all: all.clone(),
     }
 }
 

@@ -491,6 +491,20 @@ fn notify(sh: &mut Shell<'_>, args: cli::CliNotify) -> Result<(), (u8, anyhow::E
         CliNotifyWhat::Cards { hardware, date } => app::NotifyWhat::Cards { hardware, date },
         CliNotifyWhat::Regressions => app::NotifyWhat::Regressions,
         CliNotifyWhat::Compare { a, b } => app::NotifyWhat::Compare { a, b },
+        CliNotifyWhat::Ab { record } => {
+            let text = std::fs::read_to_string(&record)
+                .map_err(|e| (3, anyhow::anyhow!("{}: {e}", record.display())))?;
+            let r = sglci_core::ab::parse(&text).map_err(|e| {
+                (
+                    2,
+                    anyhow::anyhow!(
+                        "{}: {e} (hint: give the comparison.json `sglci-runner ab` wrote)",
+                        record.display()
+                    ),
+                )
+            })?;
+            app::NotifyWhat::Ab(Box::new(r))
+        }
     };
     let env = sglci_env();
     let receipts = app::notify(

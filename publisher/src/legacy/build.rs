@@ -97,6 +97,7 @@ pub fn build(files: &[FileResult]) -> Backfill {
     unit_logs(files, &mut out, &mut board);
     cron_logs(files, &mut out, &mut board);
     upstream(files, &mut out);
+    ab_records(files, &mut out);
     out.rows.tasks = task_table(board);
     super::plausible::drop_implausible(&mut out.rows);
     super::plausible::clip_free_text(&mut out.rows);
@@ -618,6 +619,58 @@ fn online_status(
             source: run.run_dir.to_owned(),
         },
     );
+}
+
+/// A/B comparison records: one row per candidate and series.
+fn ab_records(files: &[FileResult], out: &mut Backfill) {
+    for f in files {
+        let (Place::Ab { folder }, Ok(Parsed::Ab(r))) = (&f.place, &f.outcome) else {
+            continue;
+        };
+        let baseline = r
+            .baseline()
+            .map_or_else(String::new, |b| b.reference.clone());
+        for s in &r.series {
+            let base =
+                sglci_core::ab::median(&s.baseline.iter().flatten().copied().collect::<Vec<_>>());
+            for c in &s.candidates {
+                let image = r.images.iter().find(|i| i.letter == c.letter);
+                out.rows.ab.push(sglci_core::records::AbRow {
+                    ab_id: r.ab_id.clone(),
+                    hardware: r.hardware.clone(),
+                    date: r.date.clone(),
+                    suite: r.suite.clone(),
+                    rounds: i64::from(r.rounds),
+                    folder: folder.clone(),
+                    baseline: baseline.clone(),
+                    letter: c.letter.clone(),
+                    candidate: image.map_or_else(String::new, |i| i.reference.clone()),
+                    summary: r
+                        .verdicts
+                        .iter()
+                        .find(|(l, _)| *l == c.letter)
+                        .map_or_else(String::new, |(_, v)| v.clone()),
+                    job: s.job.clone(),
+                    load: i64::from(s.load),
+                    metric: s.metric.clone(),
+                    better: match s.better {
+                        sglci_core::ab::Better::Lower => "lower",
+                        sglci_core::ab::Better::Higher => "higher",
+                    }
+                    .to_owned(),
+                    baseline_median: base,
+                    candidate_median: sglci_core::ab::median(
+                        &c.values.iter().flatten().copied().collect::<Vec<_>>(),
+                    ),
+                    median_change: c.median_change,
+                    low: c.low,
+                    high: c.high,
+                    floor: c.floor,
+                    verdict: c.verdict.as_str().to_owned(),
+                });
+            }
+        }
+    }
 }
 
 fn offline_runs(files: &[FileResult], out: &mut Backfill) {

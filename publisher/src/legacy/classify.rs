@@ -35,6 +35,8 @@ pub enum FileKind {
     Upstream,
     UpstreamMarkdown,
     Alert,
+    /// `ab_log/<hw>/<ab id>/comparison.json`: an A/B comparison record.
+    AbRecord,
     PlotImage,
     /// Recognised as not data (README, screenshots, the derived SQLite DB, `.gitkeep`).
     NotData,
@@ -66,6 +68,7 @@ impl FileKind {
             Self::Upstream => "upstream_report",
             Self::UpstreamMarkdown => "upstream_markdown",
             Self::Alert => "alert_card",
+            Self::AbRecord => "ab_record",
             Self::PlotImage => "plot_image",
             Self::NotData => "not_data",
             Self::Unrecognized => "unrecognized",
@@ -114,6 +117,10 @@ pub enum Place {
     },
     Alert,
     Plot,
+    /// An A/B comparison's folder (`ab_log/<hw>/<ab id>`).
+    Ab {
+        folder: String,
+    },
     None,
 }
 
@@ -470,6 +477,16 @@ pub fn classify(rel: &str) -> Classified {
             }
         }
         ["alert_log", _, file] if file.ends_with(".json") => ok(FileKind::Alert, Place::Alert),
+        ["ab_log", _, _, file] if *file == sglci_core::ab::AB_FILE => ok(
+            FileKind::AbRecord,
+            Place::Ab {
+                folder: parts[..3].join("/"),
+            },
+        ),
+        ["ab_log", _, _, _] => reject(
+            FileKind::NotData,
+            "A/B markdown (rendered from its comparison.json)",
+        ),
         ["plot", _, _, _, file] if file.ends_with(".png") => ok(FileKind::PlotImage, Place::Plot),
         ["dashboard_screenshots", ..] => reject(
             FileKind::NotData,

@@ -28,6 +28,7 @@ pub enum Parsed {
     Upstream(upstream::CoverageReport),
     UpstreamMarkdown(usize),
     Alert(alert::AlertCard),
+    Ab(Box<sglci_core::ab::AbRecord>),
     PlotImage,
 }
 
@@ -123,6 +124,9 @@ fn parse_kind(kind: FileKind, bytes: &[u8]) -> Result<Parsed, String> {
             .map_err(reason),
         FileKind::Alert => alert::parse(&text(bytes))
             .map(Parsed::Alert)
+            .map_err(reason),
+        FileKind::AbRecord => sglci_core::ab::parse(&text(bytes))
+            .map(|r| Parsed::Ab(Box::new(r)))
             .map_err(reason),
         FileKind::PlotImage => {
             if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {

@@ -222,6 +222,35 @@ pub fn comparison(c: &Comparison) -> Notification {
     }
 }
 
+/// A recorded A/B comparison: its markdown is the PR comment, keyed by hardware and suite so a
+/// re-run edits the same comment.
+pub fn ab(r: &sglci_core::ab::AbRecord) -> Notification {
+    let worse = r.verdicts.iter().any(|(_, v)| v.contains("🔴"));
+    Notification {
+        kind: "ab".to_owned(),
+        key: format!("ab:{}:{}", r.hardware, r.suite),
+        title: format!(
+            "A/B {} on {}: {}",
+            r.suite,
+            r.hardware,
+            r.images
+                .iter()
+                .map(|i| i.reference.as_str())
+                .collect::<Vec<_>>()
+                .join(" vs ")
+        ),
+        status: if worse { Status::Error } else { Status::Good },
+        facts: r
+            .images
+            .iter()
+            .map(|i| (i.letter.clone(), i.reference.clone()))
+            .collect(),
+        lines: r.verdicts.iter().map(|(_, v)| v.clone()).collect(),
+        links: Vec::new(),
+        markdown: sglci_core::ab::to_markdown(r),
+    }
+}
+
 fn link(dashboard: Option<&str>, title: &str, path: &str) -> Option<(String, String)> {
     dashboard.map(|d| {
         (

@@ -106,6 +106,16 @@ pub enum Exclusion {
     StaleImage,
     Infrastructure,
     Partial,
+    /// Not a nightly image (a release, a PR or commit build, an A/B candidate): shown, but it
+    /// neither sets a baseline nor alerts.
+    NotNightly,
+}
+
+/// Whether a history image name is a nightly tag (a run label with a commit, or a reference
+/// as given, is another kind of image).
+fn nightly(tag: &str) -> bool {
+    tag.parse::<sglci_core::ImageTag>()
+        .is_ok_and(|t| t.commit().is_none())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -178,6 +188,8 @@ pub fn build_series(rows: &Rows) -> Vec<Series> {
             Some(Exclusion::Infrastructure)
         } else if r.partial {
             Some(Exclusion::Partial)
+        } else if !nightly(&r.docker_tag) {
+            Some(Exclusion::NotNightly)
         } else {
             None
         };
@@ -219,10 +231,13 @@ pub fn build_series(rows: &Rows) -> Vec<Series> {
                 tag: r.docker_tag.clone(),
                 run_dir: r.run_dir.clone(),
                 value,
-                excluded: facts
-                    .accuracy_failed
-                    .contains(r.run_dir.as_str())
-                    .then_some(Exclusion::AccuracyFailed),
+                excluded: if facts.accuracy_failed.contains(r.run_dir.as_str()) {
+                    Some(Exclusion::AccuracyFailed)
+                } else if !nightly(&r.docker_tag) {
+                    Some(Exclusion::NotNightly)
+                } else {
+                    None
+                },
             };
             map.entry((key.clone(), r.batch_size))
                 .or_insert_with(|| Series {

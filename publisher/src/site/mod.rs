@@ -12,6 +12,7 @@
 //! the same whatever the history's length: trend pages show a window of recent nights, and
 //! downloads are split per year.
 
+mod ab_pages;
 pub mod chart;
 mod page_rows;
 pub mod paths;
@@ -91,6 +92,8 @@ pub struct Touched {
     pub months: BTreeSet<String>,
     /// Upstream coverage changed.
     pub upstream: bool,
+    /// A/B comparisons recorded.
+    pub abs: BTreeSet<String>,
 }
 
 impl Touched {
@@ -102,10 +105,11 @@ impl Touched {
         self.years.extend(other.years);
         self.months.extend(other.months);
         self.upstream |= other.upstream;
+        self.abs.extend(other.abs);
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nights.is_empty() && self.runs.is_empty() && !self.upstream
+        self.nights.is_empty() && self.runs.is_empty() && !self.upstream && self.abs.is_empty()
     }
 
     /// The pages a set of runs and nights touch, taken from the rows of those runs.
@@ -131,6 +135,10 @@ impl Touched {
         for (_, d) in &t.nights {
             t.years.insert(year_of(d));
             t.months.insert(month_of(Some(d)));
+        }
+        for r in &data.ab {
+            t.abs.insert(r.ab_id.clone());
+            t.months.insert(month_of(Some(&r.date)));
         }
         t
     }
@@ -296,6 +304,7 @@ pub fn render_site(
     if all || touched.upstream {
         r.upstream_page()?;
     }
+    r.ab_pages(if all { None } else { Some(&touched.abs) })?;
     r.regressions_page()?;
     r.downloads(if all { None } else { Some(&touched) })?;
     Ok(r.out)
@@ -409,6 +418,10 @@ impl<'a> Renderer<'a> {
         ctx.insert(
             "upstream_href",
             &(!self.data.upstream_coverage.is_empty()).then(|| link.page("upstream.html")),
+        );
+        ctx.insert(
+            "ab_href",
+            &(!self.data.ab.is_empty()).then(|| link.page(&paths::ab_index())),
         );
         self.render("index.html", page, &ctx)
     }

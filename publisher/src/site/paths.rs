@@ -51,6 +51,16 @@ pub fn sanity_page(hw: &str) -> String {
     format!("sanity/{}.html", slug(hw))
 }
 
+/// A recorded A/B comparison's compare page.
+pub fn ab_page(ab_id: &str) -> String {
+    format!("ab/{}.html", slug(ab_id))
+}
+
+/// The list of recorded A/B comparisons.
+pub fn ab_index() -> String {
+    "ab/index.html".to_owned()
+}
+
 /// A static plot (without extension: `.svg` and `.png` are written side by side).
 pub fn plot(dir: &str, id: &str) -> String {
     format!("plots/{}/{}", slug(dir), slug(id))

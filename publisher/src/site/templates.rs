@@ -33,6 +33,11 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../site-templates/model.html"),
     ),
     ("run.html", include_str!("../../../site-templates/run.html")),
+    ("ab.html", include_str!("../../../site-templates/ab.html")),
+    (
+        "ab_index.html",
+        include_str!("../../../site-templates/ab_index.html"),
+    ),
     (
         "sanity.html",
         include_str!("../../../site-templates/sanity.html"),

@@ -10,10 +10,16 @@
 //! - a 95 % bootstrap percentile interval of their mean that excludes zero (resampling the pairs,
 //!   [`BOOTSTRAP`] times, with a fixed seed: the same data gives the same record);
 //! - a median change beyond the series' noise floor: the larger of [`MIN_FLOOR`], three times the
-//!   images' own round-to-round spread, and twice the disagreement between the pairs.
+//!   images' round-to-round spread (this series', or the median over the job's loads of the
+//!   same metric when that is larger: two rounds estimate a spread poorly, and a metric is about
+//!   as noisy at every load), and the disagreement between the pairs (√2 × their standard
+//!   deviation: for two pairs, the larger difference less the smaller).
 //!
 //! Otherwise it is "no significant difference". The floor makes the verdict conservative on few
-//! rounds, where a percentile interval alone is too narrow to trust.
+//! rounds, where a percentile interval alone is too narrow to trust. Its factors were chosen on
+//! real CPU-suite rounds (an A/A and a one-thread candidate, docs/ab.md): every A/A series
+//! stayed below its floor, every slowed series but one (a TTFT whose rounds disagreed by 100 %)
+//! cleared it.
 
 use sglci_core::ab::{median, AbCell, AbSeries, AbVerdict, Better};
 
@@ -131,23 +137,31 @@ fn spread(values: &[Option<f64>]) -> f64 {
     }
 }
 
-/// A candidate's cell against the baseline's values (both per round).
-pub fn cell(letter: &str, base: &[Option<f64>], cand: &[Option<f64>], better: Better) -> AbCell {
+/// A candidate's cell against the baseline's values (both per round); `pooled` is the
+/// metric's typical spread over the job's loads.
+pub fn cell(
+    letter: &str,
+    base: &[Option<f64>],
+    cand: &[Option<f64>],
+    better: Better,
+    pooled: f64,
+) -> AbCell {
     let diffs: Vec<f64> = base
         .iter()
         .zip(cand)
         .filter_map(|(a, c)| Some((c.as_ref()? - a.as_ref()?) / a.as_ref()?))
         .collect();
-    let disagreement = match (
-        diffs.iter().copied().reduce(f64::min),
-        diffs.iter().copied().reduce(f64::max),
-    ) {
-        (Some(lo), Some(hi)) => hi - lo,
-        _ => 0.0,
+    // √2 × the pairs' standard deviation: their range for two pairs, and no wider with more.
+    let disagreement = if diffs.len() >= 2 {
+        let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+        let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (diffs.len() - 1) as f64;
+        std::f64::consts::SQRT_2 * var.sqrt()
+    } else {
+        0.0
     };
     let floor = MIN_FLOOR
-        .max(3.0 * spread(base).max(spread(cand)))
-        .max(2.0 * disagreement);
+        .max(3.0 * spread(base).max(spread(cand)).max(pooled))
+        .max(disagreement);
     let median_change = median(&diffs);
     let interval = bootstrap_interval(&diffs);
     let verdict = match (median_change, interval) {
@@ -177,6 +191,29 @@ pub fn cell(letter: &str, base: &[Option<f64>], cand: &[Option<f64>], better: Be
     }
 }
 
+/// Every value of one image on one series, per round.
+fn values_of(
+    measures: &[Measure],
+    rounds: u32,
+    image: usize,
+    (job, load, metric): (&str, u32, &str),
+) -> Vec<Option<f64>> {
+    (0..rounds)
+        .map(|r| {
+            measures
+                .iter()
+                .find(|m| {
+                    m.round == r
+                        && m.image == image
+                        && m.job == job
+                        && m.load == load
+                        && m.metric == metric
+                })
+                .map(|m| m.value)
+        })
+        .collect()
+}
+
 /// Every series the measurements hold, in job, load and metric order.
 pub fn series(measures: &[Measure], images: usize, rounds: u32) -> Vec<AbSeries> {
     let mut keys: Vec<(String, u32, &'static str)> = measures
@@ -188,36 +225,40 @@ pub fn series(measures: &[Measure], images: usize, rounds: u32) -> Vec<AbSeries>
         (&a.0, a.1, pos(a.2)).cmp(&(&b.0, b.1, pos(b.2)))
     });
     keys.dedup();
-    keys.into_iter()
+    // Each (job, metric, image)'s typical spread over its loads.
+    let pooled = |job: &str, metric: &str, image: usize| -> f64 {
+        let spreads: Vec<f64> = keys
+            .iter()
+            .filter(|(j, _, m)| j == job && *m == metric)
+            .map(|(j, l, m)| spread(&values_of(measures, rounds, image, (j, *l, m))))
+            .collect();
+        median(&spreads).unwrap_or(0.0)
+    };
+    keys.iter()
         .map(|(job, load, metric)| {
-            let values = |image: usize| -> Vec<Option<f64>> {
-                (0..rounds)
-                    .map(|r| {
-                        measures
-                            .iter()
-                            .find(|m| {
-                                m.round == r
-                                    && m.image == image
-                                    && m.job == job
-                                    && m.load == load
-                                    && m.metric == metric
-                            })
-                            .map(|m| m.value)
-                    })
-                    .collect()
-            };
+            let key = (job.as_str(), *load, *metric);
             let better = METRICS
                 .iter()
-                .find(|(n, _)| *n == metric)
+                .find(|(n, _)| n == metric)
                 .map_or(Better::Lower, |(_, b)| *b);
-            let baseline = values(0);
+            let baseline = values_of(measures, rounds, 0, key);
+            let base_pooled = pooled(job, metric, 0);
             let candidates = (1..images)
-                .map(|i| cell(&letter(i), &baseline, &values(i), better))
+                .map(|i| {
+                    let p = base_pooled.max(pooled(job, metric, i));
+                    cell(
+                        &letter(i),
+                        &baseline,
+                        &values_of(measures, rounds, i, key),
+                        better,
+                        p,
+                    )
+                })
                 .collect();
             AbSeries {
-                job,
-                load,
-                metric: metric.to_owned(),
+                job: job.clone(),
+                load: *load,
+                metric: (*metric).to_owned(),
                 better,
                 baseline,
                 candidates,
@@ -245,7 +286,7 @@ mod tests {
     fn check(base: &[f64], cand: &[f64], better: Better, want: AbVerdict) -> AbCell {
         let b: Vec<_> = base.iter().copied().map(Some).collect();
         let c: Vec<_> = cand.iter().copied().map(Some).collect();
-        let got = cell("B", &b, &c, better);
+        let got = cell("B", &b, &c, better, 0.0);
         assert_eq!(got.verdict, want, "{base:?} vs {cand:?}: {got:?}");
         got
     }
@@ -253,21 +294,97 @@ mod tests {
     #[test]
     fn verdicts_need_a_consistent_change_beyond_the_floor() {
         // Twice as slow in both rounds: worse.
-        let c = check(&[100.0, 104.0], &[200.0, 206.0], Better::Lower, AbVerdict::Worse);
+        let c = check(
+            &[100.0, 104.0],
+            &[200.0, 206.0],
+            Better::Lower,
+            AbVerdict::Worse,
+        );
         assert!(c.median_change.is_some_and(|m| (m - 0.99).abs() < 0.02));
         assert!(c.low.is_some_and(|l| l > 0.9));
         // The same, as throughput: lower is worse.
         check(&[10.0, 10.4], &[5.0, 5.1], Better::Higher, AbVerdict::Worse);
-        check(&[10.0, 10.4], &[20.0, 20.1], Better::Higher, AbVerdict::Better);
+        check(
+            &[10.0, 10.4],
+            &[20.0, 20.1],
+            Better::Higher,
+            AbVerdict::Better,
+        );
         // An A/A: within noise.
-        check(&[100.0, 103.0], &[101.0, 102.5], Better::Lower, AbVerdict::NoSignificantDifference);
+        check(
+            &[100.0, 103.0],
+            &[101.0, 102.5],
+            Better::Lower,
+            AbVerdict::NoSignificantDifference,
+        );
         // Same sign but within the 3 % floor.
-        check(&[100.0, 100.0], &[102.0, 102.5], Better::Lower, AbVerdict::NoSignificantDifference);
+        check(
+            &[100.0, 100.0],
+            &[102.0, 102.5],
+            Better::Lower,
+            AbVerdict::NoSignificantDifference,
+        );
         // Beyond the floor, but the pairs disagree in sign: the interval includes zero.
-        check(&[100.0, 100.0], &[130.0, 80.0], Better::Lower, AbVerdict::NoSignificantDifference);
+        check(
+            &[100.0, 100.0],
+            &[130.0, 80.0],
+            Better::Lower,
+            AbVerdict::NoSignificantDifference,
+        );
         // One pair is not a comparison.
-        let one = cell("B", &[Some(100.0), None], &[Some(200.0), Some(1.0)], Better::Lower);
+        let one = cell(
+            "B",
+            &[Some(100.0), None],
+            &[Some(200.0), Some(1.0)],
+            Better::Lower,
+            0.0,
+        );
         assert_eq!(one.verdict, AbVerdict::Missing);
+    }
+
+    #[test]
+    fn a_noisy_metric_raises_the_floor_of_its_quiet_looking_loads() {
+        // Beyond this series' own spread, but within the metric's typical spread.
+        let b = [Some(100.0), Some(100.5)];
+        let c = [Some(112.0), Some(112.5)];
+        assert_eq!(
+            cell("B", &b, &c, Better::Lower, 0.0).verdict,
+            AbVerdict::Worse
+        );
+        assert_eq!(
+            cell("B", &b, &c, Better::Lower, 0.05).verdict,
+            AbVerdict::NoSignificantDifference
+        );
+        let m = |round, image, load, value| Measure {
+            round,
+            image,
+            job: "j".into(),
+            load,
+            metric: "e2e_ms",
+            value,
+        };
+        let ms = vec![
+            m(0, 0, 1, 100.0),
+            m(1, 0, 1, 100.5),
+            m(0, 1, 1, 112.0),
+            m(1, 1, 1, 112.5),
+            // Loads 2 and 4 swing by ±10 % between rounds on both images.
+            m(0, 0, 2, 100.0),
+            m(1, 0, 2, 120.0),
+            m(0, 1, 2, 101.0),
+            m(1, 1, 2, 119.0),
+            m(0, 0, 4, 100.0),
+            m(1, 0, 4, 122.0),
+            m(0, 1, 4, 99.0),
+            m(1, 1, 4, 121.0),
+        ];
+        let s = series(&ms, 2, 2);
+        assert_eq!(s.len(), 3);
+        assert_eq!(
+            s[0].candidates[0].verdict,
+            AbVerdict::NoSignificantDifference
+        );
+        assert!(s[0].candidates[0].floor > 0.2, "{:?}", s[0].candidates[0]);
     }
 
     #[test]

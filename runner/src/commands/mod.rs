@@ -47,6 +47,7 @@ pub fn dispatch(cli: Cli) -> Result<String, RunnerError> {
         }
         CliCommand::Exec(args) => exec::exec(&args),
         CliCommand::Run(args) => crate::run::run(&args),
+        CliCommand::Ab(args) => crate::ab::ab(&args),
         CliCommand::Gsm8k(args) => gsm8k::gsm8k(&args),
         CliCommand::Cleanup { run_id } => {
             let removed = DockerEngine::connect()?.cleanup(run_id.as_deref())?;

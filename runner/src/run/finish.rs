@@ -51,6 +51,9 @@ pub struct RunReport {
     /// The delivered bundle's manifest key.
     pub shipped: Option<String>,
     pub jobs: Vec<JobOutcome>,
+    /// The image's identity, as the manifest records it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<sglci_core::ImageIdentity>,
     #[serde(skip)]
     pub error: Option<RunnerError>,
 }
@@ -125,6 +128,7 @@ pub(crate) fn finish_run(
         out: out.display().to_string(),
         shipped,
         jobs: outcomes,
+        image: info.record.as_ref().map(|r| r.image.clone()),
         error,
     })
 }

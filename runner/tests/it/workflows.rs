@@ -186,3 +186,120 @@ fn dispatch_inputs_offer_real_suites_and_hardware() {
         assert!(suites.contains(s), "nightly default suite `{s}`");
     }
 }
+
+/// The `run: |` block of the step named `step`, dedented.
+fn step_script(text: &str, step: &str) -> String {
+    let at = text
+        .find(&format!("- name: {step}\n"))
+        .unwrap_or_else(|| panic!("no step `{step}`"));
+    let block = &text[at..];
+    let run = block.find("run: |\n").expect("a run block") + "run: |\n".len();
+    let lines: Vec<&str> = block[run..]
+        .lines()
+        .take_while(|l| l.trim().is_empty() || l.starts_with("          "))
+        .collect();
+    lines
+        .iter()
+        .map(|l| l.get(10..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// F20's PR flow: a `/sglci ab …` comment starts the A/B only for users with write access, the
+/// self-hosted job never checks out the PR, the comment reaches the shell only through the
+/// environment, and the parse step (run here, as the workflow runs it) accepts the documented
+/// form and refuses anything else.
+#[test]
+fn the_pr_comment_trigger_is_guarded_and_parsed_safely() {
+    let text = workflows()
+        .into_iter()
+        .find(|(n, _)| n == "pr-compare.yml")
+        .expect("pr-compare")
+        .1;
+    assert!(text.contains("  issue_comment:\n    types: [created]"));
+    let guard = text
+        .split("  request:\n")
+        .nth(1)
+        .and_then(|t| t.split("runs-on:").next())
+        .expect("the request job's condition");
+    for must in [
+        "github.event.issue.pull_request",
+        "startsWith(github.event.comment.body, '/sglci ab ')",
+        r#"contains(fromJSON('["OWNER", "MEMBER", "COLLABORATOR"]'), github.event.comment.author_association)"#,
+    ] {
+        assert!(guard.contains(must), "the guard lacks {must}");
+    }
+    assert!(text.contains("ref: ${{ github.event.repository.default_branch }}"));
+    assert!(
+        !text.contains("github.event.pull_request.head"),
+        "never the PR's code"
+    );
+    // The comment only ever appears as an environment value.
+    for (i, line) in text.lines().enumerate() {
+        if line.contains("github.event.comment.body") {
+            assert!(
+                line.trim_start().starts_with("COMMENT:") || line.contains("startsWith("),
+                "line {}: the comment body is interpolated: {line}",
+                i + 1
+            );
+        }
+    }
+    let script = step_script(&text, "Parse the request");
+    let parse = |comment: &str| -> Result<std::collections::BTreeMap<String, String>, String> {
+        let out_file = tempfile::NamedTempFile::new().expect("tmp");
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("EVENT", "issue_comment")
+            .env("COMMENT", comment)
+            .env("ISSUE", "1234")
+            .env("DEFAULT_HARDWARE", "mi30x")
+            .env("GITHUB_OUTPUT", out_file.path())
+            .output()
+            .expect("bash");
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        Ok(std::fs::read_to_string(out_file.path())
+            .expect("outputs")
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect())
+    };
+    let o = parse("/sglci ab lmsysorg/sglang:v0.5.6-cu129-amd64\nthanks!").expect("minimal");
+    assert_eq!(o["candidate"], "lmsysorg/sglang:v0.5.6-cu129-amd64");
+    assert_eq!(
+        (o["baseline"].as_str(), o["suite"].as_str()),
+        ("", "grok-online")
+    );
+    assert_eq!(
+        (
+            o["pr"].as_str(),
+            o["hardware"].as_str(),
+            o["rounds"].as_str()
+        ),
+        ("1234", "mi30x", "2")
+    );
+    let digest = format!("rocm/sgl-dev@sha256:{}", "ab".repeat(32));
+    let o = parse(&format!(
+        "/sglci ab me/sglang:pr-1 {digest} deepseek-online"
+    ))
+    .expect("full");
+    assert_eq!(o["baseline"], digest);
+    assert_eq!(o["suite"], "deepseek-online");
+    for hostile in [
+        "/sglci ab img;touch${IFS}/tmp/x",
+        "/sglci ab $(id)",
+        "/sglci ab `id`",
+        "/sglci ab a b c d",
+        "/sglci ab",
+        "/sglci ab me/x:1 me/y:2 Bad_Suite",
+        "/sglci abc me/x:1",
+    ] {
+        let err = parse(hostile).expect_err(hostile);
+        assert!(err.contains("::error::"), "{hostile}: {err}");
+    }
+}

@@ -26,6 +26,7 @@ seed parse_unit_test $data/unit_test/*
 seed parse_upstream $data/upstream/*
 seed suite_toml suites/*.toml
 seed redact core/tests/secret-forms.txt
+seed parse_ab samples/legacy/ab_log/*/*/comparison.json
 mk() { # mk TARGET NAME CONTENT
   mkdir -p "fuzz/corpus/$1"; printf '%s' "$3" > "fuzz/corpus/$1/$2"
 }

@@ -939,6 +939,36 @@ pub const AB: Schema = Schema {
     added: &[],
 };
 
+/// Failure-class statistics, derived from the task table (never stored): per hardware, ISO week
+/// and class, how many tasks failed with it and the rate among the tasks that ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureStatRow {
+    pub hardware: String,
+    /// ISO week, `2025-W50`.
+    pub week: String,
+    /// Its Monday, `YYYYMMDD`.
+    pub week_start: String,
+    pub class: String,
+    pub failures: i64,
+    /// Tasks that ran that week on that hardware (passed or failed).
+    pub ran: i64,
+    pub rate: f64,
+}
+
+pub const FAILURE_STATS: Schema = Schema {
+    name: "failure_stats",
+    columns: &[
+        ("hardware", Str),
+        ("week", Str),
+        ("week_start", Str),
+        ("class", Str),
+        ("failures", Int),
+        ("ran", Int),
+        ("rate", Float),
+    ],
+    added: &[],
+};
+
 pub const ALL_SCHEMAS: &[Schema] = &[
     SERVING,
     ACCURACY,

@@ -252,7 +252,8 @@ pub struct CliIngest {
 #[derive(Debug, clap::Args)]
 pub struct CliExport {
     /// Table: serving, accuracy, offline, sanity, sanity_models, pd, unit, image_check,
-    /// upstream_coverage, tasks, runs, quarantine.
+    /// upstream_coverage, tasks, runs, quarantine, ab; or failure-stats (failure classes per
+    /// hardware and ISO week, derived from tasks).
     pub table: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CliFormat::Csv)]
@@ -264,6 +265,8 @@ pub enum CliFormat {
     Csv,
     Json,
     Parquet,
+    /// The PyTorch OSS benchmark database's records (schema v3; `serving` or `offline`).
+    Pytorch,
 }
 
 #[derive(Debug, clap::Args)]

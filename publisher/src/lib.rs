@@ -11,14 +11,18 @@
 //! - [`regress`]: regression detection (pure); [`compare`]: two runs side by side (pure);
 //!   [`markdown`]: escaping log text for markdown.
 //! - [`synth`]: synthetic histories for benchmarks.
+//! - [`benchmark_record`]: the PyTorch OSS benchmark database's record format (`export --format
+//!   pytorch`); [`failure_stats`]: failure classes per hardware and ISO week (pure).
 //! - [`config`]: where the store, queue and site live (flags and `SGLCI_*`).
 //! - [`lambda`]: the SQS event handler of `sglci-publisher-lambda` (the same batch handler as
 //!   `ingest --pending`).
 
 pub mod app;
+pub mod benchmark_record;
 pub mod benchmarks;
 pub mod compare;
 pub mod config;
+pub mod failure_stats;
 pub mod gitpub;
 pub mod history;
 pub mod lambda;

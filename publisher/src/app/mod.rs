@@ -70,6 +70,8 @@ pub enum AppError {
     Notify(#[from] crate::notify::NotifyError),
     #[error("{0}")]
     NotifyUsage(String),
+    #[error("{0}")]
+    ExportUsage(String),
     #[error(transparent)]
     Triage(#[from] crate::triage::TriageError),
     #[error("refusing to write the site into {0}: it is not empty and was not made by sglci (hint: choose an empty or new directory)")]
@@ -101,6 +103,7 @@ impl AppError {
             | Self::NoSuchNight(_)
             | Self::Compare(_)
             | Self::NotifyUsage(_)
+            | Self::ExportUsage(_)
             | Self::Triage(_)
             | Self::Notify(crate::notify::NotifyError::Config(_))
             | Self::Effect(effects::EffectError::Config(_)) => 2,

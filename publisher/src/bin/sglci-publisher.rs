@@ -272,6 +272,7 @@ fn export(sh: &mut Shell<'_>, args: &cli::CliExport) -> Result<(), (u8, anyhow::
         CliFormat::Csv => Format::Csv,
         CliFormat::Json => Format::Json,
         CliFormat::Parquet => Format::Parquet,
+        CliFormat::Pytorch => Format::Pytorch,
     };
     app::export(store, table, format, out).map_err(|e| (e.exit_code(), e.into()))
 }

@@ -14,6 +14,7 @@
 
 mod ab_pages;
 pub mod chart;
+mod failure_pages;
 mod page_rows;
 pub mod paths;
 pub mod plot;
@@ -305,6 +306,7 @@ pub fn render_site(
         r.upstream_page()?;
     }
     r.ab_pages(if all { None } else { Some(&touched.abs) })?;
+    r.failures_page()?;
     r.regressions_page()?;
     r.downloads(if all { None } else { Some(&touched) })?;
     Ok(r.out)
@@ -419,6 +421,7 @@ impl<'a> Renderer<'a> {
             "upstream_href",
             &(!self.data.upstream_coverage.is_empty()).then(|| link.page("upstream.html")),
         );
+        ctx.insert("failures_href", &link.page(failure_pages::PAGE));
         ctx.insert(
             "ab_href",
             &(!self.data.ab.is_empty()).then(|| link.page(&paths::ab_index())),

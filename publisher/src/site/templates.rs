@@ -35,6 +35,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("run.html", include_str!("../../../site-templates/run.html")),
     ("ab.html", include_str!("../../../site-templates/ab.html")),
     (
+        "failures.html",
+        include_str!("../../../site-templates/failures.html"),
+    ),
+    (
         "ab_index.html",
         include_str!("../../../site-templates/ab_index.html"),
     ),

@@ -73,9 +73,27 @@ async function shoot(rel, name) {
 const model = pages.filter((p) => p.startsWith("models/"))
   .sort((a, b) => fs.statSync(path.join(siteDir, b)).size - fs.statSync(path.join(siteDir, a)).size)[0];
 const run = pages.find((p) => p.startsWith("runs/") && fs.readFileSync(path.join(siteDir, p), "utf8").includes("Serving ("));
+// A recorded A/B comparison's page, reached from the home page through the A/B index.
+const ab = pages.find((p) => p.startsWith("ab/") && p !== "ab/index.html");
 const shots = [await shoot("index.html", "home")];
 if (model) shots.push(await shoot(model, "model"));
 if (run) shots.push(await shoot(run, "run"));
+let abVerdicts = [];
+if (ab) {
+  current = "index.html";
+  await page.goto(`${base}index.html`, { waitUntil: "load" });
+  await page.getByRole("link", { name: "A/B comparisons" }).click();
+  await page.waitForLoadState("load");
+  await page.locator(`a[href$="${path.basename(ab)}"]`).first().click();
+  await page.waitForLoadState("load");
+  current = ab;
+  if (!page.url().endsWith(ab)) problems.push(`the A/B index does not lead to ${ab} (at ${page.url()})`);
+  abVerdicts = await page.locator("li.ab-verdict").allInnerTexts();
+  if (abVerdicts.length === 0) problems.push(`${ab}: no verdict shown`);
+  shots.push(await shoot(ab, "ab"));
+} else {
+  problems.push("no A/B compare page");
+}
 for (const s of shots) {
   if (s.bytes < 20000) problems.push(`${s.rel}: screenshot looks blank (${s.bytes} bytes)`);
 }
@@ -119,5 +137,5 @@ if (model) {
 }
 
 await browser.close();
-console.log(JSON.stringify({ pages: pages.length, shots, tooltip, staticPlots, problems }));
+console.log(JSON.stringify({ pages: pages.length, shots, tooltip, staticPlots, abVerdicts, problems }));
 process.exit(problems.length ? 1 : 0);

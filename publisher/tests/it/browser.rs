@@ -142,7 +142,13 @@ fn pages_load_cleanly_and_charts_respond() {
         report["staticPlots"].as_u64().unwrap_or(0) >= 3,
         "static plots without JavaScript"
     );
-    for name in ["home", "model", "run", "model-hover", "model-nojs"] {
+    assert!(
+        report["abVerdicts"][0]
+            .as_str()
+            .is_some_and(|v| v.starts_with("B:")),
+        "the A/B page shows the candidate's verdict: {report}"
+    );
+    for name in ["home", "model", "run", "model-hover", "model-nojs", "ab"] {
         let file = shots.join(format!("{name}.png"));
         let colours = distinct_colours(&file);
         assert!(

@@ -165,6 +165,155 @@ fn export_formats_and_values() {
     assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"));
 }
 
+/// `export serving --format pytorch`: the PyTorch OSS benchmark database's records, schema v3
+/// (pytorch/test-infra `clickhouse_db_schema/oss_ci_benchmark_v3/schema.sql`): every field of
+/// the table, one record per run, load and metric, the values where the history has them.
+#[test]
+fn export_as_pytorch_benchmark_records() {
+    let store = tempfile::tempdir().expect("tempdir");
+    ok(
+        store.path(),
+        &["ingest", "--legacy", samples().to_str().expect("utf8")],
+    );
+    let raw = ok(store.path(), &["export", "serving", "--format", "pytorch"]);
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&raw).expect("a JSON array");
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let sorted = |k: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = k.iter().map(|s| (*s).to_owned()).collect();
+        v.sort();
+        v
+    };
+    for r in &records {
+        assert_eq!(
+            keys(r),
+            sorted(&[
+                "timestamp",
+                "schema_version",
+                "name",
+                "repo",
+                "head_branch",
+                "head_sha",
+                "workflow_id",
+                "run_attempt",
+                "job_id",
+                "runners",
+                "benchmark",
+                "model",
+                "inputs",
+                "dependencies",
+                "metric",
+            ])
+        );
+        assert_eq!(r["schema_version"], "v3");
+        assert_eq!(
+            keys(&r["runners"][0]),
+            sorted(&[
+                "name",
+                "type",
+                "cpu_info",
+                "cpu_count",
+                "mem_info",
+                "avail_mem_in_gb",
+                "gpu_info",
+                "gpu_count",
+                "gpu_mem_info",
+                "avail_gpu_mem_in_gb",
+                "extra_info",
+            ])
+        );
+        assert_eq!(
+            keys(&r["benchmark"]),
+            sorted(&["name", "mode", "dtype", "extra_info"])
+        );
+        assert_eq!(
+            keys(&r["model"]),
+            sorted(&["name", "type", "backend", "origins", "extra_info"])
+        );
+        assert_eq!(
+            keys(&r["metric"]),
+            sorted(&["name", "benchmark_values", "target_value", "extra_info"])
+        );
+        assert_eq!(
+            keys(&r["dependencies"]["sglang"]),
+            sorted(&["repo", "branch", "sha", "version", "extra_info"])
+        );
+        assert!(r["timestamp"].as_i64().is_some_and(|t| t > 1_600_000_000));
+    }
+    // GROK1 on 2025-12-10 at request rate 8: the median E2E, as the client log says.
+    let e2e = records
+        .iter()
+        .find(|r| {
+            r["metric"]["name"] == "median_e2el_ms"
+                && r["benchmark"]["extra_info"]["load"] == "8"
+                && r["benchmark"]["extra_info"]["run_dir"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("20251210_GROK1"))
+        })
+        .expect("the rate-8 E2E record");
+    assert_eq!(
+        e2e["metric"]["benchmark_values"],
+        serde_json::json!([36489.7])
+    );
+    assert_eq!(e2e["model"]["name"], "GROK1");
+    assert_eq!(e2e["runners"][0]["name"], "mi30x");
+    assert_eq!(e2e["benchmark"]["extra_info"]["load_kind"], "request_rate");
+    assert_eq!(e2e["dependencies"]["sglang"]["version"], "0.5.6.post1");
+    // Every record is one measured value of the serving table.
+    let csv = String::from_utf8(ok(store.path(), &["export", "serving", "--format", "json"]))
+        .expect("utf8");
+    let serving: Vec<serde_json::Value> = serde_json::from_str(&csv).expect("json");
+    let values: usize = serving
+        .iter()
+        .map(|s| {
+            [
+                "e2e_ms",
+                "ttft_ms",
+                "itl_ms",
+                "tpot_ms",
+                "p99_ttft_ms",
+                "p99_itl_ms",
+                "output_throughput",
+                "request_throughput",
+            ]
+            .iter()
+            .filter(|k| s[**k].is_number())
+            .count()
+        })
+        .sum();
+    assert_eq!(records.len(), values);
+    let out = run(store.path(), &["export", "tasks", "--format", "pytorch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`serving` or `offline`"));
+
+    // Failure classes per hardware and ISO week, from the tasks.
+    let stats = String::from_utf8(ok(store.path(), &["export", "failure-stats"])).expect("utf8");
+    let mut lines = stats.lines();
+    assert_eq!(
+        lines.next(),
+        Some("hardware,week,week_start,class,failures,ran,rate")
+    );
+    let tasks: Vec<serde_json::Value> =
+        serde_json::from_slice(&ok(store.path(), &["export", "tasks", "--format", "json"]))
+            .expect("tasks");
+    let failed = tasks.iter().filter(|t| t["status"] == "fail").count();
+    let counted: i64 = lines
+        .map(|l| {
+            l.split(',')
+                .nth(4)
+                .and_then(|n| n.parse::<i64>().ok())
+                .expect("failures")
+        })
+        .sum();
+    assert_eq!(
+        counted as usize, failed,
+        "every failed task in one class of one week"
+    );
+}
+
 #[test]
 fn errors_exit_with_meaningful_codes() {
     let store = tempfile::tempdir().expect("tempdir");

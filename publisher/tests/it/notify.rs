@@ -451,3 +451,56 @@ fn night_cards_for_every_task_kind() {
         sanity.lines
     );
 }
+
+/// `notify ab FILE --to github-pr:N`: a recorded A/B (the sample `sglci-runner ab` wrote on CPU)
+/// becomes one PR comment, edited in place when the comparison runs again; a file that is not a
+/// record is refused with exit 2, naming it.
+#[test]
+fn an_ab_record_becomes_the_pr_comment_edited_in_place() {
+    let (base, _log, state) = fake_github();
+    let record = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples/legacy/ab_log/cpu/ab-smoke-one-thread-20261202/comparison.json");
+    let store = tempfile::tempdir().expect("tmp");
+    let notify = |file: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sglci-publisher"))
+            .arg("--store")
+            .arg(store.path())
+            .args(["notify", "ab"])
+            .arg(file)
+            .args(["--to", "github-pr:42"])
+            .env("GITHUB_API_URL", &base)
+            .env("GITHUB_TOKEN", token())
+            .env("GITHUB_REPOSITORY", "amd/sglci-log")
+            .env("PUBLISHER_LOG", "warn")
+            .output()
+            .expect("runs")
+    };
+    for _ in 0..2 {
+        let out = notify(&record);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let comments = state.lock().expect("lock")["comments"].clone();
+    let ours: Vec<&Value> = comments
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("<!-- sglci:ab:cpu:smoke -->"))
+        })
+        .collect();
+    assert_eq!(ours.len(), 1, "one comment, edited");
+    let body = ours[0]["body"].as_str().expect("body");
+    assert!(body.contains("## A/B on cpu: suite `smoke`"), "{body}");
+    assert!(body.contains("B: 🔴 worse"), "{body}");
+    let not_a_record = store.path().join("x.json");
+    std::fs::write(&not_a_record, "{\"schema\": 1}").expect("write");
+    let out = notify(&not_a_record);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("x.json"));
+}

@@ -98,6 +98,9 @@ fn golden_pages() {
         ("sanity", "sanity/mi30x.html".to_owned()),
         ("upstream", "upstream.html".to_owned()),
         ("downloads", "downloads.html".to_owned()),
+        ("ab", "ab/ab-smoke-one-thread-20261202.html".to_owned()),
+        ("ab_index", "ab/index.html".to_owned()),
+        ("failures", "failures.html".to_owned()),
     ];
     for (name, path) in pages {
         let html = text(&site, &path);

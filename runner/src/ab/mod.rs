@@ -140,7 +140,8 @@ pub fn ab(args: &CliAb) -> Result<String, RunnerError> {
     let shipped = write_and_ship(args, &out, &record)?;
     let text = match args.format {
         CliReportFormat::Markdown => sglci_core::ab::to_markdown(&record),
-        CliReportFormat::Json => crate::commands::json(&record)?,
+        CliReportFormat::Json => serde_json::to_string_pretty(&record)
+            .map_err(|e| RunnerError::Machine(e.to_string()))?,
     };
     say(&format!(
         "A/B {ab_id}: record {}",

@@ -127,13 +127,22 @@ impl Preflight<'_> {
         if outcomes.is_empty() {
             return err;
         }
-        match finish_run(self.args, self.out, &self.info, outcomes) {
-            Err(e) => err.and_then_say(&e.to_string()),
-            Ok(RunReport {
-                error: Some(spooled),
-                ..
-            }) if spooled.is_machine() => err.and_then_say(&spooled.to_string()),
-            Ok(_) => err,
+        // The run's JSON is printed as for any run (the cron logs' outcomes); the error stays
+        // the machine failure, with a spooled bundle said after it.
+        match finish_run(self.args, self.out, &self.info, outcomes).and_then(RunReport::into_result)
+        {
+            Ok(json) => {
+                #[expect(
+                    clippy::print_stdout,
+                    reason = "stdout carries the run's data, also when it could not start"
+                )]
+                {
+                    println!("{json}");
+                }
+                err
+            }
+            Err(spooled) if spooled.is_machine() => err.and_then_say(&spooled.to_string()),
+            Err(_) => err,
         }
     }
 

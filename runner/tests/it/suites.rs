@@ -434,7 +434,7 @@ fn plan_cli_prints_json_and_exits_2_on_bad_input() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["jobs"].as_array().map(Vec::len), Some(2));
     assert_eq!(
-        run(&["plan", "--suite", "grok-online", "--hardware", "h100"])
+        run(&["plan", "--suite", "grok-online", "--hardware", "b200"])
             .status
             .code(),
         Some(2)

@@ -23,14 +23,15 @@ pub struct Task {
     pub cron_jobs: &'static [&'static str],
     /// Only scheduled on these hardware kinds (empty: everywhere).
     pub only_on: &'static [&'static str],
+    /// Run when asked, not every night (the offline grids): shown when it ran, never missing.
+    pub on_demand: bool,
 }
 
 /// The dashboard group a task belongs to (the predecessor's three groups, plus sanity).
 pub fn task_group(id: &str) -> &'static str {
     match id {
-        "grok_online" | "grok2_online" | "deepseek_online" | "smoke_online" => {
-            "Performance Benchmarks"
-        }
+        "grok_online" | "grok2_online" | "deepseek_online" | "smoke_online" | "grok_offline"
+        | "deepseek_offline" => "Performance Benchmarks",
         "unit_test" | "pd" | "image_check" => "Validation & Checks",
         "sanity" => "Sanity Check",
         _ => "Integration Tests",
@@ -51,78 +52,105 @@ pub const TASKS: &[Task] = &[
         name: "Grok Online Benchmark",
         cron_jobs: &["grok_nightly"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "grok2_online",
         name: "Grok 2 Online Benchmark",
         cron_jobs: &["grok2_nightly_online"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "deepseek_online",
         name: "DeepSeek Online Benchmark",
         cron_jobs: &["deepseek_nightly_online"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "deepseek_dp_attention",
         name: "DeepSeek DP Attention Test",
         cron_jobs: &["deepseek_dp_attention", "deepseek_r1_mxfp4_dp_test"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "deepseek_torch_compile",
         name: "DeepSeek Torch Compile Test",
         cron_jobs: &["deepseek_torch_compile"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "deepseek_dp_attention_torch_compile",
         name: "DeepSeek DP+Torch Compile",
         cron_jobs: &["deepseek_dp_attention_torch_compile"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "deepseek_mtp",
         name: "DeepSeek MTP Test",
         cron_jobs: &["deepseek_r1_mxfp4_mtp"],
         only_on: &["mi35x"],
+        on_demand: false,
     },
     Task {
         id: "deepseek_dp_mtp",
         name: "DeepSeek DP+MTP Test",
         cron_jobs: &["deepseek_r1_mxfp4_dp_mtp"],
         only_on: &["mi35x"],
+        on_demand: false,
     },
     Task {
         id: "sanity",
         name: "Sanity Check",
         cron_jobs: &["sanity_check_nightly"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "unit_test",
         name: "Unit Tests",
         cron_jobs: &["test_nightly"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "pd",
         name: "PD Disaggregation Tests",
         cron_jobs: &["test_nightly_pd", "pd_test_nightly"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "image_check",
         name: "Docker Image Check",
         cron_jobs: &["docker_image_check"],
         only_on: &[],
+        on_demand: false,
     },
     Task {
         id: "smoke_online",
         name: "CPU Smoke Benchmark",
         cron_jobs: &[],
         only_on: &["cpu"],
+        on_demand: false,
+    },
+    Task {
+        id: "grok_offline",
+        name: "Grok Offline Benchmark",
+        cron_jobs: &[],
+        only_on: &[],
+        on_demand: true,
+    },
+    Task {
+        id: "deepseek_offline",
+        name: "DeepSeek Offline Benchmark",
+        cron_jobs: &[],
+        only_on: &[],
+        on_demand: true,
     },
 ];
 
@@ -130,7 +158,9 @@ impl Task {
     /// Whether the task is expected on `hardware`: GPU tasks everywhere but on `cpu` (the smoke
     /// host), tasks with `only_on` where they say.
     pub fn scheduled_on(&self, hardware: &str) -> bool {
-        if self.only_on.is_empty() {
+        if self.on_demand {
+            false
+        } else if self.only_on.is_empty() {
             hardware != "cpu"
         } else {
             self.only_on.contains(&hardware)
@@ -143,6 +173,17 @@ pub const SMOKE_MODEL: &str = "GEMMA3-270M";
 
 pub fn task(id: &str) -> Option<&'static Task> {
     TASKS.iter().find(|t| t.id == id)
+}
+
+/// The task an offline grid belongs to, from its model folder.
+pub fn offline_task(model: &str) -> Option<&'static Task> {
+    if model.starts_with("GROK") {
+        task("grok_offline")
+    } else if model.starts_with("DeepSeek") {
+        task("deepseek_offline")
+    } else {
+        None
+    }
 }
 
 /// The task an online run folder belongs to, from its model folder and variant.

@@ -302,8 +302,9 @@ pub struct CliAb {
     /// A/B of a configuration on one image.
     #[arg(long = "candidate-suite")]
     pub candidate_suites: Vec<String>,
-    /// Rounds (each runs every image once).
-    #[arg(long, default_value_t = 2)]
+    /// Rounds (each runs every image once). Three by default: with two (A B, B A) a burst of
+    /// load on the host during the middle two runs looks exactly like a change (docs/ab.md).
+    #[arg(long, default_value_t = 3)]
     pub rounds: u32,
     /// Only jobs whose id contains this.
     #[arg(long)]

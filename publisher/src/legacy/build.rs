@@ -91,7 +91,7 @@ pub fn build(files: &[FileResult]) -> Backfill {
     }
     let mut board = TaskBoard::default();
     online_runs(files, &mut out, &mut board);
-    offline_runs(files, &mut out);
+    offline_runs(files, &mut out, &mut board);
     sanity_runs(files, &mut out, &mut board);
     pd_runs(files, &mut out, &mut board);
     unit_logs(files, &mut out, &mut board);
@@ -673,7 +673,7 @@ fn ab_records(files: &[FileResult], out: &mut Backfill) {
     }
 }
 
-fn offline_runs(files: &[FileResult], out: &mut Backfill) {
+fn offline_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
     let mut seen = BTreeSet::new();
     for f in files {
         let (
@@ -729,8 +729,45 @@ fn offline_runs(files: &[FileResult], out: &mut Backfill) {
                 files: files.iter().filter(|g| g.rel.starts_with(&prefix)).count() as i64,
                 ..RunRow::default()
             });
+            offline_task(tag, model, run_dir, rows, board);
         }
     }
+}
+
+/// The offline grid's task on its night's board: passed when at least one cell has a result,
+/// failed (unclassified: the grid's CSV keeps no reason) when every cell is `NA`.
+fn offline_task(
+    tag: &ImageTag,
+    model: &str,
+    run_dir: &str,
+    rows: &[sglci_core::parse::offline::OfflineRow],
+    board: &mut TaskBoard,
+) {
+    let Some(task) = status::offline_task(model) else {
+        return;
+    };
+    let measured = rows.iter().filter(|r| r.e2e_latency_s.is_some()).count();
+    let verdict = if measured > 0 {
+        status::Verdict::pass(format!("{measured} of {} grid cells measured", rows.len()))
+    } else {
+        status::Verdict::fail(
+            format!("none of the {} grid cells has a result", rows.len()),
+            FailureClass::Unclassified,
+            None,
+        )
+    };
+    board.add_run(
+        tag.date(),
+        tag.hardware().as_str(),
+        task.id,
+        TaskCandidate {
+            verdict,
+            docker_tag: Some(tag.to_string()),
+            accuracy: None,
+            runtime_minutes: None,
+            source: run_dir.to_owned(),
+        },
+    );
 }
 
 /// A sanity run's identity: its folder and its image tag, with the facts its rows share.

@@ -331,6 +331,23 @@ fn two_offline_bundles_compare_and_the_cli_refuses_unlike_runs() {
     )
     .expect("ingest");
     assert_eq!(report.ingested.len(), 2, "{report:?}");
+    // Each offline grid is a run and a task of its night (on demand: never "missing" elsewhere).
+    let rows = sglci_publisher::rows::Rows::from_tables(&[sglci_publisher::history::History::new(
+        &objects as &dyn sglci_core::store::ObjectStore,
+    )
+    .read(sglci_core::records::TASKS)
+    .expect("tasks")])
+    .expect("rows");
+    let offline: Vec<_> = rows
+        .tasks
+        .iter()
+        .filter(|t| t.task == "grok_offline")
+        .collect();
+    assert_eq!(offline.len(), 2, "{:?}", rows.tasks);
+    assert!(offline
+        .iter()
+        .all(|t| t.status == sglci_core::records::TaskState::Pass
+            && t.reason.contains("grid cells measured")));
     let c = sglci_publisher::app::compare(&objects, &dirs[0], &dirs[1], &CompareOptions::default())
         .expect("offline runs compare");
     assert_eq!(c.load_kind, "batch_size");

@@ -388,6 +388,18 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_over_two_adjacent_runs_is_not_a_change_over_three_rounds() {
+        // AB BA AB: a burst slows r0-B and r1-B (back to back) by 27 %.
+        let a = [Some(968.0), Some(966.0), Some(970.0)];
+        let b = [Some(1242.0), Some(1220.0), Some(969.0)];
+        let c = cell("B", &a, &b, Better::Lower, 0.0);
+        assert_eq!(c.verdict, AbVerdict::NoSignificantDifference, "{c:?}");
+        // The same burst over two rounds is what it looks like: a change.
+        let c = cell("B", &a[..2], &b[..2], Better::Lower, 0.0);
+        assert_eq!(c.verdict, AbVerdict::Worse);
+    }
+
+    #[test]
     fn the_bootstrap_is_deterministic() {
         let d = [0.1, 0.2, 0.15, 0.12];
         assert_eq!(bootstrap_interval(&d), bootstrap_interval(&d));

@@ -281,7 +281,7 @@ fn the_pr_comment_trigger_is_guarded_and_parsed_safely() {
             o["hardware"].as_str(),
             o["rounds"].as_str()
         ),
-        ("1234", "mi30x", "2")
+        ("1234", "mi30x", "3")
     );
     let digest = format!("rocm/sgl-dev@sha256:{}", "ab".repeat(32));
     let o = parse(&format!(

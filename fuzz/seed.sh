@@ -34,6 +34,13 @@ mk queue_message announcement '{"schema":1,"manifest":"runs/mi30x/20251210/r1/ma
 mk queue_message s3-event '{"Records":[{"s3":{"object":{"key":"runs/mi30x/20251210/r%2B1/manifest.json"}}}]}'
 mk queue_message s3-test '{"Service":"Amazon S3","Event":"s3:TestEvent"}'
 mk manifest one-file '{"schema":1,"run_id":"r1","hardware":"mi30x","date":"20251210","image":"img","suite":"s","files":[{"path":"a.log","sha256":"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03","bytes":6}]}'
+mk grid seed-form '{1,2,4,8};{1024,2048}
+{64};{4096}
+'
+mk grid toml-form 'batch_sizes = [1, 8]
+input_lens = [512]
+output_lens = [16]
+'
 mk image_ref nightly 'rocm/sgl-dev:v0.5.6.post2-rocm700-mi30x-20251216'
 mk image_ref release 'lmsysorg/sglang:v0.5.5.post3-rocm700-mi30x'
 mk image_ref cuda 'lmsysorg/sglang:v0.5.6-cu129-amd64'

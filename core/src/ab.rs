@@ -82,7 +82,8 @@ pub struct AbCell {
     /// Per complete pair.
     pub diffs: Vec<f64>,
     pub median_change: Option<f64>,
-    /// The interval of the mean paired difference (bootstrap percentile, 95 %).
+    /// The 95 % interval of the mean paired difference (the bootstrap percentile interval,
+    /// widened to the Student-t interval).
     pub low: Option<f64>,
     pub high: Option<f64>,
     /// The smallest relative change this series can tell from noise.

@@ -7,6 +7,11 @@
 #[path = "../../runner/src/suite.rs"]
 mod suite;
 
+// `--grid` cells are part of a suite's jobs.
+#[allow(dead_code, clippy::all)]
+#[path = "../../runner/src/grid.rs"]
+mod grid;
+
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

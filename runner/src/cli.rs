@@ -85,6 +85,10 @@ pub enum CliCommand {
         /// The image to test (any reference; its run label names the run folders).
         #[arg(long)]
         image: Option<String>,
+        /// Offline suites: the grid to run instead of the suite's (`{1,2,4};{1024,2048}` per
+        /// line, or TOML `batch_sizes`/`input_lens` lists).
+        #[arg(long)]
+        grid: Option<PathBuf>,
     },
     /// Ship a run directory as a bundle: upload its files to the store (manifest last) and
     /// announce it on the queue. When the store or the queue is unreachable the bundle is kept in
@@ -240,6 +244,10 @@ pub struct CliRun {
     /// Only jobs whose id contains this.
     #[arg(long)]
     pub job: Option<String>,
+    /// Offline suites: the grid to run instead of the suite's (`{1,2,4};{1024,2048}` per
+    /// line, or TOML `batch_sizes`/`input_lens` lists).
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
     /// Keep an existing run folder's complete loads and passed gate; run only what is missing.
     #[arg(long)]
     pub resume: bool,

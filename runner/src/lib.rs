@@ -21,6 +21,8 @@
 //!   job in [`docker`]); [`container`]: container specs (devices, groups, mounts, labels), pure.
 //! - [`outputs`]: the timing summary and CSV in the predecessor's formats, pure; [`gsm8k`]: the
 //!   gate rule and few-shot scoring, pure; [`gsm8k_client`]: the OpenAI-completions client.
+//! - [`grid`]: offline grids from a file (`--grid`: the latency pipeline's `{bsz};{seq}` lines
+//!   or TOML lists), pure.
 //! - [`gpu`]: GPU load from rocm-smi, amd-smi and nvidia-smi output, and the idle verdict.
 //! - [`identity`]: the run's image identity and run label from the reference, the host's GPUs,
 //!   `docker inspect` and a probe inside the image; pure.
@@ -39,6 +41,7 @@ pub mod docker;
 pub mod engine;
 pub mod error;
 pub mod gpu;
+pub mod grid;
 pub mod gsm8k;
 pub mod gsm8k_client;
 pub mod host;

@@ -416,32 +416,37 @@ fn offline_cells(
     o: &crate::suite::OfflineConfig,
     vars: &BTreeMap<&str, String>,
 ) -> Vec<OfflineCell> {
+    let product: Vec<(u32, u32, u32)> = o
+        .batch_sizes
+        .iter()
+        .flat_map(|&bs| {
+            o.input_lens
+                .iter()
+                .flat_map(move |&il| o.output_lens.iter().map(move |&ol| (bs, il, ol)))
+        })
+        .collect();
     let mut cells = Vec::new();
-    for &bs in &o.batch_sizes {
-        for &il in &o.input_lens {
-            for &ol in &o.output_lens {
-                let mut args = o.args.clone();
-                if let Some(extra) = o.at_batch_size.get(&bs.to_string()) {
-                    args.extend(extra.clone());
-                }
-                let mut a = python_m(&o.module);
-                a.extend(argv(&args, vars));
-                a.extend([
-                    "--batch-size".to_owned(),
-                    bs.to_string(),
-                    "--input".to_owned(),
-                    il.to_string(),
-                    "--output".to_owned(),
-                    ol.to_string(),
-                ]);
-                cells.push(OfflineCell {
-                    batch_size: bs,
-                    input_len: il,
-                    output_len: ol,
-                    argv: a,
-                });
-            }
+    for &(bs, il, ol) in o.cells.as_ref().unwrap_or(&product) {
+        let mut args = o.args.clone();
+        if let Some(extra) = o.at_batch_size.get(&bs.to_string()) {
+            args.extend(extra.clone());
         }
+        let mut a = python_m(&o.module);
+        a.extend(argv(&args, vars));
+        a.extend([
+            "--batch-size".to_owned(),
+            bs.to_string(),
+            "--input".to_owned(),
+            il.to_string(),
+            "--output".to_owned(),
+            ol.to_string(),
+        ]);
+        cells.push(OfflineCell {
+            batch_size: bs,
+            input_len: il,
+            output_len: ol,
+            argv: a,
+        });
     }
     cells
 }

@@ -79,6 +79,8 @@ pub struct Suite {
     on: BTreeMap<String, Value>,
     models: BTreeMap<String, Layered>,
     variants: BTreeMap<String, Layered>,
+    /// `--grid FILE`: the cells every offline job runs instead of its lists' product.
+    grid: Option<crate::grid::Grid>,
 }
 
 /// A model's or a variant's layer, with its per-hardware layers and its hardware limit.
@@ -289,6 +291,7 @@ pub fn parse(text: &str, file: &str) -> Result<Suite, SuiteError> {
         on,
         models,
         variants,
+        grid: None,
     };
     // Every job must resolve: errors surface when the file is read, not at 3 a.m.
     for hw in suite.hardware.clone() {
@@ -480,6 +483,9 @@ pub struct OfflineConfig {
     /// The benchmark module started with `python3 -m`.
     #[serde(default = "default_one_batch")]
     pub module: String,
+    /// (batch size, input, output) cells from `--grid`, instead of the lists' product.
+    #[serde(skip)]
+    pub cells: Option<Vec<(u32, u32, u32)>>,
 }
 
 fn default_one_batch() -> String {
@@ -610,6 +616,23 @@ pub struct Job {
 }
 
 impl Suite {
+    /// The suite with `grid` as every offline job's cells (`--grid FILE`). Only offline suites
+    /// have grids.
+    pub fn with_grid(mut self, grid: crate::grid::Grid) -> Result<Self, SuiteError> {
+        if self.kind != Kind::Offline {
+            return Err(invalid(
+                &self.file,
+                "--grid",
+                format!(
+                    "`{}` is a {:?} suite; a grid applies to offline suites (e.g. grok-offline)",
+                    self.name, self.kind
+                ),
+            ));
+        }
+        self.grid = Some(grid);
+        Ok(self)
+    }
+
     /// The jobs on `hardware`, in (model, variant) order.
     pub fn jobs(&self, hardware: &str) -> Result<Vec<Job>, SuiteError> {
         let file = self.file.as_str();
@@ -657,10 +680,13 @@ impl Suite {
                     merge(&mut merged, l);
                 }
                 let at = format!("models.{model} × variants.{variant} on {hardware}");
-                let config: JobConfig = merged
+                let mut config: JobConfig = merged
                     .try_into()
                     .map_err(|e: toml::de::Error| invalid(file, &at, e.message().to_owned()))?;
                 validate(&config, self.kind, file, &at)?;
+                if let (Some(g), Some(o)) = (&self.grid, config.offline.as_mut()) {
+                    o.cells = Some(g.cells(&o.output_lens));
+                }
                 out.push(Job {
                     suite: self.name.clone(),
                     kind: self.kind,

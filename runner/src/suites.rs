@@ -1,6 +1,9 @@
 //! The bundled suites (`suites/*.toml` at the repository root), embedded so the binary needs no
 //! checkout; `--suite FILE` reads any other file.
 
+use std::path::Path;
+
+use crate::error::RunnerError;
 use crate::suite::{parse, Suite, SuiteError};
 
 /// (name, text) of every bundled suite.
@@ -55,4 +58,17 @@ pub fn load(name_or_file: &str) -> Result<Suite, SuiteError> {
                 .join(", ")
         ),
     })
+}
+
+/// [`load`], with `--grid FILE`'s cells for its offline jobs when given.
+pub fn load_with_grid(name_or_file: &str, grid: Option<&Path>) -> Result<Suite, RunnerError> {
+    let suite = load(name_or_file)?;
+    let Some(path) = grid else {
+        return Ok(suite);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| RunnerError::config(format!("--grid {}", path.display()), e))?;
+    let grid = crate::grid::parse(&text, &path.display().to_string())
+        .map_err(|e| RunnerError::Config(e.to_string()))?;
+    Ok(suite.with_grid(grid)?)
 }

@@ -57,8 +57,9 @@ pub fn dispatch(cli: Cli) -> Result<String, RunnerError> {
             suite,
             hardware,
             image,
+            grid,
         } => {
-            let s = crate::suites::load(&suite)?;
+            let s = crate::suites::load_with_grid(&suite, grid.as_deref())?;
             let Some(image) = image else {
                 return json(&crate::plan::plan(&s, &hardware, None)?);
             };

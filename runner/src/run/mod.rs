@@ -37,7 +37,7 @@ use preflight::{gpu_idle, pull_image, Preflight};
 
 /// Runs the suite `args` names and returns the run's JSON.
 pub fn run(args: &CliRun) -> Result<String, RunnerError> {
-    let suite = crate::suites::load(&args.suite)?;
+    let suite = crate::suites::load_with_grid(&args.suite, args.grid.as_deref())?;
     if suite.kind == Kind::ImageCheck {
         let hardware = hardware_of(args, &suite)?;
         let now = sglci_core::clock::unix_now();
@@ -49,7 +49,7 @@ pub fn run(args: &CliRun) -> Result<String, RunnerError> {
 /// Runs the suite `args` names: the typed report of a run that ran (its jobs may have failed),
 /// or the error of one that could not (configuration, machine).
 pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
-    let suite = crate::suites::load(&args.suite)?;
+    let suite = crate::suites::load_with_grid(&args.suite, args.grid.as_deref())?;
     let now = sglci_core::clock::unix_now();
     let flag = hardware_flag(args, &suite)?;
     let given = image_given(args, &suite, flag.as_ref(), now)?;

@@ -471,3 +471,73 @@ fn suite_gsm8k_thresholds_match_the_publishers_table() {
     }
     assert!(checked > 5, "{checked} gates checked");
 }
+
+/// `--grid FILE` (the latency pipeline's `{batch sizes};{sequence lengths}` lines) replaces an
+/// offline suite's grid in `plan`; a bad line is an error naming the line and column (exit 2),
+/// and a grid on an online suite is refused.
+#[test]
+fn plan_takes_a_grid_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let grid = dir.path().join("bsz_seq.csv");
+    std::fs::write(&grid, "# two grids\n{1,8};{512}\n{8,64};{512,4096}\n").expect("grid");
+    let plan = |suite: &str, file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sglci-runner"))
+            .args(["plan", "--suite", suite, "--hardware", "mi30x", "--grid"])
+            .arg(file)
+            .env("RUNNER_LOG", "warn")
+            .output()
+            .expect("runs")
+    };
+    let out = plan("grok-offline", &grid);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let job = v["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|j| j["id"] == "grok-offline/GROK1/normal/mi30x")
+        .expect("the normal grid");
+    let text = job.to_string();
+    let cells: Vec<(u64, u64, u64)> = serde_json::from_str::<serde_json::Value>(&text)
+        .expect("job")
+        .pointer("/offline/cells")
+        .and_then(|c| c.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            (
+                c["batch_size"].as_u64().unwrap_or(0),
+                c["input_len"].as_u64().unwrap_or(0),
+                c["output_len"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    // The union of the two products, each cell once; outputs from the suite's grid (128).
+    assert_eq!(
+        cells,
+        [
+            (1, 512, 128),
+            (8, 512, 128),
+            (8, 4096, 128),
+            (64, 512, 128),
+            (64, 4096, 128)
+        ],
+        "{text}"
+    );
+    std::fs::write(&grid, "{1,8};{512}\n{8;{512}\n").expect("grid");
+    let out = plan("grok-offline", &grid);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bsz_seq.csv:2:3: expected `}` to close the batch sizes"),
+        "{err}"
+    );
+    std::fs::write(&grid, "{1};{512}\n").expect("grid");
+    let out = plan("grok-online", &grid);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("applies to offline suites"));
+}

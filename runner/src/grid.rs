@@ -209,7 +209,7 @@ fn parse_toml(text: &str, file: &str) -> Result<Grid, GridError> {
                 (line, column)
             })
             .unwrap_or((1, 1));
-        err(file, line, column, e.message().to_owned())
+        err(file, line, column, e.message().trim().replace('\n', "; "))
     };
     let lines = if text.lines().any(|l| l.trim_start().starts_with("[[grid]]")) {
         toml::from_str::<TomlGrids>(text).map_err(located)?.grid

@@ -258,20 +258,7 @@ pub fn to_markdown(r: &AbRecord) -> String {
     out
 }
 
-/// The median of the values (`None` when empty).
-pub fn median(v: &[f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    Some(if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    })
-}
+pub use crate::stats::median;
 
 /// The most series a record may hold (an untrusted file: far beyond any suite's).
 const MAX_SERIES: usize = 20_000;

@@ -7,6 +7,7 @@
 //! - [`parse`]: pure parsers for every file kind the predecessor published (text or bytes in,
 //!   value or typed error out; they never panic).
 //! - [`failure`]: the F14 failure taxonomy and the evidence-line classifier.
+//! - [`stats`]: the median, shared by the A/B verdicts and the regression screen.
 //! - [`status`]: F32 task-status rules over parsed files.
 //! - [`redact`]: F15 secret redaction applied to every evidence line we keep.
 //! - [`store`]: validated store keys, the `ObjectStore` trait, an in-memory store and the
@@ -36,6 +37,7 @@ pub mod plausible;
 pub mod queue;
 pub mod records;
 pub mod redact;
+pub mod stats;
 pub mod status;
 pub mod store;
 pub mod tag;

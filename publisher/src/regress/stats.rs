@@ -1,20 +1,7 @@
 //! Robust statistics and change-point maths on plain `f64` slices (pure, no allocation beyond
 //! sorting copies): median, MAD, Welch's t-test and E-divisive means (as in Otava/Hunter).
 
-/// Median of the values (`None` when empty).
-pub fn median(v: &[f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    Some(if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    })
-}
+pub use sglci_core::stats::median;
 
 /// Median absolute deviation scaled to a normal σ (1.4826·MAD).
 pub fn mad_sigma(v: &[f64]) -> Option<f64> {

@@ -113,15 +113,10 @@ pub fn ab(args: &CliAb) -> Result<String, RunnerError> {
         .skip(1)
         .map(|img| (img.letter.clone(), candidate_verdict(&series, &img.letter)))
         .collect();
-    let order = (0..args.rounds)
-        .map(|r| {
-            stats::schedule(images.len(), r + 1)
-                .into_iter()
-                .filter(|(round, _)| *round == r)
-                .map(|(_, i)| stats::letter(i))
-                .collect::<String>()
-        })
-        .collect();
+    let mut order = vec![String::new(); args.rounds as usize];
+    for (round, i) in stats::schedule(images.len(), args.rounds) {
+        order[round as usize].push_str(&stats::letter(i));
+    }
     let record = AbRecord {
         schema: AB_SCHEMA,
         ab_id: ab_id.clone(),

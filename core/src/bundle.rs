@@ -56,6 +56,24 @@ pub struct RunMeta {
     /// The failure class of each failed job, in job order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<crate::failure::FailureClass>,
+    /// `--mconf`: the layers the model was reduced to (`2l`), with dummy weights; absent for
+    /// the full model. Its jobs' model names carry the same suffix, so its history is its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mconf: Option<String>,
+    /// `--deploy`: the deployment the jobs ran with (`tp8ep8`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<String>,
+    /// Multi-node runs: the node count and this bundle's rank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<NodeRank>,
+}
+
+/// Which node of a multi-node run shipped a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeRank {
+    pub nnodes: u32,
+    pub rank: u32,
 }
 
 /// Whether every job of the run passed.

@@ -85,10 +85,8 @@ pub enum CliCommand {
         /// The image to test (any reference; its run label names the run folders).
         #[arg(long)]
         image: Option<String>,
-        /// Offline suites: the grid to run instead of the suite's (`{1,2,4};{1024,2048}` per
-        /// line, or TOML `batch_sizes`/`input_lens` lists).
-        #[arg(long)]
-        grid: Option<PathBuf>,
+        #[command(flatten)]
+        tailor: CliTailor,
     },
     /// Ship a run directory as a bundle: upload its files to the store (manifest last) and
     /// announce it on the queue. When the store or the queue is unreachable the bundle is kept in
@@ -244,10 +242,8 @@ pub struct CliRun {
     /// Only jobs whose id contains this.
     #[arg(long)]
     pub job: Option<String>,
-    /// Offline suites: the grid to run instead of the suite's (`{1,2,4};{1024,2048}` per
-    /// line, or TOML `batch_sizes`/`input_lens` lists).
-    #[arg(long)]
-    pub grid: Option<PathBuf>,
+    #[command(flatten)]
+    pub tailor: CliTailor,
     /// Keep an existing run folder's complete loads and passed gate; run only what is missing.
     #[arg(long)]
     pub resume: bool,
@@ -295,6 +291,33 @@ pub struct CliRun {
     pub backends: CliBackends,
 }
 
+/// What a run changes about a suite's jobs, in layer order (docs/latency-pipeline.md): a base
+/// layer, the grid, the deployment, the model's layers, profiling.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CliTailor {
+    /// A layer merged over the suite's `[base]` (the same keys: env, server.args, offline.args,
+    /// timeout_minutes, ...); the suite's hardware, model and variant layers still win.
+    #[arg(long)]
+    pub base: Option<PathBuf>,
+    /// Offline suites: the grid to run instead of the suite's (`{1,2,4};{1024,2048}` per
+    /// line, or TOML `batch_sizes`/`input_lens` lists).
+    #[arg(long)]
+    pub grid: Option<PathBuf>,
+    /// The parallelism every job runs with: a deploy of the library (tp1, tp8, tp8ep8,
+    /// tp8ep8dp8, tp16ep16) or a deploy file. It replaces every parallelism flag of the suite.
+    #[arg(long)]
+    pub deploy: Option<String>,
+    /// `full`, or `<N>l`: the model's config.json with N layers and SGLang's dummy weights
+    /// (`--load-format dummy`), in a directory under `<out>/mconf/`; the model is named
+    /// `<model>-<N>l` so its history is its own. The GSM8K gate is skipped (random weights).
+    #[arg(long, default_value = "full")]
+    pub mconf: crate::mconf::Mconf,
+    /// The model's config.json, when the model directory is not readable from the runner
+    /// (`--mconf`, and the efficiency figures: tokens/s per GPU and MFU).
+    #[arg(long)]
+    pub model_config: Option<PathBuf>,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct CliAb {
     /// The baseline image (A): any reference, or a nightly tag.
@@ -310,6 +333,8 @@ pub struct CliAb {
     /// A/B of a configuration on one image.
     #[arg(long = "candidate-suite")]
     pub candidate_suites: Vec<String>,
+    #[command(flatten)]
+    pub tailor: CliTailor,
     /// Rounds (each runs every image once). Three by default: with two (A B, B A) a burst of
     /// load on the host during the middle two runs looks exactly like a change (docs/ab.md).
     #[arg(long, default_value_t = 3)]

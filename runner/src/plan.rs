@@ -23,6 +23,9 @@ pub struct Plan {
     pub hardware: String,
     /// The run label, when the image is given (`{tag}` in run folders otherwise).
     pub image: Option<String>,
+    /// The deploy (`--deploy`) every job runs with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<String>,
     /// What the image reference implies (`plan --image`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<sglci_core::ImageIdentity>,
@@ -47,6 +50,16 @@ pub struct PlannedJob {
     /// Run only when `--job` names it, not in a whole-suite run.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub manual: bool,
+    /// `--mconf <N>l`: the reduced model this job runs (its directory is written before the
+    /// job starts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reduced: Option<crate::suite::ReducedModel>,
+    /// `--deploy`: the deployment the job runs with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<String>,
+    /// Why the GSM8K gate is not run, when the suite has one (dummy weights).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate_skipped: Option<String>,
     /// What the job runs, typed per kind.
     #[serde(flatten)]
     pub spec: JobSpec,
@@ -291,6 +304,9 @@ pub fn plan_with_env(
         if let Some(p) = job.model_path.as_mut() {
             fill(p);
         }
+        if let Some(r) = job.reduced.as_mut() {
+            fill(&mut r.source);
+        }
         job.env.values_mut().for_each(&mut fill);
         if let JobSpec::Pd(pd) = &mut job.spec {
             for svc in [&mut pd.prefill, &mut pd.decode, &mut pd.router] {
@@ -315,6 +331,7 @@ pub fn plan_with_env(
         kind: suite.kind,
         hardware: hardware.to_owned(),
         image: image.map(str::to_owned),
+        deploy: suite.deploy().map(|d| d.name.clone()),
         identity: None,
         jobs,
     })
@@ -547,6 +564,12 @@ fn planned(job: Job, image: Option<&str>, file: &str) -> Result<PlannedJob, Suit
     let vars = job_vars(&job.config);
     let spec = job_spec(&job, &vars, file)?;
     let run_folder = run_folder(&job, image);
+    let gate_skipped = job.reduced.as_ref().filter(|r| r.gate_dropped).map(|r| {
+        format!(
+            "dummy weights (--mconf {}l): GSM8K would score random weights, so the gate is skipped",
+            r.layers
+        )
+    });
     let c = job.config;
     Ok(PlannedJob {
         id: format!(
@@ -562,6 +585,9 @@ fn planned(job: Job, image: Option<&str>, file: &str) -> Result<PlannedJob, Suit
         timeout_minutes: c.timeout_minutes,
         cron_job: c.cron_job,
         manual: c.manual,
+        reduced: job.reduced,
+        deploy: job.deploy,
+        gate_skipped,
         spec,
     })
 }

@@ -11,6 +11,10 @@
 //! 5. `variants.<variant>`
 //! 6. `variants.<variant>.on.<hardware>`
 //!
+//! On the command line, `--base FILE` adds a layer right after `base` (1b: what every job starts
+//! from, under the suite's hardware, model and variant layers), and `--deploy NAME` applies the
+//! deploy library's parallelism last (7: see [`crate::deploy`]), so it wins over every layer.
+//!
 //! Tables merge key by key; any other value replaces. In `server.args` and `client.args` a flag
 //! maps to its value (`true` for a bare flag); `false` removes a flag an earlier layer set, and
 //! `false` for a whole section (`sweep = false`) removes the section. `only_on = [...]` limits a
@@ -81,6 +85,12 @@ pub struct Suite {
     variants: BTreeMap<String, Layered>,
     /// `--grid FILE`: the cells every offline job runs instead of its lists' product.
     grid: Option<crate::grid::Grid>,
+    /// `--base FILE`: a layer merged over `base`, before the hardware layer.
+    extra_base: Option<(String, Value)>,
+    /// `--deploy NAME`: the parallelism every job runs with, applied last.
+    deploy: Option<crate::deploy::Deploy>,
+    /// `--mconf <N>l`: every job's model reduced to N layers, in directories under this root.
+    reduced: Option<(u32, String)>,
 }
 
 /// A model's or a variant's layer, with its per-hardware layers and its hardware limit.
@@ -94,6 +104,28 @@ struct Layered {
 /// The hardware labels sglci knows (others are refused, so a typo does not silently match
 /// nothing).
 pub const HARDWARE: &[&str] = &["mi30x", "mi35x", "mi325x", "h100", "h200", "b200", "cpu"];
+
+/// The keys of one layer (what `[base]`, a model, a variant or `--base FILE` may set).
+const LAYER_KEYS: &[&str] = &[
+    "label",
+    "model",
+    "tokenizer",
+    "timeout_minutes",
+    "cron_job",
+    "folder_variant",
+    "manual",
+    "env",
+    "server",
+    "gsm8k",
+    "sweep",
+    "client",
+    "offline",
+    "sanity",
+    "pd",
+    "unit",
+    "image_check",
+    "upstream",
+];
 
 const TOP_KEYS: &[&str] = &[
     "name",
@@ -292,6 +324,9 @@ pub fn parse(text: &str, file: &str) -> Result<Suite, SuiteError> {
         models,
         variants,
         grid: None,
+        extra_base: None,
+        deploy: None,
+        reduced: None,
     };
     // Every job must resolve: errors surface when the file is read, not at 3 a.m.
     for hw in suite.hardware.clone() {
@@ -609,7 +644,12 @@ pub struct UpstreamConfig {
 pub struct Job {
     pub suite: String,
     pub kind: Kind,
+    /// The model's name (`<name>-<N>l` for a reduced model, so its history is its own).
     pub model: String,
+    /// `--mconf <N>l`: the reduced model this job runs.
+    pub reduced: Option<ReducedModel>,
+    /// `--deploy`: the deployment's name.
+    pub deploy: Option<String>,
     pub variant: String,
     pub hardware: String,
     pub config: JobConfig,
@@ -631,6 +671,79 @@ impl Suite {
         }
         self.grid = Some(grid);
         Ok(self)
+    }
+
+    /// The suite with `layer` (a `--base FILE`, one layer of the same keys as `[base]`) merged
+    /// over its `base`. Every job must still resolve; errors name `file`.
+    pub fn with_base(mut self, text: &str, file: &str) -> Result<Self, SuiteError> {
+        let layer: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| SuiteError::Toml {
+                file: file.to_owned(),
+                reason: e.to_string(),
+            })?;
+        for k in layer.keys() {
+            if !LAYER_KEYS.contains(&k.as_str()) {
+                return Err(invalid(
+                    file,
+                    k,
+                    format!(
+                        "not a layer key (hint: a base file holds what a suite's [base] holds: {})",
+                        LAYER_KEYS.join(", ")
+                    ),
+                ));
+            }
+        }
+        self.extra_base = Some((file.to_owned(), Value::Table(layer)));
+        self.check_all(file)?;
+        Ok(self)
+    }
+
+    /// The suite with every job on `deploy`'s parallelism (`--deploy NAME`).
+    pub fn with_deploy(mut self, deploy: crate::deploy::Deploy) -> Result<Self, SuiteError> {
+        let file = deploy.file.clone();
+        self.deploy = Some(deploy);
+        self.check_all(&file)?;
+        Ok(self)
+    }
+
+    /// The suite with every job's model reduced to `layers` layers with dummy weights
+    /// (`--mconf <N>l`), its reduced directories under `root` (absolute: the same path on the
+    /// host and in the job's container). Only online and offline (SGLang) suites take one.
+    pub fn with_mconf(mut self, layers: u32, root: &str) -> Result<Self, SuiteError> {
+        if !matches!(self.kind, Kind::Online | Kind::Offline) {
+            return Err(invalid(
+                &self.file,
+                "--mconf",
+                format!(
+                    "`{}` is a {:?} suite: a reduced model with SGLang's dummy weights is for online and offline suites",
+                    self.name, self.kind
+                ),
+            ));
+        }
+        self.reduced = Some((layers, root.trim_end_matches('/').to_owned()));
+        self.check_all("--mconf")?;
+        Ok(self)
+    }
+
+    /// The deploy chosen with `--deploy`.
+    pub fn deploy(&self) -> Option<&crate::deploy::Deploy> {
+        self.deploy.as_ref()
+    }
+
+    /// Every job on every hardware resolves; an error is reported against `file` as well.
+    fn check_all(&self, file: &str) -> Result<(), SuiteError> {
+        for hw in &self.hardware {
+            self.jobs(hw).map_err(|e| match e {
+                SuiteError::Invalid { at, reason, .. } => SuiteError::Invalid {
+                    file: format!("{} with {file}", self.file),
+                    at,
+                    reason,
+                },
+                other => other,
+            })?;
+        }
+        Ok(())
     }
 
     /// The jobs on `hardware`, in (model, variant) order.
@@ -670,6 +783,7 @@ impl Suite {
             for (variant, v) in &variants {
                 let mut merged = self.base.clone();
                 let layers = [
+                    self.extra_base.as_ref().map(|(_, l)| l),
                     self.on.get(hardware),
                     Some(&m.layer),
                     m.on.get(hardware),
@@ -683,6 +797,13 @@ impl Suite {
                 let mut config: JobConfig = merged
                     .try_into()
                     .map_err(|e: toml::de::Error| invalid(file, &at, e.message().to_owned()))?;
+                if let Some(d) = &self.deploy {
+                    d.apply(self.kind, &mut config, &at)?;
+                }
+                let reduced = match &self.reduced {
+                    Some((n, root)) => Some(reduce_model(&mut config, model, *n, root)),
+                    None => None,
+                };
                 validate(&config, self.kind, file, &at)?;
                 if let (Some(g), Some(o)) = (&self.grid, config.offline.as_mut()) {
                     o.cells = Some(g.cells(&o.output_lens));
@@ -690,7 +811,11 @@ impl Suite {
                 out.push(Job {
                     suite: self.name.clone(),
                     kind: self.kind,
-                    model: model.clone(),
+                    model: reduced
+                        .as_ref()
+                        .map_or_else(|| model.clone(), |r| r.model.clone()),
+                    reduced,
+                    deploy: self.deploy.as_ref().map(|d| d.name.clone()),
                     variant: (*variant).to_owned(),
                     hardware: hardware.to_owned(),
                     config,
@@ -698,6 +823,59 @@ impl Suite {
             }
         }
         Ok(out)
+    }
+}
+
+/// A job's model reduced to fewer layers (`--mconf <N>l`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReducedModel {
+    pub layers: u32,
+    /// The model's name in the suite.
+    pub of: String,
+    /// The reduced model's name (`<name>-<N>l`).
+    pub model: String,
+    /// The full model's directory (its `config.json` and tokenizer files).
+    pub source: String,
+    /// The reduced model's directory (a `config.json` with N layers, the rest linked).
+    pub dir: String,
+    /// The suite's GSM8K gate was dropped (dummy weights have no accuracy).
+    #[serde(skip)]
+    pub gate_dropped: bool,
+}
+
+/// Points `c` at the reduced model's directory with dummy weights: the tokenizer stays the full
+/// model's, `--load-format dummy` replaces any load format, and the GSM8K gate is dropped (random
+/// weights have no accuracy; the plan says so).
+fn reduce_model(c: &mut JobConfig, model: &str, n: u32, root: &str) -> ReducedModel {
+    let source = c.model.clone().unwrap_or_default();
+    let name = format!("{model}-{n}l");
+    let dir = format!("{root}/{name}");
+    c.tokenizer.get_or_insert_with(|| source.clone());
+    c.model = Some(dir.clone());
+    let tokenizer = c.tokenizer.clone().unwrap_or_default();
+    let dummy = |args: &mut Args| {
+        args.insert(
+            "--load-format".to_owned(),
+            Value::String("dummy".to_owned()),
+        );
+        // The tokenizer is read from the full model, whether or not its files could be linked.
+        if !args.contains_key("--tokenizer-path") {
+            args.insert(
+                "--tokenizer-path".to_owned(),
+                Value::String(tokenizer.clone()),
+            );
+        }
+    };
+    c.server.iter_mut().for_each(|s| dummy(&mut s.args));
+    c.offline.iter_mut().for_each(|o| dummy(&mut o.args));
+    let gate_dropped = c.gsm8k.take().is_some();
+    ReducedModel {
+        layers: n,
+        of: model.to_owned(),
+        model: name,
+        source,
+        dir,
+        gate_dropped,
     }
 }
 

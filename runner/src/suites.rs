@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
+use crate::cli::CliTailor;
 use crate::error::RunnerError;
+use crate::mconf::Mconf;
 use crate::suite::{parse, Suite, SuiteError};
 
 /// (name, text) of every bundled suite.
@@ -60,15 +62,31 @@ pub fn load(name_or_file: &str) -> Result<Suite, SuiteError> {
     })
 }
 
-/// [`load`], with `--grid FILE`'s cells for its offline jobs when given.
-pub fn load_with_grid(name_or_file: &str, grid: Option<&Path>) -> Result<Suite, RunnerError> {
-    let suite = load(name_or_file)?;
-    let Some(path) = grid else {
-        return Ok(suite);
+/// [`load`], tailored by the command line: `--base FILE`, `--grid FILE`, `--deploy NAME` and
+/// `--mconf <N>l` (its reduced models under `mconf_root`), in that order.
+pub fn load_tailored(
+    name_or_file: &str,
+    tailor: &CliTailor,
+    mconf_root: &Path,
+) -> Result<Suite, RunnerError> {
+    let mut suite = load(name_or_file)?;
+    let read = |flag: &str, path: &Path| {
+        std::fs::read_to_string(path)
+            .map_err(|e| RunnerError::config(format!("{flag} {}", path.display()), e))
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| RunnerError::config(format!("--grid {}", path.display()), e))?;
-    let grid = crate::grid::parse(&text, &path.display().to_string())
-        .map_err(|e| RunnerError::Config(e.to_string()))?;
-    Ok(suite.with_grid(grid)?)
+    if let Some(path) = &tailor.base {
+        suite = suite.with_base(&read("--base", path)?, &path.display().to_string())?;
+    }
+    if let Some(path) = &tailor.grid {
+        let grid = crate::grid::parse(&read("--grid", path)?, &path.display().to_string())
+            .map_err(|e| RunnerError::Config(e.to_string()))?;
+        suite = suite.with_grid(grid)?;
+    }
+    if let Some(name) = &tailor.deploy {
+        suite = suite.with_deploy(crate::deploy::load(name)?)?;
+    }
+    if let Mconf::Layers(n) = tailor.mconf {
+        suite = suite.with_mconf(n, &mconf_root.display().to_string())?;
+    }
+    Ok(suite)
 }

@@ -323,6 +323,9 @@ fn a_release_image_is_known_by_its_reference_and_its_identity_is_shown() {
         ended: "2026-12-02T02:00:00Z".into(),
         status: RunStatus::Pass,
         failures: vec![],
+        mconf: None,
+        deploy: None,
+        nodes: None,
     });
     let key = upload(&DirStore::new(store), &m, &files).expect("upload");
     SpoolQueue::new(&store.join("queue"))

@@ -199,7 +199,7 @@ fn round_args(
         run_id: Some(run_id.to_owned()),
         out: Some(out.to_owned()),
         job: args.job.clone(),
-        grid: None,
+        tailor: args.tailor.clone(),
         resume: false,
         no_ship: args.no_ship,
         engine: args.engine,

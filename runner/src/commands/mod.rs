@@ -57,17 +57,8 @@ pub fn dispatch(cli: Cli) -> Result<String, RunnerError> {
             suite,
             hardware,
             image,
-            grid,
-        } => {
-            let s = crate::suites::load_with_grid(&suite, grid.as_deref())?;
-            let Some(image) = image else {
-                return json(&crate::plan::plan(&s, &hardware, None)?);
-            };
-            let (id, label) = implied(&image, Some(&hardware), None)?;
-            let mut plan = crate::plan::plan(&s, &hardware, Some(label.as_str()))?;
-            plan.identity = Some(id);
-            json(&plan)
-        }
+            tailor,
+        } => plan(&suite, &hardware, image.as_deref(), &tailor),
         CliCommand::Flush(b) => {
             let (store, queue) = destination::open(&b)?;
             let report = ship::flush(store.as_ref(), queue.as_ref(), &b.spool)?;
@@ -177,4 +168,33 @@ fn ship_dir(args: &CliShip) -> Result<String, RunnerError> {
             args.backends.spool.display()
         ))),
     }
+}
+
+/// `sglci-runner plan`: the resolved plan as JSON. With `--mconf <N>l` it also writes the
+/// reduced configs it names (under `./sglci-runs/mconf`), so they can be read before a run; a
+/// model directory that is not on this machine is only noted.
+fn plan(
+    suite: &str,
+    hardware: &str,
+    image: Option<&str>,
+    tailor: &crate::cli::CliTailor,
+) -> Result<String, RunnerError> {
+    let root = crate::run::mconf_root(std::path::Path::new("sglci-runs"))?;
+    let s = crate::suites::load_tailored(suite, tailor, &root)?;
+    let plan = match image {
+        None => crate::plan::plan(&s, hardware, None)?,
+        Some(image) => {
+            let (id, label) = implied(image, Some(hardware), None)?;
+            let mut plan = crate::plan::plan(&s, hardware, Some(label.as_str()))?;
+            plan.identity = Some(id);
+            plan
+        }
+    };
+    let jobs: Vec<&crate::plan::PlannedJob> = plan.jobs.iter().collect();
+    for job in jobs.iter().filter(|j| j.reduced.is_some()) {
+        if let Err(e) = crate::reduced::write_all(&[job], tailor.model_config.as_deref(), &[]) {
+            crate::host::say(&format!("{}: reduced config not written: {e}", job.id));
+        }
+    }
+    json(&plan)
 }

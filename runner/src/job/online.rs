@@ -574,9 +574,10 @@ impl<'j> OnlineRun<'j> {
             .filter(|o| o.median_e2e_ms.is_some())
             .count();
         let loads = format!("{with_result} of {} loads have results", self.loads.len());
-        let pass_reason = match &self.gate {
-            Some(g) => format!("GSM8K {:.3} passed; {loads}", g.accuracy.unwrap_or(0.0)),
-            None => loads,
+        let pass_reason = match (&self.gate, &self.job.gate_skipped) {
+            (Some(g), _) => format!("GSM8K {:.3} passed; {loads}", g.accuracy.unwrap_or(0.0)),
+            (None, Some(why)) => format!("GSM8K skipped: {why}; {loads}"),
+            (None, None) => loads,
         };
         let resumed = ctx.resume && (!self.prev.done.is_empty() || self.prev.gate.is_some());
         let outcome = JobOutcome {

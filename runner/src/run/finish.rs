@@ -37,6 +37,12 @@ impl RunInfo {
                 sglci_core::bundle::RunStatus::Fail
             },
             failures,
+            mconf: jobs
+                .iter()
+                .find_map(|j| j.reduced.as_ref())
+                .map(|r| format!("{}l", r.layers)),
+            deploy: jobs.iter().find_map(|j| j.deploy.clone()),
+            nodes: None,
         });
         self
     }

@@ -37,7 +37,7 @@ use preflight::{gpu_idle, pull_image, Preflight};
 
 /// Runs the suite `args` names and returns the run's JSON.
 pub fn run(args: &CliRun) -> Result<String, RunnerError> {
-    let suite = crate::suites::load_with_grid(&args.suite, args.grid.as_deref())?;
+    let suite = load_suite(args)?;
     if suite.kind == Kind::ImageCheck {
         let hardware = hardware_of(args, &suite)?;
         let now = sglci_core::clock::unix_now();
@@ -49,7 +49,7 @@ pub fn run(args: &CliRun) -> Result<String, RunnerError> {
 /// Runs the suite `args` names: the typed report of a run that ran (its jobs may have failed),
 /// or the error of one that could not (configuration, machine).
 pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
-    let suite = crate::suites::load_with_grid(&args.suite, args.grid.as_deref())?;
+    let suite = load_suite(args)?;
     let now = sglci_core::clock::unix_now();
     let flag = hardware_flag(args, &suite)?;
     let given = image_given(args, &suite, flag.as_ref(), now)?;
@@ -125,6 +125,7 @@ pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
         run
     };
     let jobs = run.jobs();
+    crate::reduced::write_all(&jobs, args.tailor.model_config.as_deref(), &mounts)?;
     let base = RunBase {
         run_id: run.run_id.clone(),
         suite: suite.name.clone(),
@@ -154,6 +155,28 @@ pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
         .clone()
         .with_record(identity, &jobs, now, &outcomes);
     finish_run(args, &out, &info, outcomes)
+}
+
+/// The suite as the command line tailors it; reduced models go under `<out>/mconf`.
+fn load_suite(args: &CliRun) -> Result<Suite, RunnerError> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("sglci-runs"));
+    crate::suites::load_tailored(&args.suite, &args.tailor, &mconf_root(&out)?)
+}
+
+/// `<out>/mconf`, absolute (the same path on the host and in a job's container, where the
+/// run's folder is mounted at its own path).
+pub fn mconf_root(out: &Path) -> Result<PathBuf, RunnerError> {
+    let abs = if out.is_absolute() {
+        out.to_owned()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| RunnerError::Machine(format!("the working directory: {e}")))?
+            .join(out)
+    };
+    Ok(abs.join("mconf"))
 }
 
 /// A run's plan, jobs, id and bundle identity for one run label.

@@ -541,3 +541,276 @@ fn plan_takes_a_grid_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("applies to offline suites"));
 }
+
+fn plan_in(dir: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sglci-runner"))
+        .arg("plan")
+        .args(args)
+        .current_dir(dir)
+        .env("RUNNER_LOG", "warn")
+        .output()
+        .expect("runs");
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout).unwrap_or_default(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn argv_of(job: &serde_json::Value, pointer: &str) -> Vec<String> {
+    serde_json::from_value(job.pointer(pointer).cloned().unwrap_or_default()).unwrap_or_default()
+}
+
+fn data(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+/// The issue's check: `plan --deploy tp8ep8 --mconf 2l` shows `--tp 8 --ep 8`, the reduced
+/// config's path and `--load-format dummy`, and the written config has 2 layers.
+#[test]
+fn plan_takes_a_deploy_and_a_reduced_model() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = data("models/deepseek-v3/config.json");
+    let (code, v, err) = plan_in(
+        dir.path(),
+        &[
+            "--suite",
+            "deepseek-offline",
+            "--hardware",
+            "mi30x",
+            "--deploy",
+            "tp8ep8",
+            "--mconf",
+            "2l",
+            "--model-config",
+            &config,
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["deploy"], "tp8ep8");
+    let job = &v["jobs"][0];
+    assert_eq!(
+        job["id"],
+        "deepseek-offline/DeepSeek-V3-0324-2l/standard/mi30x"
+    );
+    let argv = argv_of(job, "/offline/cells/0/argv");
+    let reduced = dir.path().join("sglci-runs/mconf/DeepSeek-V3-0324-2l");
+    let reduced_s = reduced.display().to_string();
+    assert!(
+        has(&argv, "--tp", Some("8")) && has(&argv, "--ep", Some("8")),
+        "{argv:?}"
+    );
+    assert_eq!(argv.iter().filter(|a| a.starts_with("--tp")).count(), 1);
+    assert!(has(&argv, "--load-format", Some("dummy")), "{argv:?}");
+    assert!(has(&argv, "--model", Some(&reduced_s)), "{argv:?}");
+    assert!(
+        has(
+            &argv,
+            "--tokenizer-path",
+            Some("/mnt/raid/models/deepseek-ai/DeepSeek-V3-0324")
+        ),
+        "{argv:?}"
+    );
+    assert_eq!(
+        job["run_folder"],
+        "offline_benchmark_log/mi30x/DeepSeek-V3-0324-2l/{tag}_DeepSeek-V3-0324-2l_FP8_offline"
+    );
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reduced.join("config.json")).expect("the reduced config"),
+    )
+    .expect("json");
+    assert_eq!(written["num_hidden_layers"], 2);
+    assert_eq!(written["first_k_dense_replace"], 1);
+    assert_eq!(written["n_routed_experts"], 256);
+
+    // DP attention: the DP ranks are the TP ranks; the suite's own --tp is replaced, not doubled.
+    let (code, v, err) = plan_in(
+        dir.path(),
+        &[
+            "--suite",
+            "grok-online",
+            "--hardware",
+            "mi30x",
+            "--deploy",
+            "tp8ep8dp8",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let argv = argv_of(&v["jobs"][0], "/online/server/argv");
+    assert!(has(&argv, "--dp", Some("8")) && has(&argv, "--enable-dp-attention", None));
+    assert_eq!(argv.iter().filter(|a| *a == "--tp").count(), 1, "{argv:?}");
+
+    // Errors: an unknown deploy lists the library; --mconf refuses suites that measure accuracy
+    // and a count above the model's; a model config that cannot be read names the flag.
+    let (code, _, err) = plan_in(
+        dir.path(),
+        &[
+            "--suite",
+            "grok-online",
+            "--hardware",
+            "mi30x",
+            "--deploy",
+            "tp4",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("tp1, tp8, tp8ep8, tp8ep8dp8, tp16ep16"),
+        "{err}"
+    );
+    let (code, _, err) = plan_in(
+        dir.path(),
+        &["--suite", "sanity", "--hardware", "mi30x", "--mconf", "2l"],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("for online and offline suites"), "{err}");
+    let (code, _, err) = plan_in(
+        dir.path(),
+        &[
+            "--suite",
+            "grok-online",
+            "--hardware",
+            "mi30x",
+            "--mconf",
+            "two",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("`full` or a layer count such as `2l`"),
+        "{err}"
+    );
+}
+
+/// A model directory readable from the runner: its config is read there, and its tokenizer
+/// and code files are linked into the reduced directory, never its weights.
+#[test]
+fn a_reduced_model_links_everything_but_the_weights() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let model = data("models/deepseek-v3");
+    let suite = dir.path().join("tiny.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"name = "tiny"
+kind = "offline"
+hardware = ["h200"]
+[base.offline]
+batch_sizes = [1]
+input_lens = [128]
+output_lens = [8]
+[base.offline.args]
+"--model" = "{{model}}"
+[models.DSV3]
+label = "FP8"
+model = "{model}"
+"#
+        ),
+    )
+    .expect("suite");
+    let suite = suite.display().to_string();
+    let (code, _, err) = plan_in(
+        dir.path(),
+        &["--suite", &suite, "--hardware", "h200", "--mconf", "4l"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let reduced = dir.path().join("sglci-runs/mconf/DSV3-4l");
+    let link = std::fs::read_link(reduced.join("tokenizer_config.json")).expect("linked");
+    assert_eq!(link, Path::new(&model).join("tokenizer_config.json"));
+    assert!(!reduced.join("model-00001-of-000163.safetensors").exists());
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reduced.join("sglci-mconf.json")).expect("record"),
+    )
+    .expect("json");
+    assert_eq!(record["layers_before"], 61);
+    assert_eq!(record["changes"][0]["to"], 4);
+}
+
+/// `--base FILE` is a layer over the suite's base: the suite's own layers still win, and a key
+/// that is not a layer key names the file.
+#[test]
+fn a_base_file_is_a_layer_under_the_suites_own() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = dir.path().join("base.toml");
+    std::fs::write(
+        &base,
+        "timeout_minutes = 30\n[env]\nNCCL_DEBUG = \"INFO\"\nSGLANG_USE_AITER = \"0\"\n[offline.args]\n\"--cuda-graph-max-bs\" = 256\n",
+    )
+    .expect("base");
+    let base_s = base.display().to_string();
+    let (code, v, err) = plan_in(
+        dir.path(),
+        &[
+            "--suite",
+            "grok-offline",
+            "--hardware",
+            "mi30x",
+            "--base",
+            &base_s,
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let job = &v["jobs"][0];
+    assert_eq!(job["timeout_minutes"], 30);
+    assert_eq!(job["env"]["NCCL_DEBUG"], "INFO");
+    // The suite's [base.env] sets SGLANG_USE_AITER too, but the base file comes after it.
+    assert_eq!(job["env"]["SGLANG_USE_AITER"], "0");
+    assert!(has(
+        &argv_of(job, "/offline/cells/0/argv"),
+        "--cuda-graph-max-bs",
+        Some("256")
+    ));
+    std::fs::write(&base, "[servr.args]\n\"--tp\" = 8\n").expect("base");
+    let (code, _, err) = plan_in(
+        dir.path(),
+        &[
+            "--suite",
+            "grok-offline",
+            "--hardware",
+            "mi30x",
+            "--base",
+            &base_s,
+        ],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("base.toml: servr: not a layer key"), "{err}");
+}
+
+/// The deploy library over the GROK1 online job: every deploy's parallelism flags, replacing
+/// the suite's `--tp 8`.
+#[test]
+fn the_deploy_library() {
+    let mut out = String::new();
+    for (name, _) in sglci_runner::deploy::BUNDLED {
+        let d = sglci_runner::deploy::load(name).expect("bundled");
+        let s = load("grok-online")
+            .expect("parses")
+            .with_deploy(d.clone())
+            .expect("applies");
+        let p = plan(&s, "mi30x", None).expect("resolves");
+        let j = job(&p.jobs, "grok-online/GROK1/standard/mi30x");
+        let argv = &j.server().expect("server").argv;
+        let flags: Vec<String> = argv
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                ["--tp", "--ep", "--dp", "--enable-dp-attention", "--tp-size"].contains(&a.as_str())
+            })
+            .map(|(i, a)| match argv.get(i + 1) {
+                Some(v) if !v.starts_with("--") => format!("{a} {v}"),
+                _ => a.clone(),
+            })
+            .collect();
+        out.push_str(&format!(
+            "{name}: {} node(s) × {} GPU(s): {}\n",
+            d.nnodes,
+            d.gpus_per_node,
+            flags.join(" ")
+        ));
+    }
+    insta::assert_snapshot!(out);
+}

@@ -800,10 +800,10 @@ impl Suite {
                 if let Some(d) = &self.deploy {
                     d.apply(self.kind, &mut config, &at)?;
                 }
-                let reduced = match &self.reduced {
-                    Some((n, root)) => Some(reduce_model(&mut config, model, *n, root)),
-                    None => None,
-                };
+                let reduced = self
+                    .reduced
+                    .as_ref()
+                    .map(|(n, root)| reduce_model(&mut config, model, *n, root));
                 validate(&config, self.kind, file, &at)?;
                 if let (Some(g), Some(o)) = (&self.grid, config.offline.as_mut()) {
                     o.cells = Some(g.cells(&o.output_lens));

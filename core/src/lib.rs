@@ -6,6 +6,7 @@
 //! - [`records`]: typed history rows and the column schema of every table.
 //! - [`parse`]: pure parsers for every file kind the predecessor published (text or bytes in,
 //!   value or typed error out; they never panic).
+//! - [`efficiency`]: tokens/s per GPU and MFU (F70) from a model's shape and a peak table.
 //! - [`failure`]: the F14 failure taxonomy and the evidence-line classifier.
 //! - [`stats`]: the median, shared by the A/B verdicts and the regression screen.
 //! - [`status`]: F32 task-status rules over parsed files.
@@ -29,6 +30,7 @@ pub mod backend;
 pub mod bundle;
 pub mod clock;
 pub mod date;
+pub mod efficiency;
 pub mod error;
 pub mod failure;
 pub mod image_ref;

@@ -344,6 +344,12 @@ pub struct ServingRow {
     pub rocm: String,
     pub kv_cache_tokens: Option<i64>,
     pub kv_cache_gb: Option<f64>,
+    /// F70: total tokens/s (input + output) per GPU, when the run recorded its model's shape.
+    #[serde(default)]
+    pub tokens_per_s_per_gpu: Option<f64>,
+    /// F70: model FLOPs utilisation against the hardware's peak (0–1).
+    #[serde(default)]
+    pub mfu: Option<f64>,
 }
 
 impl ServingRow {
@@ -391,6 +397,8 @@ impl ServingRow {
             rocm: String::new(),
             kv_cache_tokens: None,
             kv_cache_gb: None,
+            tokens_per_s_per_gpu: None,
+            mfu: None,
         }
     }
 }
@@ -430,8 +438,10 @@ pub const SERVING: Schema = Schema {
         ("rocm", Str),
         ("kv_cache_tokens", Int),
         ("kv_cache_gb", Float),
+        ("tokens_per_s_per_gpu", Float),
+        ("mfu", Float),
     ],
-    added: &[],
+    added: &["tokens_per_s_per_gpu", "mfu"],
 };
 
 /// GSM8K accuracy of one online run, with its individual runs.
@@ -499,6 +509,17 @@ pub struct OfflineResultRow {
     pub prefill_throughput: Option<f64>,
     pub decode_median_throughput: Option<f64>,
     pub e2e_throughput: Option<f64>,
+    /// F70: the batch's tokens (input + output) per second end to end, per GPU.
+    #[serde(default)]
+    pub tokens_per_s_per_gpu: Option<f64>,
+    /// F70: end-to-end model FLOPs utilisation (0–1).
+    #[serde(default)]
+    pub mfu: Option<f64>,
+    /// F70: MFU of the prefill forward, and of the median decode step.
+    #[serde(default)]
+    pub prefill_mfu: Option<f64>,
+    #[serde(default)]
+    pub decode_mfu: Option<f64>,
 }
 
 pub const OFFLINE: Schema = Schema {
@@ -521,8 +542,12 @@ pub const OFFLINE: Schema = Schema {
         ("prefill_throughput", Float),
         ("decode_median_throughput", Float),
         ("e2e_throughput", Float),
+        ("tokens_per_s_per_gpu", Float),
+        ("mfu", Float),
+        ("prefill_mfu", Float),
+        ("decode_mfu", Float),
     ],
-    added: &[],
+    added: &["tokens_per_s_per_gpu", "mfu", "prefill_mfu", "decode_mfu"],
 };
 
 /// One sanity client or warm-up log.

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Value;
 
-use crate::suite::{Args, JobConfig, Kind, SuiteError};
+use crate::suite::{Args, JobConfig, JobLayer, Kind, SuiteError};
 
 /// Flags that say how a job is parallelised, by setting; every spelling SGLang accepts.
 const PARALLELISM: &[&[&str]] = &[
@@ -208,10 +208,20 @@ impl Deploy {
     pub fn gpus(&self) -> u32 {
         self.nnodes * self.gpus_per_node
     }
+}
+
+impl JobLayer for Deploy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn file(&self) -> &str {
+        &self.file
+    }
 
     /// The job with this deployment's parallelism (see the module's overview). Kinds without
     /// SGLang arguments (PD, unit, image check, upstream) refuse a deploy.
-    pub fn apply(&self, kind: Kind, config: &mut JobConfig, at: &str) -> Result<(), SuiteError> {
+    fn apply(&self, kind: Kind, config: &mut JobConfig, at: &str) -> Result<(), SuiteError> {
         if matches!(
             kind,
             Kind::Pd | Kind::Unit | Kind::ImageCheck | Kind::Upstream
@@ -252,6 +262,31 @@ fn setting(args: &Args, group: &[&str]) -> Option<u32> {
         Value::String(s) => s.parse().ok(),
         _ => None,
     })
+}
+
+/// A command line's flags as an argument table (`--flag value`, or `true` for a bare flag).
+pub fn args_of(argv: &[String]) -> Args {
+    let mut out = Args::new();
+    let mut i = 0;
+    while i < argv.len() {
+        if let Some(flag) = argv[i].strip_prefix("--").map(|_| argv[i].clone()) {
+            match argv.get(i + 1).filter(|v| !v.starts_with("--")) {
+                Some(v) => {
+                    let value = v
+                        .parse::<i64>()
+                        .map_or_else(|_| Value::String(v.clone()), Value::Integer);
+                    out.insert(flag, value);
+                    i += 2;
+                    continue;
+                }
+                None => {
+                    out.insert(flag, Value::Boolean(true));
+                }
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 /// The GPUs a job's SGLang arguments use: TP × PP, times DP unless DP attention puts the DP

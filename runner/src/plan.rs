@@ -331,7 +331,7 @@ pub fn plan_with_env(
         kind: suite.kind,
         hardware: hardware.to_owned(),
         image: image.map(str::to_owned),
-        deploy: suite.deploy().map(|d| d.name.clone()),
+        deploy: suite.deploy().map(|d| d.name().to_owned()),
         identity: None,
         jobs,
     })

@@ -88,9 +88,20 @@ pub struct Suite {
     /// `--base FILE`: a layer merged over `base`, before the hardware layer.
     extra_base: Option<(String, Value)>,
     /// `--deploy NAME`: the parallelism every job runs with, applied last.
-    deploy: Option<crate::deploy::Deploy>,
+    deploy: Option<std::sync::Arc<dyn JobLayer>>,
     /// `--mconf <N>l`: every job's model reduced to N layers, in directories under this root.
     reduced: Option<(u32, String)>,
+}
+
+/// A layer applied to every resolved job after the suite's own (the deploy library's
+/// parallelism): typed, so it can remove and replace flags rather than only merge.
+pub trait JobLayer: std::fmt::Debug + Send + Sync {
+    /// Its name (`tp8ep8`), recorded with the run.
+    fn name(&self) -> &str;
+    /// The file it came from, for errors.
+    fn file(&self) -> &str;
+    /// Changes one job's configuration; `at` names the job in errors.
+    fn apply(&self, kind: Kind, config: &mut JobConfig, at: &str) -> Result<(), SuiteError>;
 }
 
 /// A model's or a variant's layer, with its per-hardware layers and its hardware limit.
@@ -699,10 +710,11 @@ impl Suite {
         Ok(self)
     }
 
-    /// The suite with every job on `deploy`'s parallelism (`--deploy NAME`).
-    pub fn with_deploy(mut self, deploy: crate::deploy::Deploy) -> Result<Self, SuiteError> {
-        let file = deploy.file.clone();
-        self.deploy = Some(deploy);
+    /// The suite with every job on `deploy`'s parallelism (`--deploy NAME`, a
+    /// [`crate::deploy::Deploy`]).
+    pub fn with_deploy(mut self, deploy: impl JobLayer + 'static) -> Result<Self, SuiteError> {
+        let file = deploy.file().to_owned();
+        self.deploy = Some(std::sync::Arc::new(deploy));
         self.check_all(&file)?;
         Ok(self)
     }
@@ -727,8 +739,8 @@ impl Suite {
     }
 
     /// The deploy chosen with `--deploy`.
-    pub fn deploy(&self) -> Option<&crate::deploy::Deploy> {
-        self.deploy.as_ref()
+    pub fn deploy(&self) -> Option<&dyn JobLayer> {
+        self.deploy.as_deref()
     }
 
     /// Every job on every hardware resolves; an error is reported against `file` as well.
@@ -815,7 +827,7 @@ impl Suite {
                         .as_ref()
                         .map_or_else(|| model.clone(), |r| r.model.clone()),
                     reduced,
-                    deploy: self.deploy.as_ref().map(|d| d.name.clone()),
+                    deploy: self.deploy.as_ref().map(|d| d.name().to_owned()),
                     variant: (*variant).to_owned(),
                     hardware: hardware.to_owned(),
                     config,

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sglci_core::efficiency::{EfficiencyInput, OfflineCell};
 use sglci_core::failure::FailureClass;
 use sglci_core::parse::bench_serving::ClientLog;
 use sglci_core::parse::cron::{self, CronLog};
@@ -274,6 +275,7 @@ struct OnlineFacts<'a> {
     host: Option<String>,
     load_kind: Option<LoadKind>,
     accuracy: Option<f64>,
+    efficiency: Option<&'a EfficiencyInput>,
 }
 
 fn online_run(run: &OnlineRun<'_>, out: &mut Backfill, board: &mut TaskBoard) {
@@ -338,6 +340,10 @@ fn online_facts<'a>(run: &OnlineRun<'a>) -> OnlineFacts<'a> {
     let accuracy = gsm8k
         .and_then(|g| g.final_accuracy)
         .or_else(|| timing.and_then(|t| t.gsm8k_accuracy));
+    let efficiency = parsed(FileKind::Efficiency).find_map(|(_, p)| match p {
+        Parsed::Efficiency(e) => Some(e.as_ref()),
+        _ => None,
+    });
     OnlineFacts {
         timing,
         gsm8k,
@@ -350,6 +356,7 @@ fn online_facts<'a>(run: &OnlineRun<'a>) -> OnlineFacts<'a> {
         host,
         load_kind,
         accuracy,
+        efficiency,
     }
 }
 
@@ -424,6 +431,7 @@ fn serving_rows(
         host,
         load_kind,
         accuracy,
+        efficiency,
         ..
     } = facts;
     let (server, csv, load_kind, accuracy) = (*server, *csv, *load_kind, *accuracy);
@@ -497,6 +505,8 @@ fn serving_rows(
                 .and_then(|s| s.kv_cache.as_ref())
                 .map(|k| k.tokens as i64),
             kv_cache_gb: server.and_then(|s| s.kv_cache.as_ref()).map(|k| k.size_gb),
+            tokens_per_s_per_gpu: None,
+            mfu: None,
         };
         if let Some((_, f, c)) = best {
             let m = c.result.as_ref().expect("best has a result");
@@ -532,6 +542,15 @@ fn serving_rows(
                 .iter()
                 .find_map(|(_, c)| c.requested_prompts)
                 .map(|v| v as i64);
+        }
+        if let Some(e) = efficiency {
+            let f = e.serving(
+                hardware,
+                row.input_throughput,
+                row.output_throughput,
+                row.request_throughput,
+            );
+            (row.tokens_per_s_per_gpu, row.mfu) = (f.tokens_per_s_per_gpu, f.mfu);
         }
         out.rows.serving.push(row);
     }
@@ -675,6 +694,15 @@ fn ab_records(files: &[FileResult], out: &mut Backfill) {
 
 fn offline_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard) {
     let mut seen = BTreeSet::new();
+    let efficiency: BTreeMap<&str, &EfficiencyInput> = files
+        .iter()
+        .filter_map(|f| match (&f.place, &f.outcome) {
+            (Place::Offline { run_dir, .. }, Ok(Parsed::Efficiency(e))) => {
+                Some((run_dir.as_str(), e.as_ref()))
+            }
+            _ => None,
+        })
+        .collect();
     for f in files {
         let (
             Place::Offline {
@@ -688,7 +716,22 @@ fn offline_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard)
         else {
             continue;
         };
+        let hardware = tag.hardware().as_str();
         for r in rows {
+            let eff = efficiency.get(run_dir.as_str()).map(|e| {
+                e.offline(
+                    hardware,
+                    &OfflineCell {
+                        batch: u64::from(r.batch_size),
+                        input: u64::from(r.input_len),
+                        output: u64::from(r.output_len),
+                        prefill_latency_s: r.prefill_latency_s,
+                        decode_latency_s: r.decode_median_latency_s,
+                        e2e_latency_s: r.e2e_latency_s,
+                    },
+                )
+            });
+            let eff = eff.unwrap_or_default();
             out.rows.offline.push(OfflineResultRow {
                 hardware: tag.hardware().as_str().to_owned(),
                 model: model.clone(),
@@ -707,6 +750,10 @@ fn offline_runs(files: &[FileResult], out: &mut Backfill, board: &mut TaskBoard)
                 prefill_throughput: r.prefill_throughput,
                 decode_median_throughput: r.decode_median_throughput,
                 e2e_throughput: r.e2e_throughput,
+                tokens_per_s_per_gpu: eff.e2e.tokens_per_s_per_gpu,
+                mfu: eff.e2e.mfu,
+                prefill_mfu: eff.prefill_mfu,
+                decode_mfu: eff.decode_mfu,
             });
         }
         // One run row per offline folder, as online runs have: `compare` and the run pages find

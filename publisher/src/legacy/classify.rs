@@ -37,6 +37,9 @@ pub enum FileKind {
     Alert,
     /// `ab_log/<hw>/<ab id>/comparison.json`: an A/B comparison record.
     AbRecord,
+    /// `efficiency.json` in an online or offline run folder: the model's shape, GPUs and type
+    /// (F70), for tokens/s per GPU and MFU.
+    Efficiency,
     PlotImage,
     /// Recognised as not data (README, screenshots, the derived SQLite DB, `.gitkeep`).
     NotData,
@@ -69,6 +72,7 @@ impl FileKind {
             Self::UpstreamMarkdown => "upstream_markdown",
             Self::Alert => "alert_card",
             Self::AbRecord => "ab_record",
+            Self::Efficiency => "efficiency",
             Self::PlotImage => "plot_image",
             Self::NotData => "not_data",
             Self::Unrecognized => "unrecognized",
@@ -241,18 +245,19 @@ fn offline(parts: &[&str]) -> Classified {
     let Some((tag, mode)) = parse_offline_dir(dir) else {
         return reject(FileKind::Unrecognized, format!("folder `{dir}` is not an offline run folder `<tag>_<MODEL>_<QUANT>_offline[_long_context|_dummy]`"));
     };
+    let place = Place::Offline {
+        run_dir: parts[..n - 1].join("/"),
+        model: model.to_owned(),
+        tag,
+        mode,
+    };
+    if file == "efficiency.json" {
+        return ok(FileKind::Efficiency, place);
+    }
     if !file.ends_with(".csv") || file.contains("summary") {
         return reject(FileKind::NotData, format!("`{file}` is not an offline result CSV (logs and config are kept with the run, not parsed)"));
     }
-    ok(
-        FileKind::OfflineCsv,
-        Place::Offline {
-            run_dir: parts[..n - 1].join("/"),
-            model: model.to_owned(),
-            tag,
-            mode,
-        },
-    )
+    ok(FileKind::OfflineCsv, place)
 }
 
 fn online(parts: &[&str]) -> Classified {
@@ -297,6 +302,7 @@ fn online(parts: &[&str]) -> Classified {
         | "server.log"
         | "server_output_triton.log" => ok(FileKind::ServerLog, place(None)),
         "process_and_generate_online_plots.log" => ok(FileKind::PlotsLog, place(None)),
+        "efficiency.json" => ok(FileKind::Efficiency, place(None)),
         // sglci-runner's typed account of the run (F16). The rows come from the logs beside it,
         // through the same parsers as the legacy tree, so it is kept, not parsed.
         "results.json" => reject(

@@ -29,6 +29,7 @@ pub enum Parsed {
     UpstreamMarkdown(usize),
     Alert(alert::AlertCard),
     Ab(Box<sglci_core::ab::AbRecord>),
+    Efficiency(Box<sglci_core::efficiency::EfficiencyInput>),
     PlotImage,
 }
 
@@ -127,6 +128,9 @@ fn parse_kind(kind: FileKind, bytes: &[u8]) -> Result<Parsed, String> {
             .map_err(reason),
         FileKind::AbRecord => sglci_core::ab::parse(&text(bytes))
             .map(|r| Parsed::Ab(Box::new(r)))
+            .map_err(reason),
+        FileKind::Efficiency => sglci_core::efficiency::parse_input(&text(bytes))
+            .map(|e| Parsed::Efficiency(Box::new(e)))
             .map_err(reason),
         FileKind::PlotImage => {
             if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {

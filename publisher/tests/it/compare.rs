@@ -176,6 +176,10 @@ fn offline_sweeps_compare_by_batch_size() {
                 prefill_throughput: None,
                 decode_median_throughput: None,
                 e2e_throughput: Some(1000.0 / lat),
+                tokens_per_s_per_gpu: None,
+                mfu: None,
+                prefill_mfu: None,
+                decode_mfu: None,
             });
         }
         rows.runs.push(r);

@@ -225,6 +225,10 @@ fn offline_figure_has_one_series_per_batch_size() {
         prefill_throughput: None,
         decode_median_throughput: None,
         e2e_throughput: Some(1000.0 / lat),
+        tokens_per_s_per_gpu: None,
+        mfu: None,
+        prefill_mfu: None,
+        decode_mfu: None,
     };
     let data = Rows {
         offline: vec![

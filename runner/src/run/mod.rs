@@ -8,6 +8,7 @@
 //! engine (local processes or a labelled container) through its executor in
 //! [`crate::job`], the GitHub Actions job summary, and [`finish`] (ship, print, exit code).
 
+mod efficiency;
 mod finish;
 mod identify;
 mod image_check;
@@ -150,6 +151,12 @@ pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
     } else {
         base.each_job(run.plan.kind, &jobs, &image, surface)?
     };
+    efficiency::write_all(
+        &jobs,
+        &out,
+        args.tailor.model_config.as_deref(),
+        &base.engine.mounts,
+    );
     let info = run
         .info
         .clone()

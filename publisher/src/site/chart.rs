@@ -204,6 +204,20 @@ const SERVING_METRICS: &[ServingMetric] = &[
         y_label: "tok/s",
         get: |r| r.output_throughput,
     },
+    ServingMetric {
+        id: "per_gpu",
+        metric: "tokens_per_s_per_gpu",
+        title: "Tokens/s per GPU",
+        y_label: "tok/s/GPU",
+        get: |r| r.tokens_per_s_per_gpu,
+    },
+    ServingMetric {
+        id: "mfu",
+        metric: "mfu",
+        title: "MFU",
+        y_label: "%",
+        get: |r| r.mfu.map(|m| m * 100.0),
+    },
 ];
 
 /// The online trend charts of one model on one hardware, for one variant (predecessor.md 4.1:

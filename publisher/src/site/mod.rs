@@ -1046,6 +1046,11 @@ fn run_title(r: &records::RunRow) -> String {
     format!("{} {what} · {}", r.kind, r.docker_tag)
 }
 
+/// MFU as a percentage with two decimals (single-digit MFU is common in decode).
+fn mfu(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{:.2}%", v * 100.0))
+}
+
 /// Everything known about one run (the run page and the run report).
 fn run_context(
     data: &page_rows::RunRows<'_>,
@@ -1064,6 +1069,7 @@ fn run_context(
                 "tpot": num(s.tpot_ms), "p99_ttft": num(s.p99_ttft_ms), "p99_itl": num(s.p99_itl_ms),
                 "output_throughput": num(s.output_throughput),
                 "request_throughput": num(s.request_throughput),
+                "per_gpu": num(s.tokens_per_s_per_gpu), "mfu": mfu(s.mfu),
                 "completed": s.completed, "requested": s.requested, "partial": s.partial,
                 "runs": s.runs, "runs_with_result": s.runs_with_result, "source": s.source,
                 // `best_log` is a file name inside the run folder.
@@ -1090,7 +1096,9 @@ fn run_context(
                    "output_len": o.output_len, "e2e_latency": num(o.e2e_latency_s),
                    "e2e_throughput": num(o.e2e_throughput),
                    "prefill_latency": num(o.prefill_latency_s),
-                   "decode_latency": num(o.decode_median_latency_s)})
+                   "decode_latency": num(o.decode_median_latency_s),
+                   "per_gpu": num(o.tokens_per_s_per_gpu), "mfu": mfu(o.mfu),
+                   "prefill_mfu": mfu(o.prefill_mfu), "decode_mfu": mfu(o.decode_mfu)})
         })
         .collect();
     let sanity: Vec<SanityView> = data
@@ -1148,6 +1156,9 @@ fn run_context(
         "night_href": link.page(&paths::night_page(&run.hardware, &run.date)),
         "model_href": run.model.as_deref().filter(|_| first.is_some()).map(|m| link.page(&paths::model_page(&run.hardware, m))),
         "tasks": tasks,
+        // F70 columns only where the run recorded its model's shape (efficiency.json).
+        "efficiency": data.serving.iter().any(|s| s.mfu.is_some() || s.tokens_per_s_per_gpu.is_some())
+            || data.offline.iter().any(|o| o.mfu.is_some() || o.tokens_per_s_per_gpu.is_some()),
         "serving": serving,
         "accuracy": accuracy,
         "offline": offline,

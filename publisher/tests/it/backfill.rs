@@ -208,3 +208,80 @@ fn unrecognised_paths_are_quarantined_with_a_reason() {
         b.rows.quarantine[0]
     );
 }
+
+/// F70: a run folder's `efficiency.json` (written by sglci-runner) gives its serving and offline
+/// rows tokens/s per GPU and MFU; folders without one (every legacy folder) leave them empty.
+#[test]
+fn efficiency_columns_come_from_the_run_folders_record() {
+    use sglci_core::efficiency::{Dtype, EfficiencyInput, ModelShape};
+    let config = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../runner/tests/data/models/llama-3-8b/config.json"
+    ))
+    .expect("config");
+    let input = |dtype| EfficiencyInput {
+        schema: 1,
+        gpus: 8,
+        dtype,
+        model: ModelShape::parse(&config, "llama").expect("shape"),
+    };
+    let record = |dtype| serde_json::to_vec(&input(dtype)).expect("json");
+    let offline_dir =
+        "offline_benchmark_log/mi30x/GROK1/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline";
+    let csv = "TP,batch_size,IL,OL,Backend,Prefill_latency(s),Median_decode_latency(s),E2E_Latency(s),Prefill_Throughput(token/s),Median_Decode_Throughput(token/s),E2E_Throughput(token/s)\n8,1,1024,128,aiter,0.0912,0.0101,1.3792,11228.07,99.01,835.36\n";
+    let b = run(&[
+        (
+            format!("{GROK_DIR}/sglang_client_log_GROK1_aiter_1_run1_20251111_060000.log"),
+            client_log(1, 1, 9900.0, 80.0, 40.0).into_bytes(),
+        ),
+        (format!("{GROK_DIR}/efficiency.json"), record(Dtype::Bf16)),
+        (
+            format!("{offline_dir}/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline.csv"),
+            csv.as_bytes().to_vec(),
+        ),
+        (format!("{offline_dir}/efficiency.json"), record(Dtype::Fp8)),
+    ]);
+    let s = &b.rows.serving[0];
+    // 1,000 output tok/s on 8 GPUs; no request rate in this log, so F only, against MI355X BF16.
+    assert_eq!(s.tokens_per_s_per_gpu, Some(125.0));
+    let want = 1000.0 * 15_009_316_864.0 / (8.0 * 2516.6e12);
+    assert!((s.mfu.expect("mfu") - want).abs() < 1e-12, "{:?}", s.mfu);
+    let o = &b.rows.offline[0];
+    let e = input(Dtype::Fp8).offline(
+        "mi30x",
+        &sglci_core::efficiency::OfflineCell {
+            batch: 1,
+            input: 1024,
+            output: 128,
+            prefill_latency_s: Some(0.0912),
+            decode_latency_s: Some(0.0101),
+            e2e_latency_s: Some(1.3792),
+        },
+    );
+    assert_eq!(o.prefill_mfu, e.prefill_mfu);
+    assert_eq!(o.decode_mfu, e.decode_mfu);
+    assert_eq!(o.mfu, e.e2e.mfu);
+    assert!((o.tokens_per_s_per_gpu.expect("per gpu") - 1152.0 / 1.3792 / 8.0).abs() < 1e-9);
+    assert!(o.prefill_mfu.expect("prefill") > 0.0 && o.decode_mfu.expect("decode") > 0.0);
+
+    // A folder without the record, and a record that is not one (quarantined, named).
+    let b = run(&[
+        (
+            format!("{GROK_DIR}/sglang_client_log_GROK1_aiter_1_run1_20251111_060000.log"),
+            client_log(1, 1, 9900.0, 80.0, 40.0).into_bytes(),
+        ),
+        (
+            format!("{GROK_DIR}/efficiency.json"),
+            b"{\"schema\":1,\"gpus\":0}".to_vec(),
+        ),
+    ]);
+    assert_eq!(b.rows.serving[0].mfu, None);
+    assert!(
+        b.rows
+            .quarantine
+            .iter()
+            .any(|q| q.file.ends_with("efficiency.json")),
+        "{:?}",
+        b.rows.quarantine
+    );
+}

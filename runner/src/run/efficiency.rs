@@ -72,3 +72,40 @@ pub fn write_all(jobs: &[&PlannedJob], root: &Path, model_config: Option<&Path>,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/data/models/{name}/config.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("config")
+    }
+
+    /// GPUs from the job's own flags (the deploy's), the type from `--quantization`, else the
+    /// checkpoint's.
+    #[test]
+    fn the_record_follows_the_jobs_flags() {
+        let deploy = crate::deploy::load("tp8ep8dp8").expect("bundled");
+        let suite = crate::suites::load("deepseek-offline")
+            .expect("bundled")
+            .with_deploy(deploy)
+            .expect("applies");
+        let plan = crate::plan::plan(&suite, "mi30x", None).expect("plan");
+        let e = input_for(&plan.jobs[0], &config("deepseek-v3"), "c").expect("record");
+        assert_eq!((e.gpus, e.dtype), (8, Dtype::Fp8));
+        assert_eq!(e.model.layers, 61);
+
+        let suite = crate::suites::load("grok-offline").expect("bundled");
+        let plan = crate::plan::plan(&suite, "mi30x", None).expect("plan");
+        let e = input_for(&plan.jobs[0], &config("llama-3-8b"), "c").expect("record");
+        // grok-offline says `--tp 8 --quantization fp8`; the Llama config says nothing.
+        assert_eq!((e.gpus, e.dtype), (8, Dtype::Fp8));
+        assert!(input_for(&plan.jobs[0], "{}", "c/config.json")
+            .expect_err("no shape")
+            .contains("c/config.json"));
+    }
+}

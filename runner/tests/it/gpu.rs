@@ -44,12 +44,20 @@ fn amd_smi_memory_left_behind_is_busy() {
     assert!((b[0].mem_pct - 92.08).abs() < 0.01, "{}", b[0].mem_pct);
 }
 
+/// Captured on a real H200 (driver 580, CUDA 13): idle, and while a process held 4 GB and ran
+/// matmuls.
 #[test]
 fn nvidia_smi_csv() {
-    let g = parse_nvidia_smi_csv(&data("nvidia_smi_idle.csv")).expect("parses");
-    assert_eq!(g.len(), 4);
-    assert!(busy(&g, 5.0, 5.0).is_empty());
-    assert_eq!(busy(&g, 2.0, 5.0).len(), 1);
+    let idle = parse_nvidia_smi_csv(&data("nvidia_smi_h200_idle.csv")).expect("parses");
+    assert_eq!(idle.len(), 1);
+    assert!(busy(&idle, 5.0, 5.0).is_empty());
+    let held = parse_nvidia_smi_csv(&data("nvidia_smi_h200_busy.csv")).expect("parses");
+    let b = busy(&held, 5.0, 5.0);
+    assert_eq!(b.len(), 1, "{held:?}");
+    assert_eq!(b[0].index, 0);
+    // 4,047 of 143,771 MiB is 2.8 %: busy by its 100 % utilisation, not by memory.
+    assert!(busy(&held, 101.0, 5.0).is_empty());
+    assert_eq!(busy(&held, 101.0, 2.0).len(), 1);
 }
 
 #[test]
@@ -74,4 +82,15 @@ fn bad_output_is_an_error_that_says_why() {
         e.to_string().contains("card0") && e.to_string().contains("VRAM"),
         "{e}"
     );
+}
+
+/// The host's GPU names as a real H200 printed them: the hardware label comes from them.
+#[test]
+fn nvidia_names_from_a_real_h200() {
+    let g =
+        sglci_runner::identity::host_gpu::parse_nvidia_names(&data("nvidia_smi_h200_names.csv"))
+            .expect("parses");
+    assert_eq!(g.product, "NVIDIA H200");
+    assert_eq!(g.count, 1);
+    assert_eq!(g.hardware.as_str(), "h200");
 }

@@ -2,13 +2,15 @@
 //! parser for `<kind>` and snapshotted (`tests/snapshots/parsers__<kind>__<scenario>.snap`).
 //! Real files were copied from the predecessor's corpus and named by scenario; files named
 //! `*_synthetic` reproduce documented shapes the corpus slice does not contain; `*_excerpt`
-//! files keep the lines of a multi-megabyte server log that matter.
+//! files keep the lines of a multi-megabyte server log that matter. `trace/h200_llama_*` are real
+//! torch profiler traces (torch 2.11+cu130 on an NVIDIA H200, `scripts/device/torch-traces.py`):
+//! one prefill and four decode steps of a 2-layer Llama with random bf16 weights.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sglci_core::parse::{
-    alert, bench_serving, cron, gsm8k, offline, online_csv, pd, sanity, server_log, timing,
+    alert, bench_serving, cron, gsm8k, offline, online_csv, pd, sanity, server_log, timing, trace,
     unit_test, upstream,
 };
 use sglci_core::{text, ParseError};
@@ -51,6 +53,7 @@ fn parse_any(kind: &str, bytes: &[u8]) -> Result<serde_json::Value, String> {
         "alert" => v(alert::parse(&t())),
         "offline_csv" => v(offline::parse_csv(&t())),
         "one_batch" => v(offline::parse_one_batch(bytes)),
+        "trace" => v(trace::parse(bytes)),
         other => panic!("no parser for kind {other}"),
     }
 }
@@ -313,4 +316,28 @@ fn recorded_gsm8k_threshold_wins_over_the_table() {
         gsm8k_threshold("DeepSeek-V3-0324")
     );
     assert_eq!(run_threshold("GROK1", None), 0.8);
+}
+
+/// The real H200 traces: GPU kernels found, shares that add up, the GEMMs on top of the prefill.
+#[test]
+fn real_torch_profiler_traces() {
+    let prefill = trace::parse(&read("trace", "h200_llama_prefill")).expect("prefill");
+    assert_eq!(prefill.device.as_deref(), Some("NVIDIA H200"));
+    assert!(prefill.kernel_count >= 50, "{}", prefill.kernel_count);
+    let shares: f64 = prefill.kernels.iter().map(|k| k.share).sum();
+    assert!(shares > 0.9 && shares <= 1.0 + 1e-9, "{shares}");
+    assert!(
+        prefill.kernels[..3].iter().any(|k| k.name.contains("gemm")
+            || k.name.contains("Kernel")
+            || k.name.contains("sm90")),
+        "{:?}",
+        prefill.kernels.iter().map(|k| &k.short).collect::<Vec<_>>()
+    );
+    assert!(prefill
+        .operators
+        .iter()
+        .any(|o| o.name == "aten::linear" || o.name == "aten::mm"));
+    let decode = trace::parse(&read("trace", "h200_llama_decode")).expect("decode");
+    // Four decode steps launch more kernels than one prefill.
+    assert!(decode.kernel_count > prefill.kernel_count);
 }

@@ -12,5 +12,6 @@ pub mod plots_log;
 pub mod sanity;
 pub mod server_log;
 pub mod timing;
+pub mod trace;
 pub mod unit_test;
 pub mod upstream;

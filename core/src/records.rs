@@ -964,6 +964,51 @@ pub const AB: Schema = Schema {
     added: &[],
 };
 
+/// One kernel or operator of a run's torch profiler trace (F22): the top entries by total time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelRow {
+    pub hardware: String,
+    pub model: String,
+    pub run_dir: String,
+    pub docker_tag: String,
+    pub date: String,
+    /// The trace's path inside the run folder (`profile/….trace.json.gz`).
+    pub trace: String,
+    /// `prefill`, `decode` or `all`, from the trace's name.
+    pub stage: String,
+    /// `kernel` (GPU) or `operator` (CPU, inclusive time).
+    pub kind: String,
+    /// 1 for the largest total time.
+    pub position: i64,
+    pub name: String,
+    pub short: String,
+    pub calls: i64,
+    pub total_us: f64,
+    /// Of the trace's GPU time (kernels) or CPU span (operators), 0–1.
+    pub share: f64,
+}
+
+pub const KERNELS: Schema = Schema {
+    name: "kernels",
+    columns: &[
+        ("hardware", Str),
+        ("model", Str),
+        ("run_dir", Str),
+        ("docker_tag", Str),
+        ("date", Str),
+        ("trace", Str),
+        ("stage", Str),
+        ("kind", Str),
+        ("position", Int),
+        ("name", Str),
+        ("short", Str),
+        ("calls", Int),
+        ("total_us", Float),
+        ("share", Float),
+    ],
+    added: &[],
+};
+
 /// Failure-class statistics, derived from the task table (never stored): per hardware, ISO week
 /// and class, how many tasks failed with it and the rate among the tasks that ran.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1010,6 +1055,7 @@ pub const ALL_SCHEMAS: &[Schema] = &[
     FILES,
     REGRESSIONS,
     AB,
+    KERNELS,
 ];
 
 /// Looks a table up by name, accepting the short aliases of the CLI (`pd`, `unit`, `tasks`).

@@ -130,6 +130,85 @@ pub struct Comparison {
     /// The fixed threshold used instead of the noise bands (`--threshold`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// F22: the GPU kernels of both runs' profiler traces side by side, per stage, when both
+    /// runs have traces (empty otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kernels: Vec<KernelDiff>,
+}
+
+/// One kernel's time in both runs' traces of one stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KernelDiff {
+    pub stage: String,
+    pub kernel: String,
+    pub a_us: Option<f64>,
+    pub a_share: Option<f64>,
+    pub b_us: Option<f64>,
+    pub b_share: Option<f64>,
+}
+
+/// Kernels shown per stage in a comparison.
+const KERNELS_PER_STAGE: usize = 12;
+
+/// Per stage and kernel's short name: total µs over the run's traces of that stage, and the
+/// mean share of the traces' GPU time (ranks trace separately).
+type StageKernels = BTreeMap<String, BTreeMap<String, (f64, f64)>>;
+
+fn kernel_totals(rows: &Rows, run_dir: &str) -> StageKernels {
+    let mine = || {
+        rows.kernels
+            .iter()
+            .filter(move |k| k.run_dir == run_dir && k.kind == "kernel")
+    };
+    let mut traces: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for k in mine() {
+        traces.entry(&k.stage).or_default().insert(&k.trace);
+    }
+    let mut out = StageKernels::new();
+    for k in mine() {
+        let n = traces.get(k.stage.as_str()).map_or(1, |t| t.len()) as f64;
+        let slot = out
+            .entry(k.stage.clone())
+            .or_default()
+            .entry(k.short.clone())
+            .or_default();
+        slot.0 += k.total_us;
+        slot.1 += k.share / n;
+    }
+    out
+}
+
+/// The kernels of the stages both runs traced, the largest (in either run) first.
+pub fn kernel_diffs(rows: &Rows, a: &str, b: &str) -> Vec<KernelDiff> {
+    let (ka, kb) = (kernel_totals(rows, a), kernel_totals(rows, b));
+    let mut out = Vec::new();
+    for (stage, ta) in &ka {
+        let Some(tb) = kb.get(stage) else {
+            continue;
+        };
+        let mut names: Vec<&String> = ta.keys().chain(tb.keys()).collect();
+        names.sort();
+        names.dedup();
+        let us = |t: &BTreeMap<String, (f64, f64)>, n: &String| t.get(n).map_or(0.0, |v| v.0);
+        names.sort_by(|x, y| {
+            us(ta, y)
+                .max(us(tb, y))
+                .total_cmp(&us(ta, x).max(us(tb, x)))
+                .then_with(|| x.cmp(y))
+        });
+        for n in names.into_iter().take(KERNELS_PER_STAGE) {
+            let (x, y) = (ta.get(n), tb.get(n));
+            out.push(KernelDiff {
+                stage: stage.clone(),
+                kernel: n.clone(),
+                a_us: x.map(|v| v.0),
+                a_share: x.map(|v| v.1),
+                b_us: y.map(|v| v.0),
+                b_share: y.map(|v| v.1),
+            });
+        }
+    }
+    out
 }
 
 struct MetricCol {
@@ -316,6 +395,7 @@ pub fn compare(
         verdict,
         forced: (!why.is_empty()).then(|| why.join("; ")),
         threshold: opts.threshold,
+        kernels: kernel_diffs(rows, &a.run_dir, &b.run_dir),
     })
 }
 
@@ -368,6 +448,35 @@ fn num(v: Option<f64>) -> String {
         Some(v) if v.abs() >= 10.0 => format!("{v:.1}"),
         Some(v) => format!("{v:.2}"),
         None => "missing".to_owned(),
+    }
+}
+
+/// Both runs' top GPU kernels per traced stage, so a regression can be pinned to a kernel.
+fn kernels_markdown(kernels: &[KernelDiff], out: &mut String) {
+    let mut stage = None;
+    for k in kernels {
+        if stage != Some(&k.stage) {
+            stage = Some(&k.stage);
+            out.push_str(&format!(
+                "\n### GPU kernels · {} (profiler traces)\n\n| Kernel | A µs | A share | B µs | B share | Δ |\n|---|---:|---:|---:|---:|---:|\n",
+                md(&k.stage)
+            ));
+        }
+        let delta = match (k.a_us, k.b_us) {
+            (Some(a), Some(b)) if a > 0.0 => format!("{:+.1} %", (b / a - 1.0) * 100.0),
+            (None, Some(_)) => "new".to_owned(),
+            (Some(_), None) => "gone".to_owned(),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            k.kernel.replace('`', "'").replace('|', "\\|"),
+            num(k.a_us),
+            pct(k.a_share),
+            num(k.b_us),
+            pct(k.b_share),
+            delta
+        ));
     }
 }
 
@@ -444,6 +553,7 @@ pub fn to_markdown(c: &Comparison) -> String {
     out.push_str(
         "\n🔴/🟢: worse/better beyond the series' noise band (robust spread of its recent valid nights; 3 % when it has too little history). Loads measured on one side only show as missing.\n",
     );
+    kernels_markdown(&c.kernels, &mut out);
     out.push_str(&format!(
         "\nA: `{}` ({})  \nB: `{}` ({})\n",
         c.a.run_dir,

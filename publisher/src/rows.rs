@@ -28,6 +28,8 @@ pub struct Rows {
     pub regressions: Vec<RegressionRow>,
     /// Recorded A/B comparisons, one row per candidate and series.
     pub ab: Vec<AbRow>,
+    /// Top kernels and operators of runs' profiler traces (F22).
+    pub kernels: Vec<KernelRow>,
     /// Years with data in the whole history (`YYYY`), also those whose rows were not loaded:
     /// pages link to every year.
     pub years: BTreeSet<String>,
@@ -60,6 +62,9 @@ impl Rows {
             .for_each(|r| swap(&mut r.docker_tag));
         self.pd.iter_mut().for_each(|r| swap(&mut r.docker_tag));
         self.unit.iter_mut().for_each(|r| swap(&mut r.docker_tag));
+        self.kernels
+            .iter_mut()
+            .for_each(|r| swap(&mut r.docker_tag));
         self.tasks
             .iter_mut()
             .filter_map(|r| r.docker_tag.as_mut())
@@ -140,6 +145,7 @@ impl Rows {
                 "files" => d.files = typed(t)?,
                 "regressions" => d.regressions = typed(t)?,
                 "ab" => d.ab = typed(t)?,
+                "kernels" => d.kernels = typed(t)?,
                 _ => {}
             }
         }
@@ -183,6 +189,7 @@ impl Rows {
             Table::from_rows(records::FILES, &self.files)?,
             Table::from_rows(records::REGRESSIONS, &self.regressions)?,
             Table::from_rows(records::AB, &self.ab)?,
+            Table::from_rows(records::KERNELS, &self.kernels)?,
         ])
     }
 }

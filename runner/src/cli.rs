@@ -312,6 +312,14 @@ pub struct CliTailor {
     /// `<model>-<N>l` so its history is its own. The GSM8K gate is skipped (random weights).
     #[arg(long, default_value = "full")]
     pub mconf: crate::mconf::Mconf,
+    /// Offline suites: trace each bench_one_batch cell's prefill, decode or both with the torch
+    /// profiler; the traces go to `<run folder>/profile/` and ship with the bundle.
+    #[arg(long, value_enum)]
+    pub profile: Option<crate::profile::Stage>,
+    /// Online suites: trace the sweep point at this load (bench_serving `--profile`, the
+    /// server's /start_profile and /stop_profile) into `<run folder>/profile/`.
+    #[arg(long)]
+    pub profile_load: Option<f64>,
     /// The model's config.json, when the model directory is not readable from the runner
     /// (`--mconf`, and the efficiency figures: tokens/s per GPU and MFU).
     #[arg(long)]

@@ -52,6 +52,7 @@ pub mod job;
 pub mod mconf;
 pub mod outputs;
 pub mod plan;
+pub mod profile;
 pub mod reduced;
 pub mod report;
 pub mod run;

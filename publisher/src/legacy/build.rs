@@ -99,6 +99,7 @@ pub fn build(files: &[FileResult]) -> Backfill {
     cron_logs(files, &mut out, &mut board);
     upstream(files, &mut out);
     ab_records(files, &mut out);
+    trace_rows(files, &mut out);
     out.rows.tasks = task_table(board);
     super::plausible::drop_implausible(&mut out.rows);
     super::plausible::clip_free_text(&mut out.rows);
@@ -686,6 +687,59 @@ fn ab_records(files: &[FileResult], out: &mut Backfill) {
                     high: c.high,
                     floor: c.floor,
                     verdict: c.verdict.as_str().to_owned(),
+                });
+            }
+        }
+    }
+}
+
+/// F22: each profiler trace's top kernels and operators, under its run folder.
+fn trace_rows(files: &[FileResult], out: &mut Backfill) {
+    for f in files {
+        let Ok(Parsed::Trace(t)) = &f.outcome else {
+            continue;
+        };
+        let (run_dir, model, tag) = match &f.place {
+            Place::Online {
+                run_dir,
+                model,
+                tag,
+                ..
+            }
+            | Place::Offline {
+                run_dir,
+                model,
+                tag,
+                ..
+            } => (run_dir, model, tag),
+            _ => continue,
+        };
+        let trace = f
+            .rel
+            .strip_prefix(run_dir.as_str())
+            .map_or(f.rel.as_str(), |r| r.trim_start_matches('/'));
+        let file = trace.rsplit('/').next().unwrap_or(trace);
+        let stage = ["prefill", "decode"]
+            .into_iter()
+            .find(|s| file.contains(s))
+            .unwrap_or("all");
+        for (kind, entries) in [("kernel", &t.kernels), ("operator", &t.operators)] {
+            for (i, e) in entries.iter().enumerate() {
+                out.rows.kernels.push(KernelRow {
+                    hardware: tag.hardware().as_str().to_owned(),
+                    model: model.clone(),
+                    run_dir: run_dir.clone(),
+                    docker_tag: tag.to_string(),
+                    date: tag.date().to_owned(),
+                    trace: trace.to_owned(),
+                    stage: stage.to_owned(),
+                    kind: kind.to_owned(),
+                    position: i as i64 + 1,
+                    name: e.name.clone(),
+                    short: e.short.clone(),
+                    calls: e.calls as i64,
+                    total_us: e.total_us,
+                    share: e.share,
                 });
             }
         }

@@ -37,6 +37,8 @@ pub enum FileKind {
     Alert,
     /// `ab_log/<hw>/<ab id>/comparison.json`: an A/B comparison record.
     AbRecord,
+    /// A torch profiler trace under a run folder's `profile/` (F22).
+    Trace,
     /// `efficiency.json` in an online or offline run folder: the model's shape, GPUs and type
     /// (F70), for tokens/s per GPU and MFU.
     Efficiency,
@@ -73,6 +75,7 @@ impl FileKind {
             Self::Alert => "alert_card",
             Self::AbRecord => "ab_record",
             Self::Efficiency => "efficiency",
+            Self::Trace => "trace",
             Self::PlotImage => "plot_image",
             Self::NotData => "not_data",
             Self::Unrecognized => "unrecognized",
@@ -241,16 +244,22 @@ fn offline(parts: &[&str]) -> Classified {
             "expected `offline_benchmark_log/<hw>/<MODEL>/<run dir>/<file>`",
         );
     }
-    let (model, dir, file) = (parts[n - 3], parts[n - 2], parts[n - 1]);
+    // `<run dir>/profile/<trace>`: the run folder is one level up.
+    let traced = n >= 5 && parts[n - 2] == "profile";
+    let top = if traced { n - 1 } else { n };
+    let (model, dir, file) = (parts[top - 3], parts[top - 2], parts[n - 1]);
     let Some((tag, mode)) = parse_offline_dir(dir) else {
         return reject(FileKind::Unrecognized, format!("folder `{dir}` is not an offline run folder `<tag>_<MODEL>_<QUANT>_offline[_long_context|_dummy]`"));
     };
     let place = Place::Offline {
-        run_dir: parts[..n - 1].join("/"),
+        run_dir: parts[..top - 1].join("/"),
         model: model.to_owned(),
         tag,
         mode,
     };
+    if traced {
+        return trace_file(file, place);
+    }
     if file == "efficiency.json" {
         return ok(FileKind::Efficiency, place);
     }
@@ -260,15 +269,28 @@ fn offline(parts: &[&str]) -> Classified {
     ok(FileKind::OfflineCsv, place)
 }
 
+/// A file under a run folder's `profile/`: a trace (`*.json` or `*.json.gz`), else kept.
+fn trace_file(file: &str, place: Place) -> Classified {
+    if file.ends_with(".json.gz") || file.ends_with(".json") {
+        ok(FileKind::Trace, place)
+    } else {
+        reject(
+            FileKind::NotData,
+            format!("`{file}` in a profile folder is not a torch trace (kept with the run)"),
+        )
+    }
+}
+
 fn online(parts: &[&str]) -> Classified {
-    // online_benchmark_log / hwfolder / MODEL / run dir / file
-    if parts.len() != 5 {
+    // online_benchmark_log / hwfolder / MODEL / run dir / file (or profile / trace)
+    let traced = parts.len() == 6 && parts[4] == "profile";
+    if parts.len() != 5 && !traced {
         return reject(
             FileKind::Unrecognized,
             "expected `online_benchmark_log/<hw>/<MODEL>/<run dir>/<file>`",
         );
     }
-    let (model, dir, file) = (parts[2], parts[3], parts[4]);
+    let (model, dir, file) = (parts[2], parts[3], parts[parts.len() - 1]);
     let Some((tag, variant)) = parse_run_dir(dir) else {
         return reject(
             FileKind::Unrecognized,
@@ -284,6 +306,9 @@ fn online(parts: &[&str]) -> Classified {
         load: load.map(|l| l.0),
         run: load.map(|l| l.1),
     };
+    if traced {
+        return trace_file(file, place(None));
+    }
     if file.ends_with(".csv") {
         return ok(FileKind::OnlineCsv, place(None));
     }
@@ -437,7 +462,10 @@ pub fn classify(rel: &str) -> Classified {
     let parts: Vec<&str> = rel.split('/').collect();
     match parts.as_slice() {
         ["online_benchmark_log", ..] => online(&parts),
-        ["offline_benchmark_log", _, _, _, _] | ["offline", _, _, _] => offline(&parts),
+        ["offline_benchmark_log", _, _, _, _]
+        | ["offline_benchmark_log", _, _, _, "profile", _]
+        | ["offline", _, _, _]
+        | ["offline", _, _, "profile", _] => offline(&parts),
         ["test", "sanity_check_log", ..] => sanity(&parts),
         ["test", "pd", ..] => pd(&parts),
         ["test", t, ..] if t.starts_with("unit-test-") => unit(&parts),

@@ -30,6 +30,7 @@ pub enum Parsed {
     Alert(alert::AlertCard),
     Ab(Box<sglci_core::ab::AbRecord>),
     Efficiency(Box<sglci_core::efficiency::EfficiencyInput>),
+    Trace(Box<sglci_core::parse::trace::TraceSummary>),
     PlotImage,
 }
 
@@ -131,6 +132,9 @@ fn parse_kind(kind: FileKind, bytes: &[u8]) -> Result<Parsed, String> {
             .map_err(reason),
         FileKind::Efficiency => sglci_core::efficiency::parse_input(&text(bytes))
             .map(|e| Parsed::Efficiency(Box::new(e)))
+            .map_err(reason),
+        FileKind::Trace => sglci_core::parse::trace::parse(bytes)
+            .map(|t| Parsed::Trace(Box::new(t)))
             .map_err(reason),
         FileKind::PlotImage => {
             if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {

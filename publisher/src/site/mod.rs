@@ -1046,6 +1046,38 @@ fn run_title(r: &records::RunRow) -> String {
     format!("{} {what} · {}", r.kind, r.docker_tag)
 }
 
+/// The run's profiler traces (F22): per trace, its link and its top kernels and operators.
+fn trace_views(
+    kernels: &[&records::KernelRow],
+    dir: &str,
+    link: &Linker<'_>,
+) -> Vec<serde_json::Value> {
+    let mut traces: Vec<&str> = kernels.iter().map(|k| k.trace.as_str()).collect();
+    traces.dedup();
+    traces
+        .iter()
+        .map(|t| {
+            let entries = |kind: &str| -> Vec<serde_json::Value> {
+                kernels
+                    .iter()
+                    .filter(|k| k.trace == *t && k.kind == kind)
+                    .take(15)
+                    .map(|k| {
+                        json!({"short": k.short, "name": k.name, "calls": k.calls,
+                               "total_us": num(Some(k.total_us)), "share": pct(Some(k.share))})
+                    })
+                    .collect()
+            };
+            let stage = kernels
+                .iter()
+                .find(|k| k.trace == *t)
+                .map_or("all", |k| k.stage.as_str());
+            json!({"trace": t, "stage": stage, "href": link.log(&format!("{dir}/{t}")),
+                   "kernels": entries("kernel"), "operators": entries("operator")})
+        })
+        .collect()
+}
+
 /// MFU as a percentage with two decimals (single-digit MFU is common in decode).
 fn mfu(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| format!("{:.2}%", v * 100.0))
@@ -1101,6 +1133,7 @@ fn run_context(
                    "prefill_mfu": mfu(o.prefill_mfu), "decode_mfu": mfu(o.decode_mfu)})
         })
         .collect();
+    let traces = trace_views(&data.kernels, dir, link);
     let sanity: Vec<SanityView> = data
         .sanity_models
         .iter()
@@ -1162,6 +1195,7 @@ fn run_context(
         "serving": serving,
         "accuracy": accuracy,
         "offline": offline,
+        "traces": traces,
         "sanity": sanity,
         "trials": trials,
         "pd": pd,

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use sglci_core::records::{
-    AccuracyRow, FileRow, OfflineResultRow, PdRow, RunRow, SanityModelRow, SanityTrialRow,
-    ServingRow, TaskRow, UnitRow,
+    AccuracyRow, FileRow, KernelRow, OfflineResultRow, PdRow, RunRow, SanityModelRow,
+    SanityTrialRow, ServingRow, TaskRow, UnitRow,
 };
 
 use crate::rows::Rows;
@@ -37,6 +37,8 @@ pub struct RunRows<'a> {
     pub tasks: Vec<&'a TaskRow>,
     /// Files of the run folder.
     pub files: Vec<&'a FileRow>,
+    /// Top kernels and operators of the run's profiler traces.
+    pub kernels: Vec<&'a KernelRow>,
 }
 
 /// A night's key: (hardware, date).
@@ -111,6 +113,9 @@ pub fn by_run(data: &Rows) -> HashMap<String, RunRows<'_>> {
         if let Some(dir) = f.run_dir.as_deref() {
             out.entry(dir.to_owned()).or_default().files.push(f);
         }
+    }
+    for k in &data.kernels {
+        out.entry(k.run_dir.clone()).or_default().kernels.push(k);
     }
     out
 }

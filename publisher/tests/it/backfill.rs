@@ -285,3 +285,96 @@ fn efficiency_columns_come_from_the_run_folders_record() {
         b.rows.quarantine
     );
 }
+
+/// F22: real H200 profiler traces under two offline runs' `profile/` folders become kernel
+/// rows, and `compare` puts both runs' kernels side by side.
+#[test]
+fn traces_give_kernel_tables_and_compare_shows_both() {
+    use sglci_publisher::compare::{compare, find_run, to_markdown, CompareOptions};
+    let trace = |name: &str| {
+        std::fs::read(format!(
+            "{}/../core/tests/data/trace/{name}.gz",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("trace")
+    };
+    let csv = "TP,batch_size,IL,OL,Backend,Prefill_latency(s),Median_decode_latency(s),E2E_Latency(s),Prefill_Throughput(token/s),Median_Decode_Throughput(token/s),E2E_Throughput(token/s)\n8,1,1024,128,aiter,0.0912,0.0101,1.3792,11228.07,99.01,835.36\n";
+    let mut files = Vec::new();
+    for tag in [
+        "v0.5.6-rocm700-mi30x-20251204",
+        "v0.5.6-rocm700-mi30x-20251205",
+    ] {
+        let dir = format!("offline_benchmark_log/mi30x/GROK1/{tag}_GROK1_MOE-I4F8_offline");
+        files.push((
+            format!("{dir}/{tag}_GROK1_MOE-I4F8_offline.csv"),
+            csv.as_bytes().to_vec(),
+        ));
+        files.push((
+            format!("{dir}/profile/profile_batch1_input1024_output128_prefill.trace.json.gz"),
+            trace("h200_llama_prefill"),
+        ));
+        files.push((
+            format!("{dir}/profile/notes.txt"),
+            b"kept, not parsed".to_vec(),
+        ));
+    }
+    let b = run(&files);
+    let kernels: Vec<_> = b
+        .rows
+        .kernels
+        .iter()
+        .filter(|k| k.kind == "kernel")
+        .collect();
+    assert_eq!(kernels.len(), 2 * 25, "top 25 kernels of each trace");
+    let first = kernels[0];
+    assert_eq!(
+        (first.stage.as_str(), first.position, first.trace.as_str()),
+        (
+            "prefill",
+            1,
+            "profile/profile_batch1_input1024_output128_prefill.trace.json.gz"
+        )
+    );
+    assert!(first.short.starts_with("nvjet_sm90"), "{}", first.short);
+    assert!(b.rows.kernels.iter().any(|k| k.kind == "operator"));
+    // Only the notes are set aside, as not data, with the reason.
+    assert!(
+        b.rows
+            .quarantine
+            .iter()
+            .all(|q| q.kind == "not_data" && q.file.ends_with("notes.txt")),
+        "{:?}",
+        b.rows.quarantine
+    );
+
+    let a = find_run(
+        &b.rows,
+        "v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline",
+    )
+    .expect("a");
+    let bb = find_run(
+        &b.rows,
+        "v0.5.6-rocm700-mi30x-20251205_GROK1_MOE-I4F8_offline",
+    )
+    .expect("b");
+    let c = compare(
+        &b.rows,
+        a,
+        bb,
+        &sglci_publisher::regress::DetectConfig::default(),
+        &CompareOptions::default(),
+    )
+    .expect("compares");
+    assert_eq!(c.kernels.len(), 12);
+    assert_eq!(c.kernels[0].a_us, c.kernels[0].b_us);
+    let md = to_markdown(&c);
+    assert!(
+        md.contains("### GPU kernels · prefill (profiler traces)"),
+        "{md}"
+    );
+    // The trace's own share: 98.753 µs of 482.085 µs of GPU time.
+    assert!(
+        md.contains("| `nvjet_sm90_tst_256x128_64x4_1x2_h_bz_coopA_TNT` | 98.8 | 20.5 % | 98.8 | 20.5 % | +0.0 % |"),
+        "{md}"
+    );
+}

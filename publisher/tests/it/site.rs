@@ -502,3 +502,66 @@ fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
         );
     }
 }
+
+/// F22 and F70 on a run page: an offline run with a real H200 profiler trace and an
+/// `efficiency.json` shows its MFU columns and, per trace, a linked kernel and operator table;
+/// a legacy run shows neither.
+#[test]
+fn run_pages_show_efficiency_and_kernel_tables() {
+    use sglci_core::efficiency::{Dtype, EfficiencyInput, ModelShape};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config =
+        std::fs::read_to_string(root.join("runner/tests/data/models/llama-3-8b/config.json"))
+            .expect("config");
+    let efficiency = serde_json::to_vec(&EfficiencyInput {
+        schema: 1,
+        gpus: 8,
+        dtype: Dtype::Bf16,
+        model: ModelShape::parse(&config, "llama").expect("shape"),
+    })
+    .expect("json");
+    let trace =
+        std::fs::read(root.join("core/tests/data/trace/h200_llama_prefill.gz")).expect("trace");
+    let dir =
+        "offline_benchmark_log/mi30x/GROK1/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline";
+    let csv = "TP,batch_size,IL,OL,Backend,Prefill_latency(s),Median_decode_latency(s),E2E_Latency(s),Prefill_Throughput(token/s),Median_Decode_Throughput(token/s),E2E_Throughput(token/s)\n8,1,1024,128,aiter,0.0912,0.0101,1.3792,11228.07,99.01,835.36\n";
+    let files = [
+        (
+            format!("{dir}/v0.5.6-rocm700-mi30x-20251204_GROK1_MOE-I4F8_offline.csv"),
+            csv.as_bytes().to_vec(),
+        ),
+        (format!("{dir}/efficiency.json"), efficiency),
+        (
+            format!("{dir}/profile/profile_batch1_input1024_output128_prefill.trace.json.gz"),
+            trace,
+        ),
+    ];
+    let mut parsed = legacy::scan(&samples()).expect("samples scan");
+    parsed.extend(files.iter().map(|(p, b)| legacy::parse_file(p, b)));
+    let data = legacy::build(&parsed).rows;
+    let t = Templates::embedded().expect("templates");
+    let site = render_site(&data, &t, &opts(), &Scope::All).expect("renders");
+    let page = text(&site, &sglci_publisher::site::paths::run_page(dir));
+    for want in [
+        "<th>Prefill MFU</th>",
+        "Profile · prefill · <a href=",
+        "profile_batch1_input1024_output128_prefill.trace.json.gz",
+        "nvjet_sm90_tst_256x128_64x4_1x2_h_bz_coopA_TNT",
+        "<th>CPU operator (inclusive)</th>",
+        "20.5%",
+    ] {
+        assert!(
+            page.contains(want),
+            "{want} not on the run page:\n{}",
+            main_region(&page)
+        );
+    }
+    let legacy_run = site
+        .keys()
+        .find(|p| {
+            p.starts_with("runs/") && p.contains("GROK1_MOE-I4F8_online") && p.ends_with(".html")
+        })
+        .expect("a legacy GROK1 run page");
+    let legacy_page = text(&site, legacy_run);
+    assert!(!legacy_page.contains("MFU") && !legacy_page.contains("Profile ·"));
+}

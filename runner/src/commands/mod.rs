@@ -181,7 +181,7 @@ fn plan(
 ) -> Result<String, RunnerError> {
     let root = crate::run::mconf_root(std::path::Path::new("sglci-runs"))?;
     let s = crate::suites::load_tailored(suite, tailor, &root)?;
-    let plan = match image {
+    let mut plan = match image {
         None => crate::plan::plan(&s, hardware, None)?,
         Some(image) => {
             let (id, label) = implied(image, Some(hardware), None)?;
@@ -190,6 +190,13 @@ fn plan(
             plan
         }
     };
+    crate::profile::apply(
+        &mut plan,
+        tailor.profile,
+        tailor.profile_load,
+        &crate::run::absolute(std::path::Path::new("sglci-runs"))?,
+    )
+    .map_err(RunnerError::Config)?;
     let jobs: Vec<&crate::plan::PlannedJob> = plan.jobs.iter().collect();
     for job in jobs.iter().filter(|j| j.reduced.is_some()) {
         if let Err(e) = crate::reduced::write_all(&[job], tailor.model_config.as_deref(), &[]) {

@@ -13,6 +13,7 @@ mod finish;
 mod identify;
 mod image_check;
 mod preflight;
+mod traces;
 
 use std::path::{Path, PathBuf};
 
@@ -151,6 +152,7 @@ pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
     } else {
         base.each_job(run.plan.kind, &jobs, &image, surface)?
     };
+    traces::compress_all(&jobs, &out);
     efficiency::write_all(
         &jobs,
         &out,
@@ -176,14 +178,17 @@ fn load_suite(args: &CliRun) -> Result<Suite, RunnerError> {
 /// `<out>/mconf`, absolute (the same path on the host and in a job's container, where the
 /// run's folder is mounted at its own path).
 pub fn mconf_root(out: &Path) -> Result<PathBuf, RunnerError> {
-    let abs = if out.is_absolute() {
-        out.to_owned()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| RunnerError::Machine(format!("the working directory: {e}")))?
-            .join(out)
-    };
-    Ok(abs.join("mconf"))
+    Ok(absolute(out)?.join("mconf"))
+}
+
+/// `path` made absolute against the working directory.
+pub fn absolute(path: &Path) -> Result<PathBuf, RunnerError> {
+    if path.is_absolute() {
+        return Ok(path.to_owned());
+    }
+    Ok(std::env::current_dir()
+        .map_err(|e| RunnerError::Machine(format!("the working directory: {e}")))?
+        .join(path))
 }
 
 /// A run's plan, jobs, id and bundle identity for one run label.
@@ -220,6 +225,14 @@ impl Prepared {
                 suite.name, plan.kind
             )));
         }
+        let mut plan = plan;
+        crate::profile::apply(
+            &mut plan,
+            args.tailor.profile,
+            args.tailor.profile_load,
+            &absolute(out_dir)?,
+        )
+        .map_err(RunnerError::Config)?;
         let selected = select_jobs(&plan, args.job.as_deref())?;
         let jobs: Vec<&PlannedJob> = selected.iter().map(|&i| &plan.jobs[i]).collect();
         let run_id = run_id_of(args, &jobs, out_dir, label, &suite.name, &hardware, now)?;

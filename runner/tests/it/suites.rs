@@ -814,3 +814,94 @@ fn the_deploy_library() {
     }
     insta::assert_snapshot!(out);
 }
+
+/// F22 on the command line: `--profile` traces offline cells, `--profile-load` one online load,
+/// each into `<run folder>/profile/` through `SGLANG_TORCH_PROFILER_DIR`.
+#[test]
+fn plan_turns_profiling_on_for_what_it_names() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (code, v, err) = plan_in(
+        dir.path(),
+        &[
+            "--suite",
+            "grok-offline",
+            "--hardware",
+            "mi30x",
+            "--profile",
+            "decode",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let job = &v["jobs"][0];
+    let argv = argv_of(job, "/offline/cells/0/argv");
+    assert!(has(&argv, "--profile", None) && has(&argv, "--profile-stage", Some("decode")));
+    let env_dir = job["env"]["SGLANG_TORCH_PROFILER_DIR"]
+        .as_str()
+        .expect("dir");
+    let folder = job["run_folder"].as_str().expect("folder");
+    assert!(
+        env_dir.ends_with(&format!("sglci-runs/{folder}/profile")),
+        "{env_dir}"
+    );
+
+    let (code, v, err) = plan_in(
+        dir.path(),
+        &[
+            "--suite",
+            "grok-online",
+            "--hardware",
+            "mi30x",
+            "--profile-load",
+            "4",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let sweep = v["jobs"][0]["online"]["sweep"].as_array().expect("sweep");
+    let profiled: Vec<f64> = sweep
+        .iter()
+        .filter(|p| argv_of(p, "/argv").iter().any(|a| a == "--profile"))
+        .map(|p| p["value"].as_f64().unwrap_or(0.0))
+        .collect();
+    assert_eq!(profiled, [4.0]);
+    assert!(v["jobs"][0]["env"]["SGLANG_TORCH_PROFILER_DIR"].is_string());
+
+    for (args, want) in [
+        (
+            vec![
+                "--suite",
+                "grok-online",
+                "--hardware",
+                "mi30x",
+                "--profile-load",
+                "3",
+            ],
+            "has no such load (hint: one of 1, 2, 4, 8, 16)",
+        ),
+        (
+            vec![
+                "--suite",
+                "grok-online",
+                "--hardware",
+                "mi30x",
+                "--profile",
+                "both",
+            ],
+            "is online (hint: --profile-load L",
+        ),
+        (
+            vec![
+                "--suite",
+                "grok-offline",
+                "--hardware",
+                "mi30x",
+                "--profile-load",
+                "1",
+            ],
+            "is offline (hint: --profile prefill|decode|both)",
+        ),
+    ] {
+        let (code, _, err) = plan_in(dir.path(), &args);
+        assert_eq!(code, Some(2), "{args:?}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

@@ -27,6 +27,9 @@ seed parse_upstream $data/upstream/*
 seed suite_toml suites/*.toml
 seed redact core/tests/secret-forms.txt
 seed parse_ab samples/legacy/ab_log/*/*/comparison.json
+seed parse_trace $data/trace/*
+seed efficiency runner/tests/data/models/*/config.json
+seed mconf runner/tests/data/models/*/config.json
 mk() { # mk TARGET NAME CONTENT
   mkdir -p "fuzz/corpus/$1"; printf '%s' "$3" > "fuzz/corpus/$1/$2"
 }

@@ -127,6 +127,9 @@ pub struct ShapeError {
     pub reason: String,
 }
 
+/// The largest size of any dimension (a bound that keeps the arithmetic in range).
+pub const MAX_DIM: u64 = 1 << 24;
+
 /// `config.json`'s keys, under the names model families use.
 #[derive(Deserialize, Default)]
 struct RawConfig {
@@ -183,7 +186,7 @@ impl ModelShape {
             _ => raw,
         };
         let need = |v: Option<u64>, key: &str| {
-            v.filter(|v| (1..1 << 24).contains(v)).ok_or_else(|| {
+            v.filter(|v| (1..=MAX_DIM).contains(v)).ok_or_else(|| {
                 err(format!(
                     "`{key}` is missing or out of range (hint: the model's own config.json, or --model-config FILE)"
                 ))
@@ -219,7 +222,7 @@ impl ModelShape {
             }),
             None => None,
         };
-        Ok(Self {
+        let shape = Self {
             layers,
             hidden,
             heads,
@@ -231,80 +234,143 @@ impl ModelShape {
             moe,
             mla,
             dtype,
-        })
+        };
+        shape.check().map_err(err)?;
+        Ok(shape)
     }
 
-    /// Weights of one layer's attention.
-    fn attention(&self) -> u64 {
-        let (h, n) = (self.hidden, self.heads);
+    /// Every size within [`MAX_DIM`], experts per token within the experts, dense layers within
+    /// the layers: what the arithmetic below relies on.
+    pub fn check(&self) -> Result<(), String> {
+        let mut sizes = vec![
+            ("layers", self.layers),
+            ("hidden", self.hidden),
+            ("heads", self.heads),
+            ("kv_heads", self.kv_heads),
+            ("head_dim", self.head_dim),
+            ("intermediate", self.intermediate),
+            ("vocab", self.vocab),
+        ];
+        if let Some(m) = &self.moe {
+            sizes.extend([
+                ("experts", m.experts),
+                ("per_token", m.per_token),
+                ("expert_intermediate", m.expert_intermediate),
+                ("shared_intermediate", m.shared_intermediate),
+            ]);
+            if m.per_token > m.experts || m.first_dense > self.layers {
+                return Err(
+                    "more experts per token than experts, or more dense layers than layers"
+                        .to_owned(),
+                );
+            }
+        }
+        if let Some(m) = &self.mla {
+            sizes.extend([
+                ("q_lora_rank", m.q_lora_rank),
+                ("kv_lora_rank", m.kv_lora_rank),
+                ("qk_nope", m.qk_nope),
+                ("qk_rope", m.qk_rope),
+                ("v_head", m.v_head),
+            ]);
+        }
+        for (k, v) in sizes {
+            if v > MAX_DIM || (v == 0 && matches!(k, "layers" | "hidden" | "heads" | "vocab")) {
+                return Err(format!("`{k}` = {v} is out of range (1 to {MAX_DIM})"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Weights of one layer's attention. Sizes are bounded by [`MAX_DIM`], so every count here
+    /// fits a `u128`.
+    fn attention(&self) -> u128 {
+        let w = u128::from;
+        let (h, n) = (w(self.hidden), w(self.heads));
         match &self.mla {
             Some(m) => {
-                let qk = m.qk_nope + m.qk_rope;
-                let q = if m.q_lora_rank > 0 {
-                    h * m.q_lora_rank + m.q_lora_rank * n * qk
+                let (q_lora, kv_lora) = (w(m.q_lora_rank), w(m.kv_lora_rank));
+                let qk = w(m.qk_nope) + w(m.qk_rope);
+                let q = if q_lora > 0 {
+                    h * q_lora + q_lora * n * qk
                 } else {
                     h * n * qk
                 };
-                q + h * (m.kv_lora_rank + m.qk_rope)
-                    + m.kv_lora_rank * n * (m.qk_nope + m.v_head)
-                    + n * m.v_head * h
+                q + h * (kv_lora + w(m.qk_rope))
+                    + kv_lora * n * (w(m.qk_nope) + w(m.v_head))
+                    + n * w(m.v_head) * h
             }
             None => {
-                let d = self.head_dim;
-                h * n * d * 2 + h * self.kv_heads * d * 2
+                let d = w(self.head_dim);
+                h * n * d * 2 + h * w(self.kv_heads) * d * 2
             }
         }
     }
 
     /// (dense layers, MoE layers).
-    fn layer_split(&self) -> (u64, u64) {
+    fn layer_split(&self) -> (u128, u128) {
         match &self.moe {
-            Some(m) => (m.first_dense, self.layers - m.first_dense),
-            None => (self.layers, 0),
+            Some(m) => (
+                u128::from(m.first_dense),
+                u128::from(self.layers.saturating_sub(m.first_dense)),
+            ),
+            None => (u128::from(self.layers), 0),
         }
     }
 
     /// Norm weights: two per layer (and MLA's two low-rank norms), and the final one.
-    fn norms(&self) -> u64 {
+    fn norms(&self) -> u128 {
+        let w = u128::from;
         let mla = self
             .mla
             .as_ref()
-            .map_or(0, |m| m.q_lora_rank + m.kv_lora_rank);
-        self.layers * (2 * self.hidden + mla) + self.hidden
+            .map_or(0, |m| w(m.q_lora_rank) + w(m.kv_lora_rank));
+        w(self.layers) * (2 * w(self.hidden) + mla) + w(self.hidden)
+    }
+
+    /// The embedding table and, untied, the LM head.
+    fn embeddings(&self) -> u128 {
+        u128::from(self.vocab) * u128::from(self.hidden) * if self.tied_embeddings { 1 } else { 2 }
     }
 
     /// Every weight of the model (without MTP layers).
-    pub fn params(&self) -> u64 {
+    pub fn params(&self) -> u128 {
+        let w = u128::from;
         let (dense, moe_layers) = self.layer_split();
-        let h = self.hidden;
+        let h = w(self.hidden);
         let moe = self.moe.as_ref().map_or(0, |m| {
-            h * m.experts + 3 * h * (m.experts * m.expert_intermediate + m.shared_intermediate)
+            h * w(m.experts)
+                + 3 * h * (w(m.experts) * w(m.expert_intermediate) + w(m.shared_intermediate))
         });
-        let embeddings = self.vocab * h * if self.tied_embeddings { 1 } else { 2 };
-        embeddings
-            + self.layers * self.attention()
-            + dense * 3 * h * self.intermediate
+        self.embeddings()
+            + w(self.layers) * self.attention()
+            + dense * 3 * h * w(self.intermediate)
             + moe_layers * moe
             + self.norms()
     }
 
     /// The weights one token uses: [`Self::params`] with only the top-k experts of each MoE layer.
-    pub fn active_params(&self) -> u64 {
+    pub fn active_params(&self) -> u128 {
         self.params() - self.inactive_expert_params()
     }
 
-    fn inactive_expert_params(&self) -> u64 {
+    fn inactive_expert_params(&self) -> u128 {
+        let w = u128::from;
         let (_, moe_layers) = self.layer_split();
         self.moe.as_ref().map_or(0, |m| {
-            moe_layers * 3 * self.hidden * m.expert_intermediate * (m.experts - m.per_token)
+            moe_layers
+                * 3
+                * w(self.hidden)
+                * w(m.expert_intermediate)
+                * w(m.experts.saturating_sub(m.per_token))
         })
     }
 
     /// Matmul FLOPs per token (`F` in the module's overview).
     pub fn flops_per_token(&self) -> f64 {
-        let embeddings = self.vocab * self.hidden * if self.tied_embeddings { 1 } else { 2 };
         // The active weights less the embedding table, plus the LM head as a matmul.
-        let matmul = self.active_params() - embeddings - self.norms() + self.vocab * self.hidden;
+        let matmul = self.active_params() - self.embeddings() - self.norms()
+            + u128::from(self.vocab) * u128::from(self.hidden);
         2.0 * matmul as f64
     }
 
@@ -314,7 +380,7 @@ impl ModelShape {
             Some(m) => (m.qk_nope + m.qk_rope, m.v_head),
             None => (self.head_dim, self.head_dim),
         };
-        2.0 * (self.layers * self.heads * (qk + v)) as f64
+        2.0 * self.layers as f64 * self.heads as f64 * (qk as f64 + v as f64)
     }
 
     /// FLOPs of one prefill of `batch` sequences of `input` tokens.
@@ -358,20 +424,9 @@ pub fn parse_input(text: &str) -> Result<EfficiencyInput, crate::ParseError> {
             ),
         ));
     }
-    if e.model.layers == 0 || e.model.heads == 0 || e.model.layers >= 1 << 24 {
-        return Err(crate::ParseError::invalid(
-            1,
-            "a model without layers or heads",
-        ));
-    }
-    if let Some(m) = &e.model.moe {
-        if m.per_token > m.experts || m.first_dense > e.model.layers {
-            return Err(crate::ParseError::invalid(
-                1,
-                "more experts per token than experts, or more dense layers than layers",
-            ));
-        }
-    }
+    e.model
+        .check()
+        .map_err(|reason| crate::ParseError::invalid(1, reason))?;
     Ok(e)
 }
 

@@ -79,10 +79,12 @@ pub fn apply(
                     job.id
                 ))
             }
-            (JobSpec::Online { .. }, Some(_), _) => return Err(format!(
+            (JobSpec::Online { .. }, Some(_), _) => {
+                return Err(format!(
                 "--profile: {} is online (hint: --profile-load L profiles one load of the sweep)",
                 job.id
-            )),
+            ))
+            }
             (_, Some(_), Some(_)) => {
                 return Err(
                     "--profile is for offline suites, --profile-load for online ones: give one"

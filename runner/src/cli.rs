@@ -244,6 +244,8 @@ pub struct CliRun {
     pub job: Option<String>,
     #[command(flatten)]
     pub tailor: CliTailor,
+    #[command(flatten)]
+    pub nodes: CliNodes,
     /// Keep an existing run folder's complete loads and passed gate; run only what is missing.
     #[arg(long)]
     pub resume: bool,
@@ -324,6 +326,25 @@ pub struct CliTailor {
     /// (`--mconf`, and the efficiency figures: tokens/s per GPU and MFU).
     #[arg(long)]
     pub model_config: Option<PathBuf>,
+}
+
+/// Multi-node runs (F19): every node runs the same `run` with its own `--node-rank`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CliNodes {
+    /// Nodes the run spans (2 or more; a deploy such as tp16ep16 says how many it needs).
+    #[arg(long)]
+    pub nnodes: Option<u32>,
+    /// This node's rank: 0 runs the gate and the sweep (and ships the bundle); the others run
+    /// their part of each job in lockstep with it.
+    #[arg(long)]
+    pub node_rank: Option<u32>,
+    /// Rank 0's HOST:PORT, the torch rendezvous (SGLang's `--dist-init-addr`); the runners
+    /// talk on PORT + 1.
+    #[arg(long)]
+    pub master: Option<String>,
+    /// Seconds rank 0 waits for the other ranks to connect (and they for it).
+    #[arg(long, default_value_t = 900)]
+    pub node_wait: u64,
 }
 
 #[derive(Debug, clap::Args)]

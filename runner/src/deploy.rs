@@ -219,6 +219,10 @@ impl JobLayer for Deploy {
         &self.file
     }
 
+    fn nnodes(&self) -> u32 {
+        self.nnodes
+    }
+
     /// The job with this deployment's parallelism (see the module's overview). Kinds without
     /// SGLang arguments (PD, unit, image check, upstream) refuse a deploy.
     fn apply(&self, kind: Kind, config: &mut JobConfig, at: &str) -> Result<(), SuiteError> {

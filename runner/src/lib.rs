@@ -50,6 +50,7 @@ pub mod identity;
 pub mod image;
 pub mod job;
 pub mod mconf;
+pub mod nodes;
 pub mod outputs;
 pub mod plan;
 pub mod profile;

@@ -100,6 +100,10 @@ pub trait JobLayer: std::fmt::Debug + Send + Sync {
     fn name(&self) -> &str;
     /// The file it came from, for errors.
     fn file(&self) -> &str;
+    /// The nodes the layer spans (1: one host).
+    fn nnodes(&self) -> u32 {
+        1
+    }
     /// Changes one job's configuration; `at` names the job in errors.
     fn apply(&self, kind: Kind, config: &mut JobConfig, at: &str) -> Result<(), SuiteError>;
 }

@@ -200,6 +200,7 @@ fn round_args(
         out: Some(out.to_owned()),
         job: args.job.clone(),
         tailor: args.tailor.clone(),
+        nodes: crate::cli::CliNodes::default(),
         resume: false,
         no_ship: args.no_ship,
         engine: args.engine,

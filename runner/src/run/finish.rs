@@ -60,6 +60,9 @@ pub struct RunReport {
     /// The image's identity, as the manifest records it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<sglci_core::ImageIdentity>,
+    /// A multi-node follower's parts (its logs stay on its node; rank 0 ships the bundle).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub node_parts: Vec<crate::nodes::follower::Part>,
     #[serde(skip)]
     pub error: Option<RunnerError>,
 }
@@ -135,6 +138,7 @@ pub(crate) fn finish_run(
         shipped,
         jobs: outcomes,
         image: info.record.as_ref().map(|r| r.image.clone()),
+        node_parts: Vec::new(),
         error,
     })
 }

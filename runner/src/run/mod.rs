@@ -128,6 +128,15 @@ pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
     };
     let jobs = run.jobs();
     crate::reduced::write_all(&jobs, args.tailor.model_config.as_deref(), &mounts)?;
+    let nodes = nodes_of(args)?;
+    let wait = std::time::Duration::from_secs(args.nodes.node_wait);
+    let leader = match &nodes {
+        Some(n) if n.is_leader() => Some(std::cell::RefCell::new(
+            crate::nodes::coord::Leader::gather(&n.coord_addr(), n.nnodes, wait)
+                .map_err(RunnerError::Machine)?,
+        )),
+        _ => None,
+    };
     let base = RunBase {
         run_id: run.run_id.clone(),
         suite: suite.name.clone(),
@@ -146,7 +155,12 @@ pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
             gpus,
             mounts,
         },
+        leader,
+        rank_events_seen: std::cell::Cell::new(0),
     };
+    if let Some(n) = nodes.as_ref().filter(|n| !n.is_leader()) {
+        return base.follow(n, &jobs, wait, identity);
+    }
     let outcomes = if run.plan.kind == Kind::Sanity {
         base.sanity(&jobs, &image)?
     } else {
@@ -159,10 +173,19 @@ pub fn run_report(args: &CliRun) -> Result<RunReport, RunnerError> {
         args.tailor.model_config.as_deref(),
         &base.engine.mounts,
     );
-    let info = run
+    if let Some(l) = &base.leader {
+        l.borrow_mut().say(&crate::nodes::Msg::Done);
+    }
+    let mut info = run
         .info
         .clone()
         .with_record(identity, &jobs, now, &outcomes);
+    if let (Some(r), Some(n)) = (info.record.as_mut(), &nodes) {
+        r.nodes = Some(sglci_core::bundle::NodeRank {
+            nnodes: n.nnodes,
+            rank: n.rank,
+        });
+    }
     finish_run(args, &out, &info, outcomes)
 }
 
@@ -233,6 +256,12 @@ impl Prepared {
             &absolute(out_dir)?,
         )
         .map_err(RunnerError::Config)?;
+        let deploy_nodes = suite.deploy().map(|d| d.nnodes());
+        match nodes_of(args)? {
+            Some(n) => n.apply(&mut plan, deploy_nodes),
+            None => crate::nodes::check_single_node(deploy_nodes),
+        }
+        .map_err(RunnerError::Config)?;
         let selected = select_jobs(&plan, args.job.as_deref())?;
         let jobs: Vec<&PlannedJob> = selected.iter().map(|&i| &plan.jobs[i]).collect();
         let run_id = run_id_of(args, &jobs, out_dir, label, &suite.name, &hardware, now)?;
@@ -255,6 +284,16 @@ impl Prepared {
     fn jobs(&self) -> Vec<&PlannedJob> {
         self.selected.iter().map(|&i| &self.plan.jobs[i]).collect()
     }
+}
+
+/// `--nnodes`, `--node-rank`, `--master`: `None` for a one-node run.
+fn nodes_of(args: &CliRun) -> Result<Option<crate::nodes::Nodes>, RunnerError> {
+    crate::nodes::Nodes::from_flags(
+        args.nodes.nnodes,
+        args.nodes.node_rank,
+        args.nodes.master.as_deref(),
+    )
+    .map_err(RunnerError::Config)
 }
 
 /// `--hardware`, else the suite's only one, else none (the host or the tag will say).
@@ -447,6 +486,10 @@ struct RunBase {
     runner_exe: String,
     resume: bool,
     engine: EngineChoice,
+    /// Rank 0 of a multi-node run: its line to the other ranks.
+    leader: Option<std::cell::RefCell<crate::nodes::coord::Leader>>,
+    /// Rank events already charged to a job.
+    rank_events_seen: std::cell::Cell<usize>,
 }
 
 impl RunBase {
@@ -463,6 +506,87 @@ impl RunBase {
             clock: &sglci_core::clock::unix_now,
             progress,
         }
+    }
+
+    /// Tells the other ranks `m` (multi-node rank 0).
+    fn tell_ranks(&self, m: crate::nodes::Msg) {
+        if let Some(l) = &self.leader {
+            l.borrow_mut().say(&m);
+        }
+    }
+
+    /// A job fails, naming the rank, when another rank failed or went away since the last job
+    /// was checked (or before the first), or went away at any time before it.
+    fn rank_failures(
+        &self,
+        job: &PlannedJob,
+        mut outcome: JobOutcome,
+    ) -> Result<JobOutcome, RunnerError> {
+        let Some(l) = &self.leader else {
+            return Ok(outcome);
+        };
+        let events = l.borrow().events();
+        let new = events
+            .get(self.rank_events_seen.get()..)
+            .unwrap_or_default();
+        self.rank_events_seen.set(events.len());
+        let gone = events.iter().find(|e| e.why.contains("went away"));
+        let Some(first) = new.first().or(gone) else {
+            return Ok(outcome);
+        };
+        say(&format!("{}: {}", job.id, first.why));
+        if !outcome.failed() {
+            outcome.status = job::Status::Fail;
+            outcome.reason = format!("{} during the job", first.why);
+            outcome.failure = Some(sglci_core::failure::Evidence {
+                class: sglci_core::failure::FailureClass::ServerExited,
+                line: first.why.clone(),
+            });
+            if let Some(folder) = &job.run_folder {
+                outcome.save(&self.root.join(folder))?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// A follower's run: its part of each job until rank 0 says done.
+    fn follow(
+        &self,
+        nodes: &crate::nodes::Nodes,
+        jobs: &[&PlannedJob],
+        wait: std::time::Duration,
+        identity: sglci_core::ImageIdentity,
+    ) -> Result<RunReport, RunnerError> {
+        let link = crate::nodes::coord::connect(&nodes.coord_addr(), nodes.rank, wait)
+            .map_err(RunnerError::Machine)?;
+        say(&format!(
+            "node-rank {}: following rank 0 at {}",
+            nodes.rank,
+            nodes.coord_addr()
+        ));
+        let mut make = |j: &PlannedJob| self.engine.make(&self.run_id, j);
+        let parts = crate::nodes::follower::follow(link, nodes, jobs, &self.root, &mut make);
+        let failed = match &parts {
+            Ok(p) => p.iter().filter(|p| p.failed.is_some()).count(),
+            Err(_) => 0,
+        };
+        let (parts, error) = match parts {
+            Ok(p) => (
+                p,
+                (failed > 0)
+                    .then(|| RunnerError::Failed(format!("{failed} part(s) of this rank failed"))),
+            ),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        Ok(RunReport {
+            run_id: self.run_id.clone(),
+            out: self.root.display().to_string(),
+            shipped: None,
+            jobs: Vec::new(),
+            image: Some(identity),
+            node_parts: parts,
+            error,
+        })
     }
 
     /// The sanity sweep: one timing summary for all models, which run in turn, each on its own
@@ -506,6 +630,9 @@ impl RunBase {
                 }
             };
             let mut ctx = self.context(&mut progress);
+            self.tell_ranks(crate::nodes::Msg::Start {
+                job: job.id.clone(),
+            });
             let mut engine = self.engine.make(&self.run_id, job)?;
             let outcome = match kind {
                 Kind::Unit => job::unit::run_unit(job, &mut ctx, engine.as_mut(), image),
@@ -515,6 +642,10 @@ impl RunBase {
             };
             engine.teardown();
             let outcome = outcome.map_err(|e| RunnerError::Machine(format!("{}: {e}", job.id)))?;
+            self.tell_ranks(crate::nodes::Msg::Stop {
+                job: job.id.clone(),
+            });
+            let outcome = self.rank_failures(job, outcome)?;
             if let Some(end) = report::group_end(surface) {
                 say(&end);
             }

@@ -7,6 +7,7 @@ mod common;
 mod docker;
 mod gpu;
 mod image;
+mod nodes;
 mod secrets;
 mod ship;
 mod suites;

@@ -24,6 +24,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
     ("grok-online", include_str!("../../suites/grok-online.toml")),
     ("image-check", include_str!("../../suites/image-check.toml")),
+    ("latency", include_str!("../../suites/latency.toml")),
     ("pd", include_str!("../../suites/pd.toml")),
     ("sanity", include_str!("../../suites/sanity.toml")),
     ("smoke", include_str!("../../suites/smoke.toml")),

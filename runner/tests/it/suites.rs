@@ -73,6 +73,7 @@ fn cron_jobs_name_the_publishers_tasks() {
                         [
                             "grok-offline",
                             "deepseek-offline",
+                            "latency",
                             "image-check",
                             "upstream"
                         ]

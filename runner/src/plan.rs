@@ -515,12 +515,16 @@ fn job_spec(job: &Job, vars: &BTreeMap<&str, String>, file: &str) -> Result<JobS
     Ok(match job.kind {
         Kind::Online | Kind::Smoke => JobSpec::Online {
             server: server_plan(c.server.as_ref().ok_or_else(|| missing("server"))?, vars),
-            gsm8k: c.gsm8k.as_ref().map(|g| GatePlan {
-                argv: gsm8k_argv(g.client, port, g.questions, g.parallel, Some(g.shots)),
-                threshold: g.threshold,
-                attempts: g.runs,
-                exclude_below: g.exclude_below,
-            }),
+            gsm8k: c
+                .gsm8k
+                .as_ref()
+                .filter(|_| c.skip_gate.is_none())
+                .map(|g| GatePlan {
+                    argv: gsm8k_argv(g.client, port, g.questions, g.parallel, Some(g.shots)),
+                    threshold: g.threshold,
+                    attempts: g.runs,
+                    exclude_below: g.exclude_below,
+                }),
             sweep: sweep_points(c, vars),
         },
         Kind::Offline => JobSpec::Offline {
@@ -564,12 +568,17 @@ fn planned(job: Job, image: Option<&str>, file: &str) -> Result<PlannedJob, Suit
     let vars = job_vars(&job.config);
     let spec = job_spec(&job, &vars, file)?;
     let run_folder = run_folder(&job, image);
-    let gate_skipped = job.reduced.as_ref().filter(|r| r.gate_dropped).map(|r| {
-        format!(
-            "dummy weights (--mconf {}l): GSM8K would score random weights, so the gate is skipped",
-            r.layers
-        )
-    });
+    let gate_skipped = job
+        .reduced
+        .as_ref()
+        .filter(|r| r.gate_dropped)
+        .map(|r| {
+            format!(
+                "dummy weights (--mconf {}l): GSM8K would score random weights, so the gate is skipped",
+                r.layers
+            )
+        })
+        .or_else(|| job.config.skip_gate.clone());
     let c = job.config;
     Ok(PlannedJob {
         id: format!(

@@ -129,6 +129,7 @@ const LAYER_KEYS: &[&str] = &[
     "cron_job",
     "folder_variant",
     "manual",
+    "skip_gate",
     "env",
     "server",
     "gsm8k",
@@ -398,6 +399,10 @@ pub struct JobConfig {
     /// `false` in a layer removes the key, as everywhere.
     #[serde(default)]
     pub manual: bool,
+    /// Why the GSM8K gate is not run (dummy weights): the gate is dropped and every result of
+    /// the job says why, instead of a gate that could only fail.
+    #[serde(default)]
+    pub skip_gate: Option<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     #[serde(default)]
@@ -929,6 +934,9 @@ fn validate(c: &JobConfig, kind: Kind, file: &str, at: &str) -> Result<(), Suite
             server_program(c, file, at)?;
             need(c.model.is_some(), "model")?;
             need(c.gsm8k.is_some() || c.sweep.is_some(), "gsm8k or sweep")?;
+            if c.skip_gate.is_some() {
+                need(c.sweep.is_some(), "sweep (its gate is skipped)")?;
+            }
             if c.sweep.is_some() {
                 need(c.client.is_some(), "client")?;
             }

@@ -23,6 +23,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../../suites/grok-offline.toml"),
     ),
     ("grok-online", include_str!("../../suites/grok-online.toml")),
+    ("h200-proof", include_str!("../../suites/h200-proof.toml")),
     ("image-check", include_str!("../../suites/image-check.toml")),
     ("latency", include_str!("../../suites/latency.toml")),
     ("pd", include_str!("../../suites/pd.toml")),

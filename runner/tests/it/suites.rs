@@ -74,6 +74,7 @@ fn cron_jobs_name_the_publishers_tasks() {
                             "grok-offline",
                             "deepseek-offline",
                             "latency",
+                            "h200-proof",
                             "image-check",
                             "upstream"
                         ]

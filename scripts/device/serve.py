@@ -2,7 +2,8 @@
 
 sglang.bench_serving's OpenAI-completions payload carries SGLang's own fields `ignore_eos` and
 `best_of`, which `transformers serve` refuses with HTTP 422. The shim listens on --port, drops
-exactly those fields from request bodies, and forwards everything else (streamed responses chunk
+exactly those fields from request bodies (and any other field a 422 names, said in the log),
+and forwards everything else (streamed responses chunk
 by chunk, so TTFT and ITL are the server's) to `transformers serve` on --port + 1. Without
 `ignore_eos` a response may stop at the end-of-sequence token; with random weights that token is
 1 in 128,256 per step, and bench_serving counts the tokens it got.
@@ -31,8 +32,12 @@ args, _ = ap.parse_known_args()
 upstream_port = args.port + 1
 os.makedirs(os.path.expanduser("~/.cache/huggingface/hub"), exist_ok=True)
 cli = shutil.which("transformers") or os.path.join(os.path.dirname(sys.executable), "transformers")
+command = [cli, "serve", args.model, "--host", "127.0.0.1", "--port", str(upstream_port)]
+if os.environ.get("SHIM_UPSTREAM"):
+    # Another server in its place (the shim's own check on a machine without transformers).
+    command = os.environ["SHIM_UPSTREAM"].split() + [str(upstream_port)]
 server = subprocess.Popen(
-    [cli, "serve", args.model, "--host", "127.0.0.1", "--port", str(upstream_port)],
+    command,
     stdout=sys.stdout,
     stderr=sys.stderr,
 )
@@ -51,26 +56,61 @@ signal.signal(signal.SIGTERM, stop)
 signal.signal(signal.SIGINT, stop)
 
 
+def refused_fields(body):
+    """The request fields a 422 names (FastAPI's `detail[].loc = ["body", NAME]`)."""
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return []
+    names = []
+    for d in detail if isinstance(detail, list) else []:
+        loc = d.get("loc") if isinstance(d, dict) else None
+        if isinstance(loc, list) and len(loc) == 2 and loc[0] == "body" and isinstance(loc[1], str):
+            names.append(loc[1])
+    return names
+
+
 class Shim(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
-    def forward(self, method):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if body and self.headers.get("Content-Type", "").startswith("application/json"):
-            try:
-                doc = json.loads(body)
-                if isinstance(doc, dict):
-                    for k in DROPPED:
-                        doc.pop(k, None)
-                    body = json.dumps(doc).encode()
-            except ValueError:
-                pass
+    def upstream(self, method, body):
         conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=600)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
         headers["Content-Length"] = str(len(body))
+        conn.request(method, self.path, body=body if method == "POST" else None, headers=headers)
+        return conn, conn.getresponse()
+
+    def forward(self, method):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        doc = None
+        if body and self.headers.get("Content-Type", "").startswith("application/json"):
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = None
+        if isinstance(doc, dict):
+            for k in DROPPED:
+                doc.pop(k, None)
+            body = json.dumps(doc).encode()
         try:
-            conn.request(method, self.path, body=body if method == "POST" else None, headers=headers)
-            r = conn.getresponse()
+            conn, r = self.upstream(method, body)
+            # A field the server still refuses is dropped too, once, and said in the log.
+            if r.status == 422 and isinstance(doc, dict):
+                err = r.read()
+                names = [n for n in refused_fields(err) if n in doc]
+                if names:
+                    print(f"shim: dropped {names}: the server refused them", file=sys.stderr, flush=True)
+                    for n in names:
+                        doc.pop(n)
+                    conn.close()
+                    conn, r = self.upstream(method, json.dumps(doc).encode())
+                else:
+                    print(f"shim: 422 {err[:500]!r}", file=sys.stderr, flush=True)
+                    self.send_response(422)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(err)
+                    return
         except OSError as e:
             self.send_error(502, f"upstream: {e}")
             return

@@ -60,7 +60,9 @@ device() {
   done) &
   local sampler=$!
   set +e
-  SGLCI_REPO="$PWD" SGLCI_PROOF_MODEL="$w/Llama-3.2-1B-dummy" .proof/sglci-runner run \
+  # Inside the device's 10-minute call: a run still going at 480 s is stopped (SIGTERM: the
+  # runner stops its processes and still writes what it has).
+  SGLCI_REPO="$PWD" SGLCI_PROOF_MODEL="$w/Llama-3.2-1B-dummy" timeout 480 .proof/sglci-runner run \
     --suite h200-proof --hardware h200 --engine local \
     --image h200-proof/transformers-serve:5.17 --run-id "h200-proof-$(date -u +%Y%m%d)" \
     --out "$w/runs" --store "$w/store" --spool "$w/spool" >"$w/run.json" 2>"$w/run.err"

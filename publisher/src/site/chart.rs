@@ -365,7 +365,8 @@ pub fn model_charts(
     charts
 }
 
-/// The offline figure (predecessor.md 4.2): E2E latency and throughput per batch size.
+/// The offline figure (predecessor.md 4.2): E2E latency and throughput per batch size, and
+/// (F70) the MFU of the median decode step and of the prefill where runs recorded their model.
 pub fn offline_charts(
     data: &Rows,
     hardware: &str,
@@ -376,6 +377,8 @@ pub fn offline_charts(
     let stem = paths::slug(&format!("{model}-offline-{mode}"));
     let mut lat = Builder::default();
     let mut thr = Builder::default();
+    let mut decode_mfu = Builder::default();
+    let mut prefill_mfu = Builder::default();
     for r in &data.offline {
         if r.hardware != hardware
             || r.model != model
@@ -396,7 +399,15 @@ pub fn offline_charts(
             .e2e_throughput
             .and_then(|v| point(&r.date, v, &r.docker_tag, &r.run_dir))
         {
-            thr.push(order, label, p);
+            thr.push(order, label.clone(), p);
+        }
+        for (b, v) in [
+            (&mut decode_mfu, r.decode_mfu),
+            (&mut prefill_mfu, r.prefill_mfu),
+        ] {
+            if let Some(p) = v.and_then(|v| point(&r.date, v * 100.0, &r.docker_tag, &r.run_dir)) {
+                b.push(order, label.clone(), p);
+            }
         }
     }
     let name = format!("{model} offline {mode} on {hardware}");
@@ -410,6 +421,16 @@ pub fn offline_charts(
             format!("{stem}-throughput"),
             format!("E2E throughput, {name}"),
             "tok/s",
+        ),
+        decode_mfu.chart(
+            format!("{stem}-decode-mfu"),
+            format!("Decode MFU, {name}"),
+            "%",
+        ),
+        prefill_mfu.chart(
+            format!("{stem}-prefill-mfu"),
+            format!("Prefill MFU, {name}"),
+            "%",
         ),
     ];
     charts.retain(|c| !c.is_empty());

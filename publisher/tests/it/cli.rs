@@ -136,7 +136,23 @@ fn export_formats_and_values() {
     let csv = String::from_utf8(ok(store.path(), &["export", "serving", "--format", "csv"]))
         .expect("utf8");
     let mut lines = csv.lines();
-    assert!(lines.next().expect("header").starts_with("hardware,model,run_dir,docker_tag,date,variant,load_kind,load,e2e_ms,ttft_ms,itl_ms,gsm8k_accuracy"));
+    let header = lines.next().expect("header");
+    assert!(header.starts_with("hardware,model,run_dir,docker_tag,date,variant,load_kind,load,e2e_ms,ttft_ms,itl_ms,gsm8k_accuracy"));
+    // F70's columns follow the pinned ones (empty for the predecessor's runs).
+    assert!(
+        header.ends_with(",kv_cache_tokens,kv_cache_gb,tokens_per_s_per_gpu,mfu"),
+        "{header}"
+    );
+    let offline = String::from_utf8(ok(store.path(), &["export", "offline", "--format", "csv"]))
+        .expect("utf8");
+    assert!(
+        offline
+            .lines()
+            .next()
+            .expect("header")
+            .ends_with(",e2e_throughput,tokens_per_s_per_gpu,mfu,prefill_mfu,decode_mfu"),
+        "{offline}"
+    );
     // GROK1 on 2025-12-10, rate 8: the client log's median E2E/TTFT/ITL and the GSM8K average.
     let row = lines
         .find(|l| l.contains("20251210_GROK1") && l.contains(",request_rate,8,"))

@@ -6,9 +6,9 @@
 #   (device) bash scripts/h200-proof.sh device
 #                                        # on the H200 machine, with .whl and .proof carried;
 #                                        # leaves $OUT/proof.tar.gz
-#   bash scripts/h200-proof.sh keep DIR  # here: DIR holds proof.tar.gz; its run folder goes to
-#                                        # samples/legacy, the nvidia-smi captures to the
-#                                        # runner's fixtures
+#   bash scripts/h200-proof.sh keep DIR  # here: DIR holds proof.tar.gz; its store (the bundle
+#                                        # and its announcement) goes to samples/h200-proof,
+#                                        # the nvidia-smi captures to the runner's fixtures
 #
 # On the device: install the wheels, make a dummy-weight Llama-3.2-1B (scripts/device/
 # make-model.py), start nothing by hand: `sglci-runner run --suite h200-proof --engine local
@@ -81,15 +81,16 @@ keep() {
   local src="${1:?the folder holding proof.tar.gz}" tmp
   tmp=$(mktemp -d)
   tar xzf "$src/proof.tar.gz" -C "$tmp"
-  local folder
-  folder=$(cd "$tmp/runs" && find online_benchmark_log -mindepth 3 -maxdepth 3 -type d | head -1)
-  mkdir -p "samples/legacy/$(dirname "$folder")"
-  rm -rf "samples/legacy/$folder"
-  cp -r "$tmp/runs/$folder" "samples/legacy/$folder"
+  # The directory store as the device left it: the bundle (manifest and files) and its
+  # announcement in the spool queue. `scripts/main.sh` delivers it into ./sglci-data.
+  rm -rf samples/h200-proof && mkdir -p samples/h200-proof
+  cp -r "$tmp/store" samples/h200-proof/store
+  # The runner's JSON, the model's config and the GPU samples, as evidence beside it.
+  cp "$tmp/run.json" "$tmp/smi.log" "$tmp/config.json" "$tmp/sglci-model.json" samples/h200-proof/
   cp "$tmp/nvidia_smi_h200_idle_before.csv" runner/tests/data/gpu/nvidia_smi_h200_idle.csv
   # The busiest sample while the server held its memory.
   sort -t, -k3 -n "$tmp/smi.log" | tail -1 >runner/tests/data/gpu/nvidia_smi_h200_serving.csv
-  echo "kept samples/legacy/$folder"
+  echo "kept samples/h200-proof"
   rm -rf "$tmp"
 }
 

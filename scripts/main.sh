@@ -3,8 +3,8 @@
 # end to end on this machine: prepare the CPU suites (scripts/smoke-setup.sh), run the smoke suite
 # with sglci-runner (llama.cpp's llama-server, GSM8K gate, the real sglang.bench_serving sweep),
 # then the PD test (the real sglang-router over two llama-server workers), and ship the bundles to
-# the store; the publisher ingests the announced bundles and the bundled sample of the
-# predecessor's history (samples/legacy), renders the site into ./sglci-site and serves it on
+# the store; the publisher ingests the announced bundles (with the H200 proof's real bundle,
+# samples/h200-proof) and the bundled sample of the predecessor's history (samples/legacy), renders the site into ./sglci-site and serves it on
 # http://127.0.0.1:8000/ (Ctrl-C stops). SGLCI_NO_SERVE=1 stops after rendering.
 # Every step says what it does on stderr; the long ones (llama.cpp, cargo) show their progress.
 set -euo pipefail
@@ -22,11 +22,14 @@ say "running the smoke suite (server, GSM8K gate, request-rate sweep)"
 "$bin/sglci-runner" run --suite smoke || [ $? -eq 1 ]
 say "running the PD suite (sglang-router over two llama-server workers)"
 "$bin/sglci-runner" run --suite smoke-pd || [ $? -eq 1 ]
+say "delivering the H200 proof's bundle (samples/h200-proof: a real run on an NVIDIA H200)"
+mkdir -p sglci-data && cp -rn samples/h200-proof/store/. sglci-data/
 say "publishing: the announced bundles, the sample history, the site"
 "$bin/sglci-publisher" ingest --pending
 "$bin/sglci-publisher" ingest --legacy samples/legacy
 "$bin/sglci-publisher" site --out sglci-site --window-days 730
 say "done: runs in ./sglci-runs, the store in ./sglci-data, the site in ./sglci-site"
 if [ "${SGLCI_NO_SERVE:-}" != 1 ]; then
-  exec "$bin/sglci-publisher" serve --dir sglci-site --logs sglci-runs --logs samples/legacy
+  exec "$bin/sglci-publisher" serve --dir sglci-site --logs sglci-runs --logs samples/legacy \
+    --logs samples/h200-proof/store/runs/h200/20261202/h200-proof-20261203/files
 fi

@@ -173,6 +173,15 @@ fn reject(kind: FileKind, why: impl Into<String>) -> Classified {
     }
 }
 
+/// Not data, but part of a run folder: kept with the run (its page links it), not parsed.
+fn kept(place: Place, why: impl Into<String>) -> Classified {
+    Classified {
+        kind: FileKind::NotData,
+        place,
+        reject: Some(why.into()),
+    }
+}
+
 fn ok(kind: FileKind, place: Place) -> Classified {
     Classified {
         kind,
@@ -264,7 +273,7 @@ fn offline(parts: &[&str]) -> Classified {
         return ok(FileKind::Efficiency, place);
     }
     if !file.ends_with(".csv") || file.contains("summary") {
-        return reject(FileKind::NotData, format!("`{file}` is not an offline result CSV (logs and config are kept with the run, not parsed)"));
+        return kept(place, format!("`{file}` is not an offline result CSV (logs and config are kept with the run, not parsed)"));
     }
     ok(FileKind::OfflineCsv, place)
 }
@@ -274,8 +283,8 @@ fn trace_file(file: &str, place: Place) -> Classified {
     if file.ends_with(".json.gz") || file.ends_with(".json") {
         ok(FileKind::Trace, place)
     } else {
-        reject(
-            FileKind::NotData,
+        kept(
+            place,
             format!("`{file}` in a profile folder is not a torch trace (kept with the run)"),
         )
     }
@@ -330,8 +339,8 @@ fn online(parts: &[&str]) -> Classified {
         "efficiency.json" => ok(FileKind::Efficiency, place(None)),
         // sglci-runner's typed account of the run (F16). The rows come from the logs beside it,
         // through the same parsers as the legacy tree, so it is kept, not parsed.
-        "results.json" => reject(
-            FileKind::NotData,
+        "results.json" => kept(
+            place(None),
             "sglci-runner results (the numbers are read from the logs beside it)",
         ),
         f if f.starts_with("timing_summary_") && f.ends_with(".log") => {

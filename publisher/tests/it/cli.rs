@@ -529,3 +529,68 @@ fn notify_targets_and_configuration_errors() {
         );
     }
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).expect("readable") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir_all(&dest).expect("dir");
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// Issue 21: the bundle a real H200 run shipped to a directory store on the device
+/// (samples/h200-proof/store: the bundle and its announcement) is ingested like any other: its
+/// rows are `h200` with positive throughput, tokens/s per GPU and MFU, and its run page links
+/// every raw file of the bundle.
+#[test]
+fn the_h200_proof_bundle_is_ingested_with_its_numbers() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let proof = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/h200-proof/store");
+    copy_tree(&proof, store.path());
+    let site = store.path().join("site");
+    ok(
+        store.path(),
+        &[
+            "ingest",
+            "--pending",
+            "--site",
+            site.to_str().expect("utf8"),
+        ],
+    );
+    let csv = String::from_utf8(ok(store.path(), &["export", "serving", "--format", "json"]))
+        .expect("utf8");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&csv).expect("json rows");
+    let h200: Vec<&serde_json::Value> = rows.iter().filter(|r| r["hardware"] == "h200").collect();
+    assert_eq!(h200.len(), 3, "{csv}");
+    for r in &h200 {
+        for k in ["output_throughput", "tokens_per_s_per_gpu", "mfu", "e2e_ms"] {
+            assert!(r[k].as_f64().is_some_and(|v| v > 0.0), "{k}: {r}");
+        }
+        // A 1.2 B-parameter model on one H200 behind `transformers serve`: far below the peak.
+        assert!(r["mfu"].as_f64().unwrap_or(1.0) < 0.01, "{r}");
+    }
+    let manifest_path = proof.join("runs/h200/20261202/h200-proof-20261203/manifest.json");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest_path).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["run"]["image"]["gpu"], "NVIDIA H200");
+    let run_dir = h200[0]["run_dir"].as_str().expect("run dir");
+    let page = std::fs::read_to_string(site.join(sglci_publisher::site::paths::run_page(run_dir)))
+        .expect("the run page");
+    for f in manifest["files"].as_array().expect("files") {
+        let name = f["path"]
+            .as_str()
+            .and_then(|p| p.rsplit('/').next())
+            .expect("name");
+        assert!(
+            page.contains(name),
+            "{name} is not linked from the run page"
+        );
+    }
+    assert!(page.contains("MFU"), "the efficiency columns");
+}

@@ -556,8 +556,14 @@ fn run_pages_show_efficiency_and_kernel_tables() {
             main_region(&page)
         );
     }
-    let model = text(&site, &sglci_publisher::site::paths::model_page("mi30x", "GROK1"));
-    assert!(model.contains("Decode MFU, GROK1 offline normal on mi30x"), "no decode MFU chart");
+    let model = text(
+        &site,
+        &sglci_publisher::site::paths::model_page("mi30x", "GROK1"),
+    );
+    assert!(
+        model.contains("Decode MFU, GROK1 offline normal on mi30x"),
+        "no decode MFU chart"
+    );
     assert!(model.contains("Prefill MFU, GROK1 offline normal on mi30x"));
     let legacy_run = site
         .keys()

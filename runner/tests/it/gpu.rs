@@ -94,3 +94,21 @@ fn nvidia_names_from_a_real_h200() {
     assert_eq!(g.count, 1);
     assert_eq!(g.hardware.as_str(), "h200");
 }
+
+/// The busiest sample while the H200 proof's server held the GPU (issue 21): 3 GB of 140 GB
+/// but 26 % use, so the idle gate calls it busy by its use.
+#[test]
+fn nvidia_smi_while_a_real_server_holds_the_gpu() {
+    let g = parse_nvidia_smi_csv(&data("nvidia_smi_h200_serving.csv")).expect("parses");
+    assert_eq!(g.len(), 1);
+    assert!(g[0].mem_pct > 2.0 && g[0].mem_pct < 3.0, "{:?}", g[0]);
+    assert_eq!(
+        busy(
+            &g,
+            sglci_runner::gpu::MAX_BUSY_PCT,
+            sglci_runner::gpu::MAX_MEM_PCT
+        )
+        .len(),
+        1
+    );
+}

@@ -23,7 +23,10 @@ say "running the smoke suite (server, GSM8K gate, request-rate sweep)"
 say "running the PD suite (sglang-router over two llama-server workers)"
 "$bin/sglci-runner" run --suite smoke-pd || [ $? -eq 1 ]
 say "delivering the H200 proof's bundle (samples/h200-proof: a real run on an NVIDIA H200)"
-mkdir -p sglci-data && cp -rn samples/h200-proof/store/. sglci-data/
+# Once: a store that holds it already has ingested it.
+if [ ! -e sglci-data/runs/h200/20261202/h200-proof-20261203/manifest.json ]; then
+  mkdir -p sglci-data && cp -r samples/h200-proof/store/. sglci-data/
+fi
 say "publishing: the announced bundles, the sample history, the site"
 "$bin/sglci-publisher" ingest --pending
 "$bin/sglci-publisher" ingest --legacy samples/legacy

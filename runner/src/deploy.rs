@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Value;
 
-use crate::suite::{Args, JobConfig, JobLayer, Kind, SuiteError};
+use crate::suite::{invalid, Args, JobConfig, JobLayer, Kind, SuiteError};
 
 /// Flags that say how a job is parallelised, by setting; every spelling SGLang accepts.
 const PARALLELISM: &[&[&str]] = &[
@@ -95,14 +95,6 @@ struct DeployFile {
 
 fn one() -> u32 {
     1
-}
-
-fn invalid(file: &str, at: &str, reason: impl Into<String>) -> SuiteError {
-    SuiteError::Invalid {
-        file: file.to_owned(),
-        at: at.to_owned(),
-        reason: reason.into(),
-    }
 }
 
 /// Parses a deploy file; `file` names it in errors.
@@ -179,28 +171,14 @@ pub fn parse(text: &str, file: &str) -> Result<Deploy, SuiteError> {
 
 /// A bundled deploy by name, or a deploy file by path (with a `/` or a `.toml` suffix).
 pub fn load(name_or_file: &str) -> Result<Deploy, SuiteError> {
-    if let Some((n, text)) = BUNDLED.iter().find(|(n, _)| *n == name_or_file) {
-        return parse(text, &format!("suites/deploy/{n}.toml"));
-    }
-    if name_or_file.contains('/') || name_or_file.ends_with(".toml") {
-        let text = std::fs::read_to_string(name_or_file).map_err(|e| SuiteError::Toml {
-            file: name_or_file.to_owned(),
-            reason: e.to_string(),
-        })?;
-        return parse(&text, name_or_file);
-    }
-    Err(invalid(
+    crate::suite::load_named(
         name_or_file,
+        BUNDLED,
+        "suites/deploy",
         "--deploy",
-        format!(
-            "no such deploy (hint: one of {}, or a path to a .toml file)",
-            BUNDLED
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    ))
+        "deploy",
+        parse,
+    )
 }
 
 impl Deploy {

@@ -210,9 +210,10 @@ fn set(obj: &mut Map<String, Value>, key: &str, to: Value, at: &str, changes: &m
     }
 }
 
-/// Whether a model directory's file is weights (never linked into a reduced model's directory:
-/// dummy loading reads none, and a link to hundreds of gigabytes invites mistakes).
-pub fn is_weights(name: &str) -> bool {
+/// Whether a model directory's file stays out of a reduced model's directory: its weights (dummy
+/// loading reads none, and a link to hundreds of gigabytes invites mistakes) and its
+/// `config.json` (the reduced one replaces it).
+pub fn not_linked(name: &str) -> bool {
     [
         ".safetensors",
         ".bin",

@@ -73,7 +73,7 @@ pub fn write(
     if let Ok(entries) = std::fs::read_dir(&source) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if mconf::is_weights(&name) || name.starts_with('.') || name == "sglci-mconf.json" {
+            if mconf::not_linked(&name) || name.starts_with('.') || name == "sglci-mconf.json" {
                 continue;
             }
             let link = dir.join(&name);

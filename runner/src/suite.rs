@@ -154,7 +154,8 @@ const TOP_KEYS: &[&str] = &[
     "variants",
 ];
 
-fn invalid(file: &str, at: &str, reason: impl Into<String>) -> SuiteError {
+/// A configuration error naming the file, where in it, and why.
+pub(crate) fn invalid(file: &str, at: &str, reason: impl Into<String>) -> SuiteError {
     SuiteError::Invalid {
         file: file.to_owned(),
         at: at.to_owned(),
@@ -236,6 +237,38 @@ fn layered(v: &Value, file: &str, at: &str) -> Result<Layered, SuiteError> {
         on,
         only_on,
     })
+}
+
+/// A bundled file by name (`<dir>/<name>.toml` in errors), or a file by path (anything with a
+/// `/` or a `.toml` suffix), parsed by `parse`; an unknown name lists the bundled ones. Suites
+/// and deploys share it.
+pub fn load_named<T>(
+    name_or_file: &str,
+    bundled: &[(&str, &str)],
+    dir: &str,
+    flag: &str,
+    what: &str,
+    parse: fn(&str, &str) -> Result<T, SuiteError>,
+) -> Result<T, SuiteError> {
+    if let Some((n, text)) = bundled.iter().find(|(n, _)| *n == name_or_file) {
+        return parse(text, &format!("{dir}/{n}.toml"));
+    }
+    if name_or_file.contains('/') || name_or_file.ends_with(".toml") {
+        let text = std::fs::read_to_string(name_or_file).map_err(|e| SuiteError::Toml {
+            file: name_or_file.to_owned(),
+            reason: e.to_string(),
+        })?;
+        return parse(&text, name_or_file);
+    }
+    let names: Vec<&str> = bundled.iter().map(|(n, _)| *n).collect();
+    Err(invalid(
+        name_or_file,
+        flag,
+        format!(
+            "no such {what} (hint: one of {}, or a path to a .toml file)",
+            names.join(", ")
+        ),
+    ))
 }
 
 /// Parses a suite file. `file` names it in errors.

@@ -40,28 +40,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
 
 /// A bundled suite by name, or a suite file by path (anything with a `/` or a `.toml` suffix).
 pub fn load(name_or_file: &str) -> Result<Suite, SuiteError> {
-    if let Some((n, text)) = BUNDLED.iter().find(|(n, _)| *n == name_or_file) {
-        return parse(text, &format!("suites/{n}.toml"));
-    }
-    if name_or_file.contains('/') || name_or_file.ends_with(".toml") {
-        let text = std::fs::read_to_string(name_or_file).map_err(|e| SuiteError::Toml {
-            file: name_or_file.to_owned(),
-            reason: e.to_string(),
-        })?;
-        return parse(&text, name_or_file);
-    }
-    Err(SuiteError::Invalid {
-        file: name_or_file.to_owned(),
-        at: "--suite".to_owned(),
-        reason: format!(
-            "no such suite (hint: one of {}, or a path to a .toml file)",
-            BUNDLED
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    })
+    crate::suite::load_named(name_or_file, BUNDLED, "suites", "--suite", "suite", parse)
 }
 
 /// [`load`], tailored by the command line: `--base FILE`, `--grid FILE`, `--deploy NAME` and

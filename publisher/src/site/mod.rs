@@ -1052,8 +1052,13 @@ fn trace_views(
     dir: &str,
     link: &Linker<'_>,
 ) -> Vec<serde_json::Value> {
-    let mut traces: Vec<&str> = kernels.iter().map(|k| k.trace.as_str()).collect();
-    traces.dedup();
+    // Each trace once, in the order its rows come.
+    let mut traces: Vec<&str> = Vec::new();
+    for k in kernels {
+        if !traces.contains(&k.trace.as_str()) {
+            traces.push(&k.trace);
+        }
+    }
     traces
         .iter()
         .map(|t| {

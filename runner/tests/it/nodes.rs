@@ -48,6 +48,24 @@ Median ITL (ms):                         10.00
 ==================================================""")
 "#;
 
+/// A rendezvous address whose port and port + 1 (the runners' own) are both free. The ports are
+/// below Linux's ephemeral range (32768 and up), so no outgoing connection of a test running
+/// beside this one can take port + 1 between this check and rank 0's bind.
+fn master_addr() -> String {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 5_000) as u16 * 2;
+    for _ in 0..1_000 {
+        let p = base + NEXT.fetch_add(2, Ordering::SeqCst) % 10_000;
+        let both = std::net::TcpListener::bind(("127.0.0.1", p))
+            .and_then(|a| std::net::TcpListener::bind(("127.0.0.1", p + 1)).map(|b| (a, b)));
+        if both.is_ok() {
+            return format!("127.0.0.1:{p}");
+        }
+    }
+    panic!("no two free ports in a row below 32768")
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -156,7 +174,7 @@ fn alive(pid: &str) -> bool {
 fn rank_1_follows_rank_0_and_stops_with_it() {
     let dir = tempfile::tempdir().expect("tmp");
     let suite = setup(dir.path(), free_port());
-    let master = format!("127.0.0.1:{}", free_port());
+    let master = master_addr();
     // Rank 1 first: it waits for rank 0.
     let r1 = rank(dir.path(), &suite, 1, &master, 1);
     std::thread::sleep(Duration::from_millis(500));
@@ -188,7 +206,7 @@ fn rank_1_follows_rank_0_and_stops_with_it() {
 fn a_killed_rank_1_fails_the_run_naming_it() {
     let dir = tempfile::tempdir().expect("tmp");
     let suite = setup(dir.path(), free_port());
-    let master = format!("127.0.0.1:{}", free_port());
+    let master = master_addr();
     let mut r1 = rank(dir.path(), &suite, 1, &master, 1);
     // Rank 0's sweep lasts long enough to lose rank 1 during it.
     let r0 = rank(dir.path(), &suite, 0, &master, 4);

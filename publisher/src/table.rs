@@ -156,32 +156,40 @@ impl Table {
     pub fn write_csv(&self, w: &mut impl Write) -> std::io::Result<()> {
         let header: Vec<&str> = self.schema.columns.iter().map(|(n, _)| *n).collect();
         writeln!(w, "{}", header.join(","))?;
+        let mut line = String::new();
         for row in &self.rows {
-            let cells: Vec<String> = self
-                .schema
-                .columns
-                .iter()
-                .map(|(n, _)| csv_cell(row.get(*n).unwrap_or(&Value::Null)))
-                .collect();
-            writeln!(w, "{}", cells.join(","))?;
+            line.clear();
+            for (j, (n, _)) in self.schema.columns.iter().enumerate() {
+                if j > 0 {
+                    line.push(',');
+                }
+                push_csv_cell(&mut line, row.get(*n).unwrap_or(&Value::Null));
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
         }
         Ok(())
     }
 
     /// Writes a JSON array of objects with keys in column order.
     pub fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
+        // The keys quoted once, not once per row.
+        let keys: Vec<String> = self
+            .schema
+            .columns
+            .iter()
+            .map(|(n, _)| Value::String((*n).to_owned()).to_string())
+            .collect();
         write!(w, "[")?;
         for (i, row) in self.rows.iter().enumerate() {
             write!(w, "{}\n  {{", if i == 0 { "" } else { "," })?;
-            for (j, (name, _)) in self.schema.columns.iter().enumerate() {
-                let v = row.get(*name).unwrap_or(&Value::Null);
-                write!(
-                    w,
-                    "{}{}:{}",
-                    if j == 0 { "" } else { "," },
-                    Value::String((*name).to_owned()),
-                    v
-                )?;
+            for (j, ((name, _), key)) in self.schema.columns.iter().zip(&keys).enumerate() {
+                if j > 0 {
+                    w.write_all(b",")?;
+                }
+                w.write_all(key.as_bytes())?;
+                w.write_all(b":")?;
+                serde_json::to_writer(&mut *w, row.get(*name).unwrap_or(&Value::Null))?;
             }
             write!(w, "}}")?;
         }
@@ -194,17 +202,25 @@ fn float_value(v: f64) -> Value {
     serde_json::Number::from_f64(v).map_or_else(|| Value::String(v.to_string()), Value::Number)
 }
 
-fn csv_cell(v: &Value) -> String {
-    let raw = match v {
-        Value::Null => return String::new(),
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        other => other.to_string(),
-    };
-    if raw.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", raw.replace('"', "\"\""))
-    } else {
-        raw
+/// Appends one CSV cell: quoted (with doubled quotes) when it holds a separator, a quote or a
+/// line break.
+fn push_csv_cell(line: &mut String, v: &Value) {
+    use std::fmt::Write as _;
+    let start = line.len();
+    match v {
+        Value::Null => return,
+        Value::String(s) => line.push_str(s),
+        Value::Bool(b) => line.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(line, "{n}");
+        }
+        other => {
+            let _ = write!(line, "{other}");
+        }
+    }
+    if line[start..].contains([',', '"', '\n', '\r']) {
+        let quoted = format!("\"{}\"", line[start..].replace('"', "\"\""));
+        line.truncate(start);
+        line.push_str(&quoted);
     }
 }

@@ -24,6 +24,7 @@ mod ingest;
 mod logs;
 mod notify;
 mod reports;
+mod site_dir;
 mod site_io;
 
 pub use derive::*;

@@ -322,46 +322,7 @@ pub fn render_update(
     )?)
 }
 
-/// Writes a rendered site into `out`. With `replace`, the directory is emptied first, and only
-/// when it is new, empty or an earlier sglci site (it carries [`SITE_MARKER`]).
-pub fn write_site(out: &Path, site: &RenderedSite, replace: bool) -> Result<(), AppError> {
-    let io = |op: &'static str, path: &Path| {
-        let path = path.to_owned();
-        move |source| AppError::SiteIo { op, path, source }
-    };
-    if replace && out.exists() {
-        let marker = out.join(SITE_MARKER).exists() || out.join(SITE_PARTIAL).exists();
-        let empty = std::fs::read_dir(out)
-            .map_err(io("list", out))?
-            .next()
-            .is_none();
-        if !marker && !empty {
-            return Err(AppError::NotASiteDir(out.to_owned()));
-        }
-        if marker {
-            std::fs::remove_dir_all(out).map_err(io("remove", out))?;
-        }
-    }
-    std::fs::create_dir_all(out).map_err(io("create", out))?;
-    let partial = out.join(SITE_PARTIAL);
-    sglci_core::backend::write_durably(&partial, b"being written by sglci-publisher\n")
-        .map_err(io("write", &partial))?;
-    let _ = std::fs::remove_file(out.join(SITE_MARKER));
-    for (rel, bytes) in site {
-        let path = out.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-        }
-        std::fs::write(&path, bytes).map_err(io("write", &path))?;
-    }
-    // The pages on disk, then the marker last: only a site written whole carries it.
-    sglci_core::backend::sync_filesystem(out).map_err(io("sync", out))?;
-    let marker = out.join(SITE_MARKER);
-    sglci_core::backend::write_durably(&marker, b"rendered by sglci-publisher site\n")
-        .map_err(io("write", &marker))?;
-    std::fs::remove_file(&partial).map_err(io("remove", &partial))?;
-    Ok(())
-}
+pub use super::site_dir::{write_site, DirWrite};
 
 pub use crate::config::SiteTarget;
 
@@ -447,8 +408,7 @@ pub fn write_site_to(
         }
         (SiteTarget::Dir(out), state) => {
             store.put_many(&also)?;
-            write_site(out, site, !state.exists())?;
-            Ok(site.len())
+            Ok(write_site(out, site, !state.exists())?.written)
         }
     }
 }

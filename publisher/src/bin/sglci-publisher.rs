@@ -308,9 +308,9 @@ fn site(sh: &mut Shell<'_>, args: &cli::CliSite) -> Result<(), (u8, anyhow::Erro
             app::site_stamp(g, &opts.generated_at),
         );
     }
-    app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
+    let wrote = app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
     let bytes: usize = site.values().map(Vec::len).sum();
-    tracing::info!(files = site.len(), bytes, seconds = started.elapsed().as_secs_f64(), out = %args.out.display(), "site written");
+    tracing::info!(files = site.len(), bytes, written = wrote.written, unchanged = wrote.unchanged, removed = wrote.removed, seconds = started.elapsed().as_secs_f64(), out = %args.out.display(), "site written");
     writeln!(out, "{}", args.out.join("index.html").display()).map_err(|e| (3, e.into()))
 }
 

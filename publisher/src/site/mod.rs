@@ -23,6 +23,7 @@ pub mod views;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 use sglci_core::records::{self, TaskRow};
@@ -184,11 +185,22 @@ struct ChartView {
     points: usize,
 }
 
+/// A PNG figure to draw once the pages are rendered (see [`render_site`]).
+struct Figure {
+    path: String,
+    title: String,
+    charts: Vec<Chart>,
+    size: (u32, u32),
+}
+
 struct Renderer<'a> {
     data: &'a Rows,
     t: &'a Templates,
     opts: &'a SiteOptions,
     out: RenderedSite,
+    /// PNG figures, drawn and compressed on every core at the end: they cost more than the
+    /// pages that link them.
+    figures: Vec<Figure>,
     nights: BTreeMap<String, Vec<String>>,
     run_dirs: BTreeSet<&'a str>,
     from_day: i64,
@@ -213,6 +225,7 @@ pub fn render_site(
         t,
         opts,
         out: RenderedSite::new(),
+        figures: Vec::new(),
         nights: nights_by_hardware(data)
             .into_iter()
             .filter(|(_, n)| {
@@ -309,6 +322,14 @@ pub fn render_site(
     r.failures_page()?;
     r.regressions_page()?;
     r.downloads(if all { None } else { Some(&touched) })?;
+    let figures: Vec<(String, Vec<u8>)> = std::mem::take(&mut r.figures)
+        .into_par_iter()
+        .map(|f| {
+            let png = plot::figure_png(Some(&f.title), &f.charts, 2, f.size)?;
+            Ok::<_, SiteError>((f.path, png))
+        })
+        .collect::<Result<_, _>>()?;
+    r.out.extend(figures);
     Ok(r.out)
 }
 
@@ -766,13 +787,12 @@ impl<'a> Renderer<'a> {
             let views = self.charts(&dir, &charts)?;
             let figure = paths::plot(&dir, &format!("{model}-{label}-figure"));
             if self.opts.png {
-                let png = plot::figure_png(
-                    Some(&format!("{model} {label} on {hw}")),
-                    &charts,
-                    2,
-                    (1400, 380 * charts.len().div_ceil(2) as u32 + 40),
-                )?;
-                self.out.insert(format!("{figure}.png"), png);
+                self.figures.push(Figure {
+                    path: format!("{figure}.png"),
+                    title: format!("{model} {label} on {hw}"),
+                    size: (1400, 380 * charts.len().div_ceil(2) as u32 + 40),
+                    charts: charts.clone(),
+                });
             }
             let runs: Vec<Link> = self
                 .data
@@ -951,39 +971,35 @@ impl<'a> Renderer<'a> {
                 months.insert(month_of(row.get("date").and_then(|v| v.as_str())));
             }
         }
-        for table in &tables {
+        let names: Vec<&str> = tables.iter().map(|t| t.schema.name).collect();
+        // One part per table and month (the rows move, they are not copied), encoded on every
+        // core: the three encodings of a month are the bulk of a full build.
+        let mut parts = Vec::new();
+        for table in tables {
             let mut by_month: BTreeMap<&str, Vec<serde_json::Map<String, serde_json::Value>>> =
                 months.iter().map(|m| (m.as_str(), Vec::new())).collect();
-            for row in &table.rows {
+            for row in table.rows {
                 let m = month_of(row.get("date").and_then(|v| v.as_str()));
                 if let Some(rows) = by_month.get_mut(m.as_str()) {
-                    rows.push(row.clone());
+                    rows.push(row);
                 }
             }
             for (month, rows) in by_month {
                 if touched.is_some_and(|t| !t.months.contains(month)) {
                     continue;
                 }
-                let stem = format!("data/{}/{month}", table.schema.name);
                 let part = Table {
                     schema: table.schema,
                     rows,
                 };
-                let err = |reason: String| SiteError::Download {
-                    table: table.schema.name.to_owned(),
-                    reason,
-                };
-                let mut csv = Vec::new();
-                part.write_csv(&mut csv).map_err(|e| err(e.to_string()))?;
-                let mut js = Vec::new();
-                part.write_json(&mut js).map_err(|e| err(e.to_string()))?;
-                let pq = part.to_parquet().map_err(|e| err(e.to_string()))?;
-                self.out.insert(format!("{stem}.csv"), csv);
-                self.out.insert(format!("{stem}.json"), js);
-                self.out.insert(format!("{stem}.parquet"), pq);
+                parts.push((format!("data/{}/{month}", table.schema.name), part));
             }
         }
-        let names: Vec<&str> = tables.iter().map(|t| t.schema.name).collect();
+        let files: Vec<Vec<(String, Vec<u8>)>> = parts
+            .into_par_iter()
+            .map(|(stem, part)| download_files(&stem, &part))
+            .collect::<Result<_, _>>()?;
+        self.out.extend(files.into_iter().flatten());
         let mut years: BTreeMap<String, Vec<&String>> = BTreeMap::new();
         for m in &months {
             years
@@ -1035,6 +1051,24 @@ impl<'a> Renderer<'a> {
         }
         Ok(())
     }
+}
+
+/// A month's CSV, JSON and Parquet files of one table.
+fn download_files(stem: &str, part: &Table) -> Result<Vec<(String, Vec<u8>)>, SiteError> {
+    let err = |reason: String| SiteError::Download {
+        table: part.schema.name.to_owned(),
+        reason,
+    };
+    let mut csv = Vec::new();
+    part.write_csv(&mut csv).map_err(|e| err(e.to_string()))?;
+    let mut js = Vec::new();
+    part.write_json(&mut js).map_err(|e| err(e.to_string()))?;
+    let pq = part.to_parquet().map_err(|e| err(e.to_string()))?;
+    Ok(vec![
+        (format!("{stem}.csv"), csv),
+        (format!("{stem}.json"), js),
+        (format!("{stem}.parquet"), pq),
+    ])
 }
 
 fn run_title(r: &records::RunRow) -> String {

@@ -574,3 +574,77 @@ fn run_pages_show_efficiency_and_kernel_tables() {
     let legacy_page = text(&site, legacy_run);
     assert!(!legacy_page.contains("MFU") && !legacy_page.contains("Profile ·"));
 }
+
+/// Every regular file under `dir`, relative, with its bytes.
+fn files_in(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("list") {
+            let p = e.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&p).expect("meta");
+            if meta.is_dir() {
+                todo.push(p);
+            } else {
+                assert!(meta.is_file(), "{} is not a regular file", p.display());
+                let rel = p
+                    .strip_prefix(dir)
+                    .expect("under")
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+/// A full build written over an earlier site brings the directory to exactly the new site: it
+/// leaves files with the same bytes alone, rewrites changed ones, removes what the new site
+/// lacks (and the folders that become empty), and never writes through a planted link.
+#[test]
+fn a_site_is_written_in_place_over_an_earlier_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("site");
+    let first = sample_site();
+    let w = app::write_site(&out, &first, true).expect("first write");
+    assert_eq!((w.written, w.unchanged, w.removed), (first.len(), 0, 0));
+
+    // The same site again: nothing is written.
+    let w = app::write_site(&out, &first, true).expect("same site");
+    assert_eq!((w.written, w.unchanged, w.removed), (0, first.len(), 0));
+
+    // A changed page, a page that disappears with its folder, a new page, and a link planted
+    // where a page will be written, pointing outside the site.
+    let outside = tmp.path().join("outside.txt");
+    std::fs::write(&outside, b"not the site's").expect("outside");
+    std::fs::create_dir_all(out.join("old/deep")).expect("old dir");
+    std::fs::write(out.join("old/deep/gone.html"), b"stale").expect("stale page");
+    let mut second = first.clone();
+    second.insert("index.html".to_owned(), b"<p>changed</p>".to_vec());
+    second.insert("new/page.html".to_owned(), b"<p>new</p>".to_vec());
+    std::fs::remove_file(out.join("index.html")).expect("index");
+    std::os::unix::fs::symlink(&outside, out.join("index.html")).expect("plant link");
+    let w = app::write_site(&out, &second, true).expect("second write");
+    assert_eq!(
+        (w.written, w.removed),
+        (2, 1),
+        "index and the new page; the stale page"
+    );
+    assert_eq!(std::fs::read(&outside).expect("outside"), b"not the site's");
+    assert!(!out.join("old").exists(), "the emptied folders are removed");
+    let mut want = second.clone();
+    want.insert(
+        app::SITE_MARKER.to_owned(),
+        b"rendered by sglci-publisher site\n".to_vec(),
+    );
+    assert_eq!(files_in(&out), want);
+
+    // A directory that holds something else is refused, and left as it was.
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).expect("other");
+    std::fs::write(other.join("notes.txt"), b"mine").expect("notes");
+    let err = app::write_site(&other, &second, true).expect_err("refused");
+    assert!(err.to_string().contains("other"), "{err}");
+    assert_eq!(files_in(&other).len(), 1);
+}

@@ -136,6 +136,11 @@ pub struct DerivedUpdate {
 pub struct DerivedEntry {
     pub file: String,
     pub months: Vec<String>,
+    /// The digest of each model's detection input the findings were computed from (see
+    /// [`crate::regress::refresh`]): the next derive recomputes only the models whose digest
+    /// changed. Empty in older indexes (every model is recomputed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -521,7 +526,14 @@ impl<'a> History<'a> {
             objects.push((key(format!("{prefix}/{month}/{file}.parquet"))?, bytes));
             months.push(month);
         }
-        Ok((DerivedEntry { file, months }, objects))
+        Ok((
+            DerivedEntry {
+                file,
+                months,
+                inputs: BTreeMap::new(),
+            },
+            objects,
+        ))
     }
 
     /// Replaces one source's partition of a table: its rows split by month, one file per month,

@@ -34,10 +34,7 @@ pub fn detection_data(hist: &History<'_>) -> Result<Rows, AppError> {
 
 /// The regression findings of the detection window's rows, as the table stores them.
 pub fn findings_of(data: &Rows) -> Vec<records::RegressionRow> {
-    crate::regress::detect(data, &crate::regress::DetectConfig::default())
-        .iter()
-        .map(crate::regress::Finding::to_row)
-        .collect()
+    crate::regress::refresh::detect_rows(data, &crate::regress::DetectConfig::default())
 }
 
 /// The identity of a source's rows: the same rows give the same digest, so a bundle delivered
@@ -64,6 +61,9 @@ const DERIVE_ATTEMPTS: usize = 16;
 pub struct Derived {
     /// Regression findings stored.
     pub regressions: usize,
+    /// Models detection ran on (the others kept their stored findings: their input is
+    /// unchanged).
+    pub models_detected: usize,
     /// Site files written.
     pub site_files: usize,
     /// Rounds it took (more than one when another publisher committed meanwhile).
@@ -126,6 +126,7 @@ pub fn derive_with(
             Err(e) => return Err(e),
         };
         out.regressions = r.regressions;
+        out.models_detected = r.models_detected;
         out.site_files = r.site_files;
         out.packs = r.update.packs.len();
         if let Some(replaced) = hist.mark_derived(idx, &version, r.update)? {
@@ -150,6 +151,7 @@ pub fn derive_with(
 struct Round {
     update: DerivedUpdate,
     regressions: usize,
+    models_detected: usize,
     site_files: usize,
 }
 
@@ -174,7 +176,7 @@ fn derive_round(
     }
     let detect = update_months_of(&all, &Touched::default(), DETECT_WINDOW_DAYS).window;
     let pages = site.map(|job| update_months_of(&all, touched, job.opts.window_days));
-    let wanted: Vec<(Schema, BTreeSet<String>)> = schemas
+    let mut wanted: Vec<(Schema, BTreeSet<String>)> = schemas
         .iter()
         .map(|s| {
             let mut m = detect.clone();
@@ -184,6 +186,11 @@ fn derive_round(
             (*s, m)
         })
         .collect();
+    // The stored findings, in the same batch: a model whose input is unchanged keeps them.
+    let stored = idx.detected.as_ref().filter(|d| !d.inputs.is_empty());
+    if let Some(d) = stored {
+        wanted.push((records::REGRESSIONS, d.months.iter().cloned().collect()));
+    }
     let probe = match site.map(|j| &j.target) {
         Some(SiteTarget::Store(prefix)) => site_probe(prefix)?,
         _ => Vec::new(),
@@ -195,11 +202,10 @@ fn derive_round(
     active.insert(crate::history::UNDATED.to_owned());
     let (packs, pack_objects) = packs_of(hist, idx.generation, &read, &active)?;
     let read_months = read.months.len();
-    let (tables, probed) = (read.tables, read.others);
-    let findings = findings_of(&site_rows(
-        &only_months(&tables, &|_| detect.clone()),
-        &all,
-    )?);
+    let (mut tables, probed) = (read.tables, read.others);
+    let refreshed = round_findings(&mut tables, &detect, &all, stored)?;
+    let findings = refreshed.findings;
+    let models_detected = refreshed.recomputed.len();
     let detect_at = started.elapsed();
     let mut found_months = all.clone();
     found_months.extend(
@@ -207,8 +213,9 @@ fn derive_round(
             .iter()
             .map(|f| crate::history::month_of(Some(&f.date))),
     );
-    let (entry, objects) =
+    let (mut entry, objects) =
         hist.derived_objects(&Table::from_rows(records::REGRESSIONS, &findings)?)?;
+    entry.inputs = refreshed.inputs;
     // The same findings as the index names: their objects are there already.
     let mut objects = if idx.detected.as_ref() == Some(&entry) {
         Vec::new()
@@ -226,6 +233,7 @@ fn derive_round(
         return Ok(Round {
             update,
             regressions,
+            models_detected,
             site_files: 0,
         });
     };
@@ -276,6 +284,7 @@ fn derive_round(
         render_ms = ms(render_at - detect_at),
         write_ms = ms(started.elapsed() - render_at),
         months_read = read_months,
+        models_detected,
         packed,
         rendered = rendered.len(),
         written = site_files,
@@ -284,8 +293,34 @@ fn derive_round(
     Ok(Round {
         update,
         regressions,
+        models_detected,
         site_files,
     })
+}
+
+/// The round's findings from the rows it read: the stored findings (taken out of `tables`) are
+/// kept for every model whose detection input is unchanged, the other models are detected again.
+fn round_findings(
+    tables: &mut Vec<Table>,
+    detect: &BTreeSet<String>,
+    all: &BTreeSet<String>,
+    stored: Option<&crate::history::DerivedEntry>,
+) -> Result<crate::regress::refresh::Refreshed, AppError> {
+    let previous = match tables
+        .iter()
+        .position(|t| t.schema.name == records::REGRESSIONS.name)
+    {
+        Some(i) => Rows::from_tables(&[tables.remove(i)])?.regressions,
+        None => Vec::new(),
+    };
+    Ok(crate::regress::refresh::refresh(
+        &site_rows(&only_months(tables, &|_| detect.clone()), all)?,
+        &crate::regress::DetectConfig::default(),
+        stored.map(|d| crate::regress::refresh::Stored {
+            findings: &previous,
+            inputs: &d.inputs,
+        }),
+    ))
 }
 
 /// Packs of the months this read took from several partition objects (see [`PACK_AFTER`];

@@ -18,6 +18,7 @@
 //! finding while the latest run fails it.
 
 pub mod flaky;
+pub mod refresh;
 pub mod report;
 pub mod series;
 pub mod stats;

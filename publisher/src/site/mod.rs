@@ -185,6 +185,25 @@ struct ChartView {
     points: usize,
 }
 
+/// The threads that draw figures and encode downloads. Their stacks are as large as a main
+/// thread's: polars' Parquet writer needs more than the 2 MiB of a default worker (a month of
+/// a long history overflowed one).
+fn in_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(16 << 20)
+            .thread_name(|i| format!("sglci-site-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(p) => p.install(work),
+        // No thread could be started: the global pool still does the work.
+        None => work(),
+    }
+}
+
 /// A PNG figure to draw once the pages are rendered (see [`render_site`]).
 struct Figure {
     path: String,
@@ -322,13 +341,16 @@ pub fn render_site(
     r.failures_page()?;
     r.regressions_page()?;
     r.downloads(if all { None } else { Some(&touched) })?;
-    let figures: Vec<(String, Vec<u8>)> = std::mem::take(&mut r.figures)
-        .into_par_iter()
-        .map(|f| {
-            let png = plot::figure_png(Some(&f.title), &f.charts, 2, f.size)?;
-            Ok::<_, SiteError>((f.path, png))
-        })
-        .collect::<Result<_, _>>()?;
+    let figures = std::mem::take(&mut r.figures);
+    let figures: Vec<(String, Vec<u8>)> = in_pool(|| {
+        figures
+            .into_par_iter()
+            .map(|f| {
+                let png = plot::figure_png(Some(&f.title), &f.charts, 2, f.size)?;
+                Ok::<_, SiteError>((f.path, png))
+            })
+            .collect::<Result<_, _>>()
+    })?;
     r.out.extend(figures);
     Ok(r.out)
 }
@@ -995,10 +1017,12 @@ impl<'a> Renderer<'a> {
                 parts.push((format!("data/{}/{month}", table.schema.name), part));
             }
         }
-        let files: Vec<Vec<(String, Vec<u8>)>> = parts
-            .into_par_iter()
-            .map(|(stem, part)| download_files(&stem, &part))
-            .collect::<Result<_, _>>()?;
+        let files: Vec<Vec<(String, Vec<u8>)>> = in_pool(|| {
+            parts
+                .into_par_iter()
+                .map(|(stem, part)| download_files(&stem, &part))
+                .collect::<Result<_, _>>()
+        })?;
         self.out.extend(files.into_iter().flatten());
         let mut years: BTreeMap<String, Vec<&String>> = BTreeMap::new();
         for m in &months {

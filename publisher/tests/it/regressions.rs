@@ -423,3 +423,103 @@ fn fixture_replay_injected_step() {
         f.alerted
     );
 }
+
+/// Removes the newest night of one model (`hardware/model`) from `rows`: the history before
+/// that night was published.
+fn without_newest_night(rows: &Rows, key: &str) -> Rows {
+    let is = |hw: &str, m: &str| format!("{hw}/{m}") == key;
+    let newest = rows
+        .serving
+        .iter()
+        .filter(|r| is(&r.hardware, &r.model))
+        .map(|r| r.date.clone())
+        .chain(
+            rows.offline
+                .iter()
+                .filter(|r| is(&r.hardware, &r.model))
+                .map(|r| r.date.clone()),
+        )
+        .chain(
+            rows.accuracy
+                .iter()
+                .filter(|r| is(&r.hardware, &r.model))
+                .map(|r| r.date.clone()),
+        )
+        .max()
+        .expect("the model has rows");
+    let mut out = rows.clone();
+    out.serving
+        .retain(|r| !(is(&r.hardware, &r.model) && r.date == newest));
+    out.offline
+        .retain(|r| !(is(&r.hardware, &r.model) && r.date == newest));
+    out.accuracy
+        .retain(|r| !(is(&r.hardware, &r.model) && r.date == newest));
+    out
+}
+
+/// Refreshing stored findings after one model's new night equals detecting over the whole
+/// history, and runs detection on that model alone; a model whose rows are gone loses its
+/// findings without any detection. Checked for every model of the bundled sample history and,
+/// when it is there, of the full corpus.
+#[test]
+fn a_refresh_recomputes_only_the_touched_model_and_equals_a_full_detection() {
+    use sglci_publisher::regress::refresh::{detect_rows, refresh, Stored};
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
+    // The sample history has no finding (it checks which models are detected again); the
+    // corpus has many (it checks the findings themselves).
+    let mut histories = vec![(samples, false)];
+    histories.extend(corpus().map(|c| (c, true)));
+    for (dir, has_findings) in histories {
+        let b = sglci_publisher::legacy::build(&sglci_publisher::legacy::scan(&dir).expect("scan"));
+        let rows = b.rows;
+        let full = detect_rows(&rows, &cfg());
+        assert_eq!(!full.is_empty(), has_findings, "{}", dir.display());
+        let whole = refresh(&rows, &cfg(), None);
+        assert_eq!(whole.findings, full);
+        let models: Vec<String> = whole.inputs.keys().cloned().collect();
+        assert!(models.len() >= 3, "{models:?}");
+        for key in &models {
+            let before = refresh(&without_newest_night(&rows, key), &cfg(), None);
+            let after = refresh(
+                &rows,
+                &cfg(),
+                Some(Stored {
+                    findings: &before.findings,
+                    inputs: &before.inputs,
+                }),
+            );
+            assert_eq!(
+                after.findings,
+                full,
+                "{}: after {key}'s night",
+                dir.display()
+            );
+            assert_eq!(after.inputs, whole.inputs);
+            assert_eq!(
+                after.recomputed.iter().collect::<Vec<_>>(),
+                vec![key],
+                "{}: only {key} is detected again",
+                dir.display()
+            );
+        }
+        // A model whose rows left the window: its findings go, nothing is detected.
+        let gone = &models[0];
+        let mut rest = rows.clone();
+        rest.serving
+            .retain(|r| &format!("{}/{}", r.hardware, r.model) != gone);
+        rest.offline
+            .retain(|r| &format!("{}/{}", r.hardware, r.model) != gone);
+        rest.accuracy
+            .retain(|r| &format!("{}/{}", r.hardware, r.model) != gone);
+        let after = refresh(
+            &rest,
+            &cfg(),
+            Some(Stored {
+                findings: &full,
+                inputs: &whole.inputs,
+            }),
+        );
+        assert_eq!(after.findings, detect_rows(&rest, &cfg()));
+        assert!(after.recomputed.is_empty(), "{:?}", after.recomputed);
+    }
+}

@@ -432,12 +432,41 @@ fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
         templates: &t,
         opts: opts(),
     };
-    app::derive(&hist, Some(&job), &Touched::default()).expect("first derive");
+    let first = app::derive(&hist, Some(&job), &Touched::default()).expect("first derive");
     commit(&last, &format!("run-{last_date}"));
     let touched = Touched::from_rows(&last.rows);
     let d = app::derive(&hist, Some(&job), &touched).expect("update");
     let idx = hist.index().expect("index");
     assert_eq!(idx.derived, idx.generation);
+    // Regressions: detection ran again on the night's models only (none when the night has no
+    // benchmark rows), and the stored findings are
+    // those of a detection over the whole window.
+    let night_models: BTreeSet<(String, String)> = last
+        .rows
+        .serving
+        .iter()
+        .map(|r| (r.hardware.clone(), r.model.clone()))
+        .chain(
+            last.rows
+                .offline
+                .iter()
+                .map(|r| (r.hardware.clone(), r.model.clone())),
+        )
+        .chain(
+            last.rows
+                .accuracy
+                .iter()
+                .map(|r| (r.hardware.clone(), r.model.clone())),
+        )
+        .collect();
+    assert!(first.models_detected >= 3, "{}", first.models_detected);
+    assert_eq!(d.models_detected, night_models.len());
+    let stored = hist
+        .read(sglci_core::records::REGRESSIONS)
+        .expect("findings");
+    let stored = sglci_publisher::rows::Rows::from_tables(&[stored]).expect("rows");
+    let window = app::detection_data(&hist).expect("window");
+    assert_eq!(stored.regressions, app::findings_of(&window));
     let at = SiteOptions {
         generation: Some(idx.generation),
         ..opts()

@@ -216,12 +216,13 @@ fn derive_round(
     let (mut entry, objects) =
         hist.derived_objects(&Table::from_rows(records::REGRESSIONS, &findings)?)?;
     entry.inputs = refreshed.inputs;
-    // The same findings as the index names: their objects are there already.
-    let mut objects = if idx.detected.as_ref() == Some(&entry) {
-        Vec::new()
-    } else {
-        objects
-    };
+    // The same findings as the index names (whatever the inputs' digests): their objects are
+    // there already.
+    let same = idx
+        .detected
+        .as_ref()
+        .is_some_and(|d| d.file == entry.file && d.months == entry.months);
+    let mut objects = if same { Vec::new() } else { objects };
     objects.extend(pack_objects);
     let update = DerivedUpdate {
         detected: Some(entry),

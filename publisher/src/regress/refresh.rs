@@ -42,38 +42,41 @@ pub fn input_digests(rows: &Rows, cfg: &DetectConfig) -> BTreeMap<String, String
     use sha2::Digest;
     let seed = format!("sglci detector {DETECTOR_VERSION} {cfg:?}\n");
     let mut hashers: BTreeMap<String, sha2::Sha256> = BTreeMap::new();
-    let mut run_model: BTreeMap<&str, String> = BTreeMap::new();
-    let mut feed = |key: String, tag: &[u8], row: &dyn erased::Row| {
-        let h = hashers.entry(key).or_insert_with(|| {
+    // A model's digest, started with the detector's version and parameters.
+    fn of<'m>(
+        hashers: &'m mut BTreeMap<String, sha2::Sha256>,
+        seed: &str,
+        key: &str,
+    ) -> &'m mut sha2::Sha256 {
+        use sha2::Digest;
+        hashers.entry(key.to_owned()).or_insert_with(|| {
             let mut h = sha2::Sha256::new();
             h.update(seed.as_bytes());
             h
-        });
-        h.update(tag);
-        row.feed(h);
-        h.update(b"\n");
-    };
+        })
+    }
+    let mut run_model: BTreeMap<&str, String> = BTreeMap::new();
     for r in &rows.serving {
         let key = model_key(&r.hardware, &r.model);
-        run_model.insert(&r.run_dir, key.clone());
-        feed(key, b"s", r);
+        hash_row(of(&mut hashers, &seed, &key), b"s", r);
+        run_model.insert(&r.run_dir, key);
     }
     for r in &rows.offline {
         let key = model_key(&r.hardware, &r.model);
-        run_model.insert(&r.run_dir, key.clone());
-        feed(key, b"o", r);
+        hash_row(of(&mut hashers, &seed, &key), b"o", r);
+        run_model.insert(&r.run_dir, key);
     }
     for r in &rows.accuracy {
         let key = model_key(&r.hardware, &r.model);
-        run_model.insert(&r.run_dir, key.clone());
-        feed(key, b"a", r);
+        hash_row(of(&mut hashers, &seed, &key), b"a", r);
+        run_model.insert(&r.run_dir, key);
     }
     // An infrastructure failure excludes its run's points: it is the input of the run's model.
     for t in &rows.tasks {
         let infra = t.failure_class.is_some_and(|c| c.is_infrastructure());
         let model = t.source.as_deref().and_then(|s| run_model.get(s));
         if let (true, Some(key)) = (infra, model) {
-            feed(key.clone(), b"t", &t.source);
+            hash_row(of(&mut hashers, &seed, key), b"t", &t.source);
         }
     }
     hashers
@@ -168,20 +171,13 @@ fn only_models(rows: &Rows, keys: &BTreeSet<String>) -> Rows {
     }
 }
 
-/// Rows fed to a digest through their serialized form.
-mod erased {
-    pub trait Row {
-        fn feed(&self, h: &mut sha2::Sha256);
+/// Feeds a row's kind and serialized form to a digest. Serializing a record cannot fail (no maps with
+/// non-string keys); a failure would only make the digest differ, so the model is detected again.
+fn hash_row(h: &mut sha2::Sha256, tag: &[u8], row: &impl serde::Serialize) {
+    use sha2::Digest;
+    h.update(tag);
+    if let Ok(bytes) = serde_json::to_vec(row) {
+        h.update(&bytes);
     }
-
-    impl<T: serde::Serialize> Row for T {
-        fn feed(&self, h: &mut sha2::Sha256) {
-            use sha2::Digest;
-            // Serializing a record cannot fail (no maps with non-string keys); a failure would
-            // only make the digest differ, so the model is recomputed.
-            if let Ok(bytes) = serde_json::to_vec(self) {
-                h.update(&bytes);
-            }
-        }
-    }
+    h.update(b"\n");
 }

@@ -813,7 +813,7 @@ impl<'a> Renderer<'a> {
                     path: format!("{figure}.png"),
                     title: format!("{model} {label} on {hw}"),
                     size: (1400, 380 * charts.len().div_ceil(2) as u32 + 40),
-                    charts: charts.clone(),
+                    charts,
                 });
             }
             let runs: Vec<Link> = self

@@ -87,7 +87,7 @@ fn ingest_twice_gives_the_same_history() {
         .iter()
         .map(|t| ok(store.path(), &["export", t]))
         .collect();
-    let parquet_first = parquet_files(&store.path().join("history/v1/serving"));
+    let parquet_first = crate::common::files_in(&store.path().join("history/v1/serving"));
     assert!(
         parquet_first.len() > 1,
         "serving is partitioned by month: {:?}",
@@ -104,26 +104,8 @@ fn ingest_twice_gives_the_same_history() {
     assert_eq!(first, second);
     assert_eq!(
         parquet_first,
-        parquet_files(&store.path().join("history/v1/serving"))
+        crate::common::files_in(&store.path().join("history/v1/serving"))
     );
-}
-
-/// Every Parquet file under `dir` (relative path → bytes).
-fn parquet_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    for month in std::fs::read_dir(dir).expect("table dir") {
-        let month = month.expect("entry").path();
-        for f in std::fs::read_dir(&month).expect("month dir") {
-            let f = f.expect("entry").path();
-            let rel = f
-                .strip_prefix(dir)
-                .expect("under dir")
-                .display()
-                .to_string();
-            out.insert(rel, std::fs::read(&f).expect("parquet"));
-        }
-    }
-    out
 }
 
 #[test]

@@ -97,3 +97,27 @@ pub fn ship_sample(store: &dyn ObjectStore, run_id: &str, name: &str, tamper: bo
     }
     key
 }
+
+/// Every regular file under `dir`, relative, with its bytes.
+pub fn files_in(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("list") {
+            let p = e.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&p).expect("meta");
+            if meta.is_dir() {
+                todo.push(p);
+            } else {
+                assert!(meta.is_file(), "{} is not a regular file", p.display());
+                let rel = p
+                    .strip_prefix(dir)
+                    .expect("under")
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    out
+}

@@ -604,30 +604,6 @@ fn run_pages_show_efficiency_and_kernel_tables() {
     assert!(!legacy_page.contains("MFU") && !legacy_page.contains("Profile ·"));
 }
 
-/// Every regular file under `dir`, relative, with its bytes.
-fn files_in(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut todo = vec![dir.to_owned()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).expect("list") {
-            let p = e.expect("entry").path();
-            let meta = std::fs::symlink_metadata(&p).expect("meta");
-            if meta.is_dir() {
-                todo.push(p);
-            } else {
-                assert!(meta.is_file(), "{} is not a regular file", p.display());
-                let rel = p
-                    .strip_prefix(dir)
-                    .expect("under")
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
-}
-
 /// A full build written over an earlier site brings the directory to exactly the new site: it
 /// leaves files with the same bytes alone, rewrites changed ones, removes what the new site
 /// lacks (and the folders that become empty), and never writes through a planted link.
@@ -667,7 +643,7 @@ fn a_site_is_written_in_place_over_an_earlier_one() {
         app::SITE_MARKER.to_owned(),
         b"rendered by sglci-publisher site\n".to_vec(),
     );
-    assert_eq!(files_in(&out), want);
+    assert_eq!(crate::common::files_in(&out), want);
 
     // A directory that holds something else is refused, and left as it was.
     let other = tmp.path().join("other");
@@ -675,5 +651,5 @@ fn a_site_is_written_in_place_over_an_earlier_one() {
     std::fs::write(other.join("notes.txt"), b"mine").expect("notes");
     let err = app::write_site(&other, &second, true).expect_err("refused");
     assert!(err.to_string().contains("other"), "{err}");
-    assert_eq!(files_in(&other).len(), 1);
+    assert_eq!(crate::common::files_in(&other).len(), 1);
 }

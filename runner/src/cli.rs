@@ -368,6 +368,11 @@ pub struct CliAb {
     /// load on the host during the middle two runs looks exactly like a change (docs/ab.md).
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
+    /// The smallest change a verdict names, in percent (3 by default). Raise it on a host
+    /// whose runs drift between themselves more than a few rounds can show, such as a shared
+    /// VM (docs/ab.md).
+    #[arg(long, default_value_t = 3.0)]
+    pub min_change: f64,
     /// Only jobs whose id contains this.
     #[arg(long)]
     pub job: Option<String>,

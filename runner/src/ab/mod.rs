@@ -34,6 +34,15 @@ pub fn ab(args: &CliAb) -> Result<String, RunnerError> {
     if !(1..=20).contains(&args.rounds) {
         return Err(RunnerError::config("--rounds", "1 to 20 rounds"));
     }
+    if !(args.min_change.is_finite() && (0.0..100.0).contains(&args.min_change)) {
+        return Err(RunnerError::config(
+            "--min-change",
+            format!(
+                "{} is not a percentage from 0 to 100 (hint: 3 is the default; 10 suits a shared VM)",
+                args.min_change
+            ),
+        ));
+    }
     let suites = suites_of(args)?;
     let now = sglci_core::clock::unix_now();
     let ab_id = match &args.ab_id {
@@ -92,7 +101,12 @@ pub fn ab(args: &CliAb) -> Result<String, RunnerError> {
         runs[i][round as usize] = report.run_id;
     }
     let hardware = hardware.unwrap_or_default();
-    let series = stats::series(&measures, images.len(), args.rounds);
+    let series = stats::series(
+        &measures,
+        images.len(),
+        args.rounds,
+        args.min_change / 100.0,
+    );
     let images: Vec<AbImage> = images
         .iter()
         .enumerate()

@@ -29,8 +29,9 @@ use sglci_core::ab::{median, AbCell, AbSeries, AbVerdict, Better};
 
 use crate::job::JobOutcome;
 
-/// The smallest relative change a verdict names, whatever the noise (the publisher's
-/// regression screen uses the same floor).
+/// The smallest relative change a verdict names by default, whatever the noise (the publisher's
+/// regression screen uses the same floor). `ab --min-change` raises it on a host whose runs
+/// drift more than the rounds can show (docs/ab.md: a shared 2-core VM).
 pub const MIN_FLOOR: f64 = 0.03;
 
 /// Bootstrap resamples per interval.
@@ -163,13 +164,13 @@ fn spread(values: &[Option<f64>]) -> f64 {
 }
 
 /// A candidate's cell against the baseline's values (both per round); `pooled` is the
-/// metric's typical spread over the job's loads.
+/// metric's typical spread over the job's loads, `min_floor` the smallest change named.
 pub fn cell(
     letter: &str,
     base: &[Option<f64>],
     cand: &[Option<f64>],
     better: Better,
-    pooled: f64,
+    (pooled, min_floor): (f64, f64),
 ) -> AbCell {
     let diffs: Vec<f64> = base
         .iter()
@@ -184,7 +185,7 @@ pub fn cell(
     } else {
         0.0
     };
-    let floor = MIN_FLOOR
+    let floor = min_floor
         .max(3.0 * spread(base).max(spread(cand)).max(pooled))
         .max(disagreement);
     let median_change = median(&diffs);
@@ -239,8 +240,9 @@ fn values_of(
         .collect()
 }
 
-/// Every series the measurements hold, in job, load and metric order.
-pub fn series(measures: &[Measure], images: usize, rounds: u32) -> Vec<AbSeries> {
+/// Every series the measurements hold, in job, load and metric order; `min_floor` is the
+/// smallest relative change a verdict names ([`MIN_FLOOR`] by default).
+pub fn series(measures: &[Measure], images: usize, rounds: u32, min_floor: f64) -> Vec<AbSeries> {
     let mut keys: Vec<(String, u32, &'static str)> = measures
         .iter()
         .map(|m| (m.job.clone(), m.load, m.metric))
@@ -276,7 +278,7 @@ pub fn series(measures: &[Measure], images: usize, rounds: u32) -> Vec<AbSeries>
                         &baseline,
                         &values_of(measures, rounds, i, key),
                         better,
-                        p,
+                        (p, min_floor),
                     )
                 })
                 .collect();
@@ -311,7 +313,7 @@ mod tests {
     fn check(base: &[f64], cand: &[f64], better: Better, want: AbVerdict) -> AbCell {
         let b: Vec<_> = base.iter().copied().map(Some).collect();
         let c: Vec<_> = cand.iter().copied().map(Some).collect();
-        let got = cell("B", &b, &c, better, 0.0);
+        let got = cell("B", &b, &c, better, (0.0, MIN_FLOOR));
         assert_eq!(got.verdict, want, "{base:?} vs {cand:?}: {got:?}");
         got
     }
@@ -362,7 +364,7 @@ mod tests {
             &[Some(100.0), None],
             &[Some(200.0), Some(1.0)],
             Better::Lower,
-            0.0,
+            (0.0, MIN_FLOOR),
         );
         assert_eq!(one.verdict, AbVerdict::Missing);
     }
@@ -373,11 +375,11 @@ mod tests {
         let b = [Some(100.0), Some(100.5)];
         let c = [Some(112.0), Some(112.5)];
         assert_eq!(
-            cell("B", &b, &c, Better::Lower, 0.0).verdict,
+            cell("B", &b, &c, Better::Lower, (0.0, MIN_FLOOR)).verdict,
             AbVerdict::Worse
         );
         assert_eq!(
-            cell("B", &b, &c, Better::Lower, 0.05).verdict,
+            cell("B", &b, &c, Better::Lower, (0.05, MIN_FLOOR)).verdict,
             AbVerdict::NoSignificantDifference
         );
         let m = |round, image, load, value| Measure {
@@ -403,7 +405,7 @@ mod tests {
             m(0, 1, 4, 99.0),
             m(1, 1, 4, 121.0),
         ];
-        let s = series(&ms, 2, 2);
+        let s = series(&ms, 2, 2, MIN_FLOOR);
         assert_eq!(s.len(), 3);
         assert_eq!(
             s[0].candidates[0].verdict,
@@ -417,10 +419,10 @@ mod tests {
         // AB BA AB: a burst slows r0-B and r1-B (back to back) by 27 %.
         let a = [Some(968.0), Some(966.0), Some(970.0)];
         let b = [Some(1242.0), Some(1220.0), Some(969.0)];
-        let c = cell("B", &a, &b, Better::Lower, 0.0);
+        let c = cell("B", &a, &b, Better::Lower, (0.0, MIN_FLOOR));
         assert_eq!(c.verdict, AbVerdict::NoSignificantDifference, "{c:?}");
         // The same burst over two rounds is what it looks like: a change.
-        let c = cell("B", &a[..2], &b[..2], Better::Lower, 0.0);
+        let c = cell("B", &a[..2], &b[..2], Better::Lower, (0.0, MIN_FLOOR));
         assert_eq!(c.verdict, AbVerdict::Worse);
     }
 
@@ -429,11 +431,31 @@ mod tests {
         // CI's A/A, load 2 E2E (AB BA AB): B "faster" in all three rounds.
         let a = [Some(1206.5), Some(1144.2), Some(1163.8)];
         let b = [Some(1086.3), Some(1116.5), Some(1036.5)];
-        let c = cell("B", &a, &b, Better::Lower, 0.0);
+        let c = cell("B", &a, &b, Better::Lower, (0.0, MIN_FLOOR));
         assert_eq!(c.verdict, AbVerdict::NoSignificantDifference, "{c:?}");
         assert!(c.low.is_some_and(|l| l < -0.15) && c.high.is_some_and(|h| h > 0.0));
         assert_eq!(t_975(1), 12.706);
         assert_eq!(t_975(40), 1.96);
+    }
+
+    #[test]
+    fn a_raised_minimum_change_keeps_a_hosts_drift_unnamed_and_a_real_change_named() {
+        // CI's A/A, load 1 ITL (AB BA AB): B 6-8 % slower in all three rounds, the same image.
+        let a = [Some(20.0), Some(20.2), Some(19.9)];
+        let b = [Some(21.3), Some(21.7), Some(21.2)];
+        let drift = cell("B", &a, &b, Better::Lower, (0.0, MIN_FLOOR));
+        assert_eq!(
+            drift.verdict,
+            AbVerdict::Worse,
+            "the default floor names it"
+        );
+        let raised = cell("B", &a, &b, Better::Lower, (0.0, 0.10));
+        assert_eq!(raised.verdict, AbVerdict::NoSignificantDifference);
+        assert_eq!(raised.floor, 0.10);
+        // The one-thread candidate's slowest-moving series still clears a 10 % floor.
+        let slowed = [Some(34.5), Some(36.9), Some(33.8)];
+        let c = cell("B", &a, &slowed, Better::Lower, (0.0, 0.10));
+        assert_eq!(c.verdict, AbVerdict::Worse, "{c:?}");
     }
 
     #[test]

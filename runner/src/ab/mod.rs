@@ -25,24 +25,7 @@ pub fn ab(args: &CliAb) -> Result<String, RunnerError> {
     let images: Vec<&str> = std::iter::once(args.baseline.as_str())
         .chain(args.candidates.iter().map(String::as_str))
         .collect();
-    if images.len() > MAX_IMAGES {
-        return Err(RunnerError::config(
-            "--candidate",
-            format!("at most {} candidates", MAX_IMAGES - 1),
-        ));
-    }
-    if !(1..=20).contains(&args.rounds) {
-        return Err(RunnerError::config("--rounds", "1 to 20 rounds"));
-    }
-    if !(args.min_change.is_finite() && (0.0..100.0).contains(&args.min_change)) {
-        return Err(RunnerError::config(
-            "--min-change",
-            format!(
-                "{} is not a percentage from 0 to 100 (hint: 3 is the default; 10 suits a shared VM)",
-                args.min_change
-            ),
-        ));
-    }
+    check(args, images.len())?;
     let suites = suites_of(args)?;
     let now = sglci_core::clock::unix_now();
     let ab_id = match &args.ab_id {
@@ -172,6 +155,29 @@ pub fn ab(args: &CliAb) -> Result<String, RunnerError> {
             failed.join("; ")
         )))
     }
+}
+
+/// The comparison's own flags: how many images, rounds and the smallest change named.
+fn check(args: &CliAb, images: usize) -> Result<(), RunnerError> {
+    if images > MAX_IMAGES {
+        return Err(RunnerError::config(
+            "--candidate",
+            format!("at most {} candidates", MAX_IMAGES - 1),
+        ));
+    }
+    if !(1..=20).contains(&args.rounds) {
+        return Err(RunnerError::config("--rounds", "1 to 20 rounds"));
+    }
+    if !(args.min_change.is_finite() && (0.0..100.0).contains(&args.min_change)) {
+        return Err(RunnerError::config(
+            "--min-change",
+            format!(
+                "{} is not a percentage from 0 to 100 (hint: 3 is the default; 10 suits a shared VM)",
+                args.min_change
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The suite each image runs: `--suite` for the baseline; for the candidates `--candidate-suite`

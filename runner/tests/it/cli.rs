@@ -376,3 +376,39 @@ fn ship_takes_a_file_url_store() {
         .next()
         .is_some());
 }
+
+/// `ab`'s own flags are checked before anything runs: exit 2 naming the flag and a hint.
+#[test]
+fn ab_refuses_bad_rounds_and_minimum_changes_before_running_anything() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (flag, value) in [
+        ("--min-change", "100"),
+        ("--min-change", "-1"),
+        ("--min-change", "NaN"),
+        ("--rounds", "0"),
+    ] {
+        let out = bin()
+            .args([
+                "ab",
+                "--baseline",
+                "a:1",
+                "--candidate",
+                "b:1",
+                "--suite",
+                "cpu",
+            ])
+            .arg(format!("{flag}={value}"))
+            .args(["--no-ship", "--out"])
+            .arg(tmp.path())
+            .env("RUNNER_LOG", "error")
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+    }
+    assert!(
+        std::fs::read_dir(tmp.path()).expect("out").next().is_none(),
+        "nothing ran"
+    );
+}

@@ -452,12 +452,10 @@ fn main() {
             })
             .collect();
         sglci_publisher::gitpub::push(
-            &pages_repo,
-            "gh-pages",
+            sglci_publisher::gitpub::Dest::new(&pages_repo, "gh-pages", None),
             &site_files,
             sglci_publisher::gitpub::Mode::Replace { keep: 30 },
             "the site before the measured publishes",
-            None,
         )
         .expect("pages");
         let objects = s3.list("").expect("list").len();

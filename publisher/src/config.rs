@@ -170,6 +170,8 @@ pub struct EffectsConfig {
     /// The published dashboard's URL, for links in cards and issues.
     pub dashboard: Option<String>,
     pub policy: EffectPolicy,
+    /// Where git pushes keep their repositories between pushes ([`parse_git_cache`]).
+    pub git_cache: Option<crate::gitpub::GitCache>,
 }
 
 impl EffectsConfig {
@@ -180,6 +182,38 @@ impl EffectsConfig {
             || !self.cards.is_empty()
             || self.github_issues
     }
+}
+
+/// The git cache from `SGLCI_GIT_CACHE` (a folder, or `off`; unset: `sglci-git-cache` in
+/// `temp`, the system's temporary folder) and `SGLCI_GIT_CACHE_MB` (the size at which a cached
+/// repository starts afresh; 2048 by default). Pure.
+pub fn parse_git_cache(
+    dir: Option<&str>,
+    max_mb: Option<&str>,
+    temp: &std::path::Path,
+) -> Result<Option<crate::gitpub::GitCache>, ConfigError> {
+    const DEFAULT_MB: u64 = 2048;
+    let max_mb = match max_mb.map(str::trim).filter(|v| !v.is_empty()) {
+        None => DEFAULT_MB,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (16..=1_048_576).contains(n))
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "SGLCI_GIT_CACHE_MB `{v}`: not a whole number of MiB from 16 to 1048576 (hint: SGLCI_GIT_CACHE_MB={DEFAULT_MB})"
+                ))
+            })?,
+    };
+    let dir = match dir.map(str::trim).filter(|v| !v.is_empty()) {
+        None => temp.join("sglci-git-cache"),
+        Some("off") => return Ok(None),
+        Some(d) => std::path::PathBuf::from(d),
+    };
+    Ok(Some(crate::gitpub::GitCache {
+        dir,
+        max_bytes: max_mb << 20,
+    }))
 }
 
 /// `REMOTE` or `REMOTE#BRANCH`.
@@ -298,12 +332,36 @@ pub fn parse_effects(
             backoff_secs: number("SGLCI_EFFECT_BACKOFF_S", policy[1], 0, d.backoff_secs)?,
             lease_secs: number("SGLCI_EFFECT_LEASE_S", policy[2], 1, d.lease_secs)?,
         },
+        git_cache: None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_cache_settings() {
+        let tmp = std::path::Path::new("/tmp");
+        let c = parse_git_cache(None, None, tmp).expect("default");
+        assert_eq!(
+            c,
+            Some(crate::gitpub::GitCache {
+                dir: tmp.join("sglci-git-cache"),
+                max_bytes: 2048 << 20
+            })
+        );
+        assert_eq!(parse_git_cache(Some("off"), None, tmp), Ok(None));
+        let c = parse_git_cache(Some("/srv/c"), Some("64"), tmp).expect("set");
+        assert_eq!(
+            c.map(|c| (c.dir, c.max_bytes)),
+            Some(("/srv/c".into(), 64 << 20))
+        );
+        for bad in ["0", "-1", "lots", "1048577"] {
+            let e = parse_git_cache(None, Some(bad), tmp).expect_err(bad);
+            assert!(e.to_string().contains("SGLCI_GIT_CACHE_MB"), "{e}");
+        }
+    }
 
     #[test]
     fn store_urls() {

@@ -1,7 +1,10 @@
 //! F38 publishing to git: the site to a Pages branch and the runs' raw files to the log
 //! repository, through libgit2 (git2 with libgit2 built in), so it also runs inside Lambda where
-//! there is no git binary. Every push works in a fresh bare scratch repository: fetch the branch,
-//! build the new tree in memory, commit, push.
+//! there is no git binary. Every push works in a bare repository of its own: fetch the branch,
+//! build the new tree in memory, commit, push. With a [`GitCache`] that repository is kept
+//! between pushes (in a warm Lambda, `/tmp` outlives an invocation), so a fetch brings only what
+//! others pushed since, not the branch's whole content: at 100x history the Pages branch holds
+//! 110,000 files. Without one, or while another push holds it, a fresh scratch repository.
 //!
 //! - [`Mode::Append`] (the log repository): the files are added on top of the branch's tree
 //!   (append-only, as the predecessor's `rsync` without `--delete`); a push rejected because
@@ -44,6 +47,52 @@ pub struct PushReport {
     pub squashed: bool,
     /// Paths left unchanged because the branch holds other content there (Append mode).
     pub refused: Vec<String>,
+}
+
+/// Where pushed branches' repositories are kept between pushes (one bare repository per remote
+/// and branch, under `dir`), and the size beyond which one is started afresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitCache {
+    pub dir: std::path::PathBuf,
+    pub max_bytes: u64,
+}
+
+/// Where a push goes: the remote (a path, `file://` or `https://` URL), its branch, the token
+/// for https remotes and the cache, if any.
+#[derive(Clone, Copy)]
+pub struct Dest<'a> {
+    pub remote: &'a str,
+    pub branch: &'a str,
+    pub token: Option<&'a str>,
+    pub cache: Option<&'a GitCache>,
+}
+
+impl std::fmt::Debug for Dest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("Dest")
+            .field("remote", &redact_remote(self.remote))
+            .field("branch", &self.branch)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Dest<'a> {
+    /// A push to `branch` of `remote` in a fresh scratch repository.
+    pub fn new(remote: &'a str, branch: &'a str, token: Option<&'a str>) -> Self {
+        Self {
+            remote,
+            branch,
+            token,
+            cache: None,
+        }
+    }
+
+    /// The same, keeping its repository in `cache` between pushes.
+    pub fn cached(self, cache: Option<&'a GitCache>) -> Self {
+        Self { cache, ..self }
+    }
 }
 
 /// A remote as it may be printed: no user information (a token in `https://x:TOKEN@host/…`),
@@ -172,19 +221,22 @@ fn listing(repo: &Repository, tree: &git2::Tree<'_>) -> BTreeMap<String, Oid> {
 
 /// What a push of `files` would change, without pushing (for `--dry-run`): the files that are
 /// new or different from the branch's.
-pub fn plan(
-    remote: &str,
-    branch: &str,
+pub fn plan(dest: Dest<'_>, files: &[(String, Vec<u8>)]) -> Result<Vec<String>, GitError> {
+    in_workspace(&dest, |repo| changed_files(repo, &dest, files))
+}
+
+fn changed_files(
+    repo: &Repository,
+    dest: &Dest<'_>,
     files: &[(String, Vec<u8>)],
-    token: Option<&str>,
 ) -> Result<Vec<String>, GitError> {
-    let (_scratch, repo) = scratch(remote)?;
-    let head = fetch(&repo, remote, branch, token)?;
+    let remote = dest.remote;
+    let head = fetch(repo, dest)?;
     let old = match head {
         Some(h) => {
             let c = repo.find_commit(h).map_err(git("read", remote))?;
             let t = c.tree().map_err(git("read", remote))?;
-            listing(&repo, &t)
+            listing(repo, &t)
         }
         None => BTreeMap::new(),
     };
@@ -198,38 +250,168 @@ pub fn plan(
     Ok(changed)
 }
 
-/// A fresh bare repository in a temporary directory (removed when the guard drops).
-fn scratch(remote: &str) -> Result<(tempfile::TempDir, Repository), GitError> {
-    let dir = tempfile::tempdir().map_err(|e| GitError::Git {
-        op: "scratch",
-        remote: redact_remote(remote),
-        reason: e.to_string(),
-    })?;
-    let repo = Repository::init_bare(dir.path()).map_err(git("init", remote))?;
-    Ok((dir, repo))
+/// The repository a push works in. Fields drop in order: the repository, then what holds its
+/// place (the scratch directory, removed; or the cache's lock, released).
+struct Workspace {
+    repo: Repository,
+    hold: Hold,
 }
 
-/// The branch's head on the remote, fetched into the scratch repository.
-fn fetch(
-    repo: &Repository,
-    remote: &str,
-    branch: &str,
-    token: Option<&str>,
-) -> Result<Option<Oid>, GitError> {
+/// Runs `work` in `dest`'s workspace. A git failure in a cached repository is tried again in a
+/// scratch one; when that works, the cache was at fault (damaged, or from another libgit2) and
+/// its repository is removed, to be made afresh by the next push.
+fn in_workspace<T>(
+    dest: &Dest<'_>,
+    work: impl Fn(&Repository) -> Result<T, GitError>,
+) -> Result<T, GitError> {
+    let ws = workspace(dest)?;
+    let error = match work(&ws.repo) {
+        Ok(v) => return Ok(v),
+        Err(e @ GitError::Git { .. }) if matches!(ws.hold, Hold::Cached(..)) => e,
+        Err(e) => return Err(e),
+    };
+    tracing::warn!(%error, "a push in the git cache failed: again in a scratch repository");
+    let again = work(&workspace(&dest.cached(None))?.repo)?;
+    if let Hold::Cached(_, dir) = &ws.hold {
+        // Still locked by `ws`: no other push uses it meanwhile.
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            tracing::warn!(dir = %dir.display(), error = %e, "the damaged git cache could not be removed");
+        }
+    }
+    Ok(again)
+}
+
+enum Hold {
+    Scratch(#[allow(dead_code, reason = "removed on drop")] tempfile::TempDir),
+    /// The lock (released on drop) and the repository's folder.
+    Cached(
+        #[allow(dead_code, reason = "unlocked on drop")] std::fs::File,
+        std::path::PathBuf,
+    ),
+}
+
+/// The cached repository of `dest` when it has a cache that no other push holds, else a fresh
+/// scratch one (a cache that cannot be used costs speed, never a publish).
+fn workspace(dest: &Dest<'_>) -> Result<Workspace, GitError> {
+    if let Some(cache) = dest.cache {
+        match cached(cache, dest) {
+            Ok(Some(ws)) => return Ok(ws),
+            Ok(None) => {
+                tracing::info!(dir = %cache.dir.display(), "the git cache is held by another push: a scratch repository")
+            }
+            Err(e) => {
+                tracing::warn!(dir = %cache.dir.display(), error = %e, "the git cache cannot be used: a scratch repository")
+            }
+        }
+    }
+    let dir = tempfile::tempdir().map_err(|e| GitError::Git {
+        op: "scratch",
+        remote: redact_remote(dest.remote),
+        reason: e.to_string(),
+    })?;
+    let repo = Repository::init_bare(dir.path()).map_err(git("init", dest.remote))?;
+    Ok(Workspace {
+        repo,
+        hold: Hold::Scratch(dir),
+    })
+}
+
+/// `dest`'s repository in the cache, locked; `Ok(None)` while another push holds it. One past
+/// the cache's size bound, or unreadable, is started afresh.
+fn cached(cache: &GitCache, dest: &Dest<'_>) -> std::io::Result<Option<Workspace>> {
+    let id = Oid::hash_object(
+        git2::ObjectType::Blob,
+        format!("{}\n{}", dest.remote, dest.branch).as_bytes(),
+    )
+    .map_err(std::io::Error::other)?;
+    // The name says nothing of the remote (its URL might carry what is not to be printed).
+    let name = format!("{:.16}", id.to_string());
+    std::fs::create_dir_all(&cache.dir)?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(cache.dir.join(format!("{name}.lock")))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+    }
+    let dir = cache.dir.join(name);
+    let size = bytes_under(&dir);
+    if size > cache.max_bytes {
+        tracing::info!(dir = %dir.display(), size, "the git cache outgrew its bound: started afresh");
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let repo = match Repository::open_bare(&dir) {
+        Ok(r) => r,
+        Err(_) => {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
+            Repository::init_bare(&dir).map_err(std::io::Error::other)?
+        }
+    };
+    Ok(Some(Workspace {
+        repo,
+        hold: Hold::Cached(lock, dir),
+    }))
+}
+
+/// The bytes of the files under `dir` (0 when it is absent; links are not followed).
+fn bytes_under(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(e.path()),
+                Ok(t) if t.is_file() => total += e.metadata().map_or(0, |m| m.len()),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+/// The branch's head on the remote (`None` when it has no such branch), its objects fetched
+/// into `repo`. A cached repository already holds most of them and tells the remote so: what it
+/// last saw of the branch stays a ref of its own (`refs/sglci/have`), while the tracking ref is
+/// made again only by a fetch that finds the branch (one deleted since is not taken for there).
+fn fetch(repo: &Repository, dest: &Dest<'_>) -> Result<Option<Oid>, GitError> {
+    let (remote, branch) = (dest.remote, dest.branch);
+    let tracking = format!("refs/remotes/origin/{branch}");
+    if let Ok(mut seen) = repo.find_reference(&tracking) {
+        if let Some(oid) = seen.target() {
+            repo.reference("refs/sglci/have", oid, true, "sglci: seen")
+                .map_err(git("ref", remote))?;
+        }
+        seen.delete().map_err(git("ref", remote))?;
+    }
     let mut r = repo
         .remote_anonymous(remote)
         .map_err(git("remote", remote))?;
     let mut opts = git2::FetchOptions::new();
-    opts.remote_callbacks(callbacks(token));
-    let spec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+    opts.remote_callbacks(callbacks(dest.token));
+    let spec = format!("+refs/heads/{branch}:{tracking}");
     match r.fetch(&[&spec], Some(&mut opts), None) {
         Ok(()) => {}
         Err(e) => return Err(git("fetch", remote)(e)),
     }
-    Ok(repo
-        .find_reference(&format!("refs/remotes/origin/{branch}"))
-        .ok()
-        .and_then(|r| r.target()))
+    Ok(repo.find_reference(&tracking).ok().and_then(|r| r.target()))
+}
+
+/// Records `commit` as what the branch now holds (a later fetch from a cached repository then
+/// asks only for what came after it), and drops the push's own ref.
+fn remember(repo: &Repository, branch: &str, commit: Oid, local: &str) {
+    let tracking = format!("refs/remotes/origin/{branch}");
+    let _ = repo.reference(&tracking, commit, true, "sglci: pushed");
+    if let Ok(mut r) = repo.find_reference(local) {
+        let _ = r.delete();
+    }
 }
 
 fn depth(repo: &Repository, head: Oid, limit: usize) -> usize {
@@ -276,17 +458,13 @@ fn local_path(remote: &str) -> Option<std::path::PathBuf> {
 }
 
 /// Pushes one refspec; `Ok(false)` when the remote refused it as not a fast-forward.
-fn send(
-    repo: &Repository,
-    remote: &str,
-    spec: &str,
-    token: Option<&str>,
-) -> Result<bool, GitError> {
+fn send(repo: &Repository, dest: &Dest<'_>, spec: &str) -> Result<bool, GitError> {
+    let remote = dest.remote;
     let mut r = repo
         .remote_anonymous(remote)
         .map_err(git("remote", remote))?;
     let rejected = std::cell::RefCell::new(None::<String>);
-    let mut cb = callbacks(token);
+    let mut cb = callbacks(dest.token);
     cb.push_update_reference(|_, status| {
         if let Some(s) = status {
             *rejected.borrow_mut() = Some(s.to_owned());
@@ -311,28 +489,17 @@ fn send(
     }
 }
 
-/// Pushes `files` to `branch` of `remote` (a path, `file://` or `https://` URL).
+/// Pushes `files` to `dest`.
 pub fn push(
-    remote: &str,
-    branch: &str,
+    dest: Dest<'_>,
     files: &[(String, Vec<u8>)],
     mode: Mode,
     message: &str,
-    token: Option<&str>,
 ) -> Result<PushReport, GitError> {
-    push_guarded(
-        remote,
-        branch,
-        Files::Bytes(files),
-        mode,
-        message,
-        token,
-        None,
-    )
-    .map(|r| {
+    push_guarded(dest, Files::Bytes(files), mode, message, None).map(|r| {
         r.unwrap_or_else(|| PushReport {
-            remote: redact_remote(remote),
-            branch: branch.to_owned(),
+            remote: redact_remote(dest.remote),
+            branch: dest.branch.to_owned(),
             commit: None,
             files: files.len(),
             bytes: 0,
@@ -436,43 +603,49 @@ pub type Guard<'a> = (&'a str, &'a dyn Fn(Option<&[u8]>) -> bool);
 /// branch's `stamp` file shows it newer (`newer` decides from its bytes, checked again on every
 /// retry): a publisher that lags behind never replaces a later site with an earlier one.
 /// `Ok(None)`: left out.
-#[allow(clippy::too_many_arguments)]
 pub fn push_unless_newer(
-    remote: &str,
-    branch: &str,
+    dest: Dest<'_>,
     files: Files<'_>,
     keep: usize,
     message: &str,
-    token: Option<&str>,
-    newer: &dyn Fn(Option<&[u8]>) -> bool,
-    stamp: &str,
+    (stamp, newer): Guard<'_>,
 ) -> Result<Option<PushReport>, GitError> {
     push_guarded(
-        remote,
-        branch,
+        dest,
         files,
         Mode::Replace { keep },
         message,
-        token,
         Some((stamp, newer)),
     )
 }
 
 /// [`push`] with an optional [`Guard`].
 fn push_guarded(
-    remote: &str,
-    branch: &str,
+    dest: Dest<'_>,
     files: Files<'_>,
     mode: Mode,
     message: &str,
-    token: Option<&str>,
     guard: Option<Guard<'_>>,
 ) -> Result<Option<PushReport>, GitError> {
     if let Some(p) = files.paths().into_iter().find(|p| !valid(p)) {
         return Err(GitError::Path(p.to_owned()));
     }
+    in_workspace(&dest, |repo| {
+        push_in(repo, &dest, files, mode, message, guard)
+    })
+}
+
+/// [`push_guarded`] in `repo`.
+fn push_in(
+    repo: &Repository,
+    dest: &Dest<'_>,
+    files: Files<'_>,
+    mode: Mode,
+    message: &str,
+    guard: Option<Guard<'_>>,
+) -> Result<Option<PushReport>, GitError> {
+    let (remote, branch) = (dest.remote, dest.branch);
     const ATTEMPTS: usize = 20;
-    let (_scratch, repo) = scratch(remote)?;
     let sig = Signature::now(
         "sglci-publisher",
         "sglci-publisher@users.noreply.github.com",
@@ -481,7 +654,7 @@ fn push_guarded(
     // Made after the first fetch: blobs the branch holds already are not read again.
     let mut made: Option<(Vec<(String, Oid)>, u64)> = None;
     for attempt in 0..ATTEMPTS {
-        let head = fetch(&repo, remote, branch, token)?;
+        let head = fetch(repo, dest)?;
         let head_commit = head
             .map(|h| repo.find_commit(h))
             .transpose()
@@ -501,7 +674,7 @@ fn push_guarded(
             }
         }
         if made.is_none() {
-            made = Some(files.blobs(&repo, remote)?);
+            made = Some(files.blobs(repo, remote)?);
         }
         let (blobs, bytes) = made
             .as_ref()
@@ -512,7 +685,7 @@ fn push_guarded(
         };
         let old = head_tree
             .as_ref()
-            .map(|t| listing(&repo, t))
+            .map(|t| listing(repo, t))
             .unwrap_or_default();
         // Append never changes a file the branch holds with other content.
         let (mut dir, mut refused) = (Dir::default(), Vec::new());
@@ -527,9 +700,9 @@ fn push_guarded(
         if !refused.is_empty() {
             tracing::warn!(%branch, refused = refused.len(), "files the branch holds with other content were left as they are");
         }
-        let tree_id = dir.write(&repo, base).map_err(git("tree", remote))?;
+        let tree_id = dir.write(repo, base).map_err(git("tree", remote))?;
         let tree = repo.find_tree(tree_id).map_err(git("tree", remote))?;
-        let changed = listing(&repo, &tree)
+        let changed = listing(repo, &tree)
             .iter()
             .filter(|(p, oid)| old.get(*p) != Some(oid))
             .count();
@@ -547,7 +720,7 @@ fn push_guarded(
             }));
         }
         let squash = match (mode, head) {
-            (Mode::Replace { keep }, Some(h)) => depth(&repo, h, keep.max(1)) >= keep.max(1),
+            (Mode::Replace { keep }, Some(h)) => depth(repo, h, keep.max(1)) >= keep.max(1),
             _ => false,
         };
         let parents: Vec<&git2::Commit<'_>> = match (&head_commit, squash) {
@@ -571,10 +744,9 @@ fn push_guarded(
             squashed: squash,
             refused,
         };
-        let landed = land(
-            &repo, remote, branch, head, commit, &local, squash, message, token,
-        )?;
+        let landed = land(repo, dest, head, commit, (&local, squash), message)?;
         if landed {
+            remember(repo, branch, commit, &local);
             return Ok(Some(report));
         }
         tracing::info!(%remote, %branch, attempt, "the branch moved; retrying on the new head");
@@ -588,19 +760,17 @@ fn push_guarded(
 }
 
 /// Moves `branch` of `remote` to `commit` (built on `head`); `Ok(false)` when the branch moved
-/// meanwhile (the caller rebuilds on the new head).
-#[allow(clippy::too_many_arguments)]
+/// meanwhile (the caller rebuilds on the new head). `local` is the ref naming `commit` here;
+/// `squash`: it starts a new history, so the branch is forced.
 fn land(
     repo: &Repository,
-    remote: &str,
-    branch: &str,
+    dest: &Dest<'_>,
     head: Option<Oid>,
     commit: Oid,
-    local: &str,
-    squash: bool,
+    (local, squash): (&str, bool),
     message: &str,
-    token: Option<&str>,
 ) -> Result<bool, GitError> {
+    let (remote, branch) = (dest.remote, dest.branch);
     Ok(match local_path(remote) {
         // A repository on this machine: libgit2's local transport does not refuse a
         // non-fast-forward update, so the objects are written into it directly and the branch
@@ -631,12 +801,7 @@ fn land(
         // A server (GitHub): it refuses a non-fast-forward push itself; only a squash forces.
         None => {
             let force = if squash { "+" } else { "" };
-            send(
-                repo,
-                remote,
-                &format!("{force}{local}:refs/heads/{branch}"),
-                token,
-            )?
+            send(repo, dest, &format!("{force}{local}:refs/heads/{branch}"))?
         }
     })
 }

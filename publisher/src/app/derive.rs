@@ -164,7 +164,7 @@ fn derive_round(
     touched: &Touched,
     trust_manifest: bool,
 ) -> Result<Round, AppError> {
-    let snap = hist.snapshot_of(idx.clone());
+    let snap = hist.snapshot_at(idx);
     let schemas: Vec<Schema> = records::ALL_SCHEMAS
         .iter()
         .copied()
@@ -271,7 +271,7 @@ fn derive_round(
     let site_files = write_site_to(
         hist.store(),
         &job.target,
-        &state,
+        state,
         &rendered,
         objects,
         trust_manifest,

@@ -350,7 +350,7 @@ pub fn update_site(
     } else {
         render_full(store, job.templates, &job.opts)?
     };
-    write_site_to(store, &job.target, &state, &site, Vec::new(), true)
+    write_site_to(store, &job.target, state, &site, Vec::new(), true)
 }
 
 /// The site's stamp (`sglci.json`): the history generation it was rendered from and when. The
@@ -376,23 +376,22 @@ pub fn site_stamp(generation: u64, generated_at: &str) -> Vec<u8> {
 pub fn write_site_to(
     store: &dyn ObjectStore,
     target: &SiteTarget,
-    state: &SiteState,
+    state: SiteState,
     site: &RenderedSite,
     also: Vec<(Key, Vec<u8>)>,
     skip_unchanged: bool,
 ) -> Result<usize, AppError> {
     match (target, state) {
-        (SiteTarget::Store(prefix), SiteState::Store(old)) => {
+        (SiteTarget::Store(prefix), SiteState::Store(mut manifest)) => {
             let mut items = also;
-            let mut manifest = old.clone();
             let mut written = 0;
             for (rel, bytes) in site {
                 let id = blob_id(bytes);
-                if !skip_unchanged || old.files.get(rel) != Some(&id) {
+                let previous = manifest.files.insert(rel.clone(), id);
+                if !skip_unchanged || previous.as_ref() != manifest.files.get(rel) {
                     items.push((prefix.join(rel)?, bytes.clone()));
                     written += 1;
                 }
-                manifest.files.insert(rel.clone(), id);
             }
             // In the same batch: when it fails half-way the index's derived generation stays
             // behind, and the next derive trusts no manifest entry (it writes every page it

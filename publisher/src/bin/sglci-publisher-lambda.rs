@@ -12,7 +12,7 @@ use sglci_core::backend::Backends;
 use sglci_core::store::ObjectStore;
 use sglci_publisher::app::effects::{GitHubRepo, Secrets, Sinks};
 use sglci_publisher::app::{EffectsRun, Handler, SiteJob, SiteTarget};
-use sglci_publisher::config::{parse_effects, parse_site, parse_store, CardSink};
+use sglci_publisher::config::{parse_effects, parse_git_cache, parse_site, parse_store, CardSink};
 use sglci_publisher::lambda::{Invocation, Reply};
 use sglci_publisher::site::templates::Templates;
 use sglci_publisher::site::SiteOptions;
@@ -51,6 +51,13 @@ fn effect_sinks(
     if !config.any() {
         return Ok(None);
     }
+    let mut config = config;
+    // `/tmp` outlives an invocation in a warm container: the next push fetches only what is new.
+    config.git_cache = parse_git_cache(
+        env("SGLCI_GIT_CACHE").as_deref(),
+        env("SGLCI_GIT_CACHE_MB").as_deref(),
+        &std::env::temp_dir(),
+    )?;
     let mut secret = |var: &str| -> Result<Option<String>, Error> {
         match env(var) {
             Some(name) => Ok(Some(backends.ssm_parameter(&name)?)),

@@ -129,6 +129,13 @@ fn effect_sinks(
     if !config.any() {
         return Ok(None);
     }
+    let mut config = config;
+    config.git_cache = sglci_publisher::config::parse_git_cache(
+        var("SGLCI_GIT_CACHE"),
+        var("SGLCI_GIT_CACHE_MB"),
+        &std::env::temp_dir(),
+    )
+    .map_err(|e| (2, e.into()))?;
     app::effects::Sinks::new(
         config,
         app::effects::Secrets::from_env(env),
@@ -551,8 +558,11 @@ fn publish(
     let token = std::env::var("SGLCI_GIT_TOKEN")
         .or_else(|_| std::env::var("GITHUB_TOKEN"))
         .ok();
+    let cache = git_cache_from_env().map_err(|e| (2, e))?;
     let mut report = serde_json::Map::new();
     if let Some(remote) = &args.log_repo {
+        let dest =
+            gitpub::Dest::new(remote, &args.log_branch, token.as_deref()).cached(cache.as_ref());
         // Every verified bundle's files, at their paths in the log layout (the predecessor's
         // mapping, predecessor.md 6.6, is the identity for runner bundles); bundles that fail
         // verification or reach outside their run folders are skipped with their reasons.
@@ -560,20 +570,11 @@ fn publish(
             .map_err(|e| (3, e.into()))?;
         let (files, runs, skipped) = (logs.files, logs.runs, logs.skipped);
         let entry = if args.dry_run {
-            let changed = gitpub::plan(remote, &args.log_branch, &files, token.as_deref())
-                .map_err(|e| (3, e.into()))?;
+            let changed = gitpub::plan(dest, &files).map_err(|e| (3, e.into()))?;
             serde_json::json!({ "remote": redact_remote(remote), "branch": args.log_branch, "runs": runs.len(), "files": files.len(), "would_push": changed, "skipped": skipped })
         } else {
             let msg = format!("sglci: raw logs of {} run(s)", runs.len());
-            let r = gitpub::push(
-                remote,
-                &args.log_branch,
-                &files,
-                Mode::Append,
-                &msg,
-                token.as_deref(),
-            )
-            .map_err(|e| (3, e.into()))?;
+            let r = gitpub::push(dest, &files, Mode::Append, &msg).map_err(|e| (3, e.into()))?;
             serde_json::json!({ "remote": redact_remote(remote), "branch": r.branch, "runs": runs.len(), "files": r.files, "changed": r.changed, "commit": r.commit, "retries": r.retries, "skipped": skipped, "refused": r.refused })
         };
         report.insert("log_repo".into(), entry);
@@ -596,18 +597,17 @@ fn publish(
                 ),
             ));
         }
+        let dest =
+            gitpub::Dest::new(remote, &args.pages_branch, token.as_deref()).cached(cache.as_ref());
         let entry = if args.dry_run {
-            let changed = gitpub::plan(remote, &args.pages_branch, &files, token.as_deref())
-                .map_err(|e| (3, e.into()))?;
+            let changed = gitpub::plan(dest, &files).map_err(|e| (3, e.into()))?;
             serde_json::json!({ "remote": redact_remote(remote), "branch": args.pages_branch, "files": files.len(), "would_push": changed })
         } else {
             let r = gitpub::push(
-                remote,
-                &args.pages_branch,
+                dest,
                 &files,
                 Mode::Replace { keep: args.keep },
                 "sglci: site",
-                token.as_deref(),
             )
             .map_err(|e| (3, e.into()))?;
             serde_json::json!({ "remote": redact_remote(remote), "branch": r.branch, "files": r.files, "changed": r.changed, "commit": r.commit, "squashed": r.squashed, "retries": r.retries })
@@ -623,7 +623,16 @@ fn publish(
     Ok(())
 }
 
-/// A remote for logs and reports: credentials in the URL never appear.
+/// The git cache from `SGLCI_GIT_CACHE` and `SGLCI_GIT_CACHE_MB`.
+fn git_cache_from_env() -> anyhow::Result<Option<sglci_publisher::gitpub::GitCache>> {
+    let var = |n: &str| std::env::var(n).ok();
+    Ok(sglci_publisher::config::parse_git_cache(
+        var("SGLCI_GIT_CACHE").as_deref(),
+        var("SGLCI_GIT_CACHE_MB").as_deref(),
+        &std::env::temp_dir(),
+    )?)
+}
+
 /// The bundle limits from `SGLCI_MAX_FILE_MB` and `SGLCI_MAX_BUNDLE_MB`.
 fn limits_from_env() -> anyhow::Result<sglci_core::bundle::BundleLimits> {
     let var = |n: &str| std::env::var(n).ok();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sglci_publisher::gitpub::{self, Mode};
+use sglci_publisher::gitpub::{self, Dest, GitCache, Mode};
 
 pub(crate) fn bare(dir: &Path, name: &str) -> String {
     let p = dir.join(name);
@@ -60,23 +60,31 @@ fn log_repository_is_append_only_and_concurrent_pushes_both_land() {
     let tmp = tempfile::tempdir().expect("tmp");
     let remote = bare(tmp.path(), "logs.git");
     let first = files("online_benchmark_log/mi30x/GROK1/run-a", 3);
-    let r = gitpub::push(&remote, "log", &first, Mode::Append, "run a", None).expect("push");
+    let log = Dest::new(&remote, "log", None);
+    let r = gitpub::push(log, &first, Mode::Append, "run a").expect("push");
     assert_eq!((r.changed, r.retries), (3, 0));
     // The same files again: nothing to commit.
-    let again = gitpub::push(&remote, "log", &first, Mode::Append, "run a", None).expect("push");
+    let again = gitpub::push(log, &first, Mode::Append, "run a").expect("push");
     assert_eq!(again.commit, None);
     assert_eq!(
-        gitpub::plan(&remote, "log", &first, None).expect("plan"),
+        gitpub::plan(log, &first).expect("plan"),
         Vec::<String>::new()
     );
 
-    // Eight publishers at once, each with its own run: every one lands, nothing is lost.
+    // Eight publishers at once, each with its own run, half of them sharing one git cache (one
+    // holds it at a time, the others work in scratch repositories): every one lands, nothing
+    // is lost.
+    let cache = GitCache {
+        dir: tmp.path().join("cache"),
+        max_bytes: 1 << 30,
+    };
     let handles: Vec<_> = (0..8)
         .map(|i| {
-            let remote = remote.clone();
+            let (remote, cache) = (remote.clone(), cache.clone());
             std::thread::spawn(move || {
                 let f = files(&format!("test/sanity_check_log/mi35x/run-{i}"), 2);
-                gitpub::push(&remote, "log", &f, Mode::Append, &format!("run {i}"), None)
+                let dest = Dest::new(&remote, "log", None).cached((i % 2 == 0).then_some(&cache));
+                gitpub::push(dest, &f, Mode::Append, &format!("run {i}"))
             })
         })
         .collect();
@@ -116,12 +124,10 @@ fn pages_history_stays_bounded_over_fifty_publishes() {
             (format!("hw/mi30x/night-{night}.html"), b"<p>x</p>".to_vec()),
         ];
         let r = gitpub::push(
-            &remote,
-            "gh-pages",
+            Dest::new(&remote, "gh-pages", None),
             &site,
             Mode::Replace { keep: 5 },
             "site",
-            None,
         )
         .expect("push");
         assert!(r.commit.is_some());
@@ -139,18 +145,135 @@ fn pages_history_stays_bounded_over_fifty_publishes() {
     assert!(history_len(&remote, "gh-pages") <= 5);
 }
 
+/// The bytes of the cache's files (its repositories' objects, loose and packed).
+fn cache_bytes(cache: &GitCache) -> u64 {
+    fn walk(d: &Path) -> u64 {
+        std::fs::read_dir(d).map_or(0, |rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+    }
+    walk(&cache.dir)
+}
+
+/// `n` pages of 2 KiB that do not compress (so that fetching them again would show).
+fn pages(n: usize) -> Vec<(String, Vec<u8>)> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|i| {
+            let bytes = (0..2048)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 24) as u8
+                })
+                .collect();
+            (format!("hw/page-{i}.html"), bytes)
+        })
+        .collect()
+}
+
+/// A cached push equals an uncached one whatever happened to the branch meanwhile: another
+/// publisher pushed, the branch was deleted and made again with other content, or the cache
+/// was damaged or outgrew its bound. And the cache does its job: a push of one changed file
+/// to a large site writes a handful of objects into it, not the site again.
+#[test]
+fn a_cached_push_fetches_only_what_is_new_and_survives_whatever_the_branch_went_through() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let remote = bare(tmp.path(), "site.git");
+    let cache = GitCache {
+        dir: tmp.path().join("cache"),
+        max_bytes: 1 << 30,
+    };
+    let cached = Dest::new(&remote, "gh-pages", None).cached(Some(&cache));
+    let plain = Dest::new(&remote, "gh-pages", None);
+    let mut site = pages(400);
+    let push = |dest, site: &[(String, Vec<u8>)], msg: &str| {
+        gitpub::push(dest, site, Mode::Replace { keep: 10 }, msg).expect(msg)
+    };
+    push(cached, &site, "first");
+    let after_first = cache_bytes(&cache);
+    assert!(after_first > 400 * 2048, "{after_first}");
+    // One page changes: the cached repository gains the new blob, its trees and the commit,
+    // not the branch's 800 KiB again.
+    site[7].1 = b"changed\n".to_vec();
+    let r = push(cached, &site, "one page");
+    assert_eq!(r.changed, 1);
+    let grown = cache_bytes(&cache) - after_first;
+    assert!(grown < 16 << 10, "{grown} bytes for one changed page");
+    assert_eq!(tree_of(&remote, "gh-pages"), {
+        let mut s = site.clone();
+        s.sort();
+        s
+    });
+
+    // Another publisher (no cache) pushes; the cached one builds on its commit.
+    site[8].1 = b"theirs\n".to_vec();
+    push(plain, &site, "another publisher");
+    site[9].1 = b"ours\n".to_vec();
+    let before = cache_bytes(&cache);
+    let r = push(cached, &site, "after theirs");
+    assert_eq!(r.changed, 1, "only our page differs from their commit");
+    // Their commit came with what it added, not with the whole branch.
+    let grown = cache_bytes(&cache) - before;
+    assert!(grown < 32 << 10, "{grown} bytes for their page and ours");
+    assert_eq!(history_len(&remote, "gh-pages"), 4);
+
+    // The branch deleted and made again with other content: the cache's memory of it is stale.
+    {
+        let repo = git2::Repository::open_bare(&remote).expect("open");
+        repo.find_reference("refs/heads/gh-pages")
+            .expect("ref")
+            .delete()
+            .expect("delete");
+    }
+    push(plain, &files("other", 3), "a new branch");
+    let r = push(cached, &site, "over the new branch");
+    assert_eq!(r.changed, site.len());
+    assert_eq!(history_len(&remote, "gh-pages"), 2);
+
+    // A damaged cache is started afresh; so is one past its bound.
+    for entry in std::fs::read_dir(&cache.dir).expect("cache") {
+        let p = entry.expect("entry").path();
+        if p.is_dir() {
+            std::fs::remove_dir_all(p.join("objects")).expect("damage");
+            std::fs::write(p.join("HEAD"), b"garbage").expect("damage");
+        }
+    }
+    site[10].1 = b"after the damage\n".to_vec();
+    assert_eq!(push(cached, &site, "damaged cache").changed, 1);
+    let small = GitCache {
+        max_bytes: 1,
+        ..cache.clone()
+    };
+    site[11].1 = b"past the bound\n".to_vec();
+    let r = push(
+        Dest::new(&remote, "gh-pages", None).cached(Some(&small)),
+        &site,
+        "bounded",
+    );
+    assert_eq!(r.changed, 1);
+    let mut want = site.clone();
+    want.sort();
+    assert_eq!(tree_of(&remote, "gh-pages"), want);
+}
+
 #[test]
 fn bad_paths_are_refused() {
     let tmp = tempfile::tempdir().expect("tmp");
     let remote = bare(tmp.path(), "r.git");
     for p in ["../escape", "/abs", "a//b", ".git/config"] {
         let e = gitpub::push(
-            &remote,
-            "log",
+            Dest::new(&remote, "log", None),
             &[(p.to_owned(), vec![1])],
             Mode::Append,
             "m",
-            None,
         )
         .expect_err(p);
         assert!(e.to_string().contains(p), "{e}");

@@ -396,12 +396,10 @@ fn publish_writes_each_bundle_only_below_its_run_folder_and_never_overwrites() {
     let remote_s = remote.display().to_string();
     let earlier = vec![(good_files[1].0.clone(), b"published earlier\n".to_vec())];
     sglci_publisher::gitpub::push(
-        &remote_s,
-        "log",
+        sglci_publisher::gitpub::Dest::new(&remote_s, "log", None),
         &earlier,
         sglci_publisher::gitpub::Mode::Append,
         "earlier",
-        None,
     )
     .expect("push");
     let out = publisher(&store_dir, &["publish", "--log-repo", &remote_s]);

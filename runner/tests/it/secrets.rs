@@ -188,24 +188,20 @@ fn planted_secrets_never_reach_any_output() {
     git2::Repository::init_bare(&pages_repo).expect("bare");
     let logs = app::log_files(&store, &Default::default()).expect("log files");
     assert!(logs.skipped.is_empty(), "{:?}", logs.skipped);
-    use sglci_publisher::gitpub::{files_under, push, Mode};
+    use sglci_publisher::gitpub::{files_under, push, Dest, Mode};
     push(
-        logs_repo.to_str().expect("utf8"),
-        "log",
+        Dest::new(logs_repo.to_str().expect("utf8"), "log", None),
         &logs.files,
         Mode::Append,
         "logs",
-        None,
     )
     .expect("push logs");
     let site_files = files_under(&site).expect("site");
     push(
-        pages_repo.to_str().expect("utf8"),
-        "gh-pages",
+        Dest::new(pages_repo.to_str().expect("utf8"), "gh-pages", None),
         &site_files,
         Mode::Replace { keep: 3 },
         "site",
-        None,
     )
     .expect("push site");
 

@@ -85,6 +85,12 @@ impl std::fmt::Debug for Sinks {
 }
 
 impl Sinks {
+    /// Where a push to `target` goes, with the token and the git cache.
+    fn dest<'a>(&'a self, target: &'a crate::config::GitTarget) -> gitpub::Dest<'a> {
+        gitpub::Dest::new(&target.remote, &target.branch, self.git_token.as_deref())
+            .cached(self.config.git_cache.as_ref())
+    }
+
     /// Checks that every configured effect has what it needs; an error names the missing piece
     /// and where to set it.
     pub fn new(
@@ -217,12 +223,10 @@ fn push_logs(
         bundle_may_write(&m, path).map_err(|e| format!("{manifest}: {e}"))?;
     }
     let r = gitpub::push(
-        &target.remote,
-        &target.branch,
+        sinks.dest(target),
         &files,
         Mode::Append,
         &format!("sglci: raw logs of {run_id}"),
-        sinks.git_token.as_deref(),
     )
     .map_err(|e| e.to_string())?;
     if !r.refused.is_empty() {
@@ -395,17 +399,14 @@ fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
         SiteFiles::Known { ids, .. } => gitpub::Files::Known { ids, load: &load },
     };
     let r = gitpub::push_unless_newer(
-        &target.remote,
-        &target.branch,
+        sinks.dest(target),
         to_push,
         sinks.config.pages_keep,
         &format!("sglci: site of generation {generation}"),
-        sinks.git_token.as_deref(),
-        &|head: Option<&[u8]>| {
+        (SITE_STAMP, &|head: Option<&[u8]>| {
             head.and_then(stamp_generation)
                 .is_some_and(|g| g > generation)
-        },
-        SITE_STAMP,
+        }),
     )
     .map_err(|e| e.to_string())?;
     Ok(match r {

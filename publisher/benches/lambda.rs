@@ -172,9 +172,11 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// The child: a cold start, then two invocations (cold, warm), a third with the effects on
-/// (the run's files to a log repository and the site to Pages, two bare repositories), and the
-/// first publish of a whole site into an empty prefix. Prints one JSON line.
+/// The child: a cold start, then two invocations (cold, warm), a third and a fourth with the
+/// effects on (the run's files to a log repository and the site to Pages, two bare
+/// repositories; the git cache empty for the third, as in a fresh container, and kept for the
+/// fourth, as in a warm one), and the first publish of a whole site into an empty prefix.
+/// Prints one JSON line.
 fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String, String)>) {
     if std::env::var_os("SGLCI_BENCH_TRACE").is_some() {
         // The publisher's own log lines (a derive's phases) beside the request trace.
@@ -202,9 +204,16 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String
         opts: site_opts(),
     };
     let sinks = repos.map(|(log, pages)| {
-        let config =
+        let mut config =
             sglci_publisher::config::parse_effects(Some(&log), Some(&pages), &[], None, [None; 3])
                 .expect("effects");
+        // The parent gives each child an empty cache folder of its own.
+        config.git_cache = sglci_publisher::config::parse_git_cache(
+            std::env::var("SGLCI_GIT_CACHE").ok().as_deref(),
+            None,
+            &std::env::temp_dir(),
+        )
+        .expect("git cache");
         app::effects::Sinks::new(
             config,
             app::effects::Secrets::default(),
@@ -216,7 +225,12 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String
     let triage = sglci_publisher::triage::Triage::default();
     let mut times = Vec::new();
     let mut requests = Vec::new();
+    // VmHWM after the two publishes without effects.
+    let mut peak_plain = 0.0;
     for (i, e) in events.iter().enumerate() {
+        if i == 2 {
+            peak_plain = peak_rss_mb();
+        }
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_slice(&std::fs::read(e).expect("event")).expect("event json");
         for c in [
@@ -228,9 +242,10 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String
         ] {
             c.store(0, Ordering::Relaxed);
         }
-        // The third event runs with the effects, which start from the generation before it.
-        let with_effects = i == 2 && sinks.is_some();
-        if with_effects {
+        // The third and fourth events run with the effects, which start from the generation
+        // before the third.
+        let with_effects = i >= 2 && sinks.is_some();
+        if i == 2 && with_effects {
             store
                 .delete(&Key::new("outbox/cursor.json").expect("key"))
                 .expect("cursor");
@@ -271,7 +286,7 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String
     if std::env::var_os("SGLCI_BENCH_SKIP_FIRST_SITE").is_some() {
         let line = serde_json::json!({
             "init": init, "times": times, "requests": requests, "peak_mb": peak_rss_mb(),
-            "peak_publish_mb": peak_publish, "first_site": null, "first_site_files": 0,
+            "peak_publish_mb": peak_publish, "peak_plain_mb": peak_plain, "first_site": null, "first_site_files": 0,
         });
         println!("{line}");
         return;
@@ -289,7 +304,7 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String
     let first_site = t.elapsed().as_secs_f64();
     let line = serde_json::json!({
         "init": init, "times": times, "requests": requests, "peak_mb": peak_rss_mb(),
-        "peak_publish_mb": peak_publish,
+        "peak_publish_mb": peak_publish, "peak_plain_mb": peak_plain,
         "first_site": first_site, "first_site_files": files,
     });
     println!("{line}");
@@ -302,9 +317,13 @@ struct Measured {
     cold: Vec<f64>,
     warm: Vec<f64>,
     effects: Vec<f64>,
+    /// The fourth event: effects again, the git cache kept from the third.
+    effects_cached: Vec<f64>,
     first_site: Vec<f64>,
     peak: Vec<f64>,
     peak_publish: Vec<f64>,
+    /// Without the effects.
+    peak_plain: Vec<f64>,
     /// Requests of one warm publish (G/P/L/D).
     req: [usize; 4],
 }
@@ -316,12 +335,16 @@ impl Measured {
         self.cold.push(i + v["times"][0].as_f64().unwrap_or(0.0));
         self.warm.push(v["times"][1].as_f64().unwrap_or(0.0));
         self.effects.push(v["times"][2].as_f64().unwrap_or(0.0));
+        self.effects_cached
+            .push(v["times"][3].as_f64().unwrap_or(0.0));
         if let Some(s) = v["first_site"].as_f64() {
             self.first_site.push(s);
         }
         self.peak.push(v["peak_mb"].as_f64().unwrap_or(0.0));
         self.peak_publish
             .push(v["peak_publish_mb"].as_f64().unwrap_or(0.0));
+        self.peak_plain
+            .push(v["peak_plain_mb"].as_f64().unwrap_or(0.0));
         for (n, slot) in self.req.iter_mut().enumerate() {
             *slot = v["requests"][1][n].as_u64().unwrap_or(0) as usize;
         }
@@ -475,7 +498,7 @@ fn main() {
             let mut m = Measured::default();
             for r in 0..rounds {
                 let mut events = Vec::new();
-                for j in 0..3 {
+                for j in 0..4 {
                     let d = next_night;
                     next_night += 1;
                     let files: Vec<(String, Vec<u8>)> = sample
@@ -505,13 +528,11 @@ fn main() {
                     std::fs::write(&path, event.to_string()).expect("event");
                     events.push(path);
                 }
-                let spec = format!(
-                    "{}|{bucket}|{}|{}|{}",
-                    proxy.url,
-                    events[0].display(),
-                    events[1].display(),
-                    events[2].display()
-                );
+                let spec = std::iter::once(format!("{}|{bucket}", proxy.url))
+                    .chain(events.iter().map(|e| e.display().to_string()))
+                    .collect::<Vec<_>>()
+                    .join("|");
+                let cache = work.path().join(format!("git-cache-{k}-{ms}-{r}"));
                 let mut child = std::process::Command::new(std::env::current_exe().expect("exe"));
                 if k > first_site_max {
                     child.env("SGLCI_BENCH_SKIP_FIRST_SITE", "1");
@@ -519,6 +540,7 @@ fn main() {
                 let out = child
                     .env("SGLCI_BENCH_CHILD", spec)
                     .env("SGLCI_BENCH_REPOS", format!("{log_repo}|{pages_repo}"))
+                    .env("SGLCI_GIT_CACHE", &cache)
                     .output()
                     .expect("child");
                 assert!(
@@ -539,16 +561,18 @@ fn main() {
             let s3_cost = (p + l) as f64 * 0.005 / 1000.0 + g as f64 * 0.0004 / 1000.0;
             let lambda_cost = median(&m.warm) * 0.5 * 0.000_013_333_4 + 0.2 / 1e6;
             table_rows.push_str(&format!(
-                "| {k}x | {ms} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {:.0} / {:.0} | {g} / {p} / {l} / {del} | ${:.5} |\n",
+                "| {k}x | {ms} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {:.0} / {:.0} / {:.0} | {g} / {p} / {l} / {del} | ${:.5} |\n",
                 median(&m.init),
                 median(&m.cold),
                 median(&m.warm),
                 median(&m.effects),
+                median(&m.effects_cached),
                 if m.first_site.is_empty() {
                     "–".to_owned()
                 } else {
                     format!("{:.2}", median(&m.first_site))
                 },
+                m.peak_plain.iter().copied().fold(0.0, f64::max),
                 m.peak_publish.iter().copied().fold(0.0, f64::max),
                 m.peak.iter().copied().fold(0.0, f64::max),
                 s3_cost + lambda_cost,
@@ -573,18 +597,21 @@ wait the given milliseconds, as a round trip to S3 does; 0 = loopback). Per hist
 bench ingests the fixture corpus into a bucket, commits 9 or 99 copies moved back in time\n\
 (10x, 100x), and renders the whole site into the bucket. Then, {rounds} times per latency, a\n\
 fresh child process does what a Lambda cold start does (build the S3 client, load the\n\
-templates: *init*) and handles three SQS events, each announcing one new night (the GROK1\n\
+templates: *init*) and handles four SQS events, each announcing one new night (the GROK1\n\
 sample moved past the newest night): fetch and verify the bundle, commit it, refresh the\n\
 regressions, update the touched pages of the site in the bucket, record the generation.\n\
 *Cold* = init + first invocation; *warm* = the second; *+effects* = the third, with the\n\
 effects on: the run's raw files pushed to a log repository and the site to a Pages branch\n\
 (bare repositories on this machine, so git costs CPU only; the site is read back from the\n\
-bucket). *First site* = rendering the whole site into an empty prefix. Peak memory = the\n\
-child's VmHWM (the largest over the rounds). Requests are those of one warm publish\n\
+bucket), with an empty git cache, as in a fresh container; *+effects, cached* = the fourth,\n\
+the same with the git cache the third left, as in a warm container. *First site* = rendering\n\
+the whole site into an empty prefix. Peak memory = the child's VmHWM (the largest over the\n\
+rounds) after the two publishes without effects, after those with effects, and after the\n\
+first site. Requests are those of one warm publish\n\
 (GET / PUT / LIST / DELETE); S3 batches keep 32 requests in flight. Cost = S3 requests at\n\
 us-east-1 list prices plus Lambda arm64 time at 512 MB. Medians. Machine: {cores} cores.\n\n\
-| history | latency (ms) | init (s) | cold (s) | warm (s) | +effects (s) | first site (s) | peak MB (publish / with first site) | requests G/P/L/D | cost per publish |\n\
-|---|---:|---:|---:|---:|---:|---:|---:|---|---:|\n{table_rows}\n\
+| history | latency (ms) | init (s) | cold (s) | warm (s) | +effects (s) | +effects, cached (s) | first site (s) | peak MB (publish / +effects / +first site) | requests G/P/L/D | cost per publish |\n\
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n{table_rows}\n\
 Warm publish on loopback at the largest history costs {ratio:.2}x the publish at 1x. Targets\n\
 (issue 18, at 30 ms): warm publish at most 1.0 s at 1x and 1.5 s at 100x with the same\n\
 request count at every size; cold start at most 1.5 s; first whole site at most 15 s; peak\n\

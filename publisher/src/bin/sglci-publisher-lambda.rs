@@ -37,7 +37,7 @@ fn effect_sinks(
     site: Option<&SiteTarget>,
 ) -> Result<Option<Sinks>, Error> {
     let notify: Vec<String> = env("SGLCI_NOTIFY").into_iter().collect();
-    let config = parse_effects(
+    let mut config = parse_effects(
         env("SGLCI_LOG_REPO").as_deref(),
         env("SGLCI_PAGES").as_deref(),
         &notify,
@@ -51,7 +51,6 @@ fn effect_sinks(
     if !config.any() {
         return Ok(None);
     }
-    let mut config = config;
     // `/tmp` outlives an invocation in a warm container: the next push fetches only what is new.
     config.git_cache = parse_git_cache(
         env("SGLCI_GIT_CACHE").as_deref(),

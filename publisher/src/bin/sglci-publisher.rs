@@ -114,7 +114,7 @@ fn effect_sinks(
     site: Option<&app::SiteTarget>,
 ) -> Result<Option<app::effects::Sinks>, (u8, anyhow::Error)> {
     let var = |k: &str| env.get(k).map(String::as_str);
-    let config = sglci_publisher::config::parse_effects(
+    let mut config = sglci_publisher::config::parse_effects(
         args.log_repo.as_deref(),
         args.pages.as_deref(),
         &args.notify,
@@ -129,13 +129,7 @@ fn effect_sinks(
     if !config.any() {
         return Ok(None);
     }
-    let mut config = config;
-    config.git_cache = sglci_publisher::config::parse_git_cache(
-        var("SGLCI_GIT_CACHE"),
-        var("SGLCI_GIT_CACHE_MB"),
-        &std::env::temp_dir(),
-    )
-    .map_err(|e| (2, e.into()))?;
+    config.git_cache = git_cache(env).map_err(|e| (2, e))?;
     app::effects::Sinks::new(
         config,
         app::effects::Secrets::from_env(env),
@@ -558,7 +552,7 @@ fn publish(
     let token = std::env::var("SGLCI_GIT_TOKEN")
         .or_else(|_| std::env::var("GITHUB_TOKEN"))
         .ok();
-    let cache = git_cache_from_env().map_err(|e| (2, e))?;
+    let cache = git_cache(&sglci_env()).map_err(|e| (2, e))?;
     let mut report = serde_json::Map::new();
     if let Some(remote) = &args.log_repo {
         let dest =
@@ -623,12 +617,14 @@ fn publish(
     Ok(())
 }
 
-/// The git cache from `SGLCI_GIT_CACHE` and `SGLCI_GIT_CACHE_MB`.
-fn git_cache_from_env() -> anyhow::Result<Option<sglci_publisher::gitpub::GitCache>> {
-    let var = |n: &str| std::env::var(n).ok();
+/// The git cache from `SGLCI_GIT_CACHE` and `SGLCI_GIT_CACHE_MB` (see [`sglci_env`]).
+fn git_cache(
+    env: &std::collections::BTreeMap<String, String>,
+) -> anyhow::Result<Option<sglci_publisher::gitpub::GitCache>> {
+    let var = |k: &str| env.get(k).map(String::as_str);
     Ok(sglci_publisher::config::parse_git_cache(
-        var("SGLCI_GIT_CACHE").as_deref(),
-        var("SGLCI_GIT_CACHE_MB").as_deref(),
+        var("SGLCI_GIT_CACHE"),
+        var("SGLCI_GIT_CACHE_MB"),
         &std::env::temp_dir(),
     )?)
 }

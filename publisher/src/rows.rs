@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sglci_core::records::{self, *};
 
 use crate::table::{Table, TableError};
@@ -173,24 +174,127 @@ impl Rows {
 impl Rows {
     /// Every table, in the order of [`records::ALL_SCHEMAS`].
     pub fn to_tables(&self) -> Result<Vec<Table>, TableError> {
-        Ok(vec![
-            Table::from_rows(records::SERVING, &self.serving)?,
-            Table::from_rows(records::ACCURACY, &self.accuracy)?,
-            Table::from_rows(records::OFFLINE, &self.offline)?,
-            Table::from_rows(records::SANITY, &self.sanity)?,
-            Table::from_rows(records::SANITY_MODELS, &self.sanity_models)?,
-            Table::from_rows(records::PD, &self.pd)?,
-            Table::from_rows(records::UNIT, &self.unit)?,
-            Table::from_rows(records::IMAGE_CHECK, &self.image_check)?,
-            Table::from_rows(records::UPSTREAM_COVERAGE, &self.upstream_coverage)?,
-            Table::from_rows(records::TASKS, &self.tasks)?,
-            Table::from_rows(records::RUNS, &self.runs)?,
-            Table::from_rows(records::QUARANTINE, &self.quarantine)?,
-            Table::from_rows(records::FILES, &self.files)?,
-            Table::from_rows(records::REGRESSIONS, &self.regressions)?,
-            Table::from_rows(records::AB, &self.ab)?,
-            Table::from_rows(records::KERNELS, &self.kernels)?,
-        ])
+        self.table_rows().iter().map(|t| t.table()).collect()
+    }
+
+    /// Every table's typed rows, in the order of [`records::ALL_SCHEMAS`], to be turned into
+    /// [`Table`]s a part at a time (a whole table of a long history as JSON maps is many times
+    /// its typed size).
+    pub fn table_rows(&self) -> Vec<Box<dyn TableRows + '_>> {
+        fn of<'a, T: Serialize + Dated + Sync>(
+            schema: Schema,
+            rows: &'a [T],
+        ) -> Box<dyn TableRows + 'a> {
+            Box::new(Typed { schema, rows })
+        }
+        vec![
+            of(records::SERVING, &self.serving),
+            of(records::ACCURACY, &self.accuracy),
+            of(records::OFFLINE, &self.offline),
+            of(records::SANITY, &self.sanity),
+            of(records::SANITY_MODELS, &self.sanity_models),
+            of(records::PD, &self.pd),
+            of(records::UNIT, &self.unit),
+            of(records::IMAGE_CHECK, &self.image_check),
+            of(records::UPSTREAM_COVERAGE, &self.upstream_coverage),
+            of(records::TASKS, &self.tasks),
+            of(records::RUNS, &self.runs),
+            of(records::QUARANTINE, &self.quarantine),
+            of(records::FILES, &self.files),
+            of(records::REGRESSIONS, &self.regressions),
+            of(records::AB, &self.ab),
+            of(records::KERNELS, &self.kernels),
+        ]
+    }
+}
+
+/// One table's typed rows (see [`Rows::table_rows`]).
+pub trait TableRows: Sync {
+    fn schema(&self) -> Schema;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The month of each row, as [`crate::history::month_of`] names it from the row's date.
+    fn months(&self) -> Vec<String>;
+    /// The rows at these positions, as a [`Table`].
+    fn table_of(&self, positions: &[usize]) -> Result<Table, TableError>;
+    /// Every row, as a [`Table`].
+    fn table(&self) -> Result<Table, TableError>;
+}
+
+/// The date a row is filed under (its month's partition and download).
+pub trait Dated {
+    fn date(&self) -> Option<&str>;
+}
+
+macro_rules! dated {
+    ($($t:ty),* $(,)?) => {
+        $(impl Dated for $t {
+            fn date(&self) -> Option<&str> {
+                Some(&self.date)
+            }
+        })*
+    };
+}
+
+dated!(
+    RunRow,
+    ServingRow,
+    AccuracyRow,
+    OfflineResultRow,
+    SanityTrialRow,
+    SanityModelRow,
+    PdRow,
+    UnitRow,
+    ImageCheckRow,
+    CoverageRowRecord,
+    TaskRow,
+    RegressionRow,
+    AbRow,
+    KernelRow,
+);
+
+impl Dated for FileRow {
+    fn date(&self) -> Option<&str> {
+        self.date.as_deref()
+    }
+}
+
+impl Dated for QuarantineRow {
+    fn date(&self) -> Option<&str> {
+        None
+    }
+}
+
+struct Typed<'a, T> {
+    schema: Schema,
+    rows: &'a [T],
+}
+
+impl<T: Serialize + Dated + Sync> TableRows for Typed<'_, T> {
+    fn schema(&self) -> Schema {
+        self.schema
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn months(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .map(|r| crate::history::month_of(r.date()))
+            .collect()
+    }
+
+    fn table_of(&self, positions: &[usize]) -> Result<Table, TableError> {
+        let rows: Vec<&T> = positions.iter().filter_map(|&i| self.rows.get(i)).collect();
+        Table::from_rows(self.schema, &rows)
+    }
+
+    fn table(&self) -> Result<Table, TableError> {
+        Table::from_rows(self.schema, self.rows)
     }
 }
 

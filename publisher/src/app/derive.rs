@@ -11,8 +11,9 @@ use std::collections::BTreeSet;
 use sglci_core::records::{self, Schema};
 
 use super::{
-    load_site_data, only_months, site_probe, site_rows, site_stamp, site_state_from, update_months,
-    update_months_of, write_site_to, AppError, SiteJob, SiteState, SiteTarget,
+    load_site_data, only_months, render_into, site_probe, site_rows, site_stamp, site_state_from,
+    update_months, update_months_of, write_site_to, AppError, SiteJob, SiteState, SiteTarget,
+    SiteWriter,
 };
 use crate::history::{DerivedUpdate, History, HistoryError, Index, Pack, Read, Snapshot};
 use crate::rows::Rows;
@@ -246,36 +247,37 @@ fn derive_round(
         generation: Some(idx.generation),
         ..job.opts.clone()
     };
-    let mut rendered: RenderedSite = match (&state, &pages) {
-        (SiteState::Absent, _) | (_, None) => {
-            let data = whole_site_data(&snap, &schemas, findings, &found_months)?;
-            crate::site::render_site(&data, job.templates, &opts, &Scope::All)?
-        }
-        _ if touched.is_empty() => RenderedSite::new(),
-        (_, Some(p)) => {
-            let mut data = site_rows(&only_months(&tables, &|s| p.for_table(s)), &found_months)?;
-            let keep = p.for_table(records::REGRESSIONS);
-            data.regressions = findings
-                .into_iter()
-                .filter(|f| keep.contains(&crate::history::month_of(Some(&f.date))))
-                .collect();
-            crate::site::render_site(&data, job.templates, &opts, &Scope::Only(touched.clone()))?
-        }
-    };
-    rendered.insert(
+    let stamp = (
         super::effects::SITE_STAMP.to_owned(),
         site_stamp(idx.generation, &opts.generated_at),
     );
-    let render_at = started.elapsed();
     let packed = update.packs.len();
-    let site_files = write_site_to(
-        hist.store(),
-        &job.target,
-        state,
-        &rendered,
-        objects,
-        trust_manifest,
-    )?;
+    let (render_at, rendered, site_files) = match (&state, &pages) {
+        (SiteState::Absent, _) | (_, None) => {
+            // The whole site, rendered and written a part at a time.
+            let data = whole_site_data(&snap, &schemas, findings, &found_months)?;
+            let mut w =
+                SiteWriter::begin(hist.store(), &job.target, state, objects, trust_manifest)?;
+            render_into(&data, job.templates, &opts, &Scope::All, &mut w)?;
+            w.part(RenderedSite::from([stamp]))?;
+            (started.elapsed(), None, w.finish()?)
+        }
+        (_, Some(p)) => {
+            let mut rendered =
+                touched_pages(&tables, p, &found_months, findings, job, &opts, touched)?;
+            rendered.insert(stamp.0, stamp.1);
+            let (render_at, count) = (started.elapsed(), rendered.len());
+            let written = write_site_to(
+                hist.store(),
+                &job.target,
+                state,
+                rendered,
+                objects,
+                trust_manifest,
+            )?;
+            (render_at, Some(count), written)
+        }
+    };
     // Where a publish's time goes, in the Lambda's log.
     let ms = |d: std::time::Duration| d.as_millis() as u64;
     tracing::info!(
@@ -287,7 +289,7 @@ fn derive_round(
         months_read = read_months,
         models_detected,
         packed,
-        rendered = rendered.len(),
+        rendered = rendered.unwrap_or(site_files),
         written = site_files,
         "derived"
     );
@@ -297,6 +299,34 @@ fn derive_round(
         models_detected,
         site_files,
     })
+}
+
+/// The pages a round's new runs touched (none when they touched none), from the months it read.
+fn touched_pages(
+    tables: &[Table],
+    p: &super::UpdateMonths,
+    found_months: &BTreeSet<String>,
+    findings: Vec<records::RegressionRow>,
+    job: &SiteJob<'_>,
+    opts: &crate::site::SiteOptions,
+    touched: &Touched,
+) -> Result<RenderedSite, AppError> {
+    if touched.is_empty() {
+        return Ok(RenderedSite::new());
+    }
+    let mut data = site_rows(&only_months(tables, &|s| p.for_table(s)), found_months)?;
+    let keep = p.for_table(records::REGRESSIONS);
+    data.regressions = findings
+        .into_iter()
+        .filter(|f| keep.contains(&crate::history::month_of(Some(&f.date))))
+        .collect();
+    let scope = Scope::Only(touched.clone());
+    Ok(crate::site::render_site(
+        &data,
+        job.templates,
+        opts,
+        &scope,
+    )?)
 }
 
 /// The round's findings from the rows it read: the stored findings (taken out of `tables`) are

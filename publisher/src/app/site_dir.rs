@@ -39,53 +39,100 @@ pub struct DirWrite {
 /// (files it lacks are removed), and `out` must be empty or hold an earlier sglci site (anything
 /// else is refused, naming the directory). Without, only the given files are written.
 pub fn write_site(out: &Path, site: &RenderedSite, replace: bool) -> Result<DirWrite, AppError> {
-    let mut existing = BTreeSet::new();
-    if out.exists() {
-        let marker = out.join(SITE_MARKER).exists() || out.join(SITE_PARTIAL).exists();
-        let empty = std::fs::read_dir(out)
-            .map_err(io("list", out))?
-            .next()
-            .is_none();
-        if replace && !marker && !empty {
-            return Err(AppError::NotASiteDir(out.to_owned()));
+    let mut w = DirSiteWriter::begin(out, replace)?;
+    w.part(site)?;
+    w.finish()
+}
+
+/// [`write_site`] a part at a time: [`DirSiteWriter::begin`], a [`DirSiteWriter::part`] for
+/// each part of the site (every file in one part), then [`DirSiteWriter::finish`].
+#[derive(Debug)]
+pub struct DirSiteWriter {
+    out: PathBuf,
+    replace: bool,
+    /// The regular files found before the write.
+    existing: BTreeSet<String>,
+    /// The files of the parts written (only with `replace`: what stays).
+    site: BTreeSet<String>,
+    done: DirWrite,
+}
+
+impl DirSiteWriter {
+    /// Checks `out` (see [`write_site`]) and marks it as being written.
+    pub fn begin(out: &Path, replace: bool) -> Result<Self, AppError> {
+        let mut existing = BTreeSet::new();
+        if out.exists() {
+            let marker = out.join(SITE_MARKER).exists() || out.join(SITE_PARTIAL).exists();
+            let empty = std::fs::read_dir(out)
+                .map_err(io("list", out))?
+                .next()
+                .is_none();
+            if replace && !marker && !empty {
+                return Err(AppError::NotASiteDir(out.to_owned()));
+            }
+            existing = regular_files(out)?;
         }
-        existing = regular_files(out)?;
+        std::fs::create_dir_all(out).map_err(io("create", out))?;
+        let partial = out.join(SITE_PARTIAL);
+        sglci_core::backend::write_durably(&partial, b"being written by sglci-publisher\n")
+            .map_err(io("write", &partial))?;
+        let _ = std::fs::remove_file(out.join(SITE_MARKER));
+        Ok(Self {
+            out: out.to_owned(),
+            replace,
+            existing,
+            site: BTreeSet::new(),
+            done: DirWrite::default(),
+        })
     }
-    std::fs::create_dir_all(out).map_err(io("create", out))?;
-    let partial = out.join(SITE_PARTIAL);
-    sglci_core::backend::write_durably(&partial, b"being written by sglci-publisher\n")
-        .map_err(io("write", &partial))?;
-    let _ = std::fs::remove_file(out.join(SITE_MARKER));
-    let changed: Vec<bool> = site
-        .par_iter()
-        .map(|(rel, bytes)| write_if_changed(out, rel, bytes, existing.contains(rel.as_str())))
-        .collect::<Result<_, _>>()?;
-    let written = changed.iter().filter(|c| **c).count();
-    let mut removed = 0;
-    if replace {
-        let stale: Vec<&String> = existing
-            .iter()
-            .filter(|rel| !site.contains_key(rel.as_str()))
-            .filter(|rel| *rel != SITE_PARTIAL && *rel != SITE_MARKER)
-            .collect();
-        for rel in &stale {
-            let path = out.join(rel);
-            std::fs::remove_file(&path).map_err(io("remove", &path))?;
+
+    /// Writes a part's files (on every core), leaving alone those whose bytes are there.
+    pub fn part(&mut self, part: &RenderedSite) -> Result<(), AppError> {
+        let (out, existing) = (&self.out, &self.existing);
+        let changed: Vec<bool> = part
+            .par_iter()
+            .map(|(rel, bytes)| write_if_changed(out, rel, bytes, existing.contains(rel.as_str())))
+            .collect::<Result<_, _>>()?;
+        let written = changed.iter().filter(|c| **c).count();
+        self.done.written += written;
+        self.done.unchanged += part.len() - written;
+        if self.replace {
+            self.site.extend(part.keys().cloned());
         }
-        removed = stale.len();
-        remove_empty_dirs(out)?;
+        Ok(())
     }
-    // The pages on disk, then the marker last: only a site written whole carries it.
-    sglci_core::backend::sync_filesystem(out).map_err(io("sync", out))?;
-    let marker = out.join(SITE_MARKER);
-    sglci_core::backend::write_durably(&marker, b"rendered by sglci-publisher site\n")
-        .map_err(io("write", &marker))?;
-    std::fs::remove_file(&partial).map_err(io("remove", &partial))?;
-    Ok(DirWrite {
-        written,
-        unchanged: site.len() - written,
-        removed,
-    })
+
+    /// Files written so far.
+    pub fn written(&self) -> usize {
+        self.done.written
+    }
+
+    /// Removes what the site lacks (with `replace`), syncs, and marks the site finished.
+    pub fn finish(mut self) -> Result<DirWrite, AppError> {
+        let out = &self.out;
+        if self.replace {
+            let stale: Vec<&String> = self
+                .existing
+                .iter()
+                .filter(|rel| !self.site.contains(rel.as_str()))
+                .filter(|rel| *rel != SITE_PARTIAL && *rel != SITE_MARKER)
+                .collect();
+            for rel in &stale {
+                let path = out.join(rel);
+                std::fs::remove_file(&path).map_err(io("remove", &path))?;
+            }
+            self.done.removed = stale.len();
+            remove_empty_dirs(out)?;
+        }
+        // The pages on disk, then the marker last: only a site written whole carries it.
+        sglci_core::backend::sync_filesystem(out).map_err(io("sync", out))?;
+        let marker = out.join(SITE_MARKER);
+        sglci_core::backend::write_durably(&marker, b"rendered by sglci-publisher site\n")
+            .map_err(io("write", &marker))?;
+        let partial = out.join(SITE_PARTIAL);
+        std::fs::remove_file(&partial).map_err(io("remove", &partial))?;
+        Ok(self.done)
+    }
 }
 
 /// Writes one file unless it holds `bytes` already; whether it wrote.

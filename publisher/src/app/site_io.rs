@@ -322,7 +322,7 @@ pub fn render_update(
     )?)
 }
 
-pub use super::site_dir::{write_site, DirWrite};
+pub use super::site_dir::{write_site, DirSiteWriter, DirWrite};
 
 pub use crate::config::SiteTarget;
 
@@ -345,12 +345,14 @@ pub fn update_site(
     if state.exists() && touched.is_empty() {
         return Ok(0);
     }
-    let site = if state.exists() {
-        render_update(store, job.templates, &job.opts, touched)?
-    } else {
-        render_full(store, job.templates, &job.opts)?
-    };
-    write_site_to(store, &job.target, state, &site, Vec::new(), true)
+    if state.exists() {
+        let site = render_update(store, job.templates, &job.opts, touched)?;
+        return write_site_to(store, &job.target, state, site, Vec::new(), true);
+    }
+    let data = load_site_data(&History::new(store), None)?;
+    let mut w = SiteWriter::begin(store, &job.target, state, Vec::new(), true)?;
+    render_into(&data, job.templates, &job.opts, &Scope::All, &mut w)?;
+    w.finish()
 }
 
 /// The site's stamp (`sglci.json`): the history generation it was rendered from and when. The
@@ -369,46 +371,203 @@ pub fn site_stamp(generation: u64, generated_at: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// Bytes of a site gathered before they are written: a whole site is rendered and written a
+/// part at a time (see [`render_site_to`](crate::site::render_site_to)), so that its memory does
+/// not grow with the history (a first site at 10x the fixture history is 11,000 files).
+pub const SITE_PART_BYTES: usize = 16 << 20;
+
 /// Writes a rendered site to its target as [`SiteState`] found it, with `also` (other objects:
-/// the derived regressions) in the same batch. A store site that exists gets only the files
-/// whose bytes differ from its manifest (all of them unless `skip_unchanged`), and the updated
-/// manifest, in one batch; anything else is written whole. Returns the files written.
+/// the derived regressions). See [`SiteWriter`]. Returns the files written.
 pub fn write_site_to(
     store: &dyn ObjectStore,
     target: &SiteTarget,
     state: SiteState,
-    site: &RenderedSite,
+    site: RenderedSite,
     also: Vec<(Key, Vec<u8>)>,
     skip_unchanged: bool,
 ) -> Result<usize, AppError> {
-    match (target, state) {
-        (SiteTarget::Store(prefix), SiteState::Store(mut manifest)) => {
-            let mut items = also;
-            let mut written = 0;
-            for (rel, bytes) in site {
-                let id = blob_id(bytes);
-                let previous = manifest.files.insert(rel.clone(), id);
-                if !skip_unchanged || previous.as_ref() != manifest.files.get(rel) {
-                    items.push((prefix.join(rel)?, bytes.clone()));
-                    written += 1;
+    let mut w = SiteWriter::begin(store, target, state, also, skip_unchanged)?;
+    w.part(site)?;
+    w.finish()
+}
+
+/// Renders `data` (the pages in `scope`) into `w` a part at a time.
+pub fn render_into(
+    data: &Rows,
+    templates: &Templates,
+    opts: &SiteOptions,
+    scope: &Scope,
+    w: &mut SiteWriter<'_>,
+) -> Result<(), AppError> {
+    let mut failed = None;
+    let part_bytes = w.part_bytes;
+    let rendered = site::render_site_to(data, templates, opts, scope, part_bytes, &mut |p| {
+        w.part(p).map_err(|e| {
+            failed = Some(e);
+            site::SiteError::OutputStopped
+        })
+    });
+    match (rendered, failed) {
+        (_, Some(e)) => Err(e),
+        (r, None) => Ok(r?),
+    }
+}
+
+/// A site written to its target a part at a time, as [`SiteState`] found it:
+/// [`SiteWriter::begin`], [`SiteWriter::part`] for each part, [`SiteWriter::finish`].
+///
+/// - A store site with a manifest gets only the files whose bytes differ from it (all of them
+///   unless `skip_unchanged`), then the updated manifest; `also` goes in the first batch, and a
+///   site smaller than [`SITE_PART_BYTES`] is one batch with its manifest (the warm path's one
+///   round of requests). When a batch fails the index's derived generation stays behind, and the
+///   next derive trusts no manifest entry (it writes every page it renders).
+/// - Any other store target is written whole: only when the prefix is empty or holds an earlier
+///   sglci site (the cold path: it lists the prefix), marked partial until the last part, then
+///   the objects the new site lacks are removed.
+/// - A directory: see [`DirSiteWriter`](DirSiteWriter).
+pub struct SiteWriter<'s> {
+    store: &'s dyn ObjectStore,
+    to: WriteTo,
+    written: usize,
+    part_bytes: usize,
+}
+
+impl std::fmt::Debug for SiteWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let to = match &self.to {
+            WriteTo::Patch { prefix, .. } => format!("patch {prefix}"),
+            WriteTo::Whole { prefix, .. } => format!("whole {prefix}"),
+            WriteTo::Dir(w) => format!("{w:?}"),
+        };
+        f.debug_struct("SiteWriter")
+            .field("to", &to)
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+enum WriteTo {
+    Patch {
+        prefix: Key,
+        manifest: SiteManifest,
+        skip_unchanged: bool,
+        batch: Vec<(Key, Vec<u8>)>,
+        batch_bytes: usize,
+    },
+    Whole {
+        prefix: Key,
+        existing: Vec<Key>,
+        manifest: SiteManifest,
+    },
+    Dir(DirSiteWriter),
+}
+
+impl<'s> SiteWriter<'s> {
+    pub fn begin(
+        store: &'s dyn ObjectStore,
+        target: &SiteTarget,
+        state: SiteState,
+        also: Vec<(Key, Vec<u8>)>,
+        skip_unchanged: bool,
+    ) -> Result<Self, AppError> {
+        let to = match (target, state) {
+            (SiteTarget::Store(prefix), SiteState::Store(manifest)) => WriteTo::Patch {
+                prefix: prefix.clone(),
+                manifest,
+                skip_unchanged,
+                batch_bytes: also.iter().map(|(_, b)| b.len()).sum(),
+                batch: also,
+            },
+            (SiteTarget::Store(prefix), _) => {
+                store.put_many(&also)?;
+                begin_whole_site(store, prefix)?
+            }
+            (SiteTarget::Dir(out), state) => {
+                store.put_many(&also)?;
+                WriteTo::Dir(DirSiteWriter::begin(out, !state.exists())?)
+            }
+        };
+        Ok(Self {
+            store,
+            to,
+            written: 0,
+            part_bytes: SITE_PART_BYTES,
+        })
+    }
+
+    /// Parts (and batches) of about `bytes` instead of [`SITE_PART_BYTES`].
+    pub fn with_part_bytes(mut self, bytes: usize) -> Self {
+        self.part_bytes = bytes.max(1);
+        self
+    }
+
+    /// Writes a part of the site (or gathers it into the next batch).
+    pub fn part(&mut self, part: RenderedSite) -> Result<(), AppError> {
+        match &mut self.to {
+            WriteTo::Patch {
+                prefix,
+                manifest,
+                skip_unchanged,
+                batch,
+                batch_bytes,
+            } => {
+                for (rel, bytes) in part {
+                    let id = blob_id(&bytes);
+                    let previous = manifest.files.insert(rel.clone(), id);
+                    if !*skip_unchanged || previous.as_ref() != manifest.files.get(&rel) {
+                        *batch_bytes += bytes.len();
+                        batch.push((prefix.join(&rel)?, bytes));
+                        self.written += 1;
+                    }
+                }
+                if *batch_bytes >= self.part_bytes {
+                    self.store.put_many(batch)?;
+                    batch.clear();
+                    *batch_bytes = 0;
                 }
             }
-            // In the same batch: when it fails half-way the index's derived generation stays
-            // behind, and the next derive trusts no manifest entry (it writes every page it
-            // renders).
-            items.push((prefix.join(SITE_MANIFEST)?, manifest.to_bytes()));
-            store.put_many(&items)?;
-            Ok(written)
+            WriteTo::Whole {
+                prefix, manifest, ..
+            } => {
+                let mut items = Vec::with_capacity(part.len());
+                for (rel, bytes) in part {
+                    manifest.files.insert(rel.clone(), blob_id(&bytes));
+                    items.push((prefix.join(&rel)?, bytes));
+                }
+                self.store.put_many(&items)?;
+                self.written += items.len();
+            }
+            WriteTo::Dir(w) => {
+                w.part(&part)?;
+                self.written = w.written();
+            }
         }
-        (SiteTarget::Store(prefix), _) => {
-            store.put_many(&also)?;
-            write_whole_site_to_store(store, prefix, site)?;
-            Ok(site.len())
+        Ok(())
+    }
+
+    /// Writes the manifest (a store site), removes what the new site lacks (a whole site), and
+    /// marks the site finished. Returns the files written.
+    pub fn finish(self) -> Result<usize, AppError> {
+        match self.to {
+            WriteTo::Patch {
+                prefix,
+                manifest,
+                mut batch,
+                ..
+            } => {
+                batch.push((prefix.join(SITE_MANIFEST)?, manifest.to_bytes()));
+                self.store.put_many(&batch)?;
+            }
+            WriteTo::Whole {
+                prefix,
+                existing,
+                manifest,
+            } => finish_whole_site(self.store, &prefix, existing, &manifest)?,
+            WriteTo::Dir(w) => {
+                w.finish()?;
+            }
         }
-        (SiteTarget::Dir(out), state) => {
-            store.put_many(&also)?;
-            Ok(write_site(out, site, !state.exists())?.written)
-        }
+        Ok(self.written)
     }
 }
 
@@ -421,14 +580,9 @@ fn has(store: &dyn ObjectStore, key: &Key) -> Result<bool, AppError> {
     }
 }
 
-/// Writes a whole rendered site under `prefix` in the store, with its manifest: objects under
-/// the prefix that the new site does not have are removed, and only when the prefix is empty or
-/// holds an earlier sglci site. (The cold path: it lists the prefix.)
-fn write_whole_site_to_store(
-    store: &dyn ObjectStore,
-    prefix: &Key,
-    site: &RenderedSite,
-) -> Result<(), AppError> {
+/// Starts a whole site under `prefix`: refused unless the prefix is empty or holds an earlier
+/// sglci site, then marked partial.
+fn begin_whole_site(store: &dyn ObjectStore, prefix: &Key) -> Result<WriteTo, AppError> {
     let marker = prefix.join(SITE_MARKER)?;
     let existing = store.list(prefix.as_str())?;
     let partial = prefix.join(SITE_PARTIAL)?;
@@ -436,17 +590,34 @@ fn write_whole_site_to_store(
         return Err(AppError::NotASitePrefix(prefix.to_string()));
     }
     store.put(&partial, b"being written by sglci-publisher\n")?;
-    let manifest = prefix.join(SITE_MANIFEST)?;
-    let mut items = site
-        .iter()
-        .map(|(rel, bytes)| Ok((prefix.join(rel)?, bytes.clone())))
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    items.push((manifest.clone(), SiteManifest::of(site).to_bytes()));
-    store.put_many(&items)?;
-    let keep: BTreeSet<String> = site.keys().map(|rel| format!("{prefix}/{rel}")).collect();
+    Ok(WriteTo::Whole {
+        prefix: prefix.clone(),
+        existing,
+        manifest: SiteManifest::default(),
+    })
+}
+
+/// Ends a whole site: its manifest, the objects it lacks removed, the marker, the partial
+/// marker removed.
+fn finish_whole_site(
+    store: &dyn ObjectStore,
+    prefix: &Key,
+    existing: Vec<Key>,
+    manifest: &SiteManifest,
+) -> Result<(), AppError> {
+    let (marker, partial) = (prefix.join(SITE_MARKER)?, prefix.join(SITE_PARTIAL)?);
+    let manifest_key = prefix.join(SITE_MANIFEST)?;
+    store.put(&manifest_key, &manifest.to_bytes())?;
     let stale: Vec<Key> = existing
         .into_iter()
-        .filter(|k| !keep.contains(k.as_str()) && *k != marker && *k != partial && *k != manifest)
+        .filter(|k| {
+            let keep = k
+                .as_str()
+                .strip_prefix(prefix.as_str())
+                .and_then(|rel| rel.strip_prefix('/'))
+                .is_some_and(|rel| manifest.files.contains_key(rel));
+            !keep && *k != marker && *k != partial && *k != manifest_key
+        })
         .collect();
     store.delete_many(&stale)?;
     store.put(&marker, b"rendered by sglci-publisher\n")?;

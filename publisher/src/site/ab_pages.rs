@@ -72,7 +72,7 @@ fn by_comparison(rows: &[AbRow]) -> Vec<(&str, Vec<&AbRow>)> {
     out
 }
 
-impl Renderer<'_> {
+impl Renderer<'_, '_> {
     fn ab_view(&self, id: &str, rows: &[&AbRow], page: &str) -> AbView {
         let link = self.linker(page);
         let first = rows[0];

@@ -32,7 +32,7 @@ struct HardwareView {
 /// The page's path.
 pub const PAGE: &str = "failures.html";
 
-impl Renderer<'_> {
+impl Renderer<'_, '_> {
     /// The weeks that overlap the window (an update reads their months, so it renders what a
     /// rebuild would).
     pub(super) fn failures_page(&mut self) -> Result<(), SiteError> {

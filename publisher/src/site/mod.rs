@@ -156,6 +156,9 @@ pub enum SiteError {
     Template(#[from] templates::TemplateError),
     #[error("download {table}: {reason}")]
     Download { table: String, reason: String },
+    /// The output of [`render_site_to`] refused a part; the output holds the reason.
+    #[error("the site's output stopped the render")]
+    OutputStopped,
 }
 
 fn year_of(date: &str) -> String {
@@ -212,11 +215,20 @@ struct Figure {
     size: (u32, u32),
 }
 
-struct Renderer<'a> {
+/// Where [`render_site_to`] hands the site, a part at a time. An error stops the render and is
+/// its result; an output that fails for its own reasons keeps them and returns
+/// [`SiteError::OutputStopped`].
+pub type SiteOutput<'o> = dyn FnMut(RenderedSite) -> Result<(), SiteError> + 'o;
+
+struct Renderer<'a, 'o> {
     data: &'a Rows,
     t: &'a Templates,
     opts: &'a SiteOptions,
     out: RenderedSite,
+    /// Bytes held in `out`; past `part_bytes` they go to `output`.
+    held: usize,
+    part_bytes: usize,
+    output: &'o mut SiteOutput<'o>,
     /// PNG figures, drawn and compressed on every core at the end: they cost more than the
     /// pages that link them.
     figures: Vec<Figure>,
@@ -232,18 +244,41 @@ struct Renderer<'a> {
     years_of: BTreeMap<String, Vec<String>>,
 }
 
-/// Renders the site (or the part of it in `scope`).
+/// Renders the site (or the part of it in `scope`), whole in memory.
 pub fn render_site(
     data: &Rows,
     t: &Templates,
     opts: &SiteOptions,
     scope: &Scope,
 ) -> Result<RenderedSite, SiteError> {
+    let mut site = RenderedSite::new();
+    render_site_to(data, t, opts, scope, usize::MAX, &mut |part| {
+        site.extend(part);
+        Ok(())
+    })?;
+    Ok(site)
+}
+
+/// Renders the site (or the part of it in `scope`) into `output`, in parts of about
+/// `part_bytes` (a part may be larger by one page's files, or one batch of downloads): a whole
+/// site of a long history is many times the memory it is rendered from. Every file is in
+/// exactly one part; the parts together are what [`render_site`] returns.
+pub fn render_site_to(
+    data: &Rows,
+    t: &Templates,
+    opts: &SiteOptions,
+    scope: &Scope,
+    part_bytes: usize,
+    output: &mut SiteOutput<'_>,
+) -> Result<(), SiteError> {
     let mut r = Renderer {
         data,
         t,
         opts,
         out: RenderedSite::new(),
+        held: 0,
+        part_bytes,
+        output,
         figures: Vec::new(),
         nights: nights_by_hardware(data)
             .into_iter()
@@ -279,7 +314,7 @@ pub fn render_site(
         Scope::Only(t) => t.clone(),
     };
     for (name, bytes) in &t.assets {
-        r.out.insert(name.clone(), bytes.clone());
+        r.put(name.clone(), bytes.clone());
     }
     r.index()?;
     let hardware: Vec<String> = r.nights.keys().cloned().collect();
@@ -351,11 +386,37 @@ pub fn render_site(
             })
             .collect::<Result<_, _>>()
     })?;
-    r.out.extend(figures);
-    Ok(r.out)
+    for (path, png) in figures {
+        r.put(path, png);
+    }
+    r.flush()
 }
 
-impl<'a> Renderer<'a> {
+impl<'a> Renderer<'a, '_> {
+    /// Adds a file to the part being gathered.
+    fn put(&mut self, path: String, bytes: Vec<u8>) {
+        self.held += bytes.len();
+        self.out.insert(path, bytes);
+    }
+
+    /// Hands the part gathered to the output when it is full (between pages: a page and the
+    /// plots beside it go in one part).
+    fn flush_if_full(&mut self) -> Result<(), SiteError> {
+        if self.held >= self.part_bytes {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SiteError> {
+        self.held = 0;
+        let part = std::mem::take(&mut self.out);
+        if part.is_empty() {
+            return Ok(());
+        }
+        (self.output)(part)
+    }
+
     fn linker(&self, page: &str) -> Linker<'a> {
         Linker {
             root: paths::root_of(page),
@@ -391,8 +452,8 @@ impl<'a> Renderer<'a> {
                 page: page.to_owned(),
                 reason: chain(&e),
             })?;
-        self.out.insert(page.to_owned(), html.into_bytes());
-        Ok(())
+        self.put(page.to_owned(), html.into_bytes());
+        self.flush_if_full()
     }
 
     fn tasks_of(&self, hw: &str, date: &str) -> Vec<&'a TaskRow> {
@@ -412,7 +473,7 @@ impl<'a> Renderer<'a> {
         for c in charts {
             let stem = paths::plot(dir, &c.id);
             let svg = plot::chart_svg(c, (900, 420))?;
-            self.out.insert(format!("{stem}.svg"), svg.into_bytes());
+            self.put(format!("{stem}.svg"), svg.into_bytes());
             views.push(ChartView {
                 id: c.id.clone(),
                 title: c.title.clone(),
@@ -727,7 +788,7 @@ impl<'a> Renderer<'a> {
             (1100, height),
         )?;
         let path = format!("{}.svg", paths::plot(hw, "tasks"));
-        self.out.insert(path.clone(), svg.into_bytes());
+        self.put(path.clone(), svg.into_bytes());
         Ok(format!("{}{path}", paths::root_of(page)))
     }
 
@@ -981,49 +1042,51 @@ impl<'a> Renderer<'a> {
     /// Per-month CSV, JSON and Parquet files of every table; `downloads.html` lists the years,
     /// one page per year lists its months. An update writes only its months and years.
     fn downloads(&mut self, touched: Option<&Touched>) -> Result<(), SiteError> {
-        let tables = self.data.to_tables().map_err(|e| SiteError::Download {
-            table: "all".to_owned(),
-            reason: e.to_string(),
-        })?;
+        let sets = self.data.table_rows();
+        let row_months: Vec<Vec<String>> = sets.iter().map(|t| t.months()).collect();
         // Every known month gets a file of every table (maybe only a header), so that links
         // never break, also after an update that did not load old months.
         let mut months: BTreeSet<String> = self.data.months.clone();
-        for table in &tables {
-            for row in &table.rows {
-                months.insert(month_of(row.get("date").and_then(|v| v.as_str())));
-            }
-        }
-        let names: Vec<&str> = tables.iter().map(|t| t.schema.name).collect();
-        // One part per table and month (the rows move, they are not copied), encoded on every
-        // core: the three encodings of a month are the bulk of a full build.
-        let mut parts = Vec::new();
-        for table in tables {
-            let mut by_month: BTreeMap<&str, Vec<serde_json::Map<String, serde_json::Value>>> =
+        months.extend(row_months.iter().flatten().cloned());
+        let names: Vec<&str> = sets.iter().map(|t| t.schema().name).collect();
+        // One part per table and month, made into JSON rows only when it is encoded, and
+        // encoded on every core a batch at a time: the three encodings of a month are the bulk
+        // of a full build, and a long history's rows as JSON are many times their typed size.
+        let mut parts: Vec<(usize, &str, Vec<usize>)> = Vec::new();
+        for (k, of_rows) in row_months.iter().enumerate() {
+            let mut by_month: BTreeMap<&str, Vec<usize>> =
                 months.iter().map(|m| (m.as_str(), Vec::new())).collect();
-            for row in table.rows {
-                let m = month_of(row.get("date").and_then(|v| v.as_str()));
+            for (i, m) in of_rows.iter().enumerate() {
                 if let Some(rows) = by_month.get_mut(m.as_str()) {
-                    rows.push(row);
+                    rows.push(i);
                 }
             }
             for (month, rows) in by_month {
                 if touched.is_some_and(|t| !t.months.contains(month)) {
                     continue;
                 }
-                let part = Table {
-                    schema: table.schema,
-                    rows,
-                };
-                parts.push((format!("data/{}/{month}", table.schema.name), part));
+                parts.push((k, month, rows));
             }
         }
-        let files: Vec<Vec<(String, Vec<u8>)>> = in_pool(|| {
-            parts
-                .into_par_iter()
-                .map(|(stem, part)| download_files(&stem, &part))
-                .collect::<Result<_, _>>()
-        })?;
-        self.out.extend(files.into_iter().flatten());
+        for batch in parts.chunks(DOWNLOAD_BATCH) {
+            let files: Vec<Vec<(String, Vec<u8>)>> = in_pool(|| {
+                batch
+                    .par_iter()
+                    .map(|(k, month, rows)| {
+                        let set = &sets[*k];
+                        let part = set.table_of(rows).map_err(|e| SiteError::Download {
+                            table: set.schema().name.to_owned(),
+                            reason: e.to_string(),
+                        })?;
+                        download_files(&format!("data/{}/{month}", set.schema().name), &part)
+                    })
+                    .collect::<Result<_, _>>()
+            })?;
+            for (path, bytes) in files.into_iter().flatten() {
+                self.put(path, bytes);
+            }
+            self.flush_if_full()?;
+        }
         let mut years: BTreeMap<String, Vec<&String>> = BTreeMap::new();
         for m in &months {
             years
@@ -1076,6 +1139,9 @@ impl<'a> Renderer<'a> {
         Ok(())
     }
 }
+
+/// Table months encoded at once (see [`Renderer::downloads`]): enough to keep every core busy.
+const DOWNLOAD_BATCH: usize = 32;
 
 /// A month's CSV, JSON and Parquet files of one table.
 fn download_files(stem: &str, part: &Table) -> Result<Vec<(String, Vec<u8>)>, SiteError> {

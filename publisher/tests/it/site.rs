@@ -653,3 +653,128 @@ fn a_site_is_written_in_place_over_an_earlier_one() {
     assert!(err.to_string().contains("other"), "{err}");
     assert_eq!(crate::common::files_in(&other).len(), 1);
 }
+
+/// A site rendered a part at a time (as a whole site is written) holds every file of the site
+/// rendered whole, each in one part; each table's rows are filed under the month their
+/// serialized date names, which the downloads split by.
+#[test]
+fn a_site_rendered_in_parts_is_the_site_rendered_whole() {
+    let data = backfill().rows;
+    let t = Templates::embedded().expect("templates");
+    let whole = render_site(&data, &t, &opts(), &Scope::All).expect("whole");
+    let mut parts = 0;
+    let mut joined = RenderedSite::new();
+    sglci_publisher::site::render_site_to(&data, &t, &opts(), &Scope::All, 64 << 10, &mut |p| {
+        parts += 1;
+        for (path, bytes) in p {
+            assert!(joined.insert(path.clone(), bytes).is_none(), "{path} twice");
+        }
+        Ok(())
+    })
+    .expect("parts");
+    assert!(
+        parts > 5,
+        "{parts} parts of a {} kB site",
+        whole.values().map(Vec::len).sum::<usize>() / 1000
+    );
+    assert_eq!(
+        joined.keys().collect::<Vec<_>>(),
+        whole.keys().collect::<Vec<_>>()
+    );
+    assert!(joined == whole, "the same bytes");
+
+    for rows in data.table_rows() {
+        let table = rows.table().expect("table");
+        let serialized: Vec<String> = table
+            .rows
+            .iter()
+            .map(|r| sglci_publisher::history::month_of(r.get("date").and_then(|v| v.as_str())))
+            .collect();
+        assert_eq!(rows.months(), serialized, "{}", rows.schema().name);
+    }
+}
+
+/// A whole site written a part at a time: to a store prefix that held an earlier site, every
+/// file is there with its bytes, the manifest names them all, the earlier site's other objects
+/// are gone, the site is marked finished; into a directory, likewise. A prefix holding
+/// something else is refused before anything is written, and an output that fails stops the
+/// render with its own error.
+#[test]
+fn a_whole_site_written_in_parts_is_exactly_the_site() {
+    use sglci_core::store::{Key, MemoryStore, ObjectStore};
+    let data = backfill().rows;
+    let t = Templates::embedded().expect("templates");
+    let whole = render_site(&data, &t, &opts(), &Scope::All).expect("whole");
+    let key = |k: &str| Key::new(k).expect("key");
+    let store = MemoryStore::default();
+    store
+        .put(&key("site/old/gone.html"), b"stale")
+        .expect("stale");
+    store
+        .put(&key(&format!("site/{}", app::SITE_MARKER)), b"x")
+        .expect("marker");
+    let target = app::SiteTarget::Store(key("site"));
+    let also = vec![(key("history/derived.parquet"), b"derived".to_vec())];
+    let mut w = app::SiteWriter::begin(&store, &target, app::SiteState::Absent, also, true)
+        .expect("begin")
+        .with_part_bytes(64 << 10);
+    app::render_into(&data, &t, &opts(), &Scope::All, &mut w).expect("render");
+    assert_eq!(w.finish().expect("finish"), whole.len());
+    let mut stored = BTreeMap::new();
+    for k in store.list("site").expect("list") {
+        let rel = k.as_str()["site/".len()..].to_owned();
+        stored.insert(rel, store.get(&k).expect("get"));
+    }
+    let manifest = stored.remove(app::SITE_MANIFEST).expect("manifest");
+    assert_eq!(
+        app::SiteManifest::parse(&manifest),
+        Some(app::SiteManifest::of(&whole))
+    );
+    assert!(stored.remove(app::SITE_MARKER).is_some(), "marked finished");
+    assert!(
+        stored == whole,
+        "exactly the site: {} objects",
+        stored.len()
+    );
+    assert_eq!(
+        store.get(&key("history/derived.parquet")).expect("also"),
+        b"derived"
+    );
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("site");
+    let state = app::dir_site_state(&out);
+    let target = app::SiteTarget::Dir(out.clone());
+    let mut w = app::SiteWriter::begin(&store, &target, state, Vec::new(), true)
+        .expect("begin")
+        .with_part_bytes(64 << 10);
+    app::render_into(&data, &t, &opts(), &Scope::All, &mut w).expect("render");
+    assert_eq!(w.finish().expect("finish"), whole.len());
+    let mut files = crate::common::files_in(&out);
+    assert!(files.remove(app::SITE_MARKER).is_some());
+    assert!(files == whole, "the directory holds exactly the site");
+
+    let other = MemoryStore::default();
+    other.put(&key("pages/notes.txt"), b"mine").expect("notes");
+    let target = app::SiteTarget::Store(key("pages"));
+    let err = app::SiteWriter::begin(&other, &target, app::SiteState::Absent, Vec::new(), true)
+        .expect_err("refused");
+    assert!(err.to_string().contains("pages"), "{err}");
+    assert_eq!(other.list("").expect("list").len(), 1);
+
+    // A directory where a file should go stops the render with the writer's error, naming it.
+    let blocked = tmp.path().join("blocked");
+    std::fs::create_dir_all(&blocked).expect("dir");
+    std::fs::write(blocked.join("models"), b"a file where a folder goes").expect("file");
+    std::fs::write(blocked.join(app::SITE_MARKER), b"x").expect("marker");
+    let target = app::SiteTarget::Dir(blocked.clone());
+    let mut w = app::SiteWriter::begin(&store, &target, app::SiteState::Dir, Vec::new(), true)
+        .expect("begin")
+        .with_part_bytes(64 << 10);
+    let err = app::render_into(&data, &t, &opts(), &Scope::All, &mut w).expect_err("stopped");
+    assert!(err.to_string().contains("blocked"), "{err}");
+    assert!(
+        blocked.join(app::SITE_PARTIAL).exists(),
+        "left marked unfinished"
+    );
+}

@@ -857,7 +857,7 @@ impl Snapshot<'_> {
                 .map(|s| s.unwrap_or(sglci_core::records::TASKS))
                 .collect()
         };
-        let decoded = decode_all(got, &keys, &owners)?;
+        let mut decoded = decode_all(got, &keys, &owners)?;
         let mut tables: Vec<Table> = wanted
             .iter()
             .map(|(schema, _)| Table {
@@ -871,24 +871,31 @@ impl Snapshot<'_> {
             let mut parts = Vec::with_capacity(plan.len());
             let mut own = 0;
             for (name, src) in plan {
-                let rows: &[serde_json::Map<String, serde_json::Value>] = match src {
+                // Rows are moved, not copied: each object, and each range of a pack, is read
+                // by one part only, and a long history's rows are most of a read's memory.
+                let rows: Vec<serde_json::Map<String, serde_json::Value>> = match src {
                     Source::Own(at) => {
                         own += 1;
-                        &decoded[at]
+                        std::mem::take(&mut decoded[at])
                     }
-                    Source::Packed { at, start, len } => decoded[at]
-                        .get(start..start + len)
-                        .ok_or_else(|| HistoryError::Index {
-                            key: keys[at].to_string(),
-                            reason: format!(
-                                "the pack holds {} rows, the index names rows {start}..{} of {name}",
-                                decoded[at].len(),
-                                start + len
-                            ),
-                        })?,
+                    Source::Packed { at, start, len } => {
+                        let held = decoded[at].len();
+                        decoded[at]
+                            .get_mut(start..start + len)
+                            .ok_or_else(|| HistoryError::Index {
+                                key: keys[at].to_string(),
+                                reason: format!(
+                                    "the pack holds {held} rows, the index names rows {start}..{} of {name}",
+                                    start + len
+                                ),
+                            })?
+                            .iter_mut()
+                            .map(std::mem::take)
+                            .collect()
+                    }
                 };
                 parts.push((name, rows.len()));
-                tables[i].rows.extend_from_slice(rows);
+                tables[i].rows.extend(rows);
             }
             months.push(MonthRead {
                 schema: wanted[i].0,

@@ -82,18 +82,17 @@ pub struct DataError {
     pub source: serde_json::Error,
 }
 
-fn typed<T: DeserializeOwned>(t: &Table) -> Result<Vec<T>, DataError> {
+fn typed<T: DeserializeOwned>(t: Table) -> Result<Vec<T>, DataError> {
+    let table = t.schema.name;
     t.rows
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(row, m)| {
             // Stored nulls of non-optional string columns read back as empty strings.
-            serde_json::from_value(serde_json::Value::Object(m.clone())).map_err(|source| {
-                DataError {
-                    table: t.schema.name,
-                    row,
-                    source,
-                }
+            serde_json::from_value(serde_json::Value::Object(m)).map_err(|source| DataError {
+                table,
+                row,
+                source,
             })
         })
         .collect()
@@ -128,6 +127,12 @@ pub fn merge_tasks(rows: Vec<TaskRow>) -> Vec<TaskRow> {
 impl Rows {
     /// Rows from stored tables, looked up by name; a missing table is empty.
     pub fn from_tables(tables: &[Table]) -> Result<Self, DataError> {
+        Self::from_owned_tables(tables.to_vec())
+    }
+
+    /// [`Rows::from_tables`], taking the tables: each row's JSON is moved into its typed row
+    /// and freed as it goes (a long history's rows as JSON are many times their typed size).
+    pub fn from_owned_tables(tables: Vec<Table>) -> Result<Self, DataError> {
         let mut d = Rows::default();
         for t in tables {
             match t.schema.name {

@@ -314,7 +314,7 @@ fn touched_pages(
     if touched.is_empty() {
         return Ok(RenderedSite::new());
     }
-    let mut data = site_rows(&only_months(tables, &|s| p.for_table(s)), found_months)?;
+    let mut data = site_rows(only_months(tables, &|s| p.for_table(s)), found_months)?;
     let keep = p.for_table(records::REGRESSIONS);
     data.regressions = findings
         .into_iter()
@@ -341,11 +341,11 @@ fn round_findings(
         .iter()
         .position(|t| t.schema.name == records::REGRESSIONS.name)
     {
-        Some(i) => Rows::from_tables(&[tables.remove(i)])?.regressions,
+        Some(i) => Rows::from_owned_tables(vec![tables.remove(i)])?.regressions,
         None => Vec::new(),
     };
     Ok(crate::regress::refresh::refresh(
-        &site_rows(&only_months(tables, &|_| detect.clone()), all)?,
+        &site_rows(only_months(tables, &|_| detect.clone()), all)?,
         &crate::regress::DetectConfig::default(),
         stored.map(|d| crate::regress::refresh::Stored {
             findings: &previous,
@@ -392,7 +392,7 @@ fn whole_site_data(
     for s in schemas {
         wanted.push((*s, snap.months(*s)?.into_iter().collect()));
     }
-    let mut data = site_rows(&snap.read_tables(&wanted)?, all)?;
+    let mut data = site_rows(snap.read_tables(&wanted)?, all)?;
     data.regressions = findings;
     Ok(data)
 }

@@ -55,7 +55,7 @@ pub fn export(
         return export_records(&hist, table, w);
     }
     if table.name == records::FAILURE_STATS.name {
-        let tasks = crate::rows::Rows::from_tables(&[hist.read(records::TASKS)?])?.tasks;
+        let tasks = crate::rows::Rows::from_owned_tables(vec![hist.read(records::TASKS)?])?.tasks;
         let stats = crate::failure_stats::failure_stats(&tasks);
         let t = crate::table::Table::from_rows(records::FAILURE_STATS, &stats)?;
         return write_table(&t, format, w);
@@ -63,7 +63,7 @@ pub fn export(
     let mut t = hist.read(table)?;
     if table.name == records::TASKS.name {
         // One status per night, hardware and task across the bundles' partitions.
-        let tasks = crate::rows::Rows::from_tables(&[t])?.tasks;
+        let tasks = crate::rows::Rows::from_owned_tables(vec![t])?.tasks;
         t = crate::table::Table::from_rows(records::TASKS, &tasks)?;
     }
     write_table(&t, format, w)
@@ -93,7 +93,8 @@ fn export_records(hist: &History<'_>, table: Schema, w: &mut impl Write) -> Resu
             table.name
         )));
     }
-    let rows = crate::rows::Rows::from_tables(&[hist.read(table)?, hist.read(records::RUNS)?])?;
+    let rows =
+        crate::rows::Rows::from_owned_tables(vec![hist.read(table)?, hist.read(records::RUNS)?])?;
     let recs = crate::benchmark_record::records(&rows);
     serde_json::to_writer_pretty(&mut *w, &recs).map_err(std::io::Error::from)?;
     writeln!(w)?;

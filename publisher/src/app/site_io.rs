@@ -165,16 +165,16 @@ fn site_data_of(
     }
     // Every table's objects in one batch.
     let tables = snap.read_tables(&wanted)?;
-    site_rows(&tables, &all_months)
+    site_rows(tables, &all_months)
 }
 
 /// The site's data from tables read: typed rows, with the years and months of the whole history
 /// (`all_months`: every table's, also those not read), as pages link to every year.
 pub fn site_rows(
-    tables: &[crate::table::Table],
+    tables: Vec<crate::table::Table>,
     all_months: &BTreeSet<String>,
 ) -> Result<Rows, AppError> {
-    let mut data = Rows::from_tables(tables)?;
+    let mut data = Rows::from_owned_tables(tables)?;
     data.years = all_months
         .iter()
         .filter(|m| m.len() == 7 && m[..4].bytes().all(|b| b.is_ascii_digit()))

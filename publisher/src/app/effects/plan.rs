@@ -173,7 +173,7 @@ pub fn open_regressions(
     dashboard: Option<&str>,
 ) -> Result<OpenFindings, AppError> {
     let table = History::new(store).read(REGRESSIONS)?;
-    let rows = Rows::from_tables(&[table])?;
+    let rows = Rows::from_owned_tables(vec![table])?;
     let mut open = Vec::new();
     let mut muted = Vec::new();
     for f in rows

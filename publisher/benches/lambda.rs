@@ -12,6 +12,8 @@
     reason = "a benchmark reports on the terminal"
 )]
 
+#[path = "support/git_daemon.rs"]
+mod git_daemon;
 #[path = "support/latency_proxy.rs"]
 mod latency_proxy;
 
@@ -405,10 +407,14 @@ fn main() {
     for r in [&log_repo, &pages_repo] {
         git2::Repository::init_bare(r).expect("bare repository");
     }
-    let (log_repo, pages_repo) = (
-        log_repo.display().to_string(),
-        pages_repo.display().to_string(),
-    );
+    let pages_repo = pages_repo.display().to_string();
+    // The measured publishes reach the repositories through `git daemon` (see its module);
+    // the set-up writes them by path.
+    let Some(daemon) = git_daemon::GitDaemon::start(work.path()) else {
+        eprintln!("SKIPPED: `git daemon` does not start");
+        return;
+    };
+    let remotes = format!("{}|{}", daemon.url("log.git"), daemon.url("pages.git"));
     let aws = Aws::with_endpoint(&moto.url(), "us-east-1").expect("aws");
     let templates = Templates::embedded().expect("templates");
     let sample_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/legacy");
@@ -539,7 +545,7 @@ fn main() {
                 }
                 let out = child
                     .env("SGLCI_BENCH_CHILD", spec)
-                    .env("SGLCI_BENCH_REPOS", format!("{log_repo}|{pages_repo}"))
+                    .env("SGLCI_BENCH_REPOS", &remotes)
                     .env("SGLCI_GIT_CACHE", &cache)
                     // As infra/template.yaml configures the function (read by glibc at start).
                     .env("MALLOC_ARENA_MAX", "2")
@@ -605,7 +611,8 @@ sample moved past the newest night): fetch and verify the bundle, commit it, ref
 regressions, update the touched pages of the site in the bucket, record the generation.\n\
 *Cold* = init + first invocation; *warm* = the second; *+effects* = the third, with the\n\
 effects on: the run's raw files pushed to a log repository and the site to a Pages branch\n\
-(bare repositories on this machine, so git costs CPU only; the site is read back from the\n\
+(bare repositories on this machine served by `git daemon` over the git protocol, a server\n\
+process of its own as GitHub is, so git costs CPU only; the site is read back from the\n\
 bucket), with an empty git cache, as in a fresh container; *+effects, cached* = the fourth,\n\
 the same with the git cache the third left, as in a warm container. *First site* = rendering\n\
 the whole site into an empty prefix. Peak memory = the child's VmHWM (the largest over the\n\

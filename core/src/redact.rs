@@ -140,6 +140,50 @@ fn secret_name(name: &str) -> bool {
     is(last, SECRET_WORDS)
 }
 
+/// Whether a text can end with a name that [`secret_name`] or a [`SECRET_HEADERS`] entry
+/// accepts: either ends (past trailing `_`, `-`, `.`) with the last three letters of a secret
+/// word, of `KEY`, of a URL/value word, or of a header. A necessary condition, checked in a few
+/// instructions before the rules read a name back: most blanks and colons of a log follow words
+/// that cannot name a secret.
+fn may_end_with_secret_name(text: &str) -> bool {
+    /// Three lower-case letters as one number, to compare in one instruction.
+    const fn k(e: &[u8; 3]) -> u32 {
+        u32::from_le_bytes([e[0], e[1], e[2], 0])
+    }
+    const ENDINGS: [u32; 18] = [
+        k(b"ken"),
+        k(b"ret"),
+        k(b"ord"),
+        k(b"swd"),
+        k(b"ass"),
+        k(b"ook"),
+        k(b"key"),
+        k(b"ial"),
+        k(b"als"),
+        k(b"pat"),
+        k(b"ure"),
+        k(b"url"),
+        k(b"uri"),
+        k(b"lue"),
+        k(b"str"),
+        k(b"ing"),
+        k(b"ion"),
+        k(b"kie"),
+    ];
+    let b = text.as_bytes();
+    let len = b.len()
+        - b.iter()
+            .rev()
+            .take_while(|c| matches!(c, b'_' | b'-' | b'.'))
+            .count();
+    let Some(end) = len.checked_sub(3).and_then(|i| b.get(i..len)) else {
+        return false;
+    };
+    // ASCII letters only: `| 0x20` lower-cases them (and turns nothing else into one).
+    let end = k(&[end[0] | 0x20, end[1] | 0x20, end[2] | 0x20]);
+    ENDINGS.contains(&end)
+}
+
 pub const REDACTED_URL: &str = "<redacted-url>";
 pub const REDACTED: &str = "<redacted>";
 
@@ -225,7 +269,11 @@ pub fn redact_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
     if binary_format(bytes) {
         return Cow::Borrowed(bytes);
     }
-    let text = String::from_utf8_lossy(bytes);
+    // Valid UTF-8 (nearly every log) is checked on the fast path and borrowed.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     let redacted = redact(&text);
     if redacted.as_bytes() == crate::ansi::without_escapes(text.as_bytes()).as_ref() {
         Cow::Borrowed(bytes)
@@ -270,41 +318,40 @@ struct Present {
 
 impl Present {
     fn of(text: &str) -> Present {
-        use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+        use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
         static CASED: std::sync::OnceLock<Option<AhoCorasick>> = std::sync::OnceLock::new();
-        static FOLDED: std::sync::OnceLock<Option<AhoCorasick>> = std::sync::OnceLock::new();
-        let cased = CASED.get_or_init(|| AhoCorasick::new(TOKEN_PREFIXES).ok());
-        // "http", then each webhook host (the part before its path). The hosts are lower case,
-        // so matching them in any case is finding them in the lower-cased text.
-        let folded = FOLDED.get_or_init(|| {
-            let mut pats = vec!["http"];
-            pats.extend(
-                WEBHOOK_HOSTS
-                    .iter()
-                    .map(|h| h.split('/').next().unwrap_or(h)),
-            );
+        static HTTP: std::sync::OnceLock<Option<AhoCorasick>> = std::sync::OnceLock::new();
+        // Leftmost matches, which the automata find with their fast prefilters (an overlapping
+        // search cannot, and cost most of the redaction): a pattern overlapping a match found
+        // starts inside it, and is looked for there.
+        let cased = CASED.get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(TOKEN_PREFIXES)
+                .ok()
+        });
+        // "http" and the webhook hosts (the part before a path), in any case: only whether
+        // each occurs, so the search stops at the first.
+        let folded = |pats: &[&str]| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .build(pats)
                 .ok()
-        });
-        let (Some(cased), Some(folded)) = (cased, folded) else {
+        };
+        let http_ac = HTTP.get_or_init(|| folded(&["http"]));
+        let (Some(cased), Some(http_ac)) = (cased, http_ac) else {
             return Present::searched(text);
         };
+        let bytes = text.as_bytes();
         let mut prefix = vec![false; TOKEN_PREFIXES.len()];
-        for m in cased.find_overlapping_iter(text) {
-            prefix[m.pattern().as_usize()] = true;
-        }
-        let (mut http, mut webhook) = (false, false);
-        for m in folded.find_overlapping_iter(text) {
-            match m.pattern().as_usize() {
-                0 => http = true,
-                _ => webhook = true,
-            }
-            if http && webhook {
-                break;
+        for m in cased.find_iter(text) {
+            for at in m.start()..m.end() {
+                for (i, p) in TOKEN_PREFIXES.iter().enumerate() {
+                    prefix[i] |= bytes[at..].starts_with(p.as_bytes());
+                }
             }
         }
+        let (http, webhook) = (http_ac.is_match(text), names_webhook_host(text));
         Present {
             http,
             webhook,
@@ -332,6 +379,52 @@ impl Present {
                 .filter(|p| memchr::memmem::find(text.as_bytes(), p.as_bytes()).is_some())
                 .collect(),
         }
+    }
+}
+
+/// Whether `text` names a webhook host (the part before its path), in any case. Every host
+/// ends with `.com`: an automaton looks for that in its 8 spellings, which it finds with its
+/// fast prefilter (one over the hosts in any case cannot use one, and cost a fifth of the
+/// redaction), and the hosts are compared where one ends. A host with another ending makes it
+/// search for the hosts themselves.
+fn names_webhook_host(text: &str) -> bool {
+    use aho_corasick::AhoCorasick;
+    static ANCHOR: std::sync::OnceLock<Option<AhoCorasick>> = std::sync::OnceLock::new();
+    let hosts = || {
+        WEBHOOK_HOSTS
+            .iter()
+            .map(|h| h.split('/').next().unwrap_or(h))
+    };
+    let anchor = ANCHOR.get_or_init(|| {
+        if !hosts().all(|h| h.ends_with(".com")) {
+            return None;
+        }
+        let spellings: Vec<String> = (0..8u8)
+            .map(|bits| {
+                let up = |c: char, bit: u8| {
+                    if bits & bit != 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                };
+                format!(".{}{}{}", up('c', 1), up('o', 2), up('m', 4))
+            })
+            .collect();
+        AhoCorasick::new(spellings).ok()
+    });
+    let bytes = text.as_bytes();
+    let host_ends_at = |end: usize| {
+        hosts().any(|h| {
+            end.checked_sub(h.len())
+                .and_then(|start| bytes.get(start..end))
+                .is_some_and(|b| b.eq_ignore_ascii_case(h.as_bytes()))
+        })
+    };
+    match anchor {
+        // `.com` cannot overlap itself, so every occurrence is a match of the search.
+        Some(ac) => ac.find_iter(text).any(|m| host_ends_at(m.end())),
+        None => (0..=bytes.len()).any(host_ends_at),
     }
 }
 
@@ -643,6 +736,10 @@ impl Scan<'_> {
         } else {
             return false;
         };
+        let before = self.out.trim_end_matches([' ', '\t']);
+        if !may_end_with_secret_name(before.strip_suffix(['"', '\'']).unwrap_or(before)) {
+            return false;
+        }
         let name = self.name_before();
         if name.is_empty() || name.len() > MAX_NAME {
             return false;
@@ -706,6 +803,9 @@ impl Scan<'_> {
     /// `--hf-token VALUE`: a secret-looking flag followed by its value after whitespace.
     fn flag_value(&mut self) -> bool {
         if !self.rest.starts_with([' ', '\t']) {
+            return false;
+        }
+        if !may_end_with_secret_name(&self.out) {
             return false;
         }
         // The word just written, read back from the output itself (so a second pass, reading
@@ -886,6 +986,69 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(redact(input), want, "{input}");
         }
+    }
+
+    /// The quick check before a name is read back lets through every name a rule accepts: a
+    /// word added to a list without its ending would make the rules miss it.
+    #[test]
+    fn every_secret_name_passes_the_quick_check() {
+        let names = SECRET_WORDS
+            .iter()
+            .chain(SECRET_HEADERS)
+            .chain(&[
+                "API_KEY",
+                "teams-webhook-url",
+                "TOKEN_VALUE",
+                "hf.token_",
+                "x_Secret--",
+            ])
+            .map(|w| w.to_string());
+        for name in names {
+            for n in [name.clone(), name.to_ascii_lowercase(), format!("--{name}")] {
+                assert!(
+                    !(secret_name(&n) || SECRET_HEADERS.contains(&n.as_str()))
+                        || may_end_with_secret_name(&n),
+                    "{n}"
+                );
+            }
+            assert!(may_end_with_secret_name(&name), "{name}");
+        }
+        assert!(!may_end_with_secret_name("max_tokens"));
+        assert!(!may_end_with_secret_name("2025-12-01 12"));
+    }
+
+    #[test]
+    fn webhook_hosts_are_found_in_any_case() {
+        for host in WEBHOOK_HOSTS {
+            let host = host.split('/').next().unwrap_or(host);
+            let mixed: String = host
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for text in [
+                host.to_owned(),
+                format!("see https://{mixed}/x"),
+                mixed.to_uppercase(),
+            ] {
+                assert!(names_webhook_host(&text), "{text}");
+            }
+            assert!(
+                !names_webhook_host(&host[1..]),
+                "{host} less its first letter"
+            );
+            assert!(
+                !names_webhook_host(&host[..host.len() - 1]),
+                "{host} less its last"
+            );
+        }
+        assert!(!names_webhook_host("github.com example.com .COM"));
     }
 
     #[test]

@@ -146,42 +146,67 @@ fn secret_name(name: &str) -> bool {
 /// instructions before the rules read a name back: most blanks and colons of a log follow words
 /// that cannot name a secret.
 fn may_end_with_secret_name(text: &str) -> bool {
-    /// Three lower-case letters as one number, to compare in one instruction.
-    const fn k(e: &[u8; 3]) -> u32 {
-        u32::from_le_bytes([e[0], e[1], e[2], 0])
-    }
-    const ENDINGS: [u32; 18] = [
-        k(b"ken"),
-        k(b"ret"),
-        k(b"ord"),
-        k(b"swd"),
-        k(b"ass"),
-        k(b"ook"),
-        k(b"key"),
-        k(b"ial"),
-        k(b"als"),
-        k(b"pat"),
-        k(b"ure"),
-        k(b"url"),
-        k(b"uri"),
-        k(b"lue"),
-        k(b"str"),
-        k(b"ing"),
-        k(b"ion"),
-        k(b"kie"),
-    ];
-    let b = text.as_bytes();
+    secret_ending(text.as_bytes()) == Some(true)
+}
+
+/// Whether `b` ends (past trailing `_`, `-`, `.`) with one of the endings of
+/// [`may_end_with_secret_name`]; `None` when fewer than three bytes are left to tell.
+fn secret_ending(b: &[u8]) -> Option<bool> {
     let len = b.len()
         - b.iter()
             .rev()
             .take_while(|c| matches!(c, b'_' | b'-' | b'.'))
             .count();
-    let Some(end) = len.checked_sub(3).and_then(|i| b.get(i..len)) else {
-        return false;
-    };
+    let end = b.get(len.checked_sub(3)?..len)?;
     // ASCII letters only: `| 0x20` lower-cases them (and turns nothing else into one).
     let end = k(&[end[0] | 0x20, end[1] | 0x20, end[2] | 0x20]);
-    ENDINGS.contains(&end)
+    Some(ENDINGS.contains(&end))
+}
+
+/// See [`may_end_with_secret_name`].
+const ENDINGS: [u32; 18] = [
+    k(b"ken"),
+    k(b"ret"),
+    k(b"ord"),
+    k(b"swd"),
+    k(b"ass"),
+    k(b"ook"),
+    k(b"key"),
+    k(b"ial"),
+    k(b"als"),
+    k(b"pat"),
+    k(b"ure"),
+    k(b"url"),
+    k(b"uri"),
+    k(b"lue"),
+    k(b"str"),
+    k(b"ing"),
+    k(b"ion"),
+    k(b"kie"),
+];
+
+/// Three lower-case letters as one number, to compare in one instruction.
+const fn k(e: &[u8; 3]) -> u32 {
+    u32::from_le_bytes([e[0], e[1], e[2], 0])
+}
+
+/// Whether a blank or a separator after the bytes `before` (of the same run of input, copied
+/// to the output unchanged) may start a rule: a flag's value and an assignment both need the
+/// name before it (past blanks and one quote) to end like a secret name. When the run holds too
+/// little of the name to tell, it may.
+fn may_follow_secret_name(before: &[u8]) -> bool {
+    let n = before.len()
+        - before
+            .iter()
+            .rev()
+            .take_while(|c| matches!(c, b' ' | b'\t'))
+            .count();
+    let t = &before[..n];
+    let t = t
+        .strip_suffix(b"\"")
+        .or_else(|| t.strip_suffix(b"'"))
+        .unwrap_or(t);
+    secret_ending(t).unwrap_or(true)
 }
 
 pub const REDACTED_URL: &str = "<redacted-url>";
@@ -448,11 +473,7 @@ fn scan(text: &str) -> String {
     while !s.rest.is_empty() {
         // Bytes at which no rule can start are copied in one run (every trigger is ASCII, so the
         // run ends at a character boundary).
-        let run = s
-            .rest
-            .bytes()
-            .position(|b| triggers[usize::from(b)])
-            .unwrap_or(s.rest.len());
+        let run = next_trigger(s.rest.as_bytes(), &triggers, s.webhook);
         if run > 0 {
             let (head, tail) = s.rest.split_at(run);
             s.out.push_str(head);
@@ -529,6 +550,22 @@ fn after_last(s: &str, pred: impl Fn(char) -> bool) -> usize {
 
 /// The longest name or flag looked back at.
 const MAX_NAME: usize = 96;
+
+/// Where the next rule may start in `rest`: the first trigger byte, passing blanks and
+/// separators that follow a word of the same run that cannot name a secret (with a webhook
+/// host in the text every byte is a trigger, and none is passed).
+fn next_trigger(rest: &[u8], triggers: &[bool; 256], webhook: bool) -> usize {
+    let mut from = 0;
+    while let Some(i) = rest[from..].iter().position(|b| triggers[usize::from(*b)]) {
+        let at = from + i;
+        let named = matches!(rest[at], b' ' | b'\t' | b'=' | b':' | b'%');
+        if webhook || !named || may_follow_secret_name(&rest[..at]) {
+            return at;
+        }
+        from = at + 1;
+    }
+    rest.len()
+}
 
 /// One pass over a text: `out` is what was kept, `rest` what is still to read.
 struct Scan<'a> {

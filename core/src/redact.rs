@@ -152,16 +152,30 @@ fn may_end_with_secret_name(text: &str) -> bool {
 /// Whether `b` ends (past trailing `_`, `-`, `.`) with one of the endings of
 /// [`may_end_with_secret_name`]; `None` when fewer than three bytes are left to tell.
 fn secret_ending(b: &[u8]) -> Option<bool> {
-    let len = b.len()
-        - b.iter()
-            .rev()
-            .take_while(|c| matches!(c, b'_' | b'-' | b'.'))
-            .count();
+    let mut len = b.len();
+    while len > 0 && matches!(b[len - 1], b'_' | b'-' | b'.') {
+        len -= 1;
+    }
     let end = b.get(len.checked_sub(3)?..len)?;
-    // ASCII letters only: `| 0x20` lower-cases them (and turns nothing else into one).
+    // ASCII letters only: `| 0x20` lower-cases them (and turns nothing else into one). The last
+    // letter alone turns most words away.
+    if !LAST_LETTERS[usize::from(end[2] | 0x20)] {
+        return Some(false);
+    }
     let end = k(&[end[0] | 0x20, end[1] | 0x20, end[2] | 0x20]);
     Some(ENDINGS.contains(&end))
 }
+
+/// The last letters of [`ENDINGS`].
+const LAST_LETTERS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < ENDINGS.len() {
+        t[(ENDINGS[i] >> 16) as usize & 0xff] = true;
+        i += 1;
+    }
+    t
+};
 
 /// See [`may_end_with_secret_name`].
 const ENDINGS: [u32; 18] = [

@@ -405,7 +405,13 @@ fn main() {
     let log_repo = work.path().join("log.git");
     let pages_repo = work.path().join("pages.git");
     for r in [&log_repo, &pages_repo] {
-        git2::Repository::init_bare(r).expect("bare repository");
+        let repo = git2::Repository::init_bare(r).expect("bare repository");
+        // The server's housekeeping is not the publisher's time (GitHub does its own): a
+        // `git gc --auto` that receive-pack leaves running in the background would share the
+        // cores with the next round's measured publishes.
+        let mut config = repo.config().expect("config");
+        config.set_i32("gc.auto", 0).expect("gc.auto");
+        config.set_bool("receive.autogc", false).expect("receive.autogc");
     }
     let pages_repo = pages_repo.display().to_string();
     // The measured publishes reach the repositories through `git daemon` (see its module);

@@ -411,7 +411,9 @@ fn main() {
         // cores with the next round's measured publishes.
         let mut config = repo.config().expect("config");
         config.set_i32("gc.auto", 0).expect("gc.auto");
-        config.set_bool("receive.autogc", false).expect("receive.autogc");
+        config
+            .set_bool("receive.autogc", false)
+            .expect("receive.autogc");
     }
     let pages_repo = pages_repo.display().to_string();
     // The measured publishes reach the repositories through `git daemon` (see its module);

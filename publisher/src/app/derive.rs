@@ -254,7 +254,8 @@ fn derive_round(
     let packed = update.packs.len();
     let (render_at, rendered, site_files) = match (&state, &pages) {
         (SiteState::Absent, _) | (_, None) => {
-            // The whole site, rendered and written a part at a time.
+            // The whole site, rendered and written a part at a time (so the log's render_ms
+            // includes the parts' writes, and write_ms is the manifest and markers).
             let data = whole_site_data(&snap, &schemas, findings, &found_months)?;
             let mut w =
                 SiteWriter::begin(hist.store(), &job.target, state, objects, trust_manifest)?;

@@ -384,3 +384,330 @@ fn publish_pushes_logs_and_site_and_links_resolve() {
         "the site marker stays local"
     );
 }
+
+#[path = "../../benches/support/git_daemon.rs"]
+mod git_daemon;
+
+/// A branch's seed kept in memory (the store behind it is the publisher's object store, whose
+/// own contract is checked by the store conformance suite); counts its writes.
+#[derive(Default)]
+struct Seeds {
+    bytes: std::sync::Mutex<Option<Vec<u8>>>,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+impl gitpub::SeedStore for Seeds {
+    fn read(&self) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.bytes.lock().expect("lock").clone())
+    }
+    fn write(&self, bytes: &[u8]) -> Result<(), String> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *self.bytes.lock().expect("lock") = Some(bytes.to_vec());
+        Ok(())
+    }
+}
+
+fn blob_id(bytes: &[u8]) -> git2::Oid {
+    git2::Oid::hash_object(git2::ObjectType::Blob, bytes).expect("hash")
+}
+
+fn stamp(generation: u64) -> (String, Vec<u8>) {
+    (
+        "sglci.json".to_owned(),
+        format!("{{\"generation\":{generation}}}").into_bytes(),
+    )
+}
+
+fn generation_of(bytes: Option<&[u8]>) -> Option<u64> {
+    let text = std::str::from_utf8(bytes?).ok()?;
+    text.trim_start_matches("{\"generation\":")
+        .trim_end_matches('}')
+        .parse()
+        .ok()
+}
+
+/// Pushes `site` as the Pages push does (blob ids, a loader, the stamp guard) from a fresh
+/// cache folder, as a cold container; returns the report (`None`: left out) and the paths read.
+fn push_fresh(
+    remote: &str,
+    cache_dir: &Path,
+    seeds: &Seeds,
+    site: &[(String, Vec<u8>)],
+    generation: u64,
+) -> (Option<gitpub::PushReport>, Vec<String>) {
+    let cache = GitCache {
+        dir: cache_dir.to_path_buf(),
+        max_bytes: 1 << 30,
+    };
+    let ids: Vec<(String, git2::Oid)> = site.iter().map(|(p, b)| (p.clone(), blob_id(b))).collect();
+    let read = std::sync::Mutex::new(Vec::new());
+    let load = |paths: &[String]| -> Result<Vec<Vec<u8>>, String> {
+        read.lock().expect("lock").extend(paths.iter().cloned());
+        Ok(paths
+            .iter()
+            .map(|p| {
+                site.iter()
+                    .find(|(q, _)| q == p)
+                    .expect("asked for a file of the site")
+                    .1
+                    .clone()
+            })
+            .collect())
+    };
+    let dest = Dest::new(remote, "gh-pages", None)
+        .cached(Some(&cache))
+        .seeded(Some(seeds));
+    let r = gitpub::push_unless_newer(
+        dest,
+        gitpub::Files::Known {
+            ids: &ids,
+            load: &load,
+        },
+        3,
+        &format!("site of generation {generation}"),
+        ("sglci.json", &|head: Option<&[u8]>| {
+            generation_of(head).is_some_and(|g| g > generation)
+        }),
+    )
+    .expect("push");
+    let mut read = read.into_inner().expect("lock");
+    read.sort();
+    (r, read)
+}
+
+/// The head the cached repository under `cache_dir` last pushed or fetched (`None`: no cached
+/// repository, as after a push that failed in it and was made again in a scratch one).
+fn cached_head(cache_dir: &Path) -> Option<git2::Oid> {
+    let dir = std::fs::read_dir(cache_dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())?;
+    let repo = git2::Repository::open_bare(dir).ok()?;
+    let head = repo
+        .find_reference("refs/remotes/origin/gh-pages")
+        .ok()?
+        .target();
+    head
+}
+
+fn remote_head(remote_dir: &str) -> Option<git2::Oid> {
+    let repo = git2::Repository::open_bare(remote_dir).ok()?;
+    let head = repo.find_reference("refs/heads/gh-pages").ok()?.target();
+    head
+}
+
+/// What a seeded push must do, on one transport.
+fn check_seeded_pushes(remote: &str, remote_dir: &str, tmp: &Path) {
+    let seeds = Seeds::default();
+    let mut site = pages(400);
+    site.push(stamp(1));
+    let sorted = |s: &[(String, Vec<u8>)]| {
+        let mut s = s.to_vec();
+        s.sort();
+        s
+    };
+    // No seed yet: the whole branch is fetched (here, there is none) and the push leaves one,
+    // far smaller than the site (commits and trees, no pages).
+    let (r, read) = push_fresh(remote, &tmp.join("c1"), &seeds, &site, 1);
+    assert_eq!(r.expect("pushed").changed, site.len());
+    assert_eq!(read.len(), site.len());
+    let seed_len = seeds
+        .bytes
+        .lock()
+        .expect("lock")
+        .as_ref()
+        .map_or(0, Vec::len);
+    assert!(
+        seed_len > 0 && seed_len < 16 << 10,
+        "seed of {seed_len} bytes"
+    );
+
+    // A cold container: one page and the stamp change. It starts from the seed, reads only the
+    // two files, fetches nothing, and its cache stays small.
+    site[7].1 = b"changed\n".to_vec();
+    *site.last_mut().expect("stamp") = stamp(2);
+    let (r, read) = push_fresh(remote, &tmp.join("c2"), &seeds, &site, 2);
+    assert_eq!(r.expect("pushed").changed, 2);
+    assert_eq!(
+        read,
+        vec!["hw/page-7.html".to_owned(), "sglci.json".to_owned()]
+    );
+    let cache = GitCache {
+        dir: tmp.join("c2"),
+        max_bytes: 0,
+    };
+    assert!(
+        cache_bytes(&cache) < 64 << 10,
+        "{} bytes cached",
+        cache_bytes(&cache)
+    );
+    assert_eq!(tree_of(remote_dir, "gh-pages"), sorted(&site));
+    assert_eq!(
+        cached_head(&tmp.join("c2")),
+        remote_head(remote_dir),
+        "the push was made in the seeded repository, not again in a scratch one"
+    );
+
+    // A lagging publisher, from the seed: the stamp it guards on comes with the seed, so it
+    // sees the newer site and leaves it.
+    let (r, read) = push_fresh(remote, &tmp.join("c3"), &seeds, &pages(3), 1);
+    assert!(r.is_none(), "a newer site was replaced: {r:?}");
+    assert!(read.is_empty());
+
+    // The branch moved past the seed (a publisher without one changed many pages): a seeded
+    // push still lands exactly its site.
+    let mut theirs = site.clone();
+    for (_, b) in theirs.iter_mut().take(50) {
+        b.extend_from_slice(b" theirs");
+    }
+    *theirs.last_mut().expect("stamp") = stamp(3);
+    gitpub::push(
+        Dest::new(remote, "gh-pages", None),
+        &theirs,
+        Mode::Replace { keep: 3 },
+        "theirs",
+    )
+    .expect("theirs");
+    site[9].1 = b"ours\n".to_vec();
+    *site.last_mut().expect("stamp") = stamp(4);
+    let (r, read) = push_fresh(remote, &tmp.join("c4"), &seeds, &site, 4);
+    assert!(r.expect("pushed").commit.is_some());
+    assert_eq!(tree_of(remote_dir, "gh-pages"), sorted(&site));
+    // Read: at most what differs from their head (their 50 pages, ours, the stamp). Over the
+    // git protocol the remote sends their pages as deltas against blobs the seed left out, so
+    // the push is made again in a scratch repository that fetched the branch (reading 2).
+    assert!(read.len() <= 51, "{} files read", read.len());
+    let seed_tip = || {
+        let bytes = seeds.bytes.lock().expect("lock").clone().expect("seed");
+        gitpub::seed::decode(&bytes).expect("seed").0
+    };
+    assert_eq!(
+        Some(seed_tip()),
+        remote_head(remote_dir),
+        "a seed of the new head, however the push went"
+    );
+
+    // Seeds that cannot be used cost a whole fetch, never the push: garbage, a pack cut short,
+    // a tip that is not in the pack. Each push leaves a good seed again.
+    let good = seeds.bytes.lock().expect("lock").clone().expect("seed");
+    let tip_elsewhere = {
+        let mut b = good.clone();
+        let at = "sglci-git-seed 1 ".len();
+        b[at..at + 40].copy_from_slice(&[b'a'; 40]);
+        b
+    };
+    for (i, bad) in [
+        b"garbage".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        tip_elsewhere,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        *seeds.bytes.lock().expect("lock") = Some(bad);
+        site[20 + i].1 = format!("after bad seed {i}\n").into_bytes();
+        *site.last_mut().expect("stamp") = stamp(5 + i as u64);
+        let (r, _) = push_fresh(
+            remote,
+            &tmp.join(format!("bad-{i}")),
+            &seeds,
+            &site,
+            5 + i as u64,
+        );
+        assert!(r.expect("pushed").commit.is_some());
+        assert_eq!(tree_of(remote_dir, "gh-pages"), sorted(&site));
+        assert_eq!(
+            Some(seed_tip()),
+            remote_head(remote_dir),
+            "a good seed again"
+        );
+    }
+    // The history's bound holds when every push starts from a seed (its commits are in it).
+    assert!(history_len(remote_dir, "gh-pages") <= 3);
+    assert!(seeds.writes.load(std::sync::atomic::Ordering::Relaxed) >= 6);
+
+    // The log repository (append) from a seed: earlier files stay, other content is refused.
+    let logs_seed = Seeds::default();
+    let logs = remote.replace("site.git", "logs.git");
+    let logs_dir = remote_dir.replace("site.git", "logs.git");
+    let first = files("online_benchmark_log/mi30x/run-a", 300);
+    let log_dest = |dir: &str, cache: &GitCache| {
+        let _ = dir;
+        gitpub::push(
+            Dest::new(&logs, "log", None)
+                .cached(Some(cache))
+                .seeded(Some(&logs_seed)),
+            &first,
+            Mode::Append,
+            "run a",
+        )
+        .expect("push")
+    };
+    let c = |n: &str| GitCache {
+        dir: tmp.join(n),
+        max_bytes: 1 << 30,
+    };
+    assert_eq!(log_dest("l1", &c("l1")).changed, 300);
+    let mut second = files("online_benchmark_log/mi30x/run-b", 2);
+    second.push((first[0].0.clone(), b"other content\n".to_vec()));
+    let r = gitpub::push(
+        Dest::new(&logs, "log", None)
+            .cached(Some(&c("l2")))
+            .seeded(Some(&logs_seed)),
+        &second,
+        Mode::Append,
+        "run b",
+    )
+    .expect("push");
+    assert_eq!(
+        (r.changed, r.refused.clone()),
+        (2, vec![first[0].0.clone()])
+    );
+    let tree = tree_of(&logs_dir, "log");
+    assert_eq!(tree.len(), 302);
+    assert!(tree.contains(&first[0]));
+    assert!(
+        cache_bytes(&c("l2")) < 64 << 10,
+        "the log push fetched the branch again"
+    );
+}
+
+/// A cold container's push starts from the seed the last push left (commits and trees, not
+/// files): it reads only the files that changed and fetches nothing when the branch has not
+/// moved; a branch that moved, a lagging publisher, a bad seed and the history's bound all
+/// behave as without a seed. On a path remote and over the git protocol (`git daemon`: thin
+/// packs and a real push).
+#[test]
+fn a_fresh_repository_starts_from_the_seed_and_pushes_what_an_unseeded_one_would() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let served = tmp.path().join("served");
+    std::fs::create_dir_all(&served).expect("dir");
+    for name in ["site.git", "logs.git"] {
+        let dir = bare(&served, name);
+        let repo = git2::Repository::open_bare(&dir).expect("open");
+        let mut config = repo.config().expect("config");
+        config.set_bool("receive.autogc", false).expect("config");
+        config.set_i32("gc.auto", 0).expect("config");
+    }
+    let site_dir = served.join("site.git").display().to_string();
+    let work = tmp.path().join("path");
+    check_seeded_pushes(&site_dir, &site_dir, &work);
+
+    for name in ["site.git", "logs.git"] {
+        std::fs::remove_dir_all(served.join(name)).expect("clean");
+        let dir = bare(&served, name);
+        let repo = git2::Repository::open_bare(&dir).expect("open");
+        let mut config = repo.config().expect("config");
+        config.set_bool("receive.autogc", false).expect("config");
+        config.set_i32("gc.auto", 0).expect("config");
+    }
+    let daemon =
+        git_daemon::GitDaemon::start(&served).expect("git daemon (git is installed by .ci/run)");
+    check_seeded_pushes(
+        &daemon.url("site.git"),
+        &site_dir,
+        &tmp.path().join("daemon"),
+    );
+}

@@ -85,10 +85,15 @@ impl std::fmt::Debug for Sinks {
 }
 
 impl Sinks {
-    /// Where a push to `target` goes, with the token and the git cache.
-    fn dest<'a>(&'a self, target: &'a crate::config::GitTarget) -> gitpub::Dest<'a> {
+    /// Where a push to `target` goes, with the token, the git cache and the branch's seed.
+    fn dest<'a>(
+        &'a self,
+        target: &'a crate::config::GitTarget,
+        seed: &'a StoreSeed<'a>,
+    ) -> gitpub::Dest<'a> {
         gitpub::Dest::new(&target.remote, &target.branch, self.git_token.as_deref())
             .cached(self.config.git_cache.as_ref())
+            .seeded(Some(seed))
     }
 
     /// Checks that every configured effect has what it needs; an error names the missing piece
@@ -206,6 +211,42 @@ pub fn perform(sinks: &Sinks, cx: &Context<'_>, effect: &Effect) -> Result<Strin
     .map_err(|e| sglci_core::redact::redact(&e))
 }
 
+/// Where the seeds of pushed branches are kept in the store (one object per remote and branch,
+/// named by [`gitpub::Dest::cache_name`]; outside any site prefix, which a whole site's write
+/// empties of what it did not render).
+pub const GIT_SEEDS: &str = "git-seed";
+
+/// A branch's seed in the publisher's store ([`gitpub::seed`]): a fresh container's first push
+/// starts from it instead of fetching the whole branch.
+struct StoreSeed<'a> {
+    store: &'a dyn ObjectStore,
+    key: Key,
+}
+
+impl<'a> StoreSeed<'a> {
+    fn of(store: &'a dyn ObjectStore, target: &GitTarget) -> Result<Self, String> {
+        let name = gitpub::Dest::new(&target.remote, &target.branch, None).cache_name();
+        let key = Key::new(format!("{GIT_SEEDS}/{name}.seed")).map_err(|e| e.to_string())?;
+        Ok(Self { store, key })
+    }
+}
+
+impl gitpub::SeedStore for StoreSeed<'_> {
+    fn read(&self) -> Result<Option<Vec<u8>>, String> {
+        match self.store.get(&self.key) {
+            Ok(b) => Ok(Some(b)),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(format!("{}: {e}", self.key)),
+        }
+    }
+
+    fn write(&self, bytes: &[u8]) -> Result<(), String> {
+        self.store
+            .put(&self.key, bytes)
+            .map_err(|e| format!("{}: {e}", self.key))
+    }
+}
+
 fn push_logs(
     sinks: &Sinks,
     cx: &Context<'_>,
@@ -222,8 +263,9 @@ fn push_logs(
     for (path, _) in &files {
         bundle_may_write(&m, path).map_err(|e| format!("{manifest}: {e}"))?;
     }
+    let seed = StoreSeed::of(cx.store, target)?;
     let r = gitpub::push(
-        sinks.dest(target),
+        sinks.dest(target, &seed),
         &files,
         Mode::Append,
         &format!("sglci: raw logs of {run_id}"),
@@ -398,8 +440,9 @@ fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
         SiteFiles::Bytes(f) => gitpub::Files::Bytes(f),
         SiteFiles::Known { ids, .. } => gitpub::Files::Known { ids, load: &load },
     };
+    let seed = StoreSeed::of(cx.store, target)?;
     let r = gitpub::push_unless_newer(
-        sinks.dest(target),
+        sinks.dest(target, &seed),
         to_push,
         sinks.config.pages_keep,
         &format!("sglci: site of generation {generation}"),

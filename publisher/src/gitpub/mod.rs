@@ -13,11 +13,18 @@
 //! - [`Mode::Replace`] (Pages): the branch's tree becomes exactly the files. The branch keeps at
 //!   most `keep` commits: when it is that long, the new commit starts a fresh history (an orphan
 //!   commit, force-pushed), so the branch's size stays bounded however many nights are published.
+//!
+//! A fresh repository (scratch, or a cache's first) starts from the branch's [`seed`] when the
+//! destination has a [`SeedStore`]: its commits and trees without the files, left in the object
+//! store by the last push, so that a cold container does not fetch the whole branch.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use git2::{Oid, Repository, Signature};
+
+pub mod seed;
+pub use seed::SeedStore;
 
 /// How the files relate to what the branch holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,13 +65,14 @@ pub struct GitCache {
 }
 
 /// Where a push goes: the remote (a path, `file://` or `https://` URL), its branch, the token
-/// for https remotes and the cache, if any.
+/// for https remotes, the cache and the seed's store, if any.
 #[derive(Clone, Copy)]
 pub struct Dest<'a> {
     pub remote: &'a str,
     pub branch: &'a str,
     pub token: Option<&'a str>,
     pub cache: Option<&'a GitCache>,
+    pub seed: Option<&'a dyn SeedStore>,
 }
 
 impl std::fmt::Debug for Dest<'_> {
@@ -74,6 +82,7 @@ impl std::fmt::Debug for Dest<'_> {
             .field("remote", &redact_remote(self.remote))
             .field("branch", &self.branch)
             .field("cache", &self.cache)
+            .field("seed", &self.seed.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -86,12 +95,32 @@ impl<'a> Dest<'a> {
             branch,
             token,
             cache: None,
+            seed: None,
         }
     }
 
     /// The same, keeping its repository in `cache` between pushes.
     pub fn cached(self, cache: Option<&'a GitCache>) -> Self {
         Self { cache, ..self }
+    }
+
+    /// The same, a fresh repository starting from the seed in `seed`, and each push leaving
+    /// its own there.
+    pub fn seeded(self, seed: Option<&'a dyn SeedStore>) -> Self {
+        Self { seed, ..self }
+    }
+
+    /// The name of `remote` and `branch` in caches and seeds: a digest, as the remote's URL
+    /// might carry what is not to be printed.
+    pub fn cache_name(&self) -> String {
+        match Oid::hash_object(
+            git2::ObjectType::Blob,
+            format!("{}\n{}", self.remote, self.branch).as_bytes(),
+        ) {
+            Ok(id) => format!("{:.16}", id.to_string()),
+            // Hashing a buffer does not fail; a fixed name would only share a cache.
+            Err(_) => "0000000000000000".to_owned(),
+        }
     }
 }
 
@@ -179,27 +208,62 @@ impl Dir {
         }
     }
 
-    /// Writes the tree on top of `base` (entries not mentioned are kept).
+    /// Writes the tree on top of `base` (entries not mentioned are kept; a file wins over a
+    /// folder of the same name). Written as a raw object: the blobs it names need not be in
+    /// `repo` (a seeded repository holds the branch's trees, not its files).
     fn write(&self, repo: &Repository, base: Option<&git2::Tree<'_>>) -> Result<Oid, git2::Error> {
-        let mut b = repo.treebuilder(base)?;
+        let mut entries: BTreeMap<Vec<u8>, (i32, Oid)> = base
+            .map(|t| {
+                t.iter()
+                    .map(|e| (e.name_bytes().to_vec(), (e.filemode(), e.id())))
+                    .collect()
+            })
+            .unwrap_or_default();
         for (name, sub) in &self.dirs {
             let existing = base
                 .and_then(|t| t.get_name(name))
                 .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
-                .and_then(|e| repo.find_tree(e.id()).ok());
+                .map(|e| repo.find_tree(e.id()))
+                .transpose()?;
             let oid = sub.write(repo, existing.as_ref())?;
-            b.insert(name, oid, 0o040000)?;
+            entries.insert(name.as_bytes().to_vec(), (TREE_MODE, oid));
         }
         for (name, oid) in &self.files {
-            b.insert(name, *oid, 0o100644)?;
+            entries.insert(name.as_bytes().to_vec(), (FILE_MODE, *oid));
         }
-        b.write()
+        repo.odb()?
+            .write(git2::ObjectType::Tree, &tree_object(&entries))
     }
+}
+
+const TREE_MODE: i32 = 0o040000;
+const FILE_MODE: i32 = 0o100644;
+
+/// A tree object's bytes: entries in git's order (a folder's name compares as if it ended in
+/// `/`), each `<octal mode> <name>\0<20-byte id>`.
+fn tree_object(entries: &BTreeMap<Vec<u8>, (i32, Oid)>) -> Vec<u8> {
+    let key = |(name, (mode, _)): &(&Vec<u8>, &(i32, Oid))| {
+        name.iter()
+            .chain((*mode == TREE_MODE).then_some(&b'/'))
+            .copied()
+            .collect::<Vec<u8>>()
+    };
+    let mut sorted: Vec<_> = entries.iter().collect();
+    sorted.sort_by_cached_key(key);
+    let mut out = Vec::with_capacity(entries.len() * 64);
+    for (name, (mode, oid)) in sorted {
+        out.extend_from_slice(format!("{mode:o} ").as_bytes());
+        out.extend_from_slice(name);
+        out.push(0);
+        out.extend_from_slice(oid.as_bytes());
+    }
+    out
 }
 
 fn valid(path: &str) -> bool {
     !path.is_empty()
         && !path.starts_with('/')
+        && !path.contains('\0')
         && path
             .split('/')
             .all(|p| !p.is_empty() && p != "." && p != "..")
@@ -255,23 +319,28 @@ fn changed_files(
 struct Workspace {
     repo: Repository,
     hold: Hold,
+    /// It started from a seed (it lacks the branch's older blobs).
+    seeded: bool,
 }
 
-/// Runs `work` in `dest`'s workspace. A git failure in a cached repository is tried again in a
-/// scratch one; when that works, the cache was at fault (damaged, or from another libgit2) and
-/// its repository is removed, to be made afresh by the next push.
+/// Runs `work` in `dest`'s workspace. A git failure in a cached or seeded repository is tried
+/// again in a scratch one without a seed (a seed that does not fit, say because the branch
+/// moved and the remote sent changes as deltas against blobs a seed leaves out, costs a whole
+/// fetch, never the push); when that works and the cache was used, it was at fault (damaged,
+/// or from another libgit2) and its repository is removed, to be made afresh by the next push.
 fn in_workspace<T>(
     dest: &Dest<'_>,
     work: impl Fn(&Repository) -> Result<T, GitError>,
 ) -> Result<T, GitError> {
-    let ws = workspace(dest)?;
+    let ws = workspace(dest, true)?;
     let error = match work(&ws.repo) {
         Ok(v) => return Ok(v),
-        Err(e @ GitError::Git { .. }) if matches!(ws.hold, Hold::Cached(..)) => e,
+        Err(e @ GitError::Git { .. }) if ws.seeded || matches!(ws.hold, Hold::Cached(..)) => e,
         Err(e) => return Err(e),
     };
-    tracing::warn!(%error, "a push in the git cache failed: again in a scratch repository");
-    let again = work(&workspace(&dest.cached(None))?.repo)?;
+    tracing::warn!(%error, seeded = ws.seeded, "a push in the git cache or from a seed failed: again in a scratch repository");
+    // Still leaving a seed: the next fresh repository starts from this push's.
+    let again = work(&workspace(&dest.cached(None), false)?.repo)?;
     if let Hold::Cached(_, dir) = &ws.hold {
         // Still locked by `ws`: no other push uses it meanwhile.
         if let Err(e) = std::fs::remove_dir_all(dir) {
@@ -291,8 +360,60 @@ enum Hold {
 }
 
 /// The cached repository of `dest` when it has a cache that no other push holds, else a fresh
-/// scratch one (a cache that cannot be used costs speed, never a publish).
-fn workspace(dest: &Dest<'_>) -> Result<Workspace, GitError> {
+/// scratch one (a cache that cannot be used costs speed, never a publish); a fresh one planted
+/// with the branch's seed when there is one and `plant` says so.
+fn workspace(dest: &Dest<'_>, plant: bool) -> Result<Workspace, GitError> {
+    let mut ws = bare_workspace(dest)?;
+    if let Some(store) = dest.seed.filter(|_| plant) {
+        let fresh = ws.repo.references().is_ok_and(|mut r| r.next().is_none());
+        if fresh {
+            ws.seeded = plant_seed(&ws.repo, store);
+        }
+    }
+    Ok(ws)
+}
+
+/// Plants the seed `store` holds in `repo`; whether one was planted (a seed that cannot be read
+/// or planted is logged and left: the fetch brings the whole branch, as without one).
+fn plant_seed(repo: &Repository, store: &dyn SeedStore) -> bool {
+    let bytes = match store.read() {
+        Ok(Some(b)) => b,
+        Ok(None) => return false,
+        Err(e) => {
+            tracing::warn!(error = %e, "the git seed cannot be read: the whole branch is fetched");
+            return false;
+        }
+    };
+    match seed::plant(repo, &bytes) {
+        Ok(tip) => {
+            tracing::info!(%tip, bytes = bytes.len(), "started from the git seed");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the git seed was not planted: the whole branch is fetched");
+            false
+        }
+    }
+}
+
+/// Leaves the seed of `commit` (just pushed) in `store`, with the blobs at `paths`; a failure is
+/// logged (the next fresh repository fetches more, nothing else).
+fn leave_seed(repo: &Repository, store: &dyn SeedStore, commit: Oid, paths: &[&str]) {
+    match seed::make(repo, commit, paths) {
+        Ok(Some(bytes)) => {
+            if let Err(e) = store.write(&bytes) {
+                tracing::warn!(error = %e, "the git seed was not written");
+            }
+        }
+        Ok(None) => {
+            tracing::info!("the branch's history is longer than a seed holds: none written")
+        }
+        Err(e) => tracing::warn!(error = %e, "the git seed was not made"),
+    }
+}
+
+/// [`workspace`] before its seed.
+fn bare_workspace(dest: &Dest<'_>) -> Result<Workspace, GitError> {
     if let Some(cache) = dest.cache {
         match cached(cache, dest) {
             Ok(Some(ws)) => return Ok(ws),
@@ -313,19 +434,14 @@ fn workspace(dest: &Dest<'_>) -> Result<Workspace, GitError> {
     Ok(Workspace {
         repo,
         hold: Hold::Scratch(dir),
+        seeded: false,
     })
 }
 
 /// `dest`'s repository in the cache, locked; `Ok(None)` while another push holds it. One past
 /// the cache's size bound, or unreadable, is started afresh.
 fn cached(cache: &GitCache, dest: &Dest<'_>) -> std::io::Result<Option<Workspace>> {
-    let id = Oid::hash_object(
-        git2::ObjectType::Blob,
-        format!("{}\n{}", dest.remote, dest.branch).as_bytes(),
-    )
-    .map_err(std::io::Error::other)?;
-    // The name says nothing of the remote (its URL might carry what is not to be printed).
-    let name = format!("{:.16}", id.to_string());
+    let name = dest.cache_name();
     std::fs::create_dir_all(&cache.dir)?;
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -355,6 +471,7 @@ fn cached(cache: &GitCache, dest: &Dest<'_>) -> std::io::Result<Option<Workspace
     Ok(Some(Workspace {
         repo,
         hold: Hold::Cached(lock, dir),
+        seeded: false,
     }))
 }
 
@@ -549,11 +666,14 @@ impl Files<'_> {
         }
     }
 
-    /// The blob of every file in `repo` (written there when missing), and the bytes written.
+    /// The blob of every file, and the bytes written: a file's blob is written into `repo`
+    /// unless `repo` holds it or the branch's tree does (`remote_has`: a seeded repository has
+    /// the branch's trees, not its blobs, and a push does not read what the remote has).
     fn blobs(
         &self,
         repo: &Repository,
         remote: &str,
+        remote_has: &std::collections::HashSet<Oid>,
     ) -> Result<(Vec<(String, Oid)>, u64), GitError> {
         match self {
             Files::Bytes(files) => {
@@ -570,8 +690,9 @@ impl Files<'_> {
             }
             Files::Known { ids, load } => {
                 let odb = repo.odb().map_err(git("odb", remote))?;
-                let missing: Vec<usize> =
-                    (0..ids.len()).filter(|i| !odb.exists(ids[*i].1)).collect();
+                let missing: Vec<usize> = (0..ids.len())
+                    .filter(|i| !remote_has.contains(&ids[*i].1) && !odb.exists(ids[*i].1))
+                    .collect();
                 let paths: Vec<String> = missing.iter().map(|i| ids[*i].0.clone()).collect();
                 let loaded = if paths.is_empty() {
                     Vec::new()
@@ -651,8 +772,11 @@ fn push_in(
         "sglci-publisher@users.noreply.github.com",
     )
     .map_err(git("signature", remote))?;
-    // Made after the first fetch: blobs the branch holds already are not read again.
-    let mut made: Option<(Vec<(String, Oid)>, u64)> = None;
+    // Made after the first fetch: blobs the branch holds already are not read again. Files known
+    // by id are looked at again on a retry (the branch's new head may lack a blob the first
+    // held; those read before are in `repo` by then).
+    let mut made: Option<Vec<(String, Oid)>> = None;
+    let mut bytes = 0;
     for attempt in 0..ATTEMPTS {
         let head = fetch(repo, dest)?;
         let head_commit = head
@@ -665,28 +789,31 @@ fn push_in(
             .transpose()
             .map_err(git("read", remote))?;
         if let (Some((path, skip)), Some(tree)) = (guard, head_tree.as_ref()) {
-            let current = tree
-                .get_path(Path::new(path))
-                .ok()
-                .and_then(|e| repo.find_blob(e.id()).ok());
+            // A stamp the tree names but the repository lacks is an error, not an absence: a
+            // lagging publisher must never take a newer site for none.
+            let current = match tree.get_path(Path::new(path)) {
+                Ok(e) => Some(repo.find_blob(e.id()).map_err(git("read", remote))?),
+                Err(_) => None,
+            };
             if skip(current.as_ref().map(git2::Blob::content)) {
                 return Ok(None);
             }
         }
-        if made.is_none() {
-            made = Some(files.blobs(repo, remote)?);
-        }
-        let (blobs, bytes) = made
-            .as_ref()
-            .map_or((&[][..], 0), |(b, n)| (b.as_slice(), *n));
-        let base = match mode {
-            Mode::Append => head_tree.as_ref(),
-            Mode::Replace { .. } => None,
-        };
         let old = head_tree
             .as_ref()
             .map(|t| listing(repo, t))
             .unwrap_or_default();
+        if made.is_none() || matches!(files, Files::Known { .. }) {
+            let has = old.values().copied().collect();
+            let (b, n) = files.blobs(repo, remote, &has)?;
+            made = Some(b);
+            bytes += n;
+        }
+        let blobs = made.as_deref().unwrap_or_default();
+        let base = match mode {
+            Mode::Append => head_tree.as_ref(),
+            Mode::Replace { .. } => None,
+        };
         // Append never changes a file the branch holds with other content.
         let (mut dir, mut refused) = (Dir::default(), Vec::new());
         for (path, oid) in blobs {
@@ -747,6 +874,10 @@ fn push_in(
         let landed = land(repo, dest, head, commit, (&local, squash), message)?;
         if landed {
             remember(repo, branch, commit, &local);
+            if let Some(store) = dest.seed {
+                let paths: Vec<&str> = guard.map(|(p, _)| p).into_iter().collect();
+                leave_seed(repo, store, commit, &paths);
+            }
             return Ok(Some(report));
         }
         tracing::info!(%remote, %branch, attempt, "the branch moved; retrying on the new head");
@@ -815,4 +946,64 @@ pub fn files_under(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
         .into_iter()
         .filter(|(p, _)| !p.starts_with('.'))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Raw trees are the trees libgit2's builder writes: git's order (a folder sorts as if its
+    /// name ended in `/`), modes, and a file winning over a folder of the same name.
+    #[test]
+    fn raw_trees_are_the_trees_git_writes() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let repo = Repository::init_bare(tmp.path()).expect("repo");
+        let blob = |s: &str| repo.blob(s.as_bytes()).expect("blob");
+        let paths = [
+            "a",
+            "a.b",
+            "a-b",
+            "a0",
+            "b/c",
+            "b.c",
+            "b-",
+            "c/d/e",
+            "c.d/e",
+            "c/d.e",
+            "\u{e9}t\u{e9}",
+            "Z",
+            "_",
+            "x/y",
+        ];
+        let mut dir = Dir::default();
+        for p in paths {
+            dir.insert(&p.split('/').collect::<Vec<_>>(), blob(p));
+        }
+        let ours = dir.write(&repo, None).expect("write");
+        // The same tree through libgit2's builder, folder by folder.
+        fn built(repo: &Repository, d: &Dir) -> Oid {
+            let mut b = repo.treebuilder(None).expect("builder");
+            for (name, sub) in &d.dirs {
+                b.insert(name, built(repo, sub), 0o040000).expect("insert");
+            }
+            for (name, oid) in &d.files {
+                b.insert(name, *oid, 0o100644).expect("insert");
+            }
+            b.write().expect("tree")
+        }
+        assert_eq!(ours, built(&repo, &dir));
+        // On top of a base: its entries kept (modes too), ours added, a file over a folder.
+        let base = repo.find_tree(ours).expect("tree");
+        let mut more = Dir::default();
+        more.insert(&["x"], blob("x as a file"));
+        more.insert(&["c", "d", "f"], blob("f"));
+        let merged = repo
+            .find_tree(more.write(&repo, Some(&base)).expect("write"))
+            .expect("tree");
+        let listed = listing(&repo, &merged);
+        assert_eq!(listed.get("x"), Some(&blob("x as a file")));
+        assert_eq!(listed.get("c/d/f"), Some(&blob("f")));
+        assert_eq!(listed.get("c/d/e"), Some(&blob("c/d/e")));
+        assert_eq!(listed.len(), paths.len() - 1 + 2);
+    }
 }

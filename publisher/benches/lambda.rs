@@ -245,12 +245,17 @@ fn child(endpoint: &str, bucket: &str, events: &[PathBuf], repos: Option<(String
             c.store(0, Ordering::Relaxed);
         }
         // The third and fourth events run with the effects, which start from the generation
-        // before the third.
-        let with_effects = i >= 2 && sinks.is_some();
-        if i == 2 && with_effects {
+        // before the third, in a container without a git seed (one left by an earlier round
+        // is removed); a child for the seeded cold container runs its one event with them.
+        let effects_only = std::env::var_os("SGLCI_BENCH_EFFECTS_ONLY").is_some();
+        let with_effects = (i >= 2 || effects_only) && sinks.is_some();
+        if i == 2 && with_effects && !effects_only {
             store
                 .delete(&Key::new("outbox/cursor.json").expect("key"))
                 .expect("cursor");
+            for seed in store.list(app::effects::GIT_SEEDS).expect("list seeds") {
+                store.delete(&seed).expect("seed");
+            }
         }
         let h = app::Handler {
             site: Some(&job),
@@ -321,6 +326,10 @@ struct Measured {
     effects: Vec<f64>,
     /// The fourth event: effects again, the git cache kept from the third.
     effects_cached: Vec<f64>,
+    /// A second child: a cold start whose first invocation runs the effects with an empty git
+    /// cache and the seed the fourth left (init included), and its peak.
+    effects_seeded: Vec<f64>,
+    peak_seeded: Vec<f64>,
     first_site: Vec<f64>,
     peak: Vec<f64>,
     peak_publish: Vec<f64>,
@@ -512,7 +521,7 @@ fn main() {
             let mut m = Measured::default();
             for r in 0..rounds {
                 let mut events = Vec::new();
-                for j in 0..4 {
+                for j in 0..5 {
                     let d = next_night;
                     next_night += 1;
                     let files: Vec<(String, Vec<u8>)> = sample
@@ -542,6 +551,7 @@ fn main() {
                     std::fs::write(&path, event.to_string()).expect("event");
                     events.push(path);
                 }
+                let seeded_event = events.pop().expect("the fifth event");
                 let spec = std::iter::once(format!("{}|{bucket}", proxy.url))
                     .chain(events.iter().map(|e| e.display().to_string()))
                     .collect::<Vec<_>>()
@@ -569,6 +579,23 @@ fn main() {
                 }
                 let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("child json");
                 m.add(&v);
+                // The cold container with the seed: the fifth event, alone, effects on.
+                let spec = format!("{}|{bucket}|{}", proxy.url, seeded_event.display());
+                let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+                    .env("SGLCI_BENCH_CHILD", spec)
+                    .env("SGLCI_BENCH_REPOS", &remotes)
+                    .env("SGLCI_GIT_CACHE", work.path().join(format!("git-cache-{k}-{ms}-{r}-seeded")))
+                    .env("SGLCI_BENCH_EFFECTS_ONLY", "1")
+                    .env("SGLCI_BENCH_SKIP_FIRST_SITE", "1")
+                    .env("MALLOC_ARENA_MAX", "2")
+                    .output()
+                    .expect("child");
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("child json");
+                m.effects_seeded.push(
+                    v["init"].as_f64().unwrap_or(0.0) + v["times"][0].as_f64().unwrap_or(0.0),
+                );
+                m.peak_seeded.push(v["peak_mb"].as_f64().unwrap_or(0.0));
             }
             let [g, p, l, del] = m.req;
             // us-east-1 list prices: S3 PUT/LIST $0.005 per 1,000, GET $0.0004 per 1,000 (DELETE
@@ -577,12 +604,13 @@ fn main() {
             let s3_cost = (p + l) as f64 * 0.005 / 1000.0 + g as f64 * 0.0004 / 1000.0;
             let lambda_cost = median(&m.warm) * 0.5 * 0.000_013_333_4 + 0.2 / 1e6;
             table_rows.push_str(&format!(
-                "| {k}x | {ms} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {:.0} / {:.0} / {:.0} | {g} / {p} / {l} / {del} | ${:.5} |\n",
+                "| {k}x | {ms} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {:.0} / {:.0} / {:.0} / {:.0} | {g} / {p} / {l} / {del} | ${:.5} |\n",
                 median(&m.init),
                 median(&m.cold),
                 median(&m.warm),
                 median(&m.effects),
                 median(&m.effects_cached),
+                median(&m.effects_seeded),
                 if m.first_site.is_empty() {
                     "–".to_owned()
                 } else {
@@ -590,6 +618,7 @@ fn main() {
                 },
                 m.peak_plain.iter().copied().fold(0.0, f64::max),
                 m.peak_publish.iter().copied().fold(0.0, f64::max),
+                m.peak_seeded.iter().copied().fold(0.0, f64::max),
                 m.peak.iter().copied().fold(0.0, f64::max),
                 s3_cost + lambda_cost,
             ));
@@ -621,16 +650,19 @@ regressions, update the touched pages of the site in the bucket, record the gene
 effects on: the run's raw files pushed to a log repository and the site to a Pages branch\n\
 (bare repositories on this machine served by `git daemon` over the git protocol, a server\n\
 process of its own as GitHub is, so git costs CPU only; the site is read back from the\n\
-bucket), with an empty git cache, as in a fresh container; *+effects, cached* = the fourth,\n\
-the same with the git cache the third left, as in a warm container. *First site* = rendering\n\
+bucket), with an empty git cache and no git seed, as in a fresh container before any seed;\n\
+*+effects, cached* = the fourth, the same with the git cache the third left, as in a warm\n\
+container; *+effects, cold seeded* = a second child's cold start and first invocation (init\n\
+included) with the effects, an empty git cache and the git seed the fourth left in the bucket,\n\
+as in a fresh container of a running installation. *First site* = rendering\n\
 the whole site into an empty prefix. Peak memory = the child's VmHWM (the largest over the\n\
-rounds) after the two publishes without effects, after those with effects, and after the\n\
-first site; the child runs with `MALLOC_ARENA_MAX=2`, as the function is configured\n\
+rounds) after the two publishes without effects, after those with effects, of the seeded cold\n\
+container, and after the first site; the children run with `MALLOC_ARENA_MAX=2`, as the function is configured\n\
 (infra/template.yaml). Requests are those of one warm publish\n\
 (GET / PUT / LIST / DELETE); S3 batches keep 32 requests in flight. Cost = S3 requests at\n\
 us-east-1 list prices plus Lambda arm64 time at 512 MB. Medians. Machine: {cores} cores.\n\n\
-| history | latency (ms) | init (s) | cold (s) | warm (s) | +effects (s) | +effects, cached (s) | first site (s) | peak MB (publish / +effects / +first site) | requests G/P/L/D | cost per publish |\n\
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n{table_rows}\n\
+| history | latency (ms) | init (s) | cold (s) | warm (s) | +effects (s) | +effects, cached (s) | +effects, cold seeded (s) | first site (s) | peak MB (publish / +effects / cold seeded / +first site) | requests G/P/L/D | cost per publish |\n\
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n{table_rows}\n\
 Warm publish at {first_ms} ms at the largest history costs {ratio:.2}x the publish at the\n\
 smallest. Targets (issue 18, at 30 ms): warm publish at most 1.0 s at 1x and 1.5 s at 100x\n\
 with the same request count at every size; cold start at most 1.5 s; first whole site at\n\

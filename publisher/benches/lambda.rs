@@ -584,13 +584,20 @@ fn main() {
                 let out = std::process::Command::new(std::env::current_exe().expect("exe"))
                     .env("SGLCI_BENCH_CHILD", spec)
                     .env("SGLCI_BENCH_REPOS", &remotes)
-                    .env("SGLCI_GIT_CACHE", work.path().join(format!("git-cache-{k}-{ms}-{r}-seeded")))
+                    .env(
+                        "SGLCI_GIT_CACHE",
+                        work.path().join(format!("git-cache-{k}-{ms}-{r}-seeded")),
+                    )
                     .env("SGLCI_BENCH_EFFECTS_ONLY", "1")
                     .env("SGLCI_BENCH_SKIP_FIRST_SITE", "1")
                     .env("MALLOC_ARENA_MAX", "2")
                     .output()
                     .expect("child");
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("child json");
                 m.effects_seeded.push(
                     v["init"].as_f64().unwrap_or(0.0) + v["times"][0].as_f64().unwrap_or(0.0),
@@ -627,6 +634,11 @@ fn main() {
                 median(&m.warm),
                 proxy.requests.load(Ordering::Relaxed)
             );
+            // The seeds the last pushes left (Pages and log repository).
+            for key in s3.list(app::effects::GIT_SEEDS).expect("list seeds") {
+                let len = s3.get(&key).map_or(0, |b| b.len());
+                eprintln!("{k}x: git seed {key}: {len} bytes");
+            }
             if ms == latencies[0] {
                 summary.push((k, median(&m.warm)));
             }

@@ -400,11 +400,10 @@ fn plant_seed(repo: &Repository, store: &dyn SeedStore) -> bool {
 /// logged (the next fresh repository fetches more, nothing else).
 fn leave_seed(repo: &Repository, store: &dyn SeedStore, commit: Oid, paths: &[&str]) {
     match seed::make(repo, commit, paths) {
-        Ok(Some(bytes)) => {
-            if let Err(e) = store.write(&bytes) {
-                tracing::warn!(error = %e, "the git seed was not written");
-            }
-        }
+        Ok(Some(bytes)) => match store.write(&bytes) {
+            Ok(()) => tracing::info!(%commit, bytes = bytes.len(), "left the git seed"),
+            Err(e) => tracing::warn!(error = %e, "the git seed was not written"),
+        },
         Ok(None) => {
             tracing::info!("the branch's history is longer than a seed holds: none written")
         }

@@ -46,8 +46,86 @@ fn write_tables(hist: &History<'_>, tables: &[Table], partition: &str) {
     }
 }
 
+/// This process's peak resident memory (VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The child: the first whole site of the history in `store` into the empty directory `out`,
+/// as the Lambda makes one (`update_site`: the history read, the site rendered and written a
+/// part at a time). Prints its time, files and peak memory as one JSON line.
+fn first_site_child(spec: &str) {
+    let (store, out) = spec.split_once('|').expect("STORE|OUT");
+    let templates = Templates::embedded().expect("templates");
+    let job = app::SiteJob {
+        target: app::SiteTarget::Dir(PathBuf::from(out)),
+        templates: &templates,
+        opts: SiteOptions {
+            generated_at: "benchmark".to_owned(),
+            ..SiteOptions::default()
+        },
+    };
+    let t = Instant::now();
+    let files = app::update_site(&DirStore::new(Path::new(store)), &job, &Touched::default())
+        .expect("first site");
+    let line = format!(
+        "{{\"seconds\": {:.3}, \"files\": {files}, \"peak_mb\": {:.0}}}",
+        t.elapsed().as_secs_f64(),
+        peak_rss_mb()
+    );
+    println!("{line}");
+}
+
+/// The first whole site of each history (up to `SGLCI_BENCH_PEAK_MAX_SCALE`, default 100), each
+/// in a fresh child process: its time and peak memory, as table rows.
+fn first_site_rows(stores: &[(usize, PathBuf, usize)], work: &Path) -> String {
+    let max: usize = std::env::var("SGLCI_BENCH_PEAK_MAX_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let mut rows = String::new();
+    for (k, store, _) in stores.iter().filter(|(k, _, _)| *k <= max) {
+        let out = work.join(format!("first-site-{k}"));
+        let run = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .env(
+                "SGLCI_BENCH_SITE_CHILD",
+                format!("{}|{}", store.display(), out.display()),
+            )
+            // As infra/template.yaml configures the function (read by glibc at start).
+            .env("MALLOC_ARENA_MAX", "2")
+            .output()
+            .expect("child");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&run.stdout).expect("child json");
+        rows.push_str(&format!(
+            "| {k}x | {} | {:.2} | {:.0} |\n",
+            v["files"],
+            v["seconds"].as_f64().unwrap_or(0.0),
+            v["peak_mb"].as_f64().unwrap_or(0.0)
+        ));
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    rows
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    if let Ok(spec) = std::env::var("SGLCI_BENCH_SITE_CHILD") {
+        first_site_child(&spec);
         return;
     }
     let corpus = std::env::var_os("SGLCI_CORPUS")
@@ -207,6 +285,7 @@ fn main() {
         }
     }
 
+    let first_rows = first_site_rows(&stores, work.path());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut scale_rows = String::new();
     for (i, (k, _, months)) in stores.iter().enumerate() {
@@ -246,7 +325,12 @@ Site: {files} files ({html} pages), {mb:.1} MB in all. Heaviest page: `{heavy_pa
 `{heavy_file}` ({hf:.0} kB). Target: under 3 s on 2 cores.\n\n\
 | history | rows | months | months read | files written | update median (s) | rounds (s) |\n\
 |---|---:|---:|---:|---:|---:|---|\n{scale_rows}\n\
-The update at the largest history costs {ratio:.2}x the update at 1x. Target: flat, under 1 s.\n",
+The update at the largest history costs {ratio:.2}x the update at 1x. Target: flat, under 1 s.\n\n\
+*First whole site* = the first site of each history into an empty directory, as the Lambda\n\
+makes one (`update_site`: every table read, the site rendered and written a part at a time),\n\
+in a fresh child process with `MALLOC_ARENA_MAX=2`, once; peak = its VmHWM. Target (issue 18):\n\
+peak under 256 MB.\n\n\
+| history | files | first whole site (s) | peak MB |\n|---|---:|---:|---:|\n{first_rows}",
         corpus = corpus.canonicalize().unwrap_or(corpus.clone()).display(),
         window = opts.window_days,
         newest_iso = sglci_core::date::iso(&newest),

@@ -399,10 +399,23 @@ pub fn render_into(
     scope: &Scope,
     w: &mut SiteWriter<'_>,
 ) -> Result<(), AppError> {
-    let mut failed = None;
     let part_bytes = w.part_bytes;
+    render_parts(data, templates, opts, scope, part_bytes, |p| w.part(p))
+}
+
+/// Renders `data` a part of about `part_bytes` at a time into `sink`; the sink's error stops
+/// the render and is returned as it is.
+fn render_parts(
+    data: &Rows,
+    templates: &Templates,
+    opts: &SiteOptions,
+    scope: &Scope,
+    part_bytes: usize,
+    mut sink: impl FnMut(RenderedSite) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    let mut failed = None;
     let rendered = site::render_site_to(data, templates, opts, scope, part_bytes, &mut |p| {
-        w.part(p).map_err(|e| {
+        sink(p).map_err(|e| {
             failed = Some(e);
             site::SiteError::OutputStopped
         })
@@ -411,6 +424,53 @@ pub fn render_into(
         (_, Some(e)) => Err(e),
         (r, None) => Ok(r?),
     }
+}
+
+/// What [`render_site_dir`] did: the write, and the site's files and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirSite {
+    pub write: DirWrite,
+    pub files: usize,
+    pub bytes: usize,
+}
+
+/// Renders the whole site of `store`'s history into the directory `out` (replacing an earlier
+/// site there; see [`write_site`]) a part at a time, as [`update_site`] makes a first site, with
+/// the stamp when `opts.generation` is set: the CLI's `site`.
+pub fn render_site_dir(
+    store: &dyn ObjectStore,
+    templates: &Templates,
+    opts: &SiteOptions,
+    out: &Path,
+) -> Result<DirSite, AppError> {
+    let data = load_site_data(&History::new(store), None)?;
+    let mut w = DirSiteWriter::begin(out, true)?;
+    let (mut files, mut bytes) = (0, 0);
+    let mut part = |p: RenderedSite| {
+        files += p.len();
+        bytes += p.values().map(Vec::len).sum::<usize>();
+        w.part(&p)
+    };
+    render_parts(
+        &data,
+        templates,
+        opts,
+        &Scope::All,
+        SITE_PART_BYTES,
+        &mut part,
+    )?;
+    if let Some(g) = opts.generation {
+        let stamp = site_stamp(g, &opts.generated_at);
+        part(RenderedSite::from([(
+            super::effects::SITE_STAMP.to_owned(),
+            stamp,
+        )]))?;
+    }
+    Ok(DirSite {
+        write: w.finish()?,
+        files,
+        bytes,
+    })
 }
 
 /// A site written to its target a part at a time, as [`SiteState`] found it:

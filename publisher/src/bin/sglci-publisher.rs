@@ -301,17 +301,10 @@ fn site(sh: &mut Shell<'_>, args: &cli::CliSite) -> Result<(), (u8, anyhow::Erro
         )
         .filter(|g| *g > 0),
     };
-    let mut site =
-        app::render_full(store, &templates, &opts).map_err(|e| (e.exit_code(), e.into()))?;
-    if let Some(g) = opts.generation {
-        site.insert(
-            app::effects::SITE_STAMP.to_owned(),
-            app::site_stamp(g, &opts.generated_at),
-        );
-    }
-    let wrote = app::write_site(&args.out, &site, true).map_err(|e| (e.exit_code(), e.into()))?;
-    let bytes: usize = site.values().map(Vec::len).sum();
-    tracing::info!(files = site.len(), bytes, written = wrote.written, unchanged = wrote.unchanged, removed = wrote.removed, seconds = started.elapsed().as_secs_f64(), out = %args.out.display(), "site written");
+    // A part at a time: a long history's whole site is not held in memory at once.
+    let site = app::render_site_dir(store, &templates, &opts, &args.out)
+        .map_err(|e| (e.exit_code(), e.into()))?;
+    tracing::info!(files = site.files, bytes = site.bytes, written = site.write.written, unchanged = site.write.unchanged, removed = site.write.removed, seconds = started.elapsed().as_secs_f64(), out = %args.out.display(), "site written");
     writeln!(out, "{}", args.out.join("index.html").display()).map_err(|e| (3, e.into()))
 }
 

@@ -135,27 +135,48 @@ impl Rows {
     pub fn from_owned_tables(tables: Vec<Table>) -> Result<Self, DataError> {
         let mut d = Rows::default();
         for t in tables {
-            match t.schema.name {
-                "runs" => d.runs = typed(t)?,
-                "serving" => d.serving = typed(t)?,
-                "accuracy" => d.accuracy = typed(t)?,
-                "offline" => d.offline = typed(t)?,
-                "sanity" => d.sanity = typed(t)?,
-                "sanity_models" => d.sanity_models = typed(t)?,
-                "pd" => d.pd = typed(t)?,
-                "unit" => d.unit = typed(t)?,
-                "image_check" => d.image_check = typed(t)?,
-                "upstream_coverage" => d.upstream_coverage = typed(t)?,
-                "tasks" => d.tasks = merge_tasks(typed(t)?),
-                "quarantine" => d.quarantine = typed(t)?,
-                "files" => d.files = typed(t)?,
-                "regressions" => d.regressions = typed(t)?,
-                "ab" => d.ab = typed(t)?,
-                "kernels" => d.kernels = typed(t)?,
-                _ => {}
-            }
+            d.append_owned_table(t)?;
         }
+        d.merge_tasks();
         Ok(d)
+    }
+
+    /// Appends a table's rows (the whole table, or the next of its months in order) to the
+    /// typed rows; a row that does not match its record is named by its place in the whole
+    /// table. Tasks are merged by [`Rows::merge_tasks`] once every part is in.
+    pub fn append_owned_table(&mut self, t: Table) -> Result<(), DataError> {
+        fn add<T: DeserializeOwned>(to: &mut Vec<T>, t: Table) -> Result<(), DataError> {
+            let first = to.len();
+            to.extend(typed(t).map_err(|e| DataError {
+                row: first + e.row,
+                ..e
+            })?);
+            Ok(())
+        }
+        match t.schema.name {
+            "runs" => add(&mut self.runs, t),
+            "serving" => add(&mut self.serving, t),
+            "accuracy" => add(&mut self.accuracy, t),
+            "offline" => add(&mut self.offline, t),
+            "sanity" => add(&mut self.sanity, t),
+            "sanity_models" => add(&mut self.sanity_models, t),
+            "pd" => add(&mut self.pd, t),
+            "unit" => add(&mut self.unit, t),
+            "image_check" => add(&mut self.image_check, t),
+            "upstream_coverage" => add(&mut self.upstream_coverage, t),
+            "tasks" => add(&mut self.tasks, t),
+            "quarantine" => add(&mut self.quarantine, t),
+            "files" => add(&mut self.files, t),
+            "regressions" => add(&mut self.regressions, t),
+            "ab" => add(&mut self.ab, t),
+            "kernels" => add(&mut self.kernels, t),
+            _ => Ok(()),
+        }
+    }
+
+    /// One task row per night, hardware and task ([`merge_tasks`]), once the task table is in.
+    pub fn merge_tasks(&mut self) {
+        self.tasks = merge_tasks(std::mem::take(&mut self.tasks));
     }
 
     /// Adds the years of the loaded rows to [`Rows::years`].

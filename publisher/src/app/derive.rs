@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use sglci_core::records::{self, Schema};
 
 use super::{
-    load_site_data, only_months, render_into, site_probe, site_rows, site_stamp, site_state_from,
-    update_months, update_months_of, write_site_to, AppError, SiteJob, SiteState, SiteTarget,
-    SiteWriter,
+    load_site_data, only_months, read_rows_batched, render_into, site_probe, site_rows, site_stamp,
+    site_state_from, update_months, update_months_of, with_months, write_site_to, AppError,
+    SiteJob, SiteState, SiteTarget, SiteWriter, WHOLE_READ_BATCH,
 };
 use crate::history::{DerivedUpdate, History, HistoryError, Index, Pack, Read, Snapshot};
 use crate::rows::Rows;
@@ -393,7 +393,7 @@ fn whole_site_data(
     for s in schemas {
         wanted.push((*s, snap.months(*s)?.into_iter().collect()));
     }
-    let mut data = site_rows(snap.read_tables(&wanted)?, all)?;
+    let mut data = with_months(read_rows_batched(snap, &wanted, WHOLE_READ_BATCH)?, all);
     data.regressions = findings;
     Ok(data)
 }

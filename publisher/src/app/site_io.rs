@@ -163,9 +163,63 @@ fn site_data_of(
             },
         ));
     }
-    // Every table's objects in one batch.
-    let tables = snap.read_tables(&wanted)?;
-    site_rows(tables, &all_months)
+    let data = match select {
+        // The recent months of a warm update: every table's objects in one batch.
+        Some(_) => Rows::from_owned_tables(snap.read_tables(&wanted)?)?,
+        None => read_rows_batched(snap, &wanted, WHOLE_READ_BATCH)?,
+    };
+    Ok(with_months(data, &all_months))
+}
+
+/// Table-months read in one batch when a whole history is read (a first site): their rows are
+/// made typed before the next batch is read, so a long history is never held as JSON maps at
+/// once (at 100x the fixture history those are gigabytes; the typed rows, a fraction).
+pub const WHOLE_READ_BATCH: usize = 64;
+
+/// The typed rows of `wanted` (tables and their months), read `per_batch` table-months at a
+/// time: the same rows, in the same order, as one read of them all.
+pub fn read_rows_batched(
+    snap: &crate::history::Snapshot<'_>,
+    wanted: &[(Schema, BTreeSet<String>)],
+    per_batch: usize,
+) -> Result<Rows, AppError> {
+    let mut data = Rows::default();
+    for batch in month_batches(wanted, per_batch) {
+        for t in snap.read_tables(&batch)? {
+            data.append_owned_table(t)?;
+        }
+    }
+    data.merge_tasks();
+    Ok(data)
+}
+
+/// `wanted` cut into batches of at most `per_batch` table-months (at least one), in order:
+/// tables in their order, each table's months ascending.
+pub fn month_batches(
+    wanted: &[(Schema, BTreeSet<String>)],
+    per_batch: usize,
+) -> Vec<Vec<(Schema, BTreeSet<String>)>> {
+    let per_batch = per_batch.max(1);
+    let mut batches: Vec<Vec<(Schema, BTreeSet<String>)>> = vec![Vec::new()];
+    let mut in_batch = 0;
+    for (schema, months) in wanted {
+        for month in months {
+            if in_batch == per_batch {
+                batches.push(Vec::new());
+                in_batch = 0;
+            }
+            let batch = batches.last_mut().expect("never empty");
+            match batch.last_mut() {
+                Some((s, m)) if s.name == schema.name => {
+                    m.insert(month.clone());
+                }
+                _ => batch.push((*schema, BTreeSet::from([month.clone()]))),
+            }
+            in_batch += 1;
+        }
+    }
+    batches.retain(|b| !b.is_empty());
+    batches
 }
 
 /// The site's data from tables read: typed rows, with the years and months of the whole history
@@ -174,7 +228,11 @@ pub fn site_rows(
     tables: Vec<crate::table::Table>,
     all_months: &BTreeSet<String>,
 ) -> Result<Rows, AppError> {
-    let mut data = Rows::from_owned_tables(tables)?;
+    Ok(with_months(Rows::from_owned_tables(tables)?, all_months))
+}
+
+/// `data` with the years and months of the whole history (see [`site_rows`]).
+pub fn with_months(mut data: Rows, all_months: &BTreeSet<String>) -> Rows {
     data.years = all_months
         .iter()
         .filter(|m| m.len() == 7 && m[..4].bytes().all(|b| b.is_ascii_digit()))
@@ -182,7 +240,7 @@ pub fn site_rows(
         .collect();
     data.months = all_months.clone();
     data.add_row_years();
-    Ok(data)
+    data
 }
 
 /// The rows of `tables` in the months `pick` names for each (the rows of a wider read, narrowed

@@ -778,3 +778,58 @@ fn a_whole_site_written_in_parts_is_exactly_the_site() {
         "left marked unfinished"
     );
 }
+
+/// A whole history read a few table-months at a time (as a first site reads it, so that a long
+/// history is never held as JSON at once) gives the rows one read of it all gives, in the same
+/// order, tasks merged the same; the batches cover every table-month once, in order.
+#[test]
+fn a_whole_history_read_in_batches_is_the_history_read_at_once() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = DirStore::new(tmp.path());
+    app::ingest_legacy(&store, &samples()).expect("ingest");
+    let snap = History::new(&store).snapshot().expect("snapshot");
+    let wanted: Vec<_> = sglci_core::records::ALL_SCHEMAS
+        .iter()
+        .map(|s| {
+            (
+                *s,
+                snap.months(*s)
+                    .expect("months")
+                    .into_iter()
+                    .collect::<BTreeSet<_>>(),
+            )
+        })
+        .collect();
+    let table_months: usize = wanted.iter().map(|(_, m)| m.len()).sum();
+    assert!(table_months > 10, "{table_months} table-months");
+    let at_once =
+        sglci_publisher::rows::Rows::from_owned_tables(snap.read_tables(&wanted).expect("read"))
+            .expect("rows");
+    let tables = |r: &sglci_publisher::rows::Rows| {
+        r.to_tables()
+            .expect("tables")
+            .into_iter()
+            .map(|t| (t.schema.name, t.rows))
+            .collect::<Vec<_>>()
+    };
+    assert!(tables(&at_once).iter().map(|t| t.1.len()).sum::<usize>() > 100);
+    for per_batch in [1, 3, 7, table_months] {
+        let batches = app::month_batches(&wanted, per_batch);
+        assert_eq!(batches.len(), table_months.div_ceil(per_batch));
+        let flat: Vec<(&str, &String)> = batches
+            .iter()
+            .flatten()
+            .flat_map(|(s, m)| m.iter().map(move |m| (s.name, m)))
+            .collect();
+        let want: Vec<(&str, &String)> = wanted
+            .iter()
+            .flat_map(|(s, m)| m.iter().map(move |m| (s.name, m)))
+            .collect();
+        assert_eq!(flat, want, "every table-month once, in order");
+        let batched = app::read_rows_batched(&snap, &wanted, per_batch).expect("batched");
+        assert!(
+            tables(&batched) == tables(&at_once),
+            "batches of {per_batch}"
+        );
+    }
+}

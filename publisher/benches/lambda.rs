@@ -16,6 +16,9 @@
 mod git_daemon;
 #[path = "support/latency_proxy.rs"]
 mod latency_proxy;
+#[path = "support/peak_rss.rs"]
+mod peak_rss;
+use peak_rss::peak_rss_mb;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -159,19 +162,6 @@ fn site_opts() -> SiteOptions {
         generated_at: "benchmark".to_owned(),
         ..SiteOptions::default()
     }
-}
-
-/// Peak resident memory of this process (VmHWM), in MB.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// The child: a cold start, then two invocations (cold, warm), a third and a fourth with the

@@ -13,6 +13,9 @@
     reason = "a benchmark reports on the terminal"
 )]
 
+#[path = "support/peak_rss.rs"]
+mod peak_rss;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -26,6 +29,8 @@ use sglci_publisher::site::templates::Templates;
 use sglci_publisher::site::{SiteOptions, Touched};
 use sglci_publisher::synth;
 use sglci_publisher::table::Table;
+
+use peak_rss::peak_rss_mb;
 
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
@@ -46,19 +51,6 @@ fn write_tables(hist: &History<'_>, tables: &[Table], partition: &str) {
     }
 }
 
-/// This process's peak resident memory (VmHWM), in MB.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// The child: the first whole site of the history in `store` into the empty directory `out`,
 /// as the Lambda makes one (`update_site`: the history read, the site rendered and written a
 /// part at a time). Prints its time, files and peak memory as one JSON line.
@@ -76,11 +68,9 @@ fn first_site_child(spec: &str) {
     let t = Instant::now();
     let files = app::update_site(&DirStore::new(Path::new(store)), &job, &Touched::default())
         .expect("first site");
-    let line = format!(
-        "{{\"seconds\": {:.3}, \"files\": {files}, \"peak_mb\": {:.0}}}",
-        t.elapsed().as_secs_f64(),
-        peak_rss_mb()
-    );
+    let line = serde_json::json!({
+        "seconds": t.elapsed().as_secs_f64(), "files": files, "peak_mb": peak_rss_mb(),
+    });
     println!("{line}");
 }
 

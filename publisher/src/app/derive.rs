@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use sglci_core::records::{self, Schema};
 
 use super::{
-    load_site_data, only_months, read_rows_batched, render_into, site_probe, site_rows, site_stamp,
-    site_state_from, update_months, update_months_of, with_months, write_site_to, AppError,
-    SiteJob, SiteState, SiteTarget, SiteWriter, WHOLE_READ_BATCH,
+    load_site_data, only_months, read_rows_batched, render_into, site_rows, site_stamp,
+    update_months, update_months_of, with_months, write_site_to, AppError, SiteJob, SiteProbe,
+    SiteState, SiteTarget, SiteWriter, WHOLE_READ_BATCH,
 };
 use crate::history::{DerivedUpdate, History, HistoryError, Index, Pack, Read, Snapshot};
 use crate::rows::Rows;
@@ -193,11 +193,11 @@ fn derive_round(
         wanted.push((records::REGRESSIONS, d.months.iter().cloned().collect()));
     }
     let probe = match site.map(|j| &j.target) {
-        Some(SiteTarget::Store(prefix)) => site_probe(prefix)?,
-        _ => Vec::new(),
+        Some(SiteTarget::Store(prefix)) => Some(SiteProbe::new(prefix, &touched.years)?),
+        _ => None,
     };
     let started = std::time::Instant::now();
-    let read = snap.read_tables_with(&wanted, &probe)?;
+    let read = snap.read_tables_with(&wanted, probe.as_ref().map_or(&[], |p| p.keys()))?;
     let read_at = started.elapsed();
     let mut active = touched.months.clone();
     active.insert(crate::history::UNDATED.to_owned());
@@ -240,7 +240,10 @@ fn derive_round(
         });
     };
     let state = match &job.target {
-        SiteTarget::Store(_) => site_state_from(probed)?,
+        SiteTarget::Store(_) => match &probe {
+            Some(p) => p.state(probed)?,
+            None => SiteState::Absent,
+        },
         SiteTarget::Dir(out) => super::dir_site_state(out),
     };
     let opts = crate::site::SiteOptions {

@@ -9,6 +9,8 @@
 //!   through [`History`](crate::history::History)).
 //! - [`site_io`]: which history months a site render needs, rendering, and writing the site
 //!   into a directory or a store prefix.
+//! - [`site_manifest`]: a store site's manifest (every file's git blob id), split by year so that
+//!   a publish reads and writes what one night touches.
 //! - [`export`]: a history table as CSV, JSON or Parquet.
 //! - [`reports`]: the daily summary, the regressions report and `compare`.
 //! - [`logs`]: the raw logs the log repository receives, each bundle confined to its own run
@@ -26,6 +28,7 @@ mod notify;
 mod reports;
 mod site_dir;
 mod site_io;
+mod site_manifest;
 
 pub use derive::*;
 pub use export::*;
@@ -34,6 +37,7 @@ pub use logs::*;
 pub use notify::*;
 pub use reports::*;
 pub use site_io::*;
+pub use site_manifest::*;
 
 use sglci_core::queue::QueueError;
 use sglci_core::store::StoreError;

@@ -1,12 +1,16 @@
 //! The site's side of the store: which history months a render needs, rendering (whole or the
 //! touched pages), and writing the result into a directory or a prefix in the store.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use sglci_core::records::{self, Schema};
 use sglci_core::store::{Key, ObjectStore, StoreError};
 
+use super::site_manifest::{
+    blob_id, shard_key, shard_of, ManifestPatch, SiteManifest, StoredRoot, REST_SHARD,
+    SITE_MANIFEST,
+};
 use super::AppError;
 use crate::history::{self, History};
 use crate::rows::Rows;
@@ -22,58 +26,16 @@ pub const SITE_MARKER: &str = ".sglci-site";
 /// instead of patching a half-written one.
 pub const SITE_PARTIAL: &str = ".sglci-site-partial";
 
-/// The manifest of a site in the store: every file's git blob id (the SHA-1 git gives its
-/// bytes). An update writes only the files whose bytes changed, and the Pages effect fetches only
-/// the files the branch does not hold yet. Written with the files, last; a site without one is
-/// rendered whole again.
-pub const SITE_MANIFEST: &str = ".sglci-manifest.json";
-
-/// See [`SITE_MANIFEST`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SiteManifest {
-    /// Relative path → git blob id (40 hex digits).
-    pub files: BTreeMap<String, String>,
-}
-
-impl SiteManifest {
-    /// The manifest of these files.
-    pub fn of(site: &RenderedSite) -> Self {
-        Self {
-            files: site
-                .iter()
-                .map(|(rel, bytes)| (rel.clone(), blob_id(bytes)))
-                .collect(),
-        }
-    }
-
-    /// A stored manifest; `None` when it is not one (then the site is rendered whole again).
-    pub fn parse(bytes: &[u8]) -> Option<Self> {
-        serde_json::from_slice(bytes).ok()
-    }
-
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-}
-
-/// The git blob id of some bytes (what `git hash-object` prints).
-pub fn blob_id(bytes: &[u8]) -> String {
-    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
-        .map(|o| o.to_string())
-        .unwrap_or_default()
-}
-
 /// What a target holds now, for deciding between an update and a whole render.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SiteState {
-    /// No finished site (none yet, a write killed half-way, or a store site without a manifest):
-    /// render it whole.
+    /// No finished site (none yet, a write killed half-way, or a store site without a whole
+    /// manifest): render it whole.
     Absent,
     /// A finished site in a directory.
     Dir,
-    /// A finished site in the store, with its manifest.
-    Store(SiteManifest),
+    /// A finished site in the store, with the shards of its manifest read so far.
+    Store(ManifestPatch),
 }
 
 impl SiteState {
@@ -82,38 +44,64 @@ impl SiteState {
     }
 }
 
-/// The objects that tell a store site's state ([`site_state_from`] reads their results).
-pub fn site_probe(prefix: &Key) -> Result<Vec<Key>, StoreError> {
-    Ok(vec![
-        prefix.join(SITE_MARKER)?,
-        prefix.join(SITE_PARTIAL)?,
-        prefix.join(SITE_MANIFEST)?,
-    ])
+/// The objects that tell a store site's state: its markers, its manifest's root, and the shards
+/// an update of these years likely touches (read in the same batch; see [`SiteProbe::state`]).
+#[derive(Debug, Clone)]
+pub struct SiteProbe {
+    keys: Vec<Key>,
+    shards: Vec<String>,
 }
 
-/// A store site's state from the results of [`site_probe`]'s keys (in order).
-pub fn site_state_from(probe: Vec<Result<Vec<u8>, StoreError>>) -> Result<SiteState, StoreError> {
-    let mut it = probe.into_iter();
-    let present = |r: Option<Result<Vec<u8>, StoreError>>| match r {
-        Some(Ok(bytes)) => Ok(Some(bytes)),
-        Some(Err(StoreError::NotFound { .. })) | None => Ok(None),
-        Some(Err(e)) => Err(e),
-    };
-    let (marker, partial, manifest) = (
-        present(it.next())?,
-        present(it.next())?,
-        present(it.next())?,
-    );
-    Ok(
-        match (
-            marker,
-            partial,
-            manifest.as_deref().and_then(SiteManifest::parse),
-        ) {
-            (Some(_), None, Some(m)) => SiteState::Store(m),
-            _ => SiteState::Absent,
-        },
-    )
+impl SiteProbe {
+    /// The probe of the site under `prefix` for an update that touches `years` (`YYYY`).
+    pub fn new(prefix: &Key, years: &BTreeSet<String>) -> Result<Self, StoreError> {
+        let shards: Vec<String> = std::iter::once(REST_SHARD.to_owned())
+            .chain(years.iter().filter(|y| shard_of(y) == y.as_str()).cloned())
+            .collect();
+        let mut keys = vec![
+            prefix.join(SITE_MARKER)?,
+            prefix.join(SITE_PARTIAL)?,
+            prefix.join(SITE_MANIFEST)?,
+        ];
+        for s in &shards {
+            keys.push(shard_key(prefix, s)?);
+        }
+        Ok(Self { keys, shards })
+    }
+
+    /// The keys to read.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    /// The site's state from the results of reading [`SiteProbe::keys`] (in order). A shard the
+    /// root names that is gone makes the site one to render whole.
+    pub fn state(&self, probe: Vec<Result<Vec<u8>, StoreError>>) -> Result<SiteState, StoreError> {
+        let mut it = probe.into_iter();
+        let mut present = || match it.next() {
+            Some(Ok(bytes)) => Ok(Some(bytes)),
+            Some(Err(StoreError::NotFound { .. })) | None => Ok(None),
+            Some(Err(e)) => Err(e),
+        };
+        let (marker, partial, root) = (present()?, present()?, present()?);
+        let root = match (marker, partial, root.as_deref().and_then(StoredRoot::parse)) {
+            (Some(_), None, Some(root)) => root,
+            _ => return Ok(SiteState::Absent),
+        };
+        let whole = matches!(root, StoredRoot::Whole(_));
+        let mut patch = ManifestPatch::new(root);
+        for shard in &self.shards {
+            let bytes = present()?;
+            if !whole && !patch.unloaded(std::iter::once(shard.as_str())).is_empty() {
+                patch.load(shard, bytes.as_deref());
+            }
+        }
+        Ok(if patch.is_broken() {
+            SiteState::Absent
+        } else {
+            SiteState::Store(patch)
+        })
+    }
 }
 
 /// A directory site's state (no request).
@@ -125,11 +113,18 @@ pub fn dir_site_state(out: &Path) -> SiteState {
     }
 }
 
-/// A target's state: for the store, one batch of three reads.
-pub fn site_state(store: &dyn ObjectStore, target: &SiteTarget) -> Result<SiteState, AppError> {
+/// A target's state for an update that touches `years`: for the store, one batch of reads.
+pub fn site_state(
+    store: &dyn ObjectStore,
+    target: &SiteTarget,
+    years: &BTreeSet<String>,
+) -> Result<SiteState, AppError> {
     Ok(match target {
         SiteTarget::Dir(out) => dir_site_state(out),
-        SiteTarget::Store(prefix) => site_state_from(store.get_many(&site_probe(prefix)?))?,
+        SiteTarget::Store(prefix) => {
+            let probe = SiteProbe::new(prefix, years)?;
+            probe.state(store.get_many(probe.keys()))?
+        }
     })
 }
 
@@ -399,7 +394,7 @@ pub fn update_site(
     job: &SiteJob<'_>,
     touched: &Touched,
 ) -> Result<usize, AppError> {
-    let state = site_state(store, &job.target)?;
+    let state = site_state(store, &job.target, &touched.years)?;
     if state.exists() && touched.is_empty() {
         return Ok(0);
     }
@@ -567,7 +562,7 @@ impl std::fmt::Debug for SiteWriter<'_> {
 enum WriteTo {
     Patch {
         prefix: Key,
-        manifest: SiteManifest,
+        manifest: ManifestPatch,
         skip_unchanged: bool,
         batch: Vec<(Key, Vec<u8>)>,
         batch_bytes: usize,
@@ -629,10 +624,12 @@ impl<'s> SiteWriter<'s> {
                 batch,
                 batch_bytes,
             } => {
+                load_shards(self.store, prefix, manifest, &part)?;
+                let trusted = !manifest.is_broken();
                 for (rel, bytes) in part {
                     let id = blob_id(&bytes);
-                    let previous = manifest.files.insert(rel.clone(), id);
-                    if !*skip_unchanged || previous.as_ref() != manifest.files.get(&rel) {
+                    let previous = manifest.insert(rel.clone(), id.clone());
+                    if !*skip_unchanged || !trusted || previous.as_deref() != Some(id.as_str()) {
                         *batch_bytes += bytes.len();
                         batch.push((prefix.join(&rel)?, bytes));
                         self.written += 1;
@@ -672,10 +669,20 @@ impl<'s> SiteWriter<'s> {
                 manifest,
                 mut batch,
                 ..
-            } => {
-                batch.push((prefix.join(SITE_MANIFEST)?, manifest.to_bytes()));
-                self.store.put_many(&batch)?;
-            }
+            } => match manifest.objects(&prefix)? {
+                Some(stored) => {
+                    batch.extend(stored.shards);
+                    self.store.put_many(&batch)?;
+                    if let Some((key, bytes)) = stored.root {
+                        self.store.put(&key, &bytes)?;
+                    }
+                }
+                None => {
+                    // A shard was lost: the next publish renders the site whole.
+                    self.store.put_many(&batch)?;
+                    self.store.delete(&prefix.join(SITE_MANIFEST)?)?;
+                }
+            },
             WriteTo::Whole {
                 prefix,
                 existing,
@@ -687,6 +694,33 @@ impl<'s> SiteWriter<'s> {
         }
         Ok(self.written)
     }
+}
+
+/// Reads the manifest's shards that entries of the part's files live in and the patch has not
+/// read yet (an update's probe reads the likely ones; this finds the rest, such as a neighbour
+/// night across a new year).
+fn load_shards(
+    store: &dyn ObjectStore,
+    prefix: &Key,
+    manifest: &mut ManifestPatch,
+    part: &RenderedSite,
+) -> Result<(), AppError> {
+    let need = manifest.unloaded(part.keys().map(String::as_str));
+    if need.is_empty() {
+        return Ok(());
+    }
+    let keys = need
+        .iter()
+        .map(|s| shard_key(prefix, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (shard, got) in need.iter().zip(store.get_many(&keys)) {
+        match got {
+            Ok(bytes) => manifest.load(shard, Some(&bytes)),
+            Err(StoreError::NotFound { .. }) => manifest.load(shard, None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Whether the store holds `key`.
@@ -724,8 +758,11 @@ fn finish_whole_site(
     manifest: &SiteManifest,
 ) -> Result<(), AppError> {
     let (marker, partial) = (prefix.join(SITE_MARKER)?, prefix.join(SITE_PARTIAL)?);
-    let manifest_key = prefix.join(SITE_MANIFEST)?;
-    store.put(&manifest_key, &manifest.to_bytes())?;
+    let stored = manifest.objects(prefix)?;
+    store.put_many(&stored.shards)?;
+    if let Some((key, bytes)) = &stored.root {
+        store.put(key, bytes)?;
+    }
     let stale: Vec<Key> = existing
         .into_iter()
         .filter(|k| {
@@ -734,7 +771,7 @@ fn finish_whole_site(
                 .strip_prefix(prefix.as_str())
                 .and_then(|rel| rel.strip_prefix('/'))
                 .is_some_and(|rel| manifest.files.contains_key(rel));
-            !keep && *k != marker && *k != partial && *k != manifest_key
+            !keep && *k != marker && *k != partial && !stored.holds(k)
         })
         .collect();
     store.delete_many(&stale)?;

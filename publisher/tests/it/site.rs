@@ -484,10 +484,8 @@ fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
             .expect("stored");
         assert_eq!(Some(&stored), full.get(page), "{page}");
     }
-    let manifest = objects
-        .get(&Key::new(format!("site/{}", app::SITE_MANIFEST)).expect("key"))
-        .ok()
-        .and_then(|b| app::SiteManifest::parse(&b))
+    let manifest = app::read_site_manifest(&objects, &Key::new("site").expect("key"))
+        .expect("read")
         .expect("manifest");
     let stored: Vec<Key> = objects.list("site").expect("list");
     let mut files = 0;
@@ -725,11 +723,15 @@ fn a_whole_site_written_in_parts_is_exactly_the_site() {
         let rel = k.as_str()["site/".len()..].to_owned();
         stored.insert(rel, store.get(&k).expect("get"));
     }
-    let manifest = stored.remove(app::SITE_MANIFEST).expect("manifest");
     assert_eq!(
-        app::SiteManifest::parse(&manifest),
+        app::read_site_manifest(&store, &key("site")).expect("read"),
         Some(app::SiteManifest::of(&whole))
     );
+    assert!(
+        stored.remove(app::SITE_MANIFEST).is_some(),
+        "the manifest's root"
+    );
+    stored.retain(|rel, _| !rel.starts_with(&format!("{}/", app::MANIFEST_SHARDS)));
     assert!(stored.remove(app::SITE_MARKER).is_some(), "marked finished");
     assert!(
         stored == whole,
@@ -832,4 +834,199 @@ fn a_whole_history_read_in_batches_is_the_history_read_at_once() {
             "batches of {per_batch}"
         );
     }
+}
+
+/// A store that records the keys read and written through it.
+struct Recording<'a> {
+    inner: &'a dyn sglci_core::store::ObjectStore,
+    log: std::sync::Mutex<Vec<(char, String)>>,
+}
+
+impl<'a> Recording<'a> {
+    fn new(inner: &'a dyn sglci_core::store::ObjectStore) -> Self {
+        Self {
+            inner,
+            log: Default::default(),
+        }
+    }
+    /// The keys under `prefix` with the operation `op` ('G', 'P' or 'D'), sorted.
+    fn keys(&self, op: char, prefix: &str) -> Vec<String> {
+        let mut out: Vec<String> = (self.log.lock().expect("log").iter())
+            .filter(|(o, k)| *o == op && k.starts_with(prefix))
+            .map(|(_, k)| k.clone())
+            .collect();
+        out.sort();
+        out
+    }
+    fn note(&self, op: char, key: &sglci_core::store::Key) {
+        self.log.lock().expect("log").push((op, key.to_string()));
+    }
+}
+
+impl sglci_core::store::ObjectStore for Recording<'_> {
+    fn get_versioned(
+        &self,
+        key: &sglci_core::store::Key,
+    ) -> Result<(Vec<u8>, sglci_core::store::Version), sglci_core::store::StoreError> {
+        self.note('G', key);
+        self.inner.get_versioned(key)
+    }
+    fn put(
+        &self,
+        key: &sglci_core::store::Key,
+        bytes: &[u8],
+    ) -> Result<(), sglci_core::store::StoreError> {
+        self.note('P', key);
+        self.inner.put(key, bytes)
+    }
+    fn put_if_absent(
+        &self,
+        key: &sglci_core::store::Key,
+        bytes: &[u8],
+    ) -> Result<(), sglci_core::store::StoreError> {
+        self.note('P', key);
+        self.inner.put_if_absent(key, bytes)
+    }
+    fn put_if_match(
+        &self,
+        key: &sglci_core::store::Key,
+        bytes: &[u8],
+        v: &sglci_core::store::Version,
+    ) -> Result<(), sglci_core::store::StoreError> {
+        self.note('P', key);
+        self.inner.put_if_match(key, bytes, v)
+    }
+    fn delete(&self, key: &sglci_core::store::Key) -> Result<(), sglci_core::store::StoreError> {
+        self.note('D', key);
+        self.inner.delete(key)
+    }
+    fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<sglci_core::store::Key>, sglci_core::store::StoreError> {
+        self.inner.list(prefix)
+    }
+    fn children(&self, prefix: &str) -> Result<Vec<String>, sglci_core::store::StoreError> {
+        self.inner.children(prefix)
+    }
+}
+
+/// The stored manifest names exactly the site's files, each with the blob id of its bytes.
+fn check_manifest_names_every_file(store: &dyn sglci_core::store::ObjectStore) {
+    use sglci_core::store::Key;
+    let manifest = app::read_site_manifest(store, &Key::new("site").expect("key"))
+        .expect("read")
+        .expect("a manifest");
+    let mut files = 0;
+    for k in store.list("site").expect("list") {
+        let rel = &k.as_str()["site/".len()..];
+        if rel.starts_with('.') {
+            continue;
+        }
+        files += 1;
+        let bytes = store.get(&k).expect("get");
+        assert_eq!(
+            manifest.files.get(rel),
+            Some(&app::blob_id(&bytes)),
+            "{rel}"
+        );
+    }
+    assert_eq!(files, manifest.files.len(), "every entry is stored");
+}
+
+/// A store site's manifest is split by year: an update reads and writes only the shards of the
+/// pages it touches (`rest` and the night's year), never the root unless a shard is new; a
+/// shard that is gone makes the next publish render the site whole and the manifest whole
+/// again; a shard the probe did not read is read when a page needs it, and one found gone then
+/// removes the root, so the publish after renders whole.
+#[test]
+fn an_update_reads_and_writes_only_the_manifest_shards_it_touches() {
+    use sglci_core::store::{Key, MemoryStore, ObjectStore};
+    let all = backfill();
+    let newest = newest_night(&all);
+    let (rest, night) = split_night(&all, &newest);
+    let store = MemoryStore::default();
+    let commit = |b: &Backfill, name: &str| {
+        let tables = b.rows.to_tables().expect("tables");
+        History::new(&store)
+            .commit(&tables, name, &app::rows_digest(&tables))
+            .expect("commit");
+    };
+    commit(&rest, "legacy");
+    let t = Templates::embedded().expect("templates");
+    let job = app::SiteJob {
+        target: app::SiteTarget::Store(Key::new("site").expect("key")),
+        templates: &t,
+        opts: opts(),
+    };
+    app::derive(&History::new(&store), Some(&job), &Touched::default()).expect("first");
+    check_manifest_names_every_file(&store);
+    let shards = store.list("site/.sglci-manifest").expect("list");
+    let year = &newest[..4];
+    assert!(shards.len() >= 2, "{shards:?}");
+    commit(&night, &format!("run-{newest}"));
+    let rec = Recording::new(&store);
+    let touched = Touched::from_rows(&night.rows);
+    app::derive(&History::new(&rec), Some(&job), &touched).expect("update");
+    let expected = vec![
+        format!("site/.sglci-manifest/{year}.json"),
+        "site/.sglci-manifest/rest.json".to_owned(),
+    ];
+    assert_eq!(rec.keys('G', "site/.sglci-manifest/"), expected);
+    assert_eq!(rec.keys('P', "site/.sglci-manifest/"), expected);
+    assert_eq!(
+        rec.keys('P', "site/.sglci-manifest.json"),
+        Vec::<String>::new()
+    );
+    check_manifest_names_every_file(&store);
+
+    // A shard gone: the next publish renders the whole site and writes the manifest whole.
+    let (_, last) = split_night(&rest, &newest_night(&rest));
+    store
+        .delete(&Key::new(format!("site/.sglci-manifest/{year}.json")).expect("key"))
+        .expect("delete");
+    commit(&last, "run-again");
+    let d = app::derive(
+        &History::new(&store),
+        Some(&job),
+        &Touched::from_rows(&last.rows),
+    )
+    .expect("whole again");
+    assert!(d.site_files > 100, "rendered whole: {}", d.site_files);
+    check_manifest_names_every_file(&store);
+
+    // A shard the probe did not read (no year touched): read when a page needs it.
+    let target = app::SiteTarget::Store(Key::new("site").expect("key"));
+    let page = store
+        .list("site/hw")
+        .expect("list")
+        .into_iter()
+        .find(|k| app::shard_of(k.as_str()) == year)
+        .expect("a night page");
+    let rel = page.as_str()["site/".len()..].to_owned();
+    let bytes = store.get(&page).expect("page");
+    let state = app::site_state(&store, &target, &BTreeSet::new()).expect("state");
+    let mut w = app::SiteWriter::begin(&store, &target, state, Vec::new(), true).expect("begin");
+    w.part(RenderedSite::from([(rel.clone(), bytes.clone())]))
+        .expect("part");
+    assert_eq!(w.finish().expect("finish"), 0, "the page is unchanged");
+    // ... and found gone then: the page is written, the root removed, the next state absent.
+    store
+        .delete(&Key::new(format!("site/.sglci-manifest/{year}.json")).expect("key"))
+        .expect("delete");
+    let state = app::site_state(&store, &target, &BTreeSet::new()).expect("state");
+    assert!(state.exists());
+    let mut w = app::SiteWriter::begin(&store, &target, state, Vec::new(), true).expect("begin");
+    w.part(RenderedSite::from([(rel, bytes)])).expect("part");
+    assert_eq!(
+        w.finish().expect("finish"),
+        1,
+        "written: no manifest to trust"
+    );
+    assert_eq!(
+        app::read_site_manifest(&store, &Key::new("site").expect("key")).expect("read"),
+        None
+    );
+    let state = app::site_state(&store, &target, &BTreeSet::new()).expect("state");
+    assert_eq!(state, app::SiteState::Absent);
 }

@@ -9,7 +9,8 @@ use sglci_core::store::{Key, ObjectStore, StoreError};
 
 use super::{Effect, EffectError};
 use crate::app::{
-    bundle_may_write, SiteManifest, SiteTarget, SITE_MANIFEST, SITE_MARKER, SITE_PARTIAL,
+    assemble, bundle_may_write, SiteManifest, SiteTarget, StoredRoot, SITE_MANIFEST, SITE_MARKER,
+    SITE_PARTIAL,
 };
 use crate::config::{CardSink, EffectsConfig, GitTarget};
 use crate::gitpub::{self, Mode};
@@ -331,8 +332,16 @@ fn site_files(store: &dyn ObjectStore, site: &SiteTarget) -> Result<SiteFiles, S
                     "{prefix}: the site is being written (hint: retried later)"
                 ));
             }
-            match manifest.as_deref().and_then(SiteManifest::parse) {
+            let whole = match manifest.as_deref().and_then(StoredRoot::parse) {
+                Some(root) => {
+                    let keys = root.shard_keys(prefix).map_err(|e| e.to_string())?;
+                    assemble(root, store.get_many(&keys)).map_err(|e| e.to_string())?
+                }
+                None => None,
+            };
+            match whole {
                 Some(m) => return known_files(m, stamp, prefix),
+                // No manifest, or one that lost a shard: every file is read.
                 None => listed_files(store, prefix)?,
             }
         }

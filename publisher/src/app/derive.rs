@@ -11,11 +11,11 @@ use std::collections::BTreeSet;
 use sglci_core::records::{self, Schema};
 
 use super::{
-    load_site_data, only_months, read_rows_batched, render_into, site_rows, site_stamp,
-    update_months, update_months_of, with_months, write_site_to, AppError, SiteJob, SiteProbe,
-    SiteState, SiteTarget, SiteWriter, WHOLE_READ_BATCH,
+    load_site_data, only_months, render_whole_in_parts, site_rows, site_stamp, update_months,
+    update_months_of, write_site_to, AppError, SiteJob, SiteProbe, SiteState, SiteTarget,
+    SiteWriter,
 };
-use crate::history::{DerivedUpdate, History, HistoryError, Index, Pack, Read, Snapshot};
+use crate::history::{DerivedUpdate, History, HistoryError, Index, Pack, Read};
 use crate::rows::Rows;
 use crate::site::{RenderedSite, Scope, Touched};
 use crate::table::Table;
@@ -193,7 +193,7 @@ fn derive_round(
         wanted.push((records::REGRESSIONS, d.months.iter().cloned().collect()));
     }
     let probe = match site.map(|j| &j.target) {
-        Some(SiteTarget::Store(prefix)) => Some(SiteProbe::new(prefix, &touched.years)?),
+        Some(SiteTarget::Store(prefix)) => Some(SiteProbe::new(prefix, touched)?),
         _ => None,
     };
     let started = std::time::Instant::now();
@@ -259,10 +259,10 @@ fn derive_round(
         (SiteState::Absent, _) | (_, None) => {
             // The whole site, rendered and written a part at a time (so the log's render_ms
             // includes the parts' writes, and write_ms is the manifest and markers).
-            let data = whole_site_data(&snap, &schemas, findings, &found_months)?;
             let mut w =
                 SiteWriter::begin(hist.store(), &job.target, state, objects, trust_manifest)?;
-            render_into(&data, job.templates, &opts, &Scope::All, &mut w)?;
+            let whole = (&findings[..], &found_months);
+            whole_site_into(&snap, whole, job.templates, &opts, &mut w)?;
             w.part(RenderedSite::from([stamp]))?;
             (started.elapsed(), None, w.finish()?)
         }
@@ -302,6 +302,21 @@ fn derive_round(
         regressions,
         models_detected,
         site_files,
+    })
+}
+
+/// The whole site of the snapshot (with these findings and the history's months) into `w`, a
+/// year at a time.
+fn whole_site_into(
+    snap: &crate::history::Snapshot<'_>,
+    (findings, all): (&[records::RegressionRow], &BTreeSet<String>),
+    templates: &crate::site::templates::Templates,
+    opts: &crate::site::SiteOptions,
+    w: &mut SiteWriter<'_>,
+) -> Result<(), AppError> {
+    let part_bytes = w.part_bytes();
+    render_whole_in_parts(snap, findings, all, templates, opts, part_bytes, &mut |p| {
+        w.part(p)
     })
 }
 
@@ -383,20 +398,4 @@ fn packs_of(
         objects.push(object);
     }
     Ok((packs, objects))
-}
-
-/// Every table whole (the first render of a site), with these findings.
-fn whole_site_data(
-    snap: &Snapshot<'_>,
-    schemas: &[Schema],
-    findings: Vec<records::RegressionRow>,
-    all: &BTreeSet<String>,
-) -> Result<Rows, AppError> {
-    let mut wanted = Vec::with_capacity(schemas.len());
-    for s in schemas {
-        wanted.push((*s, snap.months(*s)?.into_iter().collect()));
-    }
-    let mut data = with_months(read_rows_batched(snap, &wanted, WHOLE_READ_BATCH)?, all);
-    data.regressions = findings;
-    Ok(data)
 }

@@ -9,6 +9,8 @@
 //!   through [`History`](crate::history::History)).
 //! - [`site_io`]: which history months a site render needs, rendering, and writing the site
 //!   into a directory or a store prefix.
+//! - [`site_parts`]: a whole site rendered a year of the history at a time (a first site's
+//!   memory bounded by a year's rows, not the history's).
 //! - [`site_manifest`]: a store site's manifest (every file's git blob id), split by year so that
 //!   a publish reads and writes what one night touches.
 //! - [`export`]: a history table as CSV, JSON or Parquet.
@@ -29,6 +31,7 @@ mod reports;
 mod site_dir;
 mod site_io;
 mod site_manifest;
+mod site_parts;
 
 pub use derive::*;
 pub use export::*;
@@ -38,6 +41,7 @@ pub use notify::*;
 pub use reports::*;
 pub use site_io::*;
 pub use site_manifest::*;
+pub use site_parts::*;
 
 use sglci_core::queue::QueueError;
 use sglci_core::store::StoreError;

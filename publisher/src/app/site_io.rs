@@ -1,7 +1,7 @@
 //! The site's side of the store: which history months a render needs, rendering (whole or the
 //! touched pages), and writing the result into a directory or a prefix in the store.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use sglci_core::records::{self, Schema};
@@ -53,10 +53,26 @@ pub struct SiteProbe {
 }
 
 impl SiteProbe {
-    /// The probe of the site under `prefix` for an update that touches `years` (`YYYY`).
-    pub fn new(prefix: &Key, years: &BTreeSet<String>) -> Result<Self, StoreError> {
+    /// The probe of the site under `prefix` for an update that touches `touched`: the shards of
+    /// its years, of the year before for a night in January and of the year after for one in
+    /// December (a night's neighbours are re-rendered, and may be across the new year).
+    pub fn new(prefix: &Key, touched: &Touched) -> Result<Self, StoreError> {
+        let mut years = touched.years.clone();
+        for (_, date) in &touched.nights {
+            let (Some(y), Some(m)) = (date.get(..4), date.get(4..6)) else {
+                continue;
+            };
+            let Ok(y) = y.parse::<u16>() else {
+                continue;
+            };
+            match m {
+                "01" => years.insert(format!("{:04}", y.saturating_sub(1))),
+                "12" => years.insert(format!("{:04}", y.saturating_add(1))),
+                _ => false,
+            };
+        }
         let shards: Vec<String> = std::iter::once(REST_SHARD.to_owned())
-            .chain(years.iter().filter(|y| shard_of(y) == y.as_str()).cloned())
+            .chain(years.into_iter().filter(|y| shard_of(y) == y.as_str()))
             .collect();
         let mut keys = vec![
             prefix.join(SITE_MARKER)?,
@@ -113,16 +129,16 @@ pub fn dir_site_state(out: &Path) -> SiteState {
     }
 }
 
-/// A target's state for an update that touches `years`: for the store, one batch of reads.
+/// A target's state for an update that touches `touched`: for the store, one batch of reads.
 pub fn site_state(
     store: &dyn ObjectStore,
     target: &SiteTarget,
-    years: &BTreeSet<String>,
+    touched: &Touched,
 ) -> Result<SiteState, AppError> {
     Ok(match target {
         SiteTarget::Dir(out) => dir_site_state(out),
         SiteTarget::Store(prefix) => {
-            let probe = SiteProbe::new(prefix, years)?;
+            let probe = SiteProbe::new(prefix, touched)?;
             probe.state(store.get_many(probe.keys()))?
         }
     })
@@ -264,7 +280,7 @@ pub fn only_months(
 }
 
 /// The last day of a month directory (`YYYY-MM`) as a day number, or `None` for `undated`.
-fn month_end_day(month: &str) -> Option<i64> {
+pub(super) fn month_end_day(month: &str) -> Option<i64> {
     let (y, m) = month.split_once('-')?;
     let (y, m): (i64, i64) = (y.parse().ok()?, m.parse().ok()?);
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
@@ -394,7 +410,7 @@ pub fn update_site(
     job: &SiteJob<'_>,
     touched: &Touched,
 ) -> Result<usize, AppError> {
-    let state = site_state(store, &job.target, &touched.years)?;
+    let state = site_state(store, &job.target, touched)?;
     if state.exists() && touched.is_empty() {
         return Ok(0);
     }
@@ -402,9 +418,11 @@ pub fn update_site(
         let site = render_update(store, job.templates, &job.opts, touched)?;
         return write_site_to(store, &job.target, state, site, Vec::new(), true);
     }
-    let data = load_site_data(&History::new(store), None)?;
     let mut w = SiteWriter::begin(store, &job.target, state, Vec::new(), true)?;
-    render_into(&data, job.templates, &job.opts, &Scope::All, &mut w)?;
+    let part_bytes = w.part_bytes;
+    super::render_whole_site(store, job.templates, &job.opts, part_bytes, &mut |p| {
+        w.part(p)
+    })?;
     w.finish()
 }
 
@@ -496,22 +514,14 @@ pub fn render_site_dir(
     opts: &SiteOptions,
     out: &Path,
 ) -> Result<DirSite, AppError> {
-    let data = load_site_data(&History::new(store), None)?;
     let mut w = DirSiteWriter::begin(out, true)?;
-    let (mut files, mut bytes) = (0, 0);
+    // Path → bytes: a render started again (see [`render_whole_site`]) hands files twice.
+    let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
     let mut part = |p: RenderedSite| {
-        files += p.len();
-        bytes += p.values().map(Vec::len).sum::<usize>();
+        sizes.extend(p.iter().map(|(rel, b)| (rel.clone(), b.len())));
         w.part(&p)
     };
-    render_parts(
-        &data,
-        templates,
-        opts,
-        &Scope::All,
-        SITE_PART_BYTES,
-        &mut part,
-    )?;
+    super::render_whole_site(store, templates, opts, SITE_PART_BYTES, &mut part)?;
     if let Some(g) = opts.generation {
         let stamp = site_stamp(g, &opts.generated_at);
         part(RenderedSite::from([(
@@ -521,8 +531,8 @@ pub fn render_site_dir(
     }
     Ok(DirSite {
         write: w.finish()?,
-        files,
-        bytes,
+        files: sizes.len(),
+        bytes: sizes.values().sum(),
     })
 }
 
@@ -612,6 +622,11 @@ impl<'s> SiteWriter<'s> {
     pub fn with_part_bytes(mut self, bytes: usize) -> Self {
         self.part_bytes = bytes.max(1);
         self
+    }
+
+    /// The size of the parts it takes.
+    pub fn part_bytes(&self) -> usize {
+        self.part_bytes
     }
 
     /// Writes a part of the site (or gathers it into the next batch).

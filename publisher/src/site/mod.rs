@@ -18,6 +18,7 @@ mod failure_pages;
 mod page_rows;
 pub mod paths;
 pub mod plot;
+mod skeleton;
 pub mod templates;
 pub mod views;
 
@@ -36,6 +37,8 @@ use chart::Chart;
 use sglci_core::date::{day_number, iso};
 use templates::{chain, Templates};
 use views::*;
+
+pub use skeleton::Skeleton;
 
 /// The rendered site: path relative to the site root → content.
 pub type RenderedSite = BTreeMap<String, Vec<u8>>;
@@ -77,6 +80,14 @@ pub enum Scope {
     All,
     /// Only the pages that show the given runs and nights (an incremental update).
     Only(Touched),
+    /// A whole site a part at a time ([`render_part_to`]): the nights, runs, year pages and
+    /// downloads of these months (`YYYY-MM`, or `undated`), and with `globals` every page about
+    /// no one night (home, hardware, sanity, models, upstream, A/B, failures, regressions, the
+    /// downloads index, the static assets).
+    Part {
+        months: BTreeSet<String>,
+        globals: bool,
+    },
 }
 
 /// What a new run touches.
@@ -235,6 +246,8 @@ struct Renderer<'a, 'o> {
     nights: BTreeMap<String, Vec<String>>,
     run_dirs: BTreeSet<&'a str>,
     from_day: i64,
+    /// Upstream coverage in the history (the home page links its page).
+    upstream: bool,
     /// Each night's and each run folder's rows (see [`page_rows`]).
     by_night: HashMap<page_rows::NightKey, page_rows::NightRows<'a>>,
     by_run: HashMap<String, page_rows::RunRows<'a>>,
@@ -271,6 +284,30 @@ pub fn render_site_to(
     part_bytes: usize,
     output: &mut SiteOutput<'_>,
 ) -> Result<(), SiteError> {
+    render_part_to(
+        data,
+        &Skeleton::of(data),
+        t,
+        opts,
+        scope,
+        part_bytes,
+        output,
+    )
+}
+
+/// [`render_site_to`] with what the pages need to know of the whole history given (see
+/// [`Skeleton`]): a whole site rendered a [`Scope::Part`] at a time, each from its months' rows,
+/// is the site [`render_site_to`] renders from all of them.
+pub fn render_part_to(
+    data: &Rows,
+    skel: &Skeleton,
+    t: &Templates,
+    opts: &SiteOptions,
+    scope: &Scope,
+    part_bytes: usize,
+    output: &mut SiteOutput<'_>,
+) -> Result<(), SiteError> {
+    let from_day = skel.from_day(opts.window_days);
     let mut r = Renderer {
         data,
         t,
@@ -280,16 +317,10 @@ pub fn render_site_to(
         part_bytes,
         output,
         figures: Vec::new(),
-        nights: nights_by_hardware(data)
-            .into_iter()
-            .filter(|(_, n)| {
-                n.last()
-                    .and_then(|d| day_number(d))
-                    .is_some_and(|d| d >= window_start(data, opts.window_days))
-            })
-            .collect(),
-        run_dirs: data.runs.iter().map(|r| r.run_dir.as_str()).collect(),
-        from_day: window_start(data, opts.window_days),
+        nights: skel.active_nights(opts.window_days),
+        run_dirs: skel.run_dirs.iter().map(String::as_str).collect(),
+        from_day,
+        upstream: skel.upstream,
         by_night: page_rows::by_night(data),
         by_run: page_rows::by_run(data),
         no_night: page_rows::NightRows::default(),
@@ -308,74 +339,40 @@ pub fn render_site_to(
             (hw.clone(), years.into_iter().rev().collect())
         })
         .collect();
-    let all = matches!(scope, Scope::All);
-    let touched = match scope {
-        Scope::All => Touched::default(),
-        Scope::Only(t) => t.clone(),
-    };
-    for (name, bytes) in &t.assets {
-        r.put(name.clone(), bytes.clone());
+    let pick = Pick::of(scope);
+    if pick.globals {
+        for (name, bytes) in &t.assets {
+            r.put(name.clone(), bytes.clone());
+        }
+        r.index()?;
     }
-    r.index()?;
     let hardware: Vec<String> = r.nights.keys().cloned().collect();
     for hw in &hardware {
-        let touched_hw = touched.nights.iter().any(|(h, _)| h == hw);
-        if all || touched_hw {
-            r.hardware_index(hw)?;
-            r.sanity_page(hw)?;
-        }
-        let nights = r.nights.get(hw).cloned().unwrap_or_default();
-        let mut years = BTreeSet::new();
-        for (i, date) in nights.iter().enumerate() {
-            // A night's neighbours link to it (previous/next), so they are re-rendered too.
-            let near = |j: Option<usize>| {
-                j.and_then(|j| nights.get(j))
-                    .is_some_and(|d| touched.nights.contains(&(hw.clone(), d.clone())))
-            };
-            if all || near(Some(i)) || near(i.checked_sub(1)) || near(Some(i + 1)) {
-                r.night_page(hw, date)?;
-                years.insert(year_of(date));
-            }
-        }
-        if all {
-            years.extend(data.years.iter().cloned());
-        }
-        for y in years {
-            r.year_page(hw, &y)?;
-        }
+        r.hardware_pages(hw, &pick)?;
     }
-    let models: BTreeSet<(String, String)> = data
-        .serving
-        .iter()
-        .map(|s| (s.hardware.clone(), s.model.clone()))
-        .chain(
-            data.accuracy
-                .iter()
-                .map(|s| (s.hardware.clone(), s.model.clone())),
-        )
-        .chain(
-            data.offline
-                .iter()
-                .map(|s| (s.hardware.clone(), s.model.clone())),
-        )
-        .collect();
-    for (hw, model) in &models {
-        if all || touched.models.contains(&(hw.clone(), model.clone())) {
+    for (hw, model) in &skel.models {
+        if pick.all
+            || pick.globals_of_part
+            || pick.touched.models.contains(&(hw.clone(), model.clone()))
+        {
             r.model_page(hw, model)?;
         }
     }
     for run in &data.runs {
-        if all || touched.runs.contains(&run.run_dir) {
+        if pick.all || pick.touched.runs.contains(&run.run_dir) || pick.in_months(&run.date) {
             r.run_page(run)?;
         }
     }
-    if all || touched.upstream {
+    if pick.all || pick.touched.upstream || pick.globals_of_part {
         r.upstream_page()?;
     }
-    r.ab_pages(if all { None } else { Some(&touched.abs) })?;
-    r.failures_page()?;
-    r.regressions_page()?;
-    r.downloads(if all { None } else { Some(&touched) })?;
+    if pick.globals {
+        let only_touched = !(pick.all || pick.globals_of_part);
+        r.ab_pages(only_touched.then_some(&pick.touched.abs))?;
+        r.failures_page()?;
+        r.regressions_page()?;
+    }
+    r.downloads(&pick)?;
     let figures = std::mem::take(&mut r.figures);
     let figures: Vec<(String, Vec<u8>)> = in_pool(|| {
         figures
@@ -392,7 +389,104 @@ pub fn render_site_to(
     r.flush()
 }
 
+/// Which pages a [`Scope`] renders.
+struct Pick<'s> {
+    all: bool,
+    touched: std::borrow::Cow<'s, Touched>,
+    /// The months of a [`Scope::Part`].
+    months: Option<&'s BTreeSet<String>>,
+    /// Pages about no one night (home, failures, regressions, the downloads index, assets).
+    globals: bool,
+    /// A [`Scope::Part`] with its globals: every hardware, model, upstream and A/B page.
+    globals_of_part: bool,
+}
+
+impl<'s> Pick<'s> {
+    fn of(scope: &'s Scope) -> Self {
+        match scope {
+            Scope::All => Self {
+                all: true,
+                touched: std::borrow::Cow::Owned(Touched::default()),
+                months: None,
+                globals: true,
+                globals_of_part: false,
+            },
+            Scope::Only(t) => Self {
+                all: false,
+                touched: std::borrow::Cow::Borrowed(t),
+                months: None,
+                globals: true,
+                globals_of_part: false,
+            },
+            Scope::Part { months, globals } => Self {
+                all: false,
+                touched: std::borrow::Cow::Owned(Touched::default()),
+                months: Some(months),
+                globals: *globals,
+                globals_of_part: *globals,
+            },
+        }
+    }
+
+    /// Whether a night's date (`YYYYMMDD`) is in the part's months.
+    fn in_months(&self, date: &str) -> bool {
+        self.months
+            .is_some_and(|m| m.contains(&month_of(Some(date))))
+    }
+
+    /// Whether a month's download files are rendered.
+    fn month(&self, month: &str) -> bool {
+        match self.months {
+            Some(m) => m.contains(month),
+            None => self.all || self.touched.months.contains(month),
+        }
+    }
+}
+
 impl<'a> Renderer<'a, '_> {
+    /// A hardware's index and sanity pages, night pages and year pages, as `pick` selects.
+    fn hardware_pages(&mut self, hw: &str, pick: &Pick<'_>) -> Result<(), SiteError> {
+        let touched_hw = pick.touched.nights.iter().any(|(h, _)| h == hw);
+        if pick.all || touched_hw || pick.globals_of_part {
+            self.hardware_index(hw)?;
+            self.sanity_page(hw)?;
+        }
+        let nights = self.nights.get(hw).cloned().unwrap_or_default();
+        let mut years = BTreeSet::new();
+        for (i, date) in nights.iter().enumerate() {
+            // A night's neighbours link to it (previous/next), so they are re-rendered too.
+            let near = |j: Option<usize>| {
+                j.and_then(|j| nights.get(j))
+                    .is_some_and(|d| pick.touched.nights.contains(&(hw.to_owned(), d.clone())))
+            };
+            if pick.all
+                || near(Some(i))
+                || near(i.checked_sub(1))
+                || near(Some(i + 1))
+                || pick.in_months(date)
+            {
+                self.night_page(hw, date)?;
+                years.insert(year_of(date));
+            }
+        }
+        if pick.all {
+            years.extend(self.data.years.iter().cloned());
+        }
+        if let Some(months) = pick.months {
+            // The part's years, also those with no night of this hardware (as a whole render).
+            let of_part = self.years_of.get(hw).into_iter().flatten();
+            years.extend(
+                of_part
+                    .filter(|y| months.iter().any(|m| m.starts_with(y.as_str())))
+                    .cloned(),
+            );
+        }
+        for y in years {
+            self.year_page(hw, &y)?;
+        }
+        Ok(())
+    }
+
     /// Adds a file to the part being gathered.
     fn put(&mut self, path: String, bytes: Vec<u8>) {
         self.held += bytes.len();
@@ -523,7 +617,7 @@ impl<'a> Renderer<'a, '_> {
         ctx.insert("hardware", &hardware);
         ctx.insert(
             "upstream_href",
-            &(!self.data.upstream_coverage.is_empty()).then(|| link.page("upstream.html")),
+            &self.upstream.then(|| link.page("upstream.html")),
         );
         ctx.insert("failures_href", &link.page(failure_pages::PAGE));
         ctx.insert(
@@ -1041,7 +1135,7 @@ impl<'a> Renderer<'a, '_> {
 
     /// Per-month CSV, JSON and Parquet files of every table; `downloads.html` lists the years,
     /// one page per year lists its months. An update writes only its months and years.
-    fn downloads(&mut self, touched: Option<&Touched>) -> Result<(), SiteError> {
+    fn downloads(&mut self, pick: &Pick<'_>) -> Result<(), SiteError> {
         let sets = self.data.table_rows();
         let row_months: Vec<Vec<String>> = sets.iter().map(|t| t.months()).collect();
         // Every known month gets a file of every table (maybe only a header), so that links
@@ -1062,7 +1156,7 @@ impl<'a> Renderer<'a, '_> {
                 }
             }
             for (month, rows) in by_month {
-                if touched.is_some_and(|t| !t.months.contains(month)) {
+                if !pick.month(month) {
                     continue;
                 }
                 parts.push((k, month, rows));
@@ -1104,11 +1198,13 @@ impl<'a> Renderer<'a, '_> {
                 href: link.page(&format!("downloads/{y}.html")),
             })
             .collect();
-        let mut ctx = self.base_context(page, "Downloads");
-        ctx.insert("years", &listing);
-        self.render("downloads.html", page, &ctx)?;
+        if pick.globals {
+            let mut ctx = self.base_context(page, "Downloads");
+            ctx.insert("years", &listing);
+            self.render("downloads.html", page, &ctx)?;
+        }
         for (year, ms) in years {
-            if touched.is_some_and(|t| !ms.iter().any(|m| t.months.contains(*m))) {
+            if !ms.iter().any(|m| pick.month(m)) {
                 continue;
             }
             let page = format!("downloads/{year}.html");

@@ -171,12 +171,10 @@ fn derive_round(
         .copied()
         .filter(|s| s.name != records::REGRESSIONS.name)
         .collect();
-    let mut all = BTreeSet::new();
-    for s in &schemas {
-        all.extend(snap.months(*s)?);
-    }
-    let detect = update_months_of(&all, &Touched::default(), DETECT_WINDOW_DAYS).window;
-    let pages = site.map(|job| update_months_of(&all, touched, job.opts.window_days));
+    let months = super::HistoryMonths::of(&snap, &schemas)?;
+    let detect = update_months_of(&months, &Touched::default(), DETECT_WINDOW_DAYS).window;
+    let pages = site.map(|job| update_months_of(&months, touched, job.opts.window_days));
+    let all = months.all;
     let mut wanted: Vec<(Schema, BTreeSet<String>)> = schemas
         .iter()
         .map(|s| {

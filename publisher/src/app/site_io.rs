@@ -316,32 +316,60 @@ impl UpdateMonths {
     }
 }
 
+/// The months of a history: every table's, and those of the tables whose dates are nights
+/// (tasks, runs, upstream coverage). The trend window ends at the newest of these, as the
+/// pages' window does: an A/B comparison or a quarantined bundle may carry a later date (a
+/// bundle's date is the runner's claim), and a window ending there would leave the pages of an
+/// update without the nights they show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryMonths {
+    pub all: BTreeSet<String>,
+    pub nightly: BTreeSet<String>,
+}
+
+impl HistoryMonths {
+    /// The months of these tables in a snapshot.
+    pub fn of(
+        snap: &crate::history::Snapshot<'_>,
+        schemas: &[Schema],
+    ) -> Result<Self, history::HistoryError> {
+        let mut m = Self::default();
+        for s in schemas {
+            let months = snap.months(*s)?;
+            if [records::TASKS, records::RUNS, records::UPSTREAM_COVERAGE]
+                .iter()
+                .any(|n| n.name == s.name)
+            {
+                m.nightly.extend(months.iter().cloned());
+            }
+            m.all.extend(months);
+        }
+        Ok(m)
+    }
+}
+
 pub fn update_months(
     hist: &History<'_>,
     touched: &Touched,
     window_days: i64,
 ) -> Result<UpdateMonths, AppError> {
-    let snap = hist.snapshot()?;
-    let mut all = BTreeSet::new();
-    for schema in records::ALL_SCHEMAS {
-        all.extend(snap.months(*schema)?);
-    }
-    Ok(update_months_of(&all, touched, window_days))
+    let months = HistoryMonths::of(&hist.snapshot()?, records::ALL_SCHEMAS)?;
+    Ok(update_months_of(&months, touched, window_days))
 }
 
-/// [`update_months`] from the history's months (`all`, every table's).
+/// [`update_months`] from the history's months.
 pub fn update_months_of(
-    all: &BTreeSet<String>,
+    months: &HistoryMonths,
     touched: &Touched,
     window_days: i64,
 ) -> UpdateMonths {
-    let newest = all
-        .iter()
-        .filter_map(|m| month_end_day(m))
-        .max()
+    let newest_of = |ms: &BTreeSet<String>| ms.iter().filter_map(|m| month_end_day(m)).max();
+    let newest = newest_of(&months.nightly)
+        .or_else(|| newest_of(&months.all))
         .unwrap_or(0);
     // Nights are at most the newest month's end; a month matters when it ends inside the window.
     let from = newest - window_days - 31;
+    let all = &months.all;
     let window = all
         .iter()
         .filter(|m| {
@@ -816,4 +844,37 @@ pub fn load_templates(dir: &Path) -> Result<Templates, TemplateError> {
         files.push((name.to_owned(), text));
     }
     Templates::from_files(files.into_iter())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An A/B comparison recorded a year after the last night (or a bundle claiming a date far
+    /// ahead) does not move the window off the nights.
+    #[test]
+    fn the_window_ends_at_the_newest_night_not_at_the_newest_month_of_any_table() {
+        let set = |ms: &[&str]| ms.iter().map(|m| (*m).to_owned()).collect::<BTreeSet<_>>();
+        let months = HistoryMonths {
+            all: set(&[
+                "2025-01", "2025-10", "2025-11", "2025-12", "2026-12", "2099-12", "undated",
+            ]),
+            nightly: set(&["2025-01", "2025-10", "2025-11", "2025-12"]),
+        };
+        let w = update_months_of(&months, &Touched::default(), 180);
+        assert_eq!(
+            w.window,
+            set(&["2025-10", "2025-11", "2025-12", "2026-12", "2099-12", "undated"])
+        );
+        let none = HistoryMonths {
+            nightly: BTreeSet::new(),
+            ..months
+        };
+        let w = update_months_of(&none, &Touched::default(), 180);
+        assert_eq!(
+            w.window,
+            set(&["2099-12", "undated"]),
+            "no nights: the newest month of any"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! A whole site rendered a year of the history at a time, so that a first site's memory does
 //! not grow with the history's length (at 100x the fixture history the typed rows alone are
-//! hundreds of megabytes).
+//! hundreds of megabytes). A history of at most a year is read once and rendered at once.
 //!
 //! 1. The [`Skeleton`] is gathered from the tables that name nights, runs and models, read in
 //!    batches and dropped.
@@ -22,6 +22,10 @@ use super::{month_end_day, read_rows_batched, with_months, AppError, WHOLE_READ_
 use crate::history::{Snapshot, UNDATED};
 use crate::site::templates::Templates;
 use crate::site::{self, RenderedSite, Scope, SiteOptions, Skeleton};
+
+/// Histories of at most this many dated months are read once and rendered at once: a year's
+/// rows are what a part would hold anyway, and one read is cheaper than three.
+const AT_ONCE_MONTHS: usize = 12;
 
 /// The tables whose rows name nights, runs, models and coverage (see [`Skeleton::add`]).
 const SKELETON_TABLES: [Schema; 6] = [
@@ -51,27 +55,23 @@ pub fn render_whole_in_parts(
             months_of.push((*schema, snap.months(*schema)?.into_iter().collect()));
         }
     }
+    if all.iter().filter(|m| *m != UNDATED).count() <= AT_ONCE_MONTHS {
+        // A short history: one read, the skeleton of its rows, every page at once.
+        let data = read(snap, &months_of, regressions, all)?;
+        let skel = Skeleton::of(&data);
+        return render(&data, &skel, templates, opts, &Scope::All, part_bytes, sink);
+    }
     let skel = skeleton(snap, &months_of)?;
     for (year, months) in years_of(all) {
-        let read = with_neighbours(all, &months);
-        let wanted = narrowed(&months_of, &|_| read.clone());
+        let around = with_neighbours(all, &months);
+        let wanted = narrowed(&months_of, &|_| around.clone());
         let scope = Scope::Part {
             months,
             globals: false,
         };
         tracing::debug!(year, "rendering a year of the site");
-        render(
-            snap,
-            &wanted,
-            regressions,
-            all,
-            &skel,
-            templates,
-            opts,
-            &scope,
-            part_bytes,
-            sink,
-        )?;
+        let data = read(snap, &wanted, regressions, all)?;
+        render(&data, &skel, templates, opts, &scope, part_bytes, sink)?;
     }
     // The window as the pages see it: it ends at the newest night (not at the newest month of
     // any table: an A/B comparison may be recorded after the last night); a failure week may
@@ -93,18 +93,8 @@ pub fn render_whole_in_parts(
         months: BTreeSet::from([UNDATED.to_owned()]),
         globals: true,
     };
-    render(
-        snap,
-        &wanted,
-        regressions,
-        all,
-        &skel,
-        templates,
-        opts,
-        &scope,
-        part_bytes,
-        sink,
-    )
+    let data = read(snap, &wanted, regressions, all)?;
+    render(&data, &skel, templates, opts, &scope, part_bytes, sink)
 }
 
 /// [`render_whole_in_parts`] of the history in `store` as it is now, with its stored findings:
@@ -205,13 +195,21 @@ fn narrowed(
         .collect()
 }
 
-/// Reads `wanted` and renders `scope` from it.
-#[allow(clippy::too_many_arguments)]
-fn render(
+/// The typed rows of `wanted`, with the history's months and the findings.
+fn read(
     snap: &Snapshot<'_>,
     wanted: &[(Schema, BTreeSet<String>)],
     regressions: &[RegressionRow],
     all: &BTreeSet<String>,
+) -> Result<crate::rows::Rows, AppError> {
+    let mut data = with_months(read_rows_batched(snap, wanted, WHOLE_READ_BATCH)?, all);
+    data.regressions = regressions.to_vec();
+    Ok(data)
+}
+
+/// Renders `scope` from `data` into `sink`.
+fn render(
+    data: &crate::rows::Rows,
     skel: &Skeleton,
     templates: &Templates,
     opts: &SiteOptions,
@@ -219,16 +217,13 @@ fn render(
     part_bytes: usize,
     sink: &mut dyn FnMut(RenderedSite) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
-    let mut data = with_months(read_rows_batched(snap, wanted, WHOLE_READ_BATCH)?, all);
-    data.regressions = regressions.to_vec();
     let mut failed = None;
-    let rendered =
-        site::render_part_to(&data, skel, templates, opts, scope, part_bytes, &mut |p| {
-            sink(p).map_err(|e| {
-                failed = Some(e);
-                site::SiteError::OutputStopped
-            })
-        });
+    let rendered = site::render_part_to(data, skel, templates, opts, scope, part_bytes, &mut |p| {
+        sink(p).map_err(|e| {
+            failed = Some(e);
+            site::SiteError::OutputStopped
+        })
+    });
     match (rendered, failed) {
         (_, Some(e)) => Err(e),
         (r, None) => Ok(r?),

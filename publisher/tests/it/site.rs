@@ -1069,6 +1069,11 @@ fn a_whole_site_rendered_a_year_at_a_time_is_the_site_rendered_at_once() {
     for schema in sglci_core::records::ALL_SCHEMAS {
         all.extend(snap.months(*schema).expect("months"));
     }
+    // More than a year of months: rendered a year at a time, not at once.
+    assert!(
+        all.iter().filter(|m| *m != "undated").count() > 12,
+        "{all:?}"
+    );
     let mut parts = RenderedSite::new();
     let mut count = 0;
     app::render_whole_in_parts(

@@ -499,30 +499,10 @@ pub fn render_into(
     w: &mut SiteWriter<'_>,
 ) -> Result<(), AppError> {
     let part_bytes = w.part_bytes;
-    render_parts(data, templates, opts, scope, part_bytes, |p| w.part(p))
-}
-
-/// Renders `data` a part of about `part_bytes` at a time into `sink`; the sink's error stops
-/// the render and is returned as it is.
-fn render_parts(
-    data: &Rows,
-    templates: &Templates,
-    opts: &SiteOptions,
-    scope: &Scope,
-    part_bytes: usize,
-    mut sink: impl FnMut(RenderedSite) -> Result<(), AppError>,
-) -> Result<(), AppError> {
-    let mut failed = None;
-    let rendered = site::render_site_to(data, templates, opts, scope, part_bytes, &mut |p| {
-        sink(p).map_err(|e| {
-            failed = Some(e);
-            site::SiteError::OutputStopped
-        })
-    });
-    match (rendered, failed) {
-        (_, Some(e)) => Err(e),
-        (r, None) => Ok(r?),
-    }
+    let skel = site::Skeleton::of(data);
+    super::site_parts::render_rows(data, &skel, templates, opts, scope, part_bytes, &mut |p| {
+        w.part(p)
+    })
 }
 
 /// What [`render_site_dir`] did: the write, and the site's files and bytes.

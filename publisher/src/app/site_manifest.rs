@@ -312,11 +312,18 @@ impl ManifestPatch {
     }
 
     /// Records a file's id; returns the id the manifest had for it (`None` when the shard is
-    /// new, or not loaded: call [`ManifestPatch::load`] for [`ManifestPatch::unloaded`] first).
+    /// new). Call [`ManifestPatch::load`] for [`ManifestPatch::unloaded`] first: an entry for a
+    /// shard the root names and that was not loaded breaks the manifest.
     pub fn insert(&mut self, rel: String, id: String) -> Option<String> {
         let shard = shard_of(&rel).to_owned();
-        if !self.named.contains(&shard) && !self.loaded.contains_key(&shard) {
-            self.new_root = true;
+        match (
+            self.named.contains(&shard),
+            self.loaded.contains_key(&shard),
+        ) {
+            (false, false) => self.new_root = true,
+            // Its other entries are unknown: written now, the shard would lose them.
+            (true, false) => self.broken = true,
+            _ => {}
         }
         self.dirty.insert(shard.clone());
         self.loaded.entry(shard).or_default().insert(rel, id)
@@ -509,6 +516,11 @@ mod tests {
         gone.load("2024", None);
         assert!(gone.is_broken());
         assert_eq!(gone.objects(&key("site")).expect("objects"), None);
+        // An entry for a shard the root names that was never loaded: never written half.
+        let mut unread = ManifestPatch::new(root.clone());
+        unread.insert("hw/mi30x/20241230.html".into(), "2".repeat(40));
+        assert!(unread.is_broken());
+        assert_eq!(unread.objects(&key("site")).expect("objects"), None);
         // A shard holding an entry of another shard (a hostile or mixed-up object).
         let mut foreign = ManifestPatch::new(root.clone());
         foreign.load("2024", Some(br#"{"files":{"index.html":"x"}}"#));

@@ -59,7 +59,7 @@ pub fn render_whole_in_parts(
         // A short history: one read, the skeleton of its rows, every page at once.
         let data = read(snap, &months_of, regressions, all)?;
         let skel = Skeleton::of(&data);
-        return render(&data, &skel, templates, opts, &Scope::All, part_bytes, sink);
+        return render_rows(&data, &skel, templates, opts, &Scope::All, part_bytes, sink);
     }
     let skel = skeleton(snap, &months_of)?;
     for (year, months) in years_of(all) {
@@ -71,7 +71,7 @@ pub fn render_whole_in_parts(
         };
         tracing::debug!(year, "rendering a year of the site");
         let data = read(snap, &wanted, regressions, all)?;
-        render(&data, &skel, templates, opts, &scope, part_bytes, sink)?;
+        render_rows(&data, &skel, templates, opts, &scope, part_bytes, sink)?;
     }
     // The window as the pages see it: it ends at the newest night (not at the newest month of
     // any table: an A/B comparison may be recorded after the last night); a failure week may
@@ -94,7 +94,7 @@ pub fn render_whole_in_parts(
         globals: true,
     };
     let data = read(snap, &wanted, regressions, all)?;
-    render(&data, &skel, templates, opts, &scope, part_bytes, sink)
+    render_rows(&data, &skel, templates, opts, &scope, part_bytes, sink)
 }
 
 /// [`render_whole_in_parts`] of the history in `store` as it is now, with its stored findings:
@@ -207,8 +207,9 @@ fn read(
     Ok(data)
 }
 
-/// Renders `scope` from `data` into `sink`.
-fn render(
+/// Renders `scope` from `data` into `sink` a part of about `part_bytes` at a time; the sink's
+/// error stops the render and is returned as it is.
+pub(super) fn render_rows(
     data: &crate::rows::Rows,
     skel: &Skeleton,
     templates: &Templates,

@@ -72,7 +72,8 @@ impl Skeleton {
         self.upstream |= !data.upstream_coverage.is_empty();
     }
 
-    /// The first day of the trend window of `window_days` ending at the newest night.
+    /// The first day of the trend window of `window_days` ending at the newest night (of a
+    /// task, run or coverage row; the one definition of the window's start).
     pub fn from_day(&self, window_days: i64) -> i64 {
         self.newest.unwrap_or(0) - window_days + 1
     }

@@ -9,7 +9,7 @@ use sglci_core::status::{task_group, TASK_GROUPS};
 
 use super::paths;
 use crate::rows::Rows;
-use sglci_core::date::{day_number, iso};
+use sglci_core::date::iso;
 
 /// A percentage with one decimal, from a 0..1 fraction.
 pub fn pct(v: Option<f64>) -> String {
@@ -291,20 +291,6 @@ pub fn file_view(f: &FileRow, base: &str, link: &Linker<'_>) -> FileView {
         quarantined: f.quarantined,
         href: link.log(&f.file),
     }
-}
-
-/// The first day of the trend window: `window_days` before the newest night in the data.
-pub fn window_start(data: &Rows, window_days: i64) -> i64 {
-    let newest = data
-        .tasks
-        .iter()
-        .map(|t| t.date.as_str())
-        .chain(data.runs.iter().map(|r| r.date.as_str()))
-        .chain(data.upstream_coverage.iter().map(|r| r.date.as_str()))
-        .filter_map(day_number)
-        .max()
-        .unwrap_or(0);
-    newest - window_days + 1
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -116,10 +116,23 @@ s3 = boto3.client("s3")
 index = json.loads(s3.get_object(Bucket="sglci", Key="history/v1/_index.json")["Body"].read())
 assert "run-grok1-20251210-watch" in index["partitions"], index
 assert index["derived"] == index["generation"], index
-home = s3.get_object(Bucket="sglci", Key="site/index.html")["Body"].read().decode()
+# The home page through the site's manifest: a whole site's files are packed (the root names
+# the shards, a shard gives the pack, the offset and the length of each packed file).
+get = lambda key: s3.get_object(Bucket="sglci", Key=key)["Body"].read()
+root = json.loads(get("site/.sglci-manifest.json"))
+assert "rest" in root["shards"], root
+rest = json.loads(get("site/.sglci-manifest/rest.json"))
+at = rest.get("packed", {}).get("index.html")
+if at:
+    pack, start, length = at
+    home = s3.get_object(Bucket="sglci", Key=f"site/.sglci-pack/{pack}.pack",
+                         Range=f"bytes={start}-{start + length - 1}")["Body"].read().decode()
+else:
+    home = get("site/index.html").decode()
 assert "2025-12-10" in home
+files = sum(len(json.loads(get(f"site/.sglci-manifest/{s}.json"))["files"]) for s in root["shards"])
 n = s3.list_objects_v2(Bucket="sglci", Prefix="site/")["KeyCount"]
-print(f"lambda watch check: ok (history generation {index['generation']}, {n}+ site objects)")
+print(f"lambda watch check: ok (history generation {index['generation']}, {files} site files in {n} objects)")
 PY
 # The effects: the raw files on the log branch, the site on Pages, one card at the receiver.
 git --git-dir="$work/log.git" ls-tree -r --name-only log | grep -q "online_benchmark_log/mi30x/GROK1/$run/" \

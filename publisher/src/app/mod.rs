@@ -31,6 +31,7 @@ mod reports;
 mod site_dir;
 mod site_io;
 mod site_manifest;
+pub mod site_packs;
 mod site_parts;
 
 pub use derive::*;

@@ -8,7 +8,7 @@ use sglci_core::records::{self, Schema};
 use sglci_core::store::{Key, ObjectStore, StoreError};
 
 use super::site_manifest::{
-    blob_id, shard_key, shard_of, ManifestPatch, SiteManifest, StoredRoot, REST_SHARD,
+    blob_id, pack_key, shard_key, shard_of, ManifestPatch, SiteManifest, StoredRoot, REST_SHARD,
     SITE_MANIFEST,
 };
 use super::AppError;
@@ -653,6 +653,8 @@ impl<'s> SiteWriter<'s> {
                     let id = blob_id(&bytes);
                     let previous = manifest.insert(rel.clone(), id.clone());
                     if !*skip_unchanged || !trusted || previous.as_deref() != Some(id.as_str()) {
+                        // Written as an object of its own: a pack's copy is stale now.
+                        manifest.unpack(&rel);
                         *batch_bytes += bytes.len();
                         batch.push((prefix.join(&rel)?, bytes));
                         self.written += 1;
@@ -667,13 +669,21 @@ impl<'s> SiteWriter<'s> {
             WriteTo::Whole {
                 prefix, manifest, ..
             } => {
-                let mut items = Vec::with_capacity(part.len());
-                for (rel, bytes) in part {
-                    manifest.files.insert(rel.clone(), blob_id(&bytes));
-                    items.push((prefix.join(&rel)?, bytes));
+                // One object for the part (see `site_packs`); its files are found through the
+                // manifest, which is written last.
+                let files = part.len();
+                for chunk in super::site_packs::chunks(part, self.part_bytes) {
+                    let Some(pack) = super::site_packs::pack(chunk) else {
+                        continue;
+                    };
+                    self.store
+                        .put(&pack_key(prefix, &pack.name)?, &pack.bytes)?;
+                    for (rel, id, at) in pack.entries {
+                        manifest.files.insert(rel.clone(), id);
+                        manifest.packed.insert(rel, at);
+                    }
                 }
-                self.store.put_many(&items)?;
-                self.written += items.len();
+                self.written += files;
             }
             WriteTo::Dir(w) => {
                 w.part(&part)?;
@@ -786,6 +796,7 @@ fn finish_whole_site(
     if let Some((key, bytes)) = &stored.root {
         store.put(key, bytes)?;
     }
+    let packs = manifest.pack_keys(prefix)?;
     let stale: Vec<Key> = existing
         .into_iter()
         .filter(|k| {
@@ -793,8 +804,11 @@ fn finish_whole_site(
                 .as_str()
                 .strip_prefix(prefix.as_str())
                 .and_then(|rel| rel.strip_prefix('/'))
-                .is_some_and(|rel| manifest.files.contains_key(rel));
-            !keep && *k != marker && *k != partial && !stored.holds(k)
+                // A file now packed leaves its earlier object behind, stale.
+                .is_some_and(|rel| {
+                    manifest.files.contains_key(rel) && !manifest.packed.contains_key(rel)
+                });
+            !keep && *k != marker && *k != partial && !stored.holds(k) && !packs.contains(k)
         })
         .collect();
     store.delete_many(&stale)?;

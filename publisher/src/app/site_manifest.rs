@@ -11,6 +11,13 @@
 //! - A root of the earlier form (`{"files":{…}}`, the whole manifest in one object) is still read;
 //!   the next patch writes it split.
 //!
+//! A whole site's files are written in packs (`.sglci-pack/<id>.pack`: the files of one part of
+//! the render, one after another; the name is the pack's own blob id), so that a first site
+//! costs one PUT per part instead of one per file (11,681 files at 10x; see
+//! [`crate::app::site_packs`]). A packed file's entry says where its bytes are
+//! (`"packed":{path: [pack, offset, length]}` in its shard); an update writes the files it
+//! changes as objects of their own and drops their `packed` entries.
+//!
 //! A root naming a shard that is gone or unreadable is no manifest: a patch that meets one writes
 //! every file it renders and removes the root, and the next publish renders the site whole and
 //! writes a new manifest (as for a site without one). The effect then lists the prefix.
@@ -62,11 +69,43 @@ pub fn shard_key(prefix: &Key, shard: &str) -> Result<Key, StoreError> {
     prefix.join(&format!("{MANIFEST_SHARDS}/{shard}.json"))
 }
 
-/// A whole manifest (and the form of each shard): relative path → git blob id (40 hex digits).
+/// The folder of a site's packs in its prefix.
+pub const SITE_PACKS: &str = ".sglci-pack";
+
+/// The key of a pack's object under `prefix`.
+pub fn pack_key(prefix: &Key, pack: &str) -> Result<Key, StoreError> {
+    prefix.join(&format!("{SITE_PACKS}/{pack}.pack"))
+}
+
+/// Where a packed file's bytes are: the pack's name (its blob id), the offset and the length.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PackedAt(pub String, pub u64, pub u64);
+
+impl PackedAt {
+    /// A name that is a blob id (40 lower-case hex digits: never a path), and a range that
+    /// fits in a `usize`.
+    fn valid(&self) -> bool {
+        self.0.len() == 40
+            && self
+                .0
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && self
+                .1
+                .checked_add(self.2)
+                .is_some_and(|end| usize::try_from(end).is_ok())
+    }
+}
+
+/// A whole manifest (and the form of each shard): relative path → git blob id (40 hex digits),
+/// and where the bytes of packed files are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteManifest {
     pub files: BTreeMap<String, String>,
+    /// Files whose bytes are in a pack, not in an object of their own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub packed: BTreeMap<String, PackedAt>,
 }
 
 impl SiteManifest {
@@ -77,12 +116,29 @@ impl SiteManifest {
                 .iter()
                 .map(|(rel, bytes)| (rel.clone(), blob_id(bytes)))
                 .collect(),
+            packed: BTreeMap::new(),
         }
     }
 
-    /// A stored whole manifest or shard; `None` when it is not one.
+    /// A stored whole manifest or shard; `None` when it is not one, or when a packed entry
+    /// names no file or no valid pack.
     pub fn parse(bytes: &[u8]) -> Option<Self> {
-        serde_json::from_slice(bytes).ok()
+        let m: Self = serde_json::from_slice(bytes).ok()?;
+        m.packed
+            .iter()
+            .all(|(rel, at)| m.files.contains_key(rel) && at.valid())
+            .then_some(m)
+    }
+
+    /// The keys of the packs its entries name.
+    pub fn pack_keys(&self, prefix: &Key) -> Result<BTreeSet<Key>, StoreError> {
+        self.packed
+            .values()
+            .map(|at| at.0.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|p| pack_key(prefix, p))
+            .collect()
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -92,7 +148,7 @@ impl SiteManifest {
     /// The objects that store this manifest under `prefix`: every shard, then the root (write
     /// the root last, once the shards are in).
     pub fn objects(&self, prefix: &Key) -> Result<Stored, StoreError> {
-        let shards = split(self.files.iter().map(|(r, i)| (r.clone(), i.clone())));
+        let shards = split(self.clone());
         stored(prefix, &shards, shards.keys())
     }
 }
@@ -134,9 +190,12 @@ pub fn assemble(
     if patch.is_broken() || patch.loaded.len() != names.len() {
         return Ok(None);
     }
-    Ok(Some(SiteManifest {
-        files: patch.loaded.into_values().flatten().collect(),
-    }))
+    let mut whole = SiteManifest::default();
+    for shard in patch.loaded.into_values() {
+        whole.files.extend(shard.files);
+        whole.packed.extend(shard.packed);
+    }
+    Ok(Some(whole))
 }
 
 /// The root object's form.
@@ -176,35 +235,32 @@ impl StoredRoot {
     }
 }
 
-/// Entries split into shards.
-fn split(
-    entries: impl Iterator<Item = (String, String)>,
-) -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for (rel, id) in entries {
+/// A manifest split into shards.
+fn split(m: SiteManifest) -> BTreeMap<String, SiteManifest> {
+    let mut out: BTreeMap<String, SiteManifest> = BTreeMap::new();
+    for (rel, id) in m.files {
         out.entry(shard_of(&rel).to_owned())
             .or_default()
+            .files
             .insert(rel, id);
+    }
+    for (rel, at) in m.packed {
+        out.entry(shard_of(&rel).to_owned())
+            .or_default()
+            .packed
+            .insert(rel, at);
     }
     out
 }
 
-fn shard_bytes(files: &BTreeMap<String, String>) -> Vec<u8> {
-    #[derive(serde::Serialize)]
-    struct Shard<'a> {
-        files: &'a BTreeMap<String, String>,
-    }
-    serde_json::to_vec(&Shard { files }).unwrap_or_default()
-}
-
 fn stored<'a>(
     prefix: &Key,
-    shards: &BTreeMap<String, BTreeMap<String, String>>,
+    shards: &BTreeMap<String, SiteManifest>,
     names: impl Iterator<Item = &'a String>,
 ) -> Result<Stored, StoreError> {
     let shards_out = shards
         .iter()
-        .map(|(name, files)| Ok((shard_key(prefix, name)?, shard_bytes(files))))
+        .map(|(name, shard)| Ok((shard_key(prefix, name)?, shard.to_bytes())))
         .collect::<Result<Vec<_>, StoreError>>()?;
     let root = Root {
         scheme: SCHEME,
@@ -251,7 +307,7 @@ pub fn blob_id(bytes: &[u8]) -> String {
 pub struct ManifestPatch {
     /// The shards the stored root names.
     named: BTreeSet<String>,
-    loaded: BTreeMap<String, BTreeMap<String, String>>,
+    loaded: BTreeMap<String, SiteManifest>,
     dirty: BTreeSet<String>,
     /// The root must be written: a shard was added, or the stored root was the whole form.
     new_root: bool,
@@ -272,7 +328,7 @@ impl ManifestPatch {
                 broken: false,
             },
             StoredRoot::Whole(m) => {
-                let loaded = split(m.files.into_iter());
+                let loaded = split(m);
                 Self {
                     named: BTreeSet::new(),
                     dirty: loaded.keys().cloned().collect(),
@@ -296,12 +352,14 @@ impl ManifestPatch {
     /// unreadable breaks the manifest.
     pub fn load(&mut self, shard: &str, bytes: Option<&[u8]>) {
         match bytes.and_then(SiteManifest::parse) {
+            // `parse` keeps packed entries to paths of `files`, so this holds for them too.
             Some(m) if m.files.keys().all(|rel| shard_of(rel) == shard) => {
-                self.loaded.insert(shard.to_owned(), m.files);
+                self.loaded.insert(shard.to_owned(), m);
             }
             _ => {
                 self.broken = true;
-                self.loaded.insert(shard.to_owned(), BTreeMap::new());
+                self.loaded
+                    .insert(shard.to_owned(), SiteManifest::default());
             }
         }
     }
@@ -326,7 +384,18 @@ impl ManifestPatch {
             _ => {}
         }
         self.dirty.insert(shard.clone());
-        self.loaded.entry(shard).or_default().insert(rel, id)
+        self.loaded.entry(shard).or_default().files.insert(rel, id)
+    }
+
+    /// Records that a file is written as an object of its own: its bytes are no longer those
+    /// of its pack (call after [`ManifestPatch::insert`]).
+    pub fn unpack(&mut self, rel: &str) {
+        let shard = shard_of(rel);
+        if let Some(m) = self.loaded.get_mut(shard) {
+            if m.packed.remove(rel).is_some() {
+                self.dirty.insert(shard.to_owned());
+            }
+        }
     }
 
     /// The objects to write: the changed shards, and the root when it changed (write it after
@@ -335,7 +404,7 @@ impl ManifestPatch {
         if self.broken {
             return Ok(None);
         }
-        let changed: BTreeMap<String, BTreeMap<String, String>> = self
+        let changed: BTreeMap<String, SiteManifest> = self
             .dirty
             .iter()
             .filter_map(|s| Some((s.clone(), self.loaded.get(s)?.clone())))
@@ -369,6 +438,7 @@ mod tests {
                 .iter()
                 .map(|p| ((*p).to_owned(), blob_id(p.as_bytes())))
                 .collect(),
+            packed: BTreeMap::new(),
         }
     }
 
@@ -600,6 +670,7 @@ mod tests {
             patch.load("2024", Some(case));
             if !patch.is_broken() {
                 assert!(patch.loaded["2024"]
+                    .files
                     .keys()
                     .all(|rel| shard_of(rel) == "2024"));
             }

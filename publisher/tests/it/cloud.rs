@@ -84,9 +84,9 @@ fn bundles_on_s3_and_sqs_round_trip_with_checksums_and_duplicates() {
         .expect("the failure is recorded in the bucket");
     assert!(String::from_utf8_lossy(&record).contains("checksum mismatch"));
     // The site is in the bucket.
-    let home = store
-        .get(&Key::new("site/index.html").expect("key"))
-        .expect("site home");
+    let home =
+        app::site_packs::read_site_file(&store, &Key::new("site").expect("key"), "index.html")
+            .expect("site home");
     assert!(String::from_utf8_lossy(&home).contains("2025-12-10"));
     // The same bundle delivered again changes nothing in the history.
     let snapshot = |s: &S3Store| -> Vec<(Key, Vec<u8>)> {
@@ -249,9 +249,10 @@ fn lambda_handler_on_an_sqs_event_from_a_bucket_notification() {
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     let idx = History::new(&store).index().expect("index");
     assert_eq!(idx.partitions.len(), 1);
-    assert!(store
-        .get(&Key::new("site/index.html").expect("key"))
-        .is_ok());
+    assert!(
+        app::site_packs::read_site_file(&store, &Key::new("site").expect("key"), "index.html")
+            .is_ok()
+    );
     // A poison record in the same batch is reported alone.
     let mut bad = event.clone();
     bad.records.truncate(1);

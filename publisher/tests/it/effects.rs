@@ -390,17 +390,11 @@ fn every_run_reaches_the_log_repository_pages_teams_and_issues_once() {
     assert_eq!(rig.teams_titles().len(), teams_before + 2);
     // Pages holds the store's site exactly, although each push after the first read only the
     // files the branch lacked (through the site's manifest).
-    let mut site: Vec<(String, Vec<u8>)> = rig
-        .store
-        .list("site")
-        .expect("list")
-        .into_iter()
-        .filter_map(|k| {
-            let rel = k.as_str()["site/".len()..].to_owned();
-            (!rel.starts_with('.')).then(|| (rel, rig.store.get(&k).expect("get")))
-        })
-        .collect();
-    site.sort();
+    let site: Vec<(String, Vec<u8>)> =
+        sglci_publisher::app::site_packs::read_site(&rig.store, &Key::new("site").expect("key"))
+            .expect("the store's site")
+            .into_iter()
+            .collect();
     let mut pages = tree_of(&rig.pages, "gh-pages");
     pages.sort();
     assert_eq!(

@@ -404,7 +404,7 @@ fn regressions_show_on_home_page_list_and_charts() {
 /// partitions' own objects do.
 #[test]
 fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
-    use sglci_core::store::{Key, ObjectStore};
+    use sglci_core::store::Key;
     let mut rest = backfill();
     let mut nights = Vec::new();
     for _ in 0..6 {
@@ -478,35 +478,12 @@ fn a_derive_into_the_store_writes_what_a_full_rebuild_renders() {
         "{} files written",
         d.site_files
     );
+    let site = Key::new("site").expect("key");
     for page in update.keys() {
-        let stored = objects
-            .get(&Key::new(format!("site/{page}")).expect("key"))
-            .expect("stored");
+        let stored = app::site_packs::read_site_file(&objects, &site, page).expect("stored");
         assert_eq!(Some(&stored), full.get(page), "{page}");
     }
-    let manifest = app::read_site_manifest(&objects, &Key::new("site").expect("key"))
-        .expect("read")
-        .expect("manifest");
-    let stored: Vec<Key> = objects.list("site").expect("list");
-    let mut files = 0;
-    for k in &stored {
-        let rel = &k.as_str()["site/".len()..];
-        if rel.starts_with('.') {
-            continue;
-        }
-        files += 1;
-        let bytes = objects.get(k).expect("get");
-        assert_eq!(
-            manifest.files.get(rel),
-            Some(&app::blob_id(&bytes)),
-            "{rel}: the manifest names its bytes"
-        );
-    }
-    assert_eq!(
-        files,
-        manifest.files.len(),
-        "every manifest entry is stored"
-    );
+    check_manifest_names_every_file(&objects);
     // Packed months read as their partitions' own objects.
     assert!(
         !idx.packs.is_empty(),
@@ -718,26 +695,42 @@ fn a_whole_site_written_in_parts_is_exactly_the_site() {
         .with_part_bytes(64 << 10);
     app::render_into(&data, &t, &opts(), &Scope::All, &mut w).expect("render");
     assert_eq!(w.finish().expect("finish"), whole.len());
-    let mut stored = BTreeMap::new();
+    let manifest = app::read_site_manifest(&store, &key("site"))
+        .expect("read")
+        .expect("a manifest");
+    assert_eq!(manifest.files, app::SiteManifest::of(&whole).files);
+    assert_eq!(manifest.packed.len(), whole.len(), "every file is packed");
+    let stored = app::site_packs::read_site(&store, &key("site")).expect("read the site");
+    assert!(stored == whole, "exactly the site: {} files", stored.len());
+    // The objects: the packs (about one per 64 KiB part), the manifest, the marker; the stale
+    // page is gone.
+    let mut objects: BTreeMap<String, usize> = BTreeMap::new();
     for k in store.list("site").expect("list") {
-        let rel = k.as_str()["site/".len()..].to_owned();
-        stored.insert(rel, store.get(&k).expect("get"));
+        let rel = &k.as_str()["site/".len()..];
+        let kind = match rel.split_once('/') {
+            Some((dir, _)) if dir.starts_with('.') => dir.to_owned(),
+            _ => rel.to_owned(),
+        };
+        *objects.entry(kind).or_default() += 1;
     }
-    assert_eq!(
-        app::read_site_manifest(&store, &key("site")).expect("read"),
-        Some(app::SiteManifest::of(&whole))
+    let bytes: usize = whole.values().map(Vec::len).sum();
+    let packs = objects.remove(app::SITE_PACKS).unwrap_or(0);
+    assert_eq!(packs, manifest.pack_keys(&key("site")).expect("keys").len());
+    assert!(
+        packs >= bytes / (64 << 10) && packs <= 2 * (bytes / (64 << 10)) + 2,
+        "{packs} packs for {bytes} bytes in parts of 64 KiB, {} files",
+        whole.len()
     );
     assert!(
-        stored.remove(app::SITE_MANIFEST).is_some(),
+        objects.remove(app::SITE_MANIFEST).is_some(),
         "the manifest's root"
     );
-    stored.retain(|rel, _| !rel.starts_with(&format!("{}/", app::MANIFEST_SHARDS)));
-    assert!(stored.remove(app::SITE_MARKER).is_some(), "marked finished");
+    assert!(objects.remove(app::MANIFEST_SHARDS).is_some(), "its shards");
     assert!(
-        stored == whole,
-        "exactly the site: {} objects",
-        stored.len()
+        objects.remove(app::SITE_MARKER).is_some(),
+        "marked finished"
     );
+    assert!(objects.is_empty(), "nothing else: {objects:?}");
     assert_eq!(
         store.get(&key("history/derived.parquet")).expect("also"),
         b"derived"
@@ -914,24 +907,27 @@ impl sglci_core::store::ObjectStore for Recording<'_> {
 /// The stored manifest names exactly the site's files, each with the blob id of its bytes.
 fn check_manifest_names_every_file(store: &dyn sglci_core::store::ObjectStore) {
     use sglci_core::store::Key;
-    let manifest = app::read_site_manifest(store, &Key::new("site").expect("key"))
+    let prefix = Key::new("site").expect("key");
+    let manifest = app::read_site_manifest(store, &prefix)
         .expect("read")
         .expect("a manifest");
-    let mut files = 0;
+    // Every file reads back (packed ones are checked against their ids as they are read)...
+    let site = app::site_packs::read_site(store, &prefix).expect("every file reads");
+    assert_eq!(site.len(), manifest.files.len(), "every entry is stored");
+    for (rel, bytes) in &site {
+        assert_eq!(manifest.files.get(rel), Some(&app::blob_id(bytes)), "{rel}");
+    }
+    // ...and every object of its own is a file the manifest does not say is packed.
     for k in store.list("site").expect("list") {
         let rel = &k.as_str()["site/".len()..];
         if rel.starts_with('.') {
             continue;
         }
-        files += 1;
-        let bytes = store.get(&k).expect("get");
-        assert_eq!(
-            manifest.files.get(rel),
-            Some(&app::blob_id(&bytes)),
-            "{rel}"
+        assert!(
+            manifest.files.contains_key(rel) && !manifest.packed.contains_key(rel),
+            "{rel}: an object the manifest does not name as loose"
         );
     }
-    assert_eq!(files, manifest.files.len(), "every entry is stored");
 }
 
 /// A store site's manifest is split by year: an update reads and writes only the shards of the
@@ -1006,14 +1002,18 @@ fn an_update_reads_and_writes_only_the_manifest_shards_it_touches() {
 
     // A shard the probe did not read (no year touched): read when a page needs it.
     let target = app::SiteTarget::Store(Key::new("site").expect("key"));
-    let page = store
-        .list("site/hw")
-        .expect("list")
-        .into_iter()
-        .find(|k| app::shard_of(k.as_str()) == year)
-        .expect("a night page");
-    let rel = page.as_str()["site/".len()..].to_owned();
-    let bytes = store.get(&page).expect("page");
+    let prefix = Key::new("site").expect("key");
+    let manifest = app::read_site_manifest(&store, &prefix)
+        .expect("read")
+        .expect("manifest");
+    let rel = manifest
+        .files
+        .keys()
+        .find(|rel| rel.starts_with("hw/") && app::shard_of(rel) == year)
+        .expect("a night page")
+        .clone();
+    assert!(manifest.packed.contains_key(&rel), "rendered whole: packed");
+    let bytes = app::site_packs::read_site_file(&store, &prefix, &rel).expect("page");
     let state = app::site_state(&store, &target, &Touched::default()).expect("state");
     let mut w = app::SiteWriter::begin(&store, &target, state, Vec::new(), true).expect("begin");
     w.part(RenderedSite::from([(rel.clone(), bytes.clone())]))

@@ -9,8 +9,8 @@ use sglci_core::store::{Key, ObjectStore, StoreError};
 
 use super::{Effect, EffectError};
 use crate::app::{
-    assemble, bundle_may_write, SiteManifest, SiteTarget, StoredRoot, SITE_MANIFEST, SITE_MARKER,
-    SITE_PARTIAL,
+    assemble, bundle_may_write, site_packs, SiteManifest, SiteTarget, StoredRoot, SITE_MANIFEST,
+    SITE_MARKER, SITE_PACKS, SITE_PARTIAL,
 };
 use crate::config::{CardSink, EffectsConfig, GitTarget};
 use crate::gitpub::{self, Mode};
@@ -297,6 +297,8 @@ enum SiteFiles {
         ids: Vec<(String, git2::Oid)>,
         stamp: Option<Vec<u8>>,
         prefix: Key,
+        /// Where the files' bytes are (objects of their own, or packs).
+        manifest: SiteManifest,
     },
 }
 
@@ -362,10 +364,10 @@ fn known_files(m: SiteManifest, stamp: Option<Vec<u8>>, prefix: &Key) -> Result<
     }
     let ids = m
         .files
-        .into_iter()
+        .iter()
         .filter(|(rel, _)| !rel.starts_with('.'))
         .map(|(rel, id)| {
-            git2::Oid::from_str(&id)
+            git2::Oid::from_str(id)
                 .map(|oid| (rel.clone(), oid))
                 .map_err(|e| format!("{prefix}/{SITE_MANIFEST}: {rel}: {e} (hint: the site is rendered whole again on the next publish if the manifest is removed)"))
         })
@@ -374,6 +376,7 @@ fn known_files(m: SiteManifest, stamp: Option<Vec<u8>>, prefix: &Key) -> Result<
         ids,
         stamp,
         prefix: prefix.clone(),
+        manifest: m,
     })
 }
 
@@ -388,6 +391,13 @@ fn listed_files(store: &dyn ObjectStore, prefix: &Key) -> Result<Vec<(String, Ve
         else {
             continue;
         };
+        if rel.starts_with(SITE_PACKS) {
+            // Packed files are found only through the manifest, which is gone: pushing what
+            // the listing shows would take most of the site off Pages.
+            return Err(format!(
+                "{prefix}: the site's files are packed and its manifest is gone or damaged (hint: the next publish renders the site whole, then it is pushed)"
+            ));
+        }
         if rel.starts_with('.') || rel == SITE_MARKER {
             continue;
         }
@@ -430,20 +440,14 @@ fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
     };
     let generation = stamp.and_then(stamp_generation).unwrap_or(0);
     let load = |paths: &[String]| -> Result<Vec<Vec<u8>>, String> {
-        let SiteFiles::Known { prefix, .. } = &files else {
+        let SiteFiles::Known {
+            prefix, manifest, ..
+        } = &files
+        else {
             return Err("no store site to read from".to_owned());
         };
-        let keys = paths
-            .iter()
-            .map(|p| prefix.join(p))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        cx.store
-            .get_many(&keys)
-            .into_iter()
-            .zip(&keys)
-            .map(|(r, k)| r.map_err(|e| format!("{k}: {e}")))
-            .collect()
+        site_packs::read_files(cx.store, prefix, manifest, paths)
+            .map_err(|e| format!("{prefix}: {e}"))
     };
     let to_push = match &files {
         SiteFiles::Bytes(f) => gitpub::Files::Bytes(f),
@@ -516,4 +520,59 @@ fn sync_issues(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
         "issues opened {:?}, updated {:?}, closed {:?}",
         sync.opened, sync.updated, sync.closed
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{site_packs, SiteManifest};
+    use crate::site::RenderedSite;
+    use sglci_core::store::MemoryStore;
+
+    /// A store site of packed files with its manifest.
+    fn packed_site(store: &MemoryStore, prefix: &Key) -> RenderedSite {
+        let site: RenderedSite = [("index.html", "home"), ("hw/mi30x/20251019.html", "night")]
+            .map(|(r, b)| (r.to_owned(), b.as_bytes().to_vec()))
+            .into_iter()
+            .collect();
+        let pack = site_packs::pack(site.clone()).expect("pack");
+        store
+            .put(
+                &crate::app::pack_key(prefix, &pack.name).expect("key"),
+                &pack.bytes,
+            )
+            .expect("pack");
+        let mut m = SiteManifest::default();
+        for (rel, id, at) in pack.entries {
+            m.files.insert(rel.clone(), id);
+            m.packed.insert(rel, at);
+        }
+        let stored = m.objects(prefix).expect("objects");
+        store.put_many(&stored.shards).expect("shards");
+        let (k, b) = stored.root.expect("root");
+        store.put(&k, &b).expect("root");
+        site
+    }
+
+    #[test]
+    fn a_packed_store_site_is_pushed_from_its_manifest_and_never_from_a_listing() {
+        let store = MemoryStore::default();
+        let prefix = Key::new("site").expect("key");
+        let site = packed_site(&store, &prefix);
+        let target = SiteTarget::Store(prefix.clone());
+        let Ok(SiteFiles::Known { ids, manifest, .. }) = site_files(&store, &target) else {
+            panic!("a manifest's files");
+        };
+        let rels: Vec<String> = ids.iter().map(|(r, _)| r.clone()).collect();
+        let bytes = site_packs::read_files(&store, &prefix, &manifest, &rels).expect("read");
+        assert_eq!(rels.into_iter().zip(bytes).collect::<RenderedSite>(), site);
+        // The manifest gone: a listing sees only the packs, and refuses to push.
+        store
+            .delete(&prefix.join(SITE_MANIFEST).expect("key"))
+            .expect("delete");
+        let Err(e) = site_files(&store, &target) else {
+            panic!("a listing of a packed site is refused");
+        };
+        assert!(e.contains("packed") && e.contains("hint"), "{e}");
+    }
 }

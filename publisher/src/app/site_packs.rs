@@ -116,37 +116,51 @@ pub fn read_files(
     for (i, got) in loose.iter().zip(store.get_many(&keys)) {
         out[*i] = Some(got?);
     }
-    let pack_keys = by_pack
-        .keys()
-        .map(|p| pack_key(prefix, p))
-        .collect::<Result<Vec<_>, _>>()?;
-    for ((key, members), got) in pack_keys
-        .iter()
-        .zip(by_pack.values())
-        .zip(store.get_many(&pack_keys))
-    {
-        let bytes = got?;
-        for (i, at) in members {
-            let slice = usize::try_from(at.1)
-                .ok()
-                .zip(usize::try_from(at.2).ok())
-                .and_then(|(start, len)| bytes.get(start..start.checked_add(len)?));
-            let Some(slice) = slice else {
-                return Err(SiteReadError::Damaged {
-                    key: key.clone(),
-                    rel: rels[*i].clone(),
-                    reason: format!(
-                        "bytes {}+{} are past the pack's end ({} bytes)",
-                        at.1,
-                        at.2,
-                        bytes.len()
-                    ),
-                });
-            };
-            out[*i] = Some(checked(key, &rels[*i], m, slice.to_vec())?);
+    let packs = by_pack
+        .into_iter()
+        .map(|(p, members)| Ok((pack_key(prefix, p)?, members)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    // A few packs at a time: only the files asked for are kept, not every pack they are in.
+    for batch in packs.chunks(PACKS_AT_ONCE) {
+        let keys: Vec<Key> = batch.iter().map(|(k, _)| k.clone()).collect();
+        for ((key, members), got) in batch.iter().zip(store.get_many(&keys)) {
+            slice_pack(key, members, &got?, (m, rels), &mut out)?;
         }
     }
     Ok(out.into_iter().flatten().collect())
+}
+
+/// Packs read in one batch (a pack holds a part: up to about 16 MB).
+const PACKS_AT_ONCE: usize = 4;
+
+/// The files `members` of a pack's `bytes`, into their places in `out`.
+fn slice_pack(
+    key: &Key,
+    members: &[(usize, &PackedAt)],
+    bytes: &[u8],
+    (m, rels): (&SiteManifest, &[String]),
+    out: &mut [Option<Vec<u8>>],
+) -> Result<(), SiteReadError> {
+    for (i, at) in members {
+        let slice = usize::try_from(at.1)
+            .ok()
+            .zip(usize::try_from(at.2).ok())
+            .and_then(|(start, len)| bytes.get(start..start.checked_add(len)?));
+        let Some(slice) = slice else {
+            return Err(SiteReadError::Damaged {
+                key: key.clone(),
+                rel: rels[*i].clone(),
+                reason: format!(
+                    "bytes {}+{} are past the pack's end ({} bytes)",
+                    at.1,
+                    at.2,
+                    bytes.len()
+                ),
+            });
+        };
+        out[*i] = Some(checked(key, &rels[*i], m, slice.to_vec())?);
+    }
+    Ok(())
 }
 
 /// Every file of the site under `prefix` (those the Pages push takes: not its own dot files),

@@ -478,15 +478,11 @@ fn main() {
         app::derive(&hist, Some(&job), &Touched::default()).expect("first site");
         // Pages holds that site already: the measured pushes are those of a running
         // installation (the files a night changed), not the first push of a whole site.
-        let site_files: Vec<(String, Vec<u8>)> = s3
-            .list("site")
-            .expect("list")
-            .into_iter()
-            .filter_map(|k| {
-                let rel = k.as_str()["site/".len()..].to_owned();
-                (!rel.starts_with('.')).then(|| (rel, s3.get(&k).expect("get")))
-            })
-            .collect();
+        let site_files: Vec<(String, Vec<u8>)> =
+            app::site_packs::read_site(&s3, &Key::new("site").expect("key"))
+                .expect("the site in the bucket")
+                .into_iter()
+                .collect();
         sglci_publisher::gitpub::push(
             sglci_publisher::gitpub::Dest::new(&pages_repo, "gh-pages", None),
             &site_files,

@@ -31,6 +31,9 @@ pub enum SiteReadError {
     },
     #[error("{rel}: not in the site's manifest")]
     Unknown { rel: String },
+    /// What the receiver of the files said.
+    #[error("{0}")]
+    Sink(String),
     #[error("{prefix}: no site manifest, or one that lost a shard (hint: the next publish renders the site whole)")]
     NoManifest { prefix: Key },
 }
@@ -87,8 +90,7 @@ pub fn chunks(part: RenderedSite, max: usize) -> Vec<RenderedSite> {
     out
 }
 
-/// The bytes of the files `rels` (in order) of the site under `prefix` whose manifest is `m`:
-/// loose files in one batch, then the packs they need in one batch (each read once).
+/// The bytes of the files `rels` (in order) of the site under `prefix` whose manifest is `m`.
 pub fn read_files(
     store: &dyn ObjectStore,
     prefix: &Key,
@@ -96,6 +98,24 @@ pub fn read_files(
     rels: &[String],
 ) -> Result<Vec<Vec<u8>>, SiteReadError> {
     let mut out: Vec<Option<Vec<u8>>> = vec![None; rels.len()];
+    read_files_each(store, prefix, m, rels, &mut |i, bytes| {
+        out[i] = Some(bytes);
+        Ok(())
+    })?;
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// Hands `each` the bytes of every file of `rels` (its index in `rels`, its bytes), in the
+/// order they are read: loose files [`LOOSE_AT_ONCE`] at a time, then the packs they need
+/// [`PACKS_AT_ONCE`] at a time, each pack read once. Memory holds one batch, not the files: a
+/// first push of a whole site at 100x the fixture history is about 1 GB of files.
+pub fn read_files_each(
+    store: &dyn ObjectStore,
+    prefix: &Key,
+    m: &SiteManifest,
+    rels: &[String],
+    each: &mut dyn FnMut(usize, Vec<u8>) -> Result<(), String>,
+) -> Result<(), SiteReadError> {
     let mut loose = Vec::new();
     let mut by_pack: BTreeMap<&str, Vec<(usize, &PackedAt)>> = BTreeMap::new();
     for (i, rel) in rels.iter().enumerate() {
@@ -107,60 +127,65 @@ pub fn read_files(
             None => loose.push(i),
         }
     }
-    let keys = loose
-        .iter()
-        .map(|i| prefix.join(&rels[*i]))
-        .collect::<Result<Vec<_>, _>>()?;
-    // A loose file's bytes decide: a publish writes its files before the manifest that names
-    // them, so an entry may lag behind a newer file (gitpub hashes what it reads).
-    for (i, got) in loose.iter().zip(store.get_many(&keys)) {
-        out[*i] = Some(got?);
+    let sink = |e: String| SiteReadError::Sink(e);
+    for batch in loose.chunks(LOOSE_AT_ONCE) {
+        let keys = batch
+            .iter()
+            .map(|i| prefix.join(&rels[*i]))
+            .collect::<Result<Vec<_>, _>>()?;
+        // A loose file's bytes decide: a publish writes its files before the manifest that
+        // names them, so an entry may lag behind a newer file (gitpub hashes what it reads).
+        for (i, got) in batch.iter().zip(store.get_many(&keys)) {
+            each(*i, got?).map_err(sink)?;
+        }
     }
     let packs = by_pack
         .into_iter()
         .map(|(p, members)| Ok((pack_key(prefix, p)?, members)))
         .collect::<Result<Vec<_>, StoreError>>()?;
-    // A few packs at a time: only the files asked for are kept, not every pack they are in.
     for batch in packs.chunks(PACKS_AT_ONCE) {
         let keys: Vec<Key> = batch.iter().map(|(k, _)| k.clone()).collect();
         for ((key, members), got) in batch.iter().zip(store.get_many(&keys)) {
-            slice_pack(key, members, &got?, (m, rels), &mut out)?;
+            let bytes = got?;
+            for (i, at) in members {
+                each(*i, packed_file(key, &rels[*i], m, at, &bytes)?).map_err(sink)?;
+            }
         }
     }
-    Ok(out.into_iter().flatten().collect())
+    Ok(())
 }
+
+/// Loose files read in one batch.
+const LOOSE_AT_ONCE: usize = 1024;
 
 /// Packs read in one batch (a pack holds a part: up to about 16 MB).
 const PACKS_AT_ONCE: usize = 4;
 
-/// The files `members` of a pack's `bytes`, into their places in `out`.
-fn slice_pack(
+/// A packed file's bytes out of its pack, checked against its manifest id.
+fn packed_file(
     key: &Key,
-    members: &[(usize, &PackedAt)],
+    rel: &str,
+    m: &SiteManifest,
+    at: &PackedAt,
     bytes: &[u8],
-    (m, rels): (&SiteManifest, &[String]),
-    out: &mut [Option<Vec<u8>>],
-) -> Result<(), SiteReadError> {
-    for (i, at) in members {
-        let slice = usize::try_from(at.1)
-            .ok()
-            .zip(usize::try_from(at.2).ok())
-            .and_then(|(start, len)| bytes.get(start..start.checked_add(len)?));
-        let Some(slice) = slice else {
-            return Err(SiteReadError::Damaged {
-                key: key.clone(),
-                rel: rels[*i].clone(),
-                reason: format!(
-                    "bytes {}+{} are past the pack's end ({} bytes)",
-                    at.1,
-                    at.2,
-                    bytes.len()
-                ),
-            });
-        };
-        out[*i] = Some(checked(key, &rels[*i], m, slice.to_vec())?);
-    }
-    Ok(())
+) -> Result<Vec<u8>, SiteReadError> {
+    let slice = usize::try_from(at.1)
+        .ok()
+        .zip(usize::try_from(at.2).ok())
+        .and_then(|(start, len)| bytes.get(start..start.checked_add(len)?));
+    let Some(slice) = slice else {
+        return Err(SiteReadError::Damaged {
+            key: key.clone(),
+            rel: rel.to_owned(),
+            reason: format!(
+                "bytes {}+{} are past the pack's end ({} bytes)",
+                at.1,
+                at.2,
+                bytes.len()
+            ),
+        });
+    };
+    checked(key, rel, m, slice.to_vec())
 }
 
 /// Every file of the site under `prefix` (those the Pages push takes: not its own dot files),

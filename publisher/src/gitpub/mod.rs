@@ -356,8 +356,11 @@ pub fn push(
     })
 }
 
-/// Reads the bytes of files by their paths (in order).
-pub type Loader<'a> = dyn Fn(&[String]) -> Result<Vec<Vec<u8>>, String> + 'a;
+/// Reads the bytes of files by their paths, handing each to the receiver as it is read (its
+/// index in the paths, its bytes; any order), so that the files of a whole site are never all
+/// in memory at once.
+pub type Loader<'a> = dyn Fn(&[String], &mut dyn FnMut(usize, Vec<u8>) -> Result<(), String>) -> Result<(), String>
+    + 'a;
 
 /// The files of a push: their bytes, or their blob ids with a loader for the bytes of those the
 /// branch does not hold yet (a site in the store with its manifest: only what changed is read).
@@ -422,21 +425,28 @@ impl Files<'_> {
                     .filter(|i| !remote_has.contains(&ids[*i].1) && !odb.exists(ids[*i].1))
                     .collect();
                 let paths: Vec<String> = missing.iter().map(|i| ids[*i].0.clone()).collect();
-                let loaded = if paths.is_empty() {
-                    Vec::new()
-                } else {
-                    load(&paths).map_err(|reason| GitError::Git {
-                        op: "read the files",
-                        remote: redact_remote(remote),
-                        reason,
-                    })?
-                };
                 let mut out = ids.to_vec();
-                let mut bytes = 0;
-                for (i, content) in missing.into_iter().zip(&loaded) {
+                let (mut bytes, mut got) = (0, vec![false; missing.len()]);
+                let mut each = |j: usize, content: Vec<u8>| -> Result<(), String> {
+                    let i = *missing
+                        .get(j)
+                        .ok_or("the loader gave a file not asked for")?;
                     // The bytes read decide (a manifest entry may lag behind its file).
-                    out[i].1 = repo.blob(content).map_err(git("blob", remote))?;
+                    out[i].1 = repo.blob(&content).map_err(|e| e.message().to_owned())?;
                     bytes += content.len() as u64;
+                    got[j] = true;
+                    Ok(())
+                };
+                let read = |reason| GitError::Git {
+                    op: "read the files",
+                    remote: redact_remote(remote),
+                    reason,
+                };
+                if !paths.is_empty() {
+                    load(&paths, &mut each).map_err(read)?;
+                }
+                if let Some(j) = got.iter().position(|g| !g) {
+                    return Err(read(format!("{}: not read", paths[j])));
                 }
                 Ok((out, bytes))
             }

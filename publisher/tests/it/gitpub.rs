@@ -442,18 +442,21 @@ fn push_fresh(
     };
     let ids: Vec<(String, git2::Oid)> = site.iter().map(|(p, b)| (p.clone(), blob_id(b))).collect();
     let read = std::sync::Mutex::new(Vec::new());
-    let load = |paths: &[String]| -> Result<Vec<Vec<u8>>, String> {
+    let load = |paths: &[String],
+                each: &mut dyn FnMut(usize, Vec<u8>) -> Result<(), String>|
+     -> Result<(), String> {
         read.lock().expect("lock").extend(paths.iter().cloned());
-        Ok(paths
-            .iter()
-            .map(|p| {
-                site.iter()
-                    .find(|(q, _)| q == p)
-                    .expect("asked for a file of the site")
-                    .1
-                    .clone()
-            })
-            .collect())
+        // Handed over last to first: the receiver places each by its index.
+        for (i, p) in paths.iter().enumerate().rev() {
+            let bytes = site
+                .iter()
+                .find(|(q, _)| q == p)
+                .expect("asked for a file of the site")
+                .1
+                .clone();
+            each(i, bytes)?;
+        }
+        Ok(())
     };
     let dest = Dest::new(remote, "gh-pages", None)
         .cached(Some(&cache))

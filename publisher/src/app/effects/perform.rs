@@ -439,14 +439,16 @@ fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
         SiteFiles::Known { stamp, .. } => stamp.as_deref(),
     };
     let generation = stamp.and_then(stamp_generation).unwrap_or(0);
-    let load = |paths: &[String]| -> Result<Vec<Vec<u8>>, String> {
+    let load = |paths: &[String],
+                each: &mut dyn FnMut(usize, Vec<u8>) -> Result<(), String>|
+     -> Result<(), String> {
         let SiteFiles::Known {
             prefix, manifest, ..
         } = &files
         else {
             return Err("no store site to read from".to_owned());
         };
-        site_packs::read_files(cx.store, prefix, manifest, paths)
+        site_packs::read_files_each(cx.store, prefix, manifest, paths, each)
             .map_err(|e| format!("{prefix}: {e}"))
     };
     let to_push = match &files {

@@ -9,7 +9,7 @@ use sglci_core::store::{Key, ObjectStore, StoreError};
 
 use super::site_manifest::{
     blob_id, pack_key, shard_key, shard_of, ManifestPatch, SiteManifest, StoredRoot, REST_SHARD,
-    SITE_MANIFEST,
+    SITE_MANIFEST, SITE_PACKS,
 };
 use super::AppError;
 use crate::history::{self, History};
@@ -589,6 +589,8 @@ enum WriteTo {
         prefix: Key,
         existing: Vec<Key>,
         manifest: SiteManifest,
+        /// Leave the packs `existing` holds (another whole render was under way at the start).
+        keep_packs: bool,
     },
     Dir(DirSiteWriter),
 }
@@ -720,7 +722,8 @@ impl<'s> SiteWriter<'s> {
                 prefix,
                 existing,
                 manifest,
-            } => finish_whole_site(self.store, &prefix, existing, &manifest)?,
+                keep_packs,
+            } => finish_whole_site(self.store, &prefix, (existing, keep_packs), &manifest)?,
             WriteTo::Dir(w) => {
                 w.finish()?;
             }
@@ -774,20 +777,26 @@ fn begin_whole_site(store: &dyn ObjectStore, prefix: &Key) -> Result<WriteTo, Ap
     if !existing.is_empty() && !has(store, &marker)? && !has(store, &partial)? {
         return Err(AppError::NotASitePrefix(prefix.to_string()));
     }
+    // Another whole render may be under way (or stopped half-way): the packs listed now may be
+    // its own, and its manifest may land after this one's. They are left for a later whole
+    // render to remove.
+    let keep_packs = existing.contains(&partial);
     store.put(&partial, b"being written by sglci-publisher\n")?;
     Ok(WriteTo::Whole {
         prefix: prefix.clone(),
         existing,
         manifest: SiteManifest::default(),
+        keep_packs,
     })
 }
 
-/// Ends a whole site: its manifest, the objects it lacks removed, the marker, the partial
-/// marker removed.
+/// Ends a whole site: its manifest, the objects it lacks removed (packs only when no other
+/// whole render was under way at the start: `keep_packs`), the marker, the partial marker
+/// removed.
 fn finish_whole_site(
     store: &dyn ObjectStore,
     prefix: &Key,
-    existing: Vec<Key>,
+    (existing, keep_packs): (Vec<Key>, bool),
     manifest: &SiteManifest,
 ) -> Result<(), AppError> {
     let (marker, partial) = (prefix.join(SITE_MARKER)?, prefix.join(SITE_PARTIAL)?);
@@ -800,10 +809,15 @@ fn finish_whole_site(
     let stale: Vec<Key> = existing
         .into_iter()
         .filter(|k| {
-            let keep = k
+            let rel = k
                 .as_str()
                 .strip_prefix(prefix.as_str())
-                .and_then(|rel| rel.strip_prefix('/'))
+                .and_then(|rel| rel.strip_prefix('/'));
+            let a_pack = rel.is_some_and(|r| r.starts_with(&format!("{SITE_PACKS}/")));
+            if keep_packs && a_pack {
+                return false;
+            }
+            let keep = rel
                 // A file now packed leaves its earlier object behind, stale.
                 .is_some_and(|rel| {
                     manifest.files.contains_key(rel) && !manifest.packed.contains_key(rel)

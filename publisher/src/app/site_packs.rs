@@ -31,6 +31,10 @@ pub enum SiteReadError {
     },
     #[error("{rel}: not in the site's manifest")]
     Unknown { rel: String },
+    /// A pack the manifest names is gone (removed by a concurrent whole render, or by hand):
+    /// the manifest cannot be trusted.
+    #[error("{key}: a pack the site's manifest names is gone (hint: remove the manifest; the next publish renders the site whole)")]
+    PackGone { key: Key },
     /// What the receiver of the files said.
     #[error("{0}")]
     Sink(String),
@@ -147,7 +151,10 @@ pub fn read_files_each(
     for batch in packs.chunks(PACKS_AT_ONCE) {
         let keys: Vec<Key> = batch.iter().map(|(k, _)| k.clone()).collect();
         for ((key, members), got) in batch.iter().zip(store.get_many(&keys)) {
-            let bytes = got?;
+            let bytes = got.map_err(|e| match e {
+                StoreError::NotFound { .. } => SiteReadError::PackGone { key: key.clone() },
+                e => SiteReadError::Store(e),
+            })?;
             let first = members.first().map_or("", |(i, _)| rels[*i].as_str());
             let id = blob_id(&bytes);
             if members.first().is_some_and(|(_, at)| at.0 != id) {
@@ -341,7 +348,7 @@ mod tests {
         store.delete(&pk).expect("delete");
         assert!(matches!(
             read_files(&store, &prefix, &m, &["index.html".to_owned()]),
-            Err(SiteReadError::Store(StoreError::NotFound { .. }))
+            Err(SiteReadError::PackGone { .. })
         ));
         // A loose file newer than its entry is read as it is (its publish writes the manifest
         // after it).

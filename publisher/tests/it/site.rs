@@ -1105,3 +1105,69 @@ fn a_whole_site_rendered_a_year_at_a_time_is_the_site_rendered_at_once() {
         "missing {missing:?}\nextra {extra:?}\ndiffer {differ:?}"
     );
 }
+
+/// A whole render removes the packs its manifest does not name, unless another whole render was
+/// under way when it started (the partial marker was there): those packs may be that render's,
+/// and its manifest may land last.
+#[test]
+fn a_whole_render_leaves_the_packs_of_one_under_way_and_removes_other_stale_packs() {
+    use sglci_core::store::{Key, MemoryStore, ObjectStore};
+    let key = |k: &str| Key::new(k).expect("key");
+    let target = app::SiteTarget::Store(key("site"));
+    let site = |body: &str| -> RenderedSite {
+        RenderedSite::from([
+            ("index.html".to_owned(), body.as_bytes().to_vec()),
+            ("hw/mi30x/20251019.html".to_owned(), b"night".to_vec()),
+        ])
+    };
+    let whole = |store: &MemoryStore, body: &str| {
+        let mut w =
+            app::SiteWriter::begin(store, &target, app::SiteState::Absent, Vec::new(), true)
+                .expect("begin");
+        w.part(site(body)).expect("part");
+        w.finish().expect("finish");
+    };
+    let packs = |store: &MemoryStore| -> Vec<Key> {
+        store
+            .list(&format!("site/{}", app::SITE_PACKS))
+            .expect("list")
+    };
+    let store = MemoryStore::default();
+    whole(&store, "one");
+    let first = packs(&store);
+    assert_eq!(first.len(), 1);
+    // A second whole render, nothing under way: the first one's pack is removed.
+    whole(&store, "two");
+    let second = packs(&store);
+    assert_eq!(second.len(), 1);
+    assert_ne!(first, second);
+    // Another render under way (its partial marker and a pack of its own): left alone.
+    let theirs = key(&format!(
+        "site/{}/{}.pack",
+        app::SITE_PACKS,
+        "ab".repeat(20)
+    ));
+    store.put(&theirs, b"their files").expect("pack");
+    store
+        .put(&key(&format!("site/{}", app::SITE_PARTIAL)), b"x")
+        .expect("partial");
+    whole(&store, "three");
+    let third = packs(&store);
+    assert!(
+        third.contains(&theirs) && third.contains(&second[0]) && third.len() == 3,
+        "every pack listed at the start is left: {third:?}"
+    );
+    assert_eq!(
+        app::site_packs::read_site_file(&store, &key("site"), "index.html").expect("home"),
+        b"three"
+    );
+    // The next whole render, nothing under way: only its own pack is left.
+    whole(&store, "four");
+    let fourth = packs(&store);
+    assert_eq!(fourth.len(), 1, "{fourth:?}");
+    assert!(!fourth.contains(&theirs));
+    assert_eq!(
+        app::site_packs::read_site_file(&store, &key("site"), "index.html").expect("home"),
+        b"four"
+    );
+}

@@ -381,6 +381,20 @@ fn known_files(m: SiteManifest, stamp: Option<Vec<u8>>, prefix: &Key) -> Result<
     })
 }
 
+/// After a push that found a pack the manifest names gone: the manifest is removed, as one
+/// that lost a shard is no manifest, so the next publish renders the site whole (and until
+/// then the push fails, never pushing a part of the site). Returns the push's error, extended.
+fn forget_manifest(store: &dyn ObjectStore, prefix: &Key, e: impl std::fmt::Display) -> String {
+    let removed = prefix
+        .join(SITE_MANIFEST)
+        .map_err(|e| e.to_string())
+        .and_then(|k| store.delete(&k).map_err(|e| e.to_string()));
+    match removed {
+        Ok(()) => format!("{e}; the manifest is removed: the next publish renders the site whole"),
+        Err(why) => format!("{e}; removing the manifest failed too: {why}"),
+    }
+}
+
 /// A store site's files by listing its prefix (a site written before manifests).
 fn listed_files(store: &dyn ObjectStore, prefix: &Key) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut wanted = Vec::new();
@@ -440,14 +454,17 @@ fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
         SiteFiles::Known { stamp, .. } => stamp.as_deref(),
     };
     let generation = stamp.and_then(stamp_generation).unwrap_or(0);
+    let pack_gone = std::cell::Cell::new(false);
     let load = |paths: &[String],
                 each: &mut dyn FnMut(usize, Vec<u8>) -> Result<(), String>|
      -> Result<(), String> {
         let SiteFiles::Known { prefix, packed, .. } = &files else {
             return Err("no store site to read from".to_owned());
         };
-        site_packs::read_files_each(cx.store, prefix, packed, paths, each)
-            .map_err(|e| format!("{prefix}: {e}"))
+        site_packs::read_files_each(cx.store, prefix, packed, paths, each).map_err(|e| {
+            pack_gone.set(matches!(e, site_packs::SiteReadError::PackGone { .. }));
+            format!("{prefix}: {e}")
+        })
     };
     let to_push = match &files {
         SiteFiles::Bytes(f) => gitpub::Files::Bytes(f),
@@ -464,7 +481,10 @@ fn push_pages(sinks: &Sinks, cx: &Context<'_>) -> Result<String, String> {
                 .is_some_and(|g| g > generation)
         }),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| match site {
+        SiteTarget::Store(prefix) if pack_gone.get() => forget_manifest(cx.store, prefix, e),
+        _ => e.to_string(),
+    })?;
     Ok(match r {
         None => {
             format!("the branch holds a newer site than generation {generation}: left as it is")
@@ -579,5 +599,23 @@ mod tests {
             panic!("a listing of a packed site is refused");
         };
         assert!(e.contains("packed") && e.contains("hint"), "{e}");
+    }
+
+    #[test]
+    fn a_pack_found_gone_removes_the_manifest_so_the_next_publish_renders_whole() {
+        let store = MemoryStore::default();
+        let prefix = Key::new("site").expect("key");
+        packed_site(&store, &prefix);
+        let root = prefix.join(SITE_MANIFEST).expect("key");
+        assert!(store.get(&root).is_ok());
+        let e = forget_manifest(&store, &prefix, "push failed");
+        assert!(e.starts_with("push failed") && e.contains("whole"), "{e}");
+        assert!(matches!(store.get(&root), Err(StoreError::NotFound { .. })));
+        assert!(
+            crate::app::read_site_manifest(&store, &prefix)
+                .expect("read")
+                .is_none(),
+            "no manifest: the next publish renders whole"
+        );
     }
 }

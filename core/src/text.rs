@@ -10,25 +10,39 @@ use std::borrow::Cow;
 ///
 /// Borrows when the input is already clean, which is the common case.
 pub fn clean(bytes: &[u8]) -> Cow<'_, str> {
-    let has_nul = memchr::memchr(0, bytes).is_some();
-    let has_esc = memchr::memchr(0x1b, bytes).is_some();
-    if !has_nul && !has_esc {
-        return String::from_utf8_lossy(bytes);
-    }
+    let Some(first) = memchr::memchr2(0, 0x1b, bytes) else {
+        return utf8_lossy(bytes);
+    };
+    // The runs between NULs and escapes are copied whole.
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
+    out.extend_from_slice(&bytes[..first]);
+    let mut i = first;
     while i < bytes.len() {
-        let b = bytes[i];
-        if b == 0 {
+        if bytes[i] == 0 {
             i += 1;
-        } else if b == 0x1b {
-            i = crate::ansi::skip_escape(bytes, i);
-        } else {
-            out.push(b);
-            i += 1;
+            continue;
         }
+        if bytes[i] == 0x1b {
+            i = crate::ansi::skip_escape(bytes, i);
+            continue;
+        }
+        let run = memchr::memchr2(0, 0x1b, &bytes[i..]).map_or(bytes.len(), |n| i + n);
+        out.extend_from_slice(&bytes[i..run]);
+        i = run;
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+/// `bytes` decoded lossily, borrowed when they are valid UTF-8: the validation of
+/// `str::from_utf8` is faster than that of the lossy decoder, and nearly every log is valid.
+pub fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Logical lines: `\r`, `\r\n` and `\n` all terminate a line (tqdm rewrites one physical line
@@ -71,6 +85,57 @@ pub fn evidence(line: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The clean-up a byte at a time, as it was written first: what the run-copying version
+    /// must equal.
+    fn clean_bytewise(bytes: &[u8]) -> String {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                0 => i += 1,
+                0x1b => i = crate::ansi::skip_escape(bytes, i),
+                b => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn clean_and_without_escapes_equal_their_bytewise_forms() {
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"plain",
+            b"\x1b[31mred\x1b[0m and \0NUL\0",
+            b"\x1b[\0 a NUL inside an escape m tail",
+            b"ends in an escape \x1b",
+            b"unterminated CSI \x1b[12;",
+            b"\x1b]0;title\x07osc \x1b]2;t\x1b\\ st",
+            b"\xff\xfe stray bytes \x1b[1m\xc3\xa9\x1b[0m \xc3",
+            b"\0\0\x1b\x1b[m\x1bc\0",
+        ];
+        for case in cases {
+            assert_eq!(clean(case), clean_bytewise(case), "{case:?}");
+            let mut esc = Vec::new();
+            let mut i = 0;
+            while i < case.len() {
+                if case[i] == 0x1b {
+                    i = crate::ansi::skip_escape(case, i);
+                } else {
+                    esc.push(case[i]);
+                    i += 1;
+                }
+            }
+            assert_eq!(
+                crate::ansi::without_escapes(case).as_ref(),
+                &esc[..],
+                "{case:?}"
+            );
+        }
+    }
 
     #[test]
     fn clean_strips_nul_and_ansi() {

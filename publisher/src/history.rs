@@ -386,8 +386,8 @@ impl<'a> History<'a> {
         let stem = format!("{partition}.g{}", digest_token(digest));
         let mut months = BTreeMap::new();
         let mut objects = Vec::new();
-        for t in tables {
-            let (m, o) = self.month_objects(t, &stem)?;
+        let all: Vec<&Table> = tables.iter().collect();
+        for (t, (m, o)) in tables.iter().zip(self.month_objects(&all, &stem)?) {
             if !m.is_empty() {
                 months.insert(t.schema.name.to_owned(), m);
             }
@@ -453,7 +453,9 @@ impl<'a> History<'a> {
 
     /// Writes a table's rows as one object per month named `<stem>.parquet`; returns the months.
     fn write_months(&self, table: &Table, stem: &str) -> Result<Vec<String>, HistoryError> {
-        let (months, objects) = self.month_objects(table, stem)?;
+        let Some((months, objects)) = self.month_objects(&[table], stem)?.pop() else {
+            return Ok(Vec::new());
+        };
         self.store.put_many(&objects)?;
         Ok(months)
     }
@@ -463,17 +465,21 @@ impl<'a> History<'a> {
     #[allow(clippy::type_complexity)]
     fn month_objects(
         &self,
-        table: &Table,
+        tables: &[&Table],
         stem: &str,
-    ) -> Result<(Vec<String>, Vec<(Key, Vec<u8>)>), HistoryError> {
-        let prefix = Self::table_prefix(table.schema);
-        let mut months = Vec::new();
-        let mut objects = Vec::new();
-        for (month, bytes) in month_parts(table)? {
-            objects.push((key(format!("{prefix}/{month}/{stem}.parquet"))?, bytes));
-            months.push(month);
+    ) -> Result<Vec<(Vec<String>, Vec<(Key, Vec<u8>)>)>, HistoryError> {
+        let mut out = Vec::new();
+        for (table, parts) in tables.iter().zip(month_parts(tables)?) {
+            let prefix = Self::table_prefix(table.schema);
+            let mut months = Vec::new();
+            let mut objects = Vec::new();
+            for (month, bytes) in parts {
+                objects.push((key(format!("{prefix}/{month}/{stem}.parquet"))?, bytes));
+                months.push(month);
+            }
+            out.push((months, objects));
         }
-        Ok((months, objects))
+        Ok(out)
     }
 
     /// Deletes a replaced generation's objects (after the commit that replaced it).
@@ -507,7 +513,7 @@ impl<'a> History<'a> {
         table: &Table,
     ) -> Result<(DerivedEntry, Vec<(Key, Vec<u8>)>), HistoryError> {
         use sha2::Digest;
-        let parts = month_parts(table)?;
+        let parts = month_parts(&[table])?.pop().unwrap_or_default();
         let mut h = sha2::Sha256::new();
         for (month, bytes) in &parts {
             h.update(month.as_bytes());
@@ -933,44 +939,66 @@ fn decode_all(
             })?;
         Ok(Table::from_dataframe(schema, &df)?.rows)
     };
+    let jobs: Vec<(Fetched, &Key, Schema)> = got
+        .into_iter()
+        .zip(keys)
+        .zip(owners)
+        .map(|((bytes, k), schema)| (bytes, k, *schema))
+        .collect();
+    on_threads(jobs, |(bytes, k, schema)| decode(bytes, k, schema))
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(HistoryError::Index {
+                    key: History::index_key().to_string(),
+                    reason: "decoding an object panicked".to_owned(),
+                })
+            })
+        })
+        .collect()
+}
+
+/// `f` of every item, in order, on plain threads (one per core, at most 8), each with a run
+/// of the items; `None` for the items of a thread that panicked. Not rayon: polars encodes
+/// and decodes on its own pool, and a rayon worker that waits for it steals more work
+/// meanwhile, nesting until its stack overflows (seen at 100x history).
+fn on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<Option<R>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let per = got.len().div_ceil(workers).max(1);
-    type Job<'k> = Vec<(Fetched, &'k Key, Schema)>;
-    let mut jobs: Vec<Job<'_>> = Vec::new();
-    for (i, ((bytes, k), schema)) in got.into_iter().zip(keys).zip(owners).enumerate() {
+    if items.len() <= 1 || workers == 1 {
+        return items.into_iter().map(|i| Some(f(i))).collect();
+    }
+    let per = items.len().div_ceil(workers).max(1);
+    let mut jobs: Vec<Vec<T>> = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
         if i % per == 0 {
             jobs.push(Vec::with_capacity(per));
         }
         if let Some(job) = jobs.last_mut() {
-            job.push((bytes, k, *schema));
+            job.push(item);
         }
     }
-    let results: Vec<Vec<Result<_, HistoryError>>> = std::thread::scope(|scope| {
+    let f = &f;
+    std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .into_iter()
             .map(|job| {
-                scope.spawn(move || {
-                    job.into_iter()
-                        .map(|(bytes, k, schema)| decode(bytes, k, schema))
-                        .collect::<Vec<_>>()
-                })
+                let n = job.len();
+                (
+                    n,
+                    scope.spawn(move || job.into_iter().map(f).collect::<Vec<R>>()),
+                )
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    vec![Err(HistoryError::Index {
-                        key: History::index_key().to_string(),
-                        reason: "decoding an object panicked".to_owned(),
-                    })]
-                })
+            .flat_map(|(n, h)| match h.join() {
+                Ok(done) => done.into_iter().map(Some).collect::<Vec<_>>(),
+                Err(_) => (0..n).map(|_| None).collect(),
             })
             .collect()
-    });
-    results.into_iter().flatten().collect()
+    })
 }
 
 /// One month of one table to read: (the table's place in the request, the month, each
@@ -1021,18 +1049,28 @@ fn by_month(table: &Table) -> BTreeMap<String, Vec<serde_json::Map<String, serde
     out
 }
 
-/// A table's rows as one Parquet body per month, in month order.
-fn month_parts(table: &Table) -> Result<Vec<(String, Vec<u8>)>, HistoryError> {
-    by_month(table)
-        .into_iter()
-        .map(|(month, rows)| {
-            let part = Table {
-                schema: table.schema,
-                rows,
-            };
-            Ok((month, part.to_parquet()?))
-        })
-        .collect()
+/// Each table's rows as one Parquet body per month, in month order.
+fn month_parts(tables: &[&Table]) -> Result<Vec<Vec<(String, Vec<u8>)>>, HistoryError> {
+    // Every table's months are encoded together: a table has a few months, a history many
+    // tables.
+    let mut jobs: Vec<(usize, String, Table)> = Vec::new();
+    for (i, table) in tables.iter().enumerate() {
+        for (month, rows) in by_month(table) {
+            let schema = table.schema;
+            jobs.push((i, month, Table { schema, rows }));
+        }
+    }
+    let names: Vec<(usize, String)> = jobs.iter().map(|(i, m, _)| (*i, m.clone())).collect();
+    let bodies = on_threads(jobs, |(_, _, part)| part.to_parquet());
+    let mut out: Vec<Vec<(String, Vec<u8>)>> = tables.iter().map(|_| Vec::new()).collect();
+    for ((i, month), body) in names.into_iter().zip(bodies) {
+        let body = body.ok_or_else(|| HistoryError::Index {
+            key: History::index_key().to_string(),
+            reason: format!("encoding {month} of {} panicked", tables[i].schema.name),
+        })??;
+        out[i].push((month, body));
+    }
+    Ok(out)
 }
 
 /// Sixteen characters of a digest that are safe in an object name.

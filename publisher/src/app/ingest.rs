@@ -41,8 +41,11 @@ pub fn ingest_legacy(
     store: &dyn ObjectStore,
     dir: &Path,
 ) -> Result<(Backfill, IngestReport), AppError> {
+    let started = std::time::Instant::now();
     let files = legacy::scan(dir)?;
+    let scanned = started.elapsed();
     let backfill = legacy::build(&files);
+    let built = started.elapsed();
     let hist = History::new(store);
     let mut tables = BTreeMap::new();
     let source: Vec<_> = backfill
@@ -55,7 +58,15 @@ pub fn ingest_legacy(
         tables.insert(t.schema.name.to_owned(), t.rows.len());
     }
     hist.commit(&source, LEGACY_PARTITION, &rows_digest(&source))?;
+    let committed = started.elapsed();
     let found = derive(&hist, None, &Touched::default())?.regressions;
+    tracing::debug!(
+        scan = scanned.as_secs_f64(),
+        build = (built - scanned).as_secs_f64(),
+        commit = (committed - built).as_secs_f64(),
+        derive = (started.elapsed() - committed).as_secs_f64(),
+        "legacy backfill phases (seconds)"
+    );
     tables.insert(records::REGRESSIONS.name.to_owned(), found);
     // Files interpreted or quarantined whole; dropped values are quarantine rows of their own
     // (kind `implausible_value`) and listed below.

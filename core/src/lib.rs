@@ -44,6 +44,7 @@ pub mod status;
 pub mod store;
 pub mod tag;
 pub mod text;
+pub mod utf8;
 
 pub use error::{ParseError, ValueError};
 pub use image_ref::{DateSource, ImageIdentity, ImageKind, ImageRef, TagHints};

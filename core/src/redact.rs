@@ -345,7 +345,7 @@ pub fn redact_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
         return Cow::Borrowed(bytes);
     }
     // Valid UTF-8 (nearly every log) is checked on the fast path and borrowed.
-    let text = crate::text::utf8_lossy(bytes);
+    let text = crate::utf8::lossy(bytes);
     // The escapes are stripped once, here: the text the rules read and what an unchanged
     // result is compared with.
     let raw = crate::ansi::without_escapes(text.as_bytes());

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 /// Borrows when the input is already clean, which is the common case.
 pub fn clean(bytes: &[u8]) -> Cow<'_, str> {
     let Some(first) = memchr::memchr2(0, 0x1b, bytes) else {
-        return utf8_lossy(bytes);
+        return crate::utf8::lossy(bytes);
     };
     // The runs between NULs and escapes are copied whole.
     let mut out = Vec::with_capacity(bytes.len());
@@ -33,15 +33,6 @@ pub fn clean(bytes: &[u8]) -> Cow<'_, str> {
     match String::from_utf8(out) {
         Ok(s) => Cow::Owned(s),
         Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    }
-}
-
-/// `bytes` decoded lossily, borrowed when they are valid UTF-8: the validation of
-/// `str::from_utf8` is faster than that of the lossy decoder, and nearly every log is valid.
-pub fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 

@@ -1049,8 +1049,11 @@ fn by_month(table: &Table) -> BTreeMap<String, Vec<serde_json::Map<String, serde
     out
 }
 
+/// One table's months: each month's name and Parquet body, in month order.
+type MonthBodies = Vec<(String, Vec<u8>)>;
+
 /// Each table's rows as one Parquet body per month, in month order.
-fn month_parts(tables: &[&Table]) -> Result<Vec<Vec<(String, Vec<u8>)>>, HistoryError> {
+fn month_parts(tables: &[&Table]) -> Result<Vec<MonthBodies>, HistoryError> {
     // Every table's months are encoded together: a table has a few months, a history many
     // tables.
     let mut jobs: Vec<(usize, String, Table)> = Vec::new();
@@ -1062,7 +1065,7 @@ fn month_parts(tables: &[&Table]) -> Result<Vec<Vec<(String, Vec<u8>)>>, History
     }
     let names: Vec<(usize, String)> = jobs.iter().map(|(i, m, _)| (*i, m.clone())).collect();
     let bodies = on_threads(jobs, |(_, _, part)| part.to_parquet());
-    let mut out: Vec<Vec<(String, Vec<u8>)>> = tables.iter().map(|_| Vec::new()).collect();
+    let mut out: Vec<MonthBodies> = tables.iter().map(|_| Vec::new()).collect();
     for ((i, month), body) in names.into_iter().zip(bodies) {
         let body = body.ok_or_else(|| HistoryError::Index {
             key: History::index_key().to_string(),

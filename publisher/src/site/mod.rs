@@ -240,9 +240,11 @@ struct Renderer<'a, 'o> {
     held: usize,
     part_bytes: usize,
     output: &'o mut SiteOutput<'o>,
-    /// PNG figures, drawn and compressed on every core at the end: they cost more than the
-    /// pages that link them.
-    figures: Vec<Figure>,
+    /// Download files encoded beside the pages (see [`encode_downloads`]), a batch at a time.
+    incoming: Option<std::sync::mpsc::Receiver<DownloadBatch>>,
+    /// Where PNG figures go to be drawn (see [`draw_figures`]): they cost more than the pages
+    /// that link them.
+    figures: Option<std::sync::mpsc::Sender<Figure>>,
     nights: BTreeMap<String, Vec<String>>,
     run_dirs: BTreeSet<&'a str>,
     from_day: i64,
@@ -307,86 +309,136 @@ pub fn render_part_to(
     part_bytes: usize,
     output: &mut SiteOutput<'_>,
 ) -> Result<(), SiteError> {
-    let from_day = skel.from_day(opts.window_days);
-    let mut r = Renderer {
-        data,
-        t,
-        opts,
-        out: RenderedSite::new(),
-        held: 0,
-        part_bytes,
-        output,
-        figures: Vec::new(),
-        nights: skel.active_nights(opts.window_days),
-        run_dirs: skel.run_dirs.iter().map(String::as_str).collect(),
-        from_day,
-        upstream: skel.upstream,
-        by_night: page_rows::by_night(data),
-        by_run: page_rows::by_run(data),
-        no_night: page_rows::NightRows::default(),
-        no_run: page_rows::RunRows::default(),
-        years_of: BTreeMap::new(),
-    };
-    r.years_of = r
-        .nights
-        .iter()
-        .map(|(hw, nights)| {
-            let years: BTreeSet<String> = nights
-                .iter()
-                .map(|d| year_of(d))
-                .chain(data.years.iter().cloned())
-                .collect();
-            (hw.clone(), years.into_iter().rev().collect())
-        })
-        .collect();
     let pick = Pick::of(scope);
-    if pick.globals {
-        for (name, bytes) in &t.assets {
-            r.put(name.clone(), bytes.clone());
+    let plan = DownloadPlan::of(data, &pick);
+    // The downloads are encoded on the pool while this thread renders the pages (both are a
+    // third of a full build, and the pages are rendered one after another); the renderer takes
+    // them in between pages, so that no more than two batches wait. The renderer lives inside
+    // the scope: when a page fails it is dropped with its receiver, which stops the encoder.
+    // The PNG figures are drawn on a thread of their own as the model pages ask for them, and
+    // come back the same way.
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let (figure_tx, figure_rx) = std::sync::mpsc::channel();
+        let parts = &plan.parts;
+        let drawn = tx.clone();
+        s.spawn(move || encode_downloads(data, parts, &tx));
+        std::thread::Builder::new()
+            // As large as a main thread's stack, as the pool's (see [`in_pool`]).
+            .stack_size(16 << 20)
+            .name("sglci-figures".to_owned())
+            .spawn_scoped(s, move || draw_figures(&figure_rx, &drawn))
+            .map_err(|e| SiteError::Render {
+                page: "figures".to_owned(),
+                reason: format!("no thread to draw them on: {e}"),
+            })?;
+        let mut r = Renderer::new(data, skel, t, opts, part_bytes, output);
+        r.incoming = Some(rx);
+        r.figures = Some(figure_tx);
+        r.pages(skel, &pick)?;
+        // No more figures: the drawer ends after the last one.
+        r.figures = None;
+        r.downloads(&pick, &plan)?;
+        r.flush()
+    })
+}
+
+/// Draws each figure `rx` hands over until the renderer is done, sending its PNG; stops at
+/// the first error, after sending it, or when the renderer is gone.
+fn draw_figures(
+    rx: &std::sync::mpsc::Receiver<Figure>,
+    tx: &std::sync::mpsc::SyncSender<DownloadBatch>,
+) {
+    for f in rx {
+        let png = plot::figure_png(Some(&f.title), &f.charts, 2, f.size)
+            .map(|png| vec![(f.path, png)])
+            .map_err(SiteError::from);
+        let failed = png.is_err();
+        if tx.send(png).is_err() || failed {
+            return;
         }
-        r.index()?;
     }
-    let hardware: Vec<String> = r.nights.keys().cloned().collect();
-    for hw in &hardware {
-        r.hardware_pages(hw, &pick)?;
-    }
-    for (hw, model) in &skel.models {
-        if pick.all
-            || pick.globals_of_part
-            || pick.touched.models.contains(&(hw.clone(), model.clone()))
-        {
-            r.model_page(hw, model)?;
-        }
-    }
-    for run in &data.runs {
-        if pick.all || pick.touched.runs.contains(&run.run_dir) || pick.in_months(&run.date) {
-            r.run_page(run)?;
-        }
-    }
-    if pick.all || pick.touched.upstream || pick.globals_of_part {
-        r.upstream_page()?;
-    }
-    if pick.globals {
-        let only_touched = !(pick.all || pick.globals_of_part);
-        r.ab_pages(only_touched.then_some(&pick.touched.abs))?;
-        r.failures_page()?;
-        r.regressions_page()?;
-    }
-    r.downloads(&pick)?;
-    let figures = std::mem::take(&mut r.figures);
-    let figures: Vec<(String, Vec<u8>)> = in_pool(|| {
-        figures
-            .into_par_iter()
-            .map(|f| {
-                let png = plot::figure_png(Some(&f.title), &f.charts, 2, f.size)?;
-                Ok::<_, SiteError>((f.path, png))
+}
+
+impl<'a, 'o> Renderer<'a, 'o> {
+    fn new(
+        data: &'a Rows,
+        skel: &'a Skeleton,
+        t: &'a Templates,
+        opts: &'a SiteOptions,
+        part_bytes: usize,
+        output: &'o mut SiteOutput<'o>,
+    ) -> Self {
+        let nights = skel.active_nights(opts.window_days);
+        let years_of = nights
+            .iter()
+            .map(|(hw, nights)| {
+                let years: BTreeSet<String> = nights
+                    .iter()
+                    .map(|d| year_of(d))
+                    .chain(data.years.iter().cloned())
+                    .collect();
+                (hw.clone(), years.into_iter().rev().collect())
             })
-            .collect::<Result<_, _>>()
-    })?;
-    for (path, png) in figures {
-        r.put(path, png);
+            .collect();
+        Renderer {
+            data,
+            t,
+            opts,
+            out: RenderedSite::new(),
+            held: 0,
+            part_bytes,
+            output,
+            incoming: None,
+            figures: None,
+            nights,
+            run_dirs: skel.run_dirs.iter().map(String::as_str).collect(),
+            from_day: skel.from_day(opts.window_days),
+            upstream: skel.upstream,
+            by_night: page_rows::by_night(data),
+            by_run: page_rows::by_run(data),
+            no_night: page_rows::NightRows::default(),
+            no_run: page_rows::RunRows::default(),
+            years_of,
+        }
     }
-    r.flush()
+
+    /// Every page `pick` selects but the downloads pages.
+    fn pages(&mut self, skel: &Skeleton, pick: &Pick<'_>) -> Result<(), SiteError> {
+        if pick.globals {
+            for (name, bytes) in &self.t.assets {
+                self.put(name.clone(), bytes.clone());
+            }
+            self.index()?;
+        }
+        let hardware: Vec<String> = self.nights.keys().cloned().collect();
+        for hw in &hardware {
+            self.hardware_pages(hw, pick)?;
+        }
+        for (hw, model) in &skel.models {
+            if pick.all
+                || pick.globals_of_part
+                || pick.touched.models.contains(&(hw.clone(), model.clone()))
+            {
+                self.model_page(hw, model)?;
+            }
+        }
+        for run in &self.data.runs {
+            if pick.all || pick.touched.runs.contains(&run.run_dir) || pick.in_months(&run.date) {
+                self.run_page(run)?;
+            }
+        }
+        if pick.all || pick.touched.upstream || pick.globals_of_part {
+            self.upstream_page()?;
+        }
+        if pick.globals {
+            let only_touched = !(pick.all || pick.globals_of_part);
+            self.ab_pages(only_touched.then_some(&pick.touched.abs))?;
+            self.failures_page()?;
+            self.regressions_page()?;
+        }
+        Ok(())
+    }
 }
 
 /// Which pages a [`Scope`] renders.
@@ -547,6 +599,7 @@ impl<'a> Renderer<'a, '_> {
                 reason: chain(&e),
             })?;
         self.put(page.to_owned(), html.into_bytes());
+        self.take_downloads(false)?;
         self.flush_if_full()
     }
 
@@ -963,8 +1016,9 @@ impl<'a> Renderer<'a, '_> {
             }
             let views = self.charts(&dir, &charts)?;
             let figure = paths::plot(&dir, &format!("{model}-{label}-figure"));
-            if self.opts.png {
-                self.figures.push(Figure {
+            if let (true, Some(to)) = (self.opts.png, &self.figures) {
+                // A drawer that stopped has sent why; the renderer returns it.
+                let _ = to.send(Figure {
                     path: format!("{figure}.png"),
                     title: format!("{model} {label} on {hw}"),
                     size: (1400, 380 * charts.len().div_ceil(2) as u32 + 40),
@@ -1135,54 +1189,41 @@ impl<'a> Renderer<'a, '_> {
 
     /// Per-month CSV, JSON and Parquet files of every table; `downloads.html` lists the years,
     /// one page per year lists its months. An update writes only its months and years.
-    fn downloads(&mut self, pick: &Pick<'_>) -> Result<(), SiteError> {
-        let sets = self.data.table_rows();
-        let row_months: Vec<Vec<String>> = sets.iter().map(|t| t.months()).collect();
-        // Every known month gets a file of every table (maybe only a header), so that links
-        // never break, also after an update that did not load old months.
-        let mut months: BTreeSet<String> = self.data.months.clone();
-        months.extend(row_months.iter().flatten().cloned());
-        let names: Vec<&str> = sets.iter().map(|t| t.schema().name).collect();
-        // One part per table and month, made into JSON rows only when it is encoded, and
-        // encoded on every core a batch at a time: the three encodings of a month are the bulk
-        // of a full build, and a long history's rows as JSON are many times their typed size.
-        let mut parts: Vec<(usize, &str, Vec<usize>)> = Vec::new();
-        for (k, of_rows) in row_months.iter().enumerate() {
-            let mut by_month: BTreeMap<&str, Vec<usize>> =
-                months.iter().map(|m| (m.as_str(), Vec::new())).collect();
-            for (i, m) in of_rows.iter().enumerate() {
-                if let Some(rows) = by_month.get_mut(m.as_str()) {
-                    rows.push(i);
+    /// Puts the download files encoded so far (all of them with `wait`: until the encoder is
+    /// done), handing parts to the output as they fill.
+    fn take_downloads(&mut self, wait: bool) -> Result<(), SiteError> {
+        let Some(rx) = self.incoming.take() else {
+            return Ok(());
+        };
+        loop {
+            let batch = if wait {
+                match rx.recv() {
+                    Ok(b) => b,
+                    Err(_) => return Ok(()),
                 }
-            }
-            for (month, rows) in by_month {
-                if !pick.month(month) {
-                    continue;
+            } else {
+                match rx.try_recv() {
+                    Ok(b) => b,
+                    Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => return Ok(()),
                 }
-                parts.push((k, month, rows));
-            }
-        }
-        for batch in parts.chunks(DOWNLOAD_BATCH) {
-            let files: Vec<Vec<(String, Vec<u8>)>> = in_pool(|| {
-                batch
-                    .par_iter()
-                    .map(|(k, month, rows)| {
-                        let set = &sets[*k];
-                        let part = set.table_of(rows).map_err(|e| SiteError::Download {
-                            table: set.schema().name.to_owned(),
-                            reason: e.to_string(),
-                        })?;
-                        download_files(&format!("data/{}/{month}", set.schema().name), &part)
-                    })
-                    .collect::<Result<_, _>>()
-            })?;
-            for (path, bytes) in files.into_iter().flatten() {
+            };
+            for (path, bytes) in batch? {
                 self.put(path, bytes);
             }
             self.flush_if_full()?;
         }
+        self.incoming = Some(rx);
+        Ok(())
+    }
+
+    /// The download files (every table's rows by month as CSV, JSON and Parquet, from
+    /// [`encode_downloads`]) and the downloads pages.
+    fn downloads(&mut self, pick: &Pick<'_>, plan: &DownloadPlan<'_>) -> Result<(), SiteError> {
+        self.take_downloads(true)?;
+        let (months, names) = (&plan.months, &plan.names);
         let mut years: BTreeMap<String, Vec<&String>> = BTreeMap::new();
-        for m in &months {
+        for m in months {
             years
                 .entry(year_of(&m.replace('-', "")))
                 .or_default()
@@ -1228,7 +1269,7 @@ impl<'a> Renderer<'a, '_> {
                 .collect();
             let mut ctx = self.base_context(&page, &format!("Downloads · {year}"));
             ctx.insert("year", &year);
-            ctx.insert("tables", &names);
+            ctx.insert("tables", names);
             ctx.insert("months", &rows);
             self.render("downloads_year.html", &page, &ctx)?;
         }
@@ -1236,8 +1277,85 @@ impl<'a> Renderer<'a, '_> {
     }
 }
 
-/// Table months encoded at once (see [`Renderer::downloads`]): enough to keep every core busy.
+/// Table months encoded at once (see [`encode_downloads`]): enough to keep every core busy.
 const DOWNLOAD_BATCH: usize = 32;
+
+/// One batch of encoded download files, or why encoding stopped.
+type DownloadBatch = Result<Vec<(String, Vec<u8>)>, SiteError>;
+
+/// The download files a render makes: every known month gets a file of every table (maybe only
+/// a header), so that links never break, also after an update that did not load old months.
+struct DownloadPlan<'d> {
+    months: BTreeSet<String>,
+    /// The tables' names, in the order of [`Rows::table_rows`].
+    names: Vec<&'static str>,
+    /// One part per table and month `pick` selects: (the table's place, the month, its rows'
+    /// places), made into rows only when it is encoded.
+    parts: Vec<(usize, String, Vec<usize>)>,
+    _rows: std::marker::PhantomData<&'d Rows>,
+}
+
+impl DownloadPlan<'_> {
+    fn of<'d>(data: &'d Rows, pick: &Pick<'_>) -> DownloadPlan<'d> {
+        let sets = data.table_rows();
+        let row_months: Vec<Vec<String>> = sets.iter().map(|t| t.months()).collect();
+        let mut months: BTreeSet<String> = data.months.clone();
+        months.extend(row_months.iter().flatten().cloned());
+        let mut parts = Vec::new();
+        for (k, of_rows) in row_months.iter().enumerate() {
+            let mut by_month: BTreeMap<&str, Vec<usize>> =
+                months.iter().map(|m| (m.as_str(), Vec::new())).collect();
+            for (i, m) in of_rows.iter().enumerate() {
+                if let Some(rows) = by_month.get_mut(m.as_str()) {
+                    rows.push(i);
+                }
+            }
+            for (month, rows) in by_month {
+                if pick.month(month) {
+                    parts.push((k, month.to_owned(), rows));
+                }
+            }
+        }
+        DownloadPlan {
+            names: sets.iter().map(|t| t.schema().name).collect(),
+            months,
+            parts,
+            _rows: std::marker::PhantomData,
+        }
+    }
+}
+
+/// Encodes the planned download parts on every core a batch at a time, sending each batch (the
+/// three encodings of a month are the bulk of a full build, and a long history's rows as JSON
+/// are many times their typed size). Stops at the first error, after sending it, or when the
+/// renderer is gone.
+fn encode_downloads(
+    data: &Rows,
+    parts: &[(usize, String, Vec<usize>)],
+    tx: &std::sync::mpsc::SyncSender<DownloadBatch>,
+) {
+    let sets = data.table_rows();
+    for batch in parts.chunks(DOWNLOAD_BATCH) {
+        let files: DownloadBatch = in_pool(|| {
+            batch
+                .par_iter()
+                .map(|(k, month, rows)| {
+                    let set = &sets[*k];
+                    let part = set.table_of(rows).map_err(|e| SiteError::Download {
+                        table: set.schema().name.to_owned(),
+                        reason: e.to_string(),
+                    })?;
+                    download_files(&format!("data/{}/{month}", set.schema().name), &part)
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|f| f.into_iter().flatten().collect())
+        });
+        let failed = files.is_err();
+        if tx.send(files).is_err() || failed {
+            return;
+        }
+    }
+}
 
 /// A month's CSV, JSON and Parquet files of one table.
 fn download_files(stem: &str, part: &Table) -> Result<Vec<(String, Vec<u8>)>, SiteError> {

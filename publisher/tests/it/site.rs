@@ -669,6 +669,64 @@ fn a_site_rendered_in_parts_is_the_site_rendered_whole() {
     }
 }
 
+/// A render that fails part-way (its output refuses the first part, or a page's template
+/// fails) returns that error and stops the threads that encode the downloads and draw the
+/// figures beside the pages; it never waits on them forever.
+#[test]
+fn a_render_that_fails_part_way_returns_its_error_and_stops_its_helpers() {
+    use sglci_publisher::site::SiteError;
+    let within = |what: &'static str, f: Box<dyn FnOnce() -> String + Send>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(f()));
+        rx.recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("{what}: the render did not return"))
+    };
+    let refused = within(
+        "an output that refuses",
+        Box::new(|| {
+            let data = backfill().rows;
+            let t = Templates::embedded().expect("templates");
+            let r = sglci_publisher::site::render_site_to(
+                &data,
+                &t,
+                &opts(),
+                &Scope::All,
+                1,
+                &mut |_| Err(SiteError::OutputStopped),
+            );
+            format!("{r:?}")
+        }),
+    );
+    assert!(refused.contains("OutputStopped"), "{refused}");
+    let broken = within(
+        "a template that fails",
+        Box::new(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../site-templates");
+            let files = Templates::file_names().map(|n| {
+                let mut text = std::fs::read_to_string(dir.join(n)).expect("template");
+                if n == "run.html" {
+                    text = text.replacen(
+                        "{% block main %}",
+                        "{% block main %}{{ no_such_value.anywhere }}",
+                        1,
+                    );
+                }
+                (n.to_owned(), text)
+            });
+            let t = Templates::from_files(files).expect("templates parse");
+            let data = backfill().rows;
+            format!(
+                "{:?}",
+                render_site(&data, &t, &opts(), &Scope::All).map(|s| s.len())
+            )
+        }),
+    );
+    assert!(
+        broken.contains("Render") && broken.contains("runs/"),
+        "{broken}"
+    );
+}
+
 /// A whole site written a part at a time: to a store prefix that held an earlier site, every
 /// file is there with its bytes, the manifest names them all, the earlier site's other objects
 /// are gone, the site is marked finished; into a directory, likewise. A prefix holding

@@ -313,12 +313,12 @@ pub fn render_part_to(
     let plan = DownloadPlan::of(data, &pick);
     // The downloads are encoded on the pool while this thread renders the pages (both are a
     // third of a full build, and the pages are rendered one after another); the renderer takes
-    // them in between pages, so that no more than two batches wait. The renderer lives inside
+    // them in between pages, so that no more than one batch waits. The renderer lives inside
     // the scope: when a page fails it is dropped with its receiver, which stops the encoder.
     // The PNG figures are drawn on a thread of their own as the model pages ask for them, and
     // come back the same way.
     std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let (figure_tx, figure_rx) = std::sync::mpsc::channel();
         let parts = &plan.parts;
         let drawn = tx.clone();
@@ -1277,8 +1277,10 @@ impl<'a> Renderer<'a, '_> {
     }
 }
 
-/// Table months encoded at once (see [`encode_downloads`]): enough to keep every core busy.
-const DOWNLOAD_BATCH: usize = 32;
+/// Table months encoded at once (see [`encode_downloads`]): enough to keep every core busy,
+/// and few, because they are encoded beside the pages and add to their memory (32 at once, with
+/// two batches waiting, raised the peak of a first site at 100x from 153 to 164 MB).
+const DOWNLOAD_BATCH: usize = 8;
 
 /// One batch of encoded download files, or why encoding stopped.
 type DownloadBatch = Result<Vec<(String, Vec<u8>)>, SiteError>;

@@ -319,7 +319,7 @@ pub fn redact_with(text: &str, values: &[String]) -> String {
 pub fn strip_escapes(text: &str) -> Cow<'_, str> {
     match crate::ansi::without_escapes(text.as_bytes()) {
         Cow::Borrowed(_) => Cow::Borrowed(text),
-        Cow::Owned(b) => Cow::Owned(String::from_utf8_lossy(&b).into_owned()),
+        Cow::Owned(b) => Cow::Owned(crate::utf8::into_string(b)),
     }
 }
 
@@ -372,15 +372,10 @@ pub fn redact_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
 /// Replaces secrets in `text`. Idempotent; text without secrets or terminal escapes comes back
 /// unchanged.
 pub fn redact(text: &str) -> String {
-    redact_stripped(&strip_escapes(text))
+    redact_settled(&strip_escapes(text)).0
 }
 
-/// [`redact`] of a text whose escapes are stripped.
-fn redact_stripped(text: &str) -> String {
-    redact_settled(text).0
-}
-
-/// [`redact_stripped`], and whether the text came back unchanged from the first pass.
+/// [`redact`] of a text whose escapes are stripped, and whether the text came back unchanged from the first pass.
 fn redact_settled(text: &str) -> (String, bool) {
     // A replacement can change how the text around it reads (a placeholder ends a word), so the
     // pass is repeated until it changes nothing: the result is then redacted again unchanged.

@@ -30,10 +30,7 @@ pub fn clean(bytes: &[u8]) -> Cow<'_, str> {
         out.extend_from_slice(&bytes[i..run]);
         i = run;
     }
-    match String::from_utf8(out) {
-        Ok(s) => Cow::Owned(s),
-        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    }
+    Cow::Owned(crate::utf8::into_string(out))
 }
 
 /// Logical lines: `\r`, `\r\n` and `\n` all terminate a line (tqdm rewrites one physical line

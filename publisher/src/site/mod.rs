@@ -1219,7 +1219,7 @@ impl<'a> Renderer<'a, '_> {
 
     /// The download files (every table's rows by month as CSV, JSON and Parquet, from
     /// [`encode_downloads`]) and the downloads pages.
-    fn downloads(&mut self, pick: &Pick<'_>, plan: &DownloadPlan<'_>) -> Result<(), SiteError> {
+    fn downloads(&mut self, pick: &Pick<'_>, plan: &DownloadPlan) -> Result<(), SiteError> {
         self.take_downloads(true)?;
         let (months, names) = (&plan.months, &plan.names);
         let mut years: BTreeMap<String, Vec<&String>> = BTreeMap::new();
@@ -1287,18 +1287,17 @@ type DownloadBatch = Result<Vec<(String, Vec<u8>)>, SiteError>;
 
 /// The download files a render makes: every known month gets a file of every table (maybe only
 /// a header), so that links never break, also after an update that did not load old months.
-struct DownloadPlan<'d> {
+struct DownloadPlan {
     months: BTreeSet<String>,
     /// The tables' names, in the order of [`Rows::table_rows`].
     names: Vec<&'static str>,
     /// One part per table and month `pick` selects: (the table's place, the month, its rows'
     /// places), made into rows only when it is encoded.
     parts: Vec<(usize, String, Vec<usize>)>,
-    _rows: std::marker::PhantomData<&'d Rows>,
 }
 
-impl DownloadPlan<'_> {
-    fn of<'d>(data: &'d Rows, pick: &Pick<'_>) -> DownloadPlan<'d> {
+impl DownloadPlan {
+    fn of(data: &Rows, pick: &Pick<'_>) -> DownloadPlan {
         let sets = data.table_rows();
         let row_months: Vec<Vec<String>> = sets.iter().map(|t| t.months()).collect();
         let mut months: BTreeSet<String> = data.months.clone();
@@ -1322,7 +1321,6 @@ impl DownloadPlan<'_> {
             names: sets.iter().map(|t| t.schema().name).collect(),
             months,
             parts,
-            _rows: std::marker::PhantomData,
         }
     }
 }
